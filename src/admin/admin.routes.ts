@@ -1,0 +1,120 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { problemResponses } from '../http/problem.js';
+import { SCOPES } from './admin.service.js';
+
+const SECURITY = [{ bearerAuth: [] }];
+const TAGS = ['Admin'];
+const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
+const AppName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).openapi({ description: 'App name: brand in messages and JWT audience', example: 'acme' });
+
+export const CreateKeyBody = z
+  .object({ app: AppName, scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length) })
+  .strict()
+  .openapi('CreateApiKey');
+
+const ApiKeySummary = z
+  .object({
+    id: z.string(),
+    app: z.string(),
+    scopes: z.array(z.enum(SCOPES)),
+    createdAt: z.iso.datetime(),
+    revokedAt: z.iso.datetime().nullable(),
+  })
+  .openapi('ApiKey');
+
+const CreatedKey = z
+  .object({
+    id: z.string(),
+    key: z.string().openapi({ description: 'The bearer key. Shown this once; only its hash is stored.' }),
+    app: z.string(),
+    scopes: z.array(z.enum(SCOPES)),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi('CreatedApiKey');
+
+export const AppSettingsBody = z
+  .object({
+    brand: z.string().min(1).max(40).nullable().optional().openapi({ description: 'Name shown in messages (defaults to the app name)' }),
+    codeLength: z.number().int().min(4).max(10).nullable().optional(),
+    webOtpDomain: z
+      .string()
+      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/)
+      .nullable()
+      .optional()
+      .openapi({ description: 'Adds the WebOTP line `@domain #code` to messages', example: 'example.com' }),
+  })
+  .strict()
+  .openapi('AppSettingsUpdate');
+
+const AppSettingsSchema = z
+  .object({
+    name: z.string(),
+    brand: z.string().nullable(),
+    codeLength: z.number().int().nullable(),
+    webOtpDomain: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .openapi('AppSettings');
+
+const KeyIdParam = z.object({ id: z.string().max(64).openapi({ param: { name: 'id', in: 'path' } }) });
+const AppParam = z.object({ name: AppName.openapi({ param: { name: 'name', in: 'path' } }) });
+const COMMON = ['invalid_request', 'malformed_json', 'unsupported_media_type', 'payload_too_large', 'unauthorized', 'forbidden'] as const;
+
+export const createKeyRoute = createRoute({
+  method: 'post',
+  path: '/v1/admin/api-keys',
+  tags: TAGS,
+  security: SECURITY,
+  summary: 'Create a scoped API key for an app',
+  request: { body: { ...json(CreateKeyBody), required: true } },
+  responses: { 201: { description: 'Created', ...json(CreatedKey) }, ...problemResponses(...COMMON) },
+});
+
+export const listKeysRoute = createRoute({
+  method: 'get',
+  path: '/v1/admin/api-keys',
+  tags: TAGS,
+  security: SECURITY,
+  summary: 'List API keys (never their secrets)',
+  responses: { 200: { description: 'Keys', ...json(z.object({ keys: z.array(ApiKeySummary) })) }, ...problemResponses('unauthorized', 'forbidden') },
+});
+
+export const revokeKeyRoute = createRoute({
+  method: 'delete',
+  path: '/v1/admin/api-keys/{id}',
+  tags: TAGS,
+  security: SECURITY,
+  summary: 'Revoke an API key, at once',
+  request: { params: KeyIdParam },
+  responses: { 204: { description: 'Revoked' }, ...problemResponses('unauthorized', 'forbidden', 'not_found') },
+});
+
+export const getAppRoute = createRoute({
+  method: 'get',
+  path: '/v1/admin/apps/{name}',
+  tags: TAGS,
+  security: SECURITY,
+  summary: "Read an app's settings",
+  request: { params: AppParam },
+  responses: { 200: { description: 'Settings', ...json(AppSettingsSchema) }, ...problemResponses('invalid_request', 'unauthorized', 'forbidden', 'not_found') },
+});
+
+export const updateAppRoute = createRoute({
+  method: 'put',
+  path: '/v1/admin/apps/{name}',
+  tags: TAGS,
+  security: SECURITY,
+  summary: "Create or update an app's settings (brand, code length, WebOTP domain)",
+  request: { params: AppParam, body: { ...json(AppSettingsBody), required: true } },
+  responses: { 200: { description: 'Settings', ...json(AppSettingsSchema) }, ...problemResponses(...COMMON) },
+});
+
+export const rotateSigningKeyRoute = createRoute({
+  method: 'post',
+  path: '/v1/admin/signing-keys/rotate',
+  tags: TAGS,
+  security: SECURITY,
+  summary: 'Rotate the JWT signing key (old public keys stay in the JWKS until their tokens expire)',
+  responses: { 200: { description: 'Rotated', ...json(z.object({ kid: z.string() })) }, ...problemResponses('unauthorized', 'forbidden') },
+});

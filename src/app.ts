@@ -1,0 +1,132 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Hook } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { MiddlewareHandler } from 'hono';
+import { createAdminRouter } from './admin/admin.router.js';
+import type { AppEnv } from './http/app-env.js';
+import { authenticate, requireScope } from './http/auth.js';
+import { getClientAddress } from './http/client-address.js';
+import { problem } from './http/problem.js';
+import { createSystemRouter } from './http/system.router.js';
+import { isDomainError, type Reason } from './platform/errors.js';
+import { createVerificationRouter } from './verification/verification.router.js';
+import type { AppDeps } from './deps.js';
+
+export type App = OpenAPIHono<AppEnv>;
+
+/** Fields whose invalid shape has a reason of their own (a malformed `to` is an invalid phone number). */
+const FIELD_REASONS: Record<string, Reason> = { to: 'invalid_phone' };
+
+function validationHook(deps: AppDeps): Hook<unknown, AppEnv, string, unknown> {
+  return async function onInvalidInput(result, c) {
+    if (result.success) return undefined;
+    const issues = result.error.issues;
+    const fields = new Set(issues.map((i) => String(i.path[0] ?? '')));
+    const only = fields.size === 1 ? FIELD_REASONS[[...fields][0] ?? ''] : undefined;
+    const reason: Reason = only ?? 'invalid_request';
+    if (reason === 'invalid_phone') {
+      const principal = c.get('principal') as AppEnv['Variables']['principal'] | undefined;
+      await deps.events.record({
+        at: deps.clock.now(),
+        kind: 'failure',
+        reason,
+        rule: 'schema',
+        app: principal?.app,
+        ip: getClientAddress(c),
+        userAgent: c.req.header('user-agent'),
+      });
+    }
+    const status = result.target === 'param' && reason === 'invalid_request' ? 'not_found' : reason;
+    return problem(c, status, {
+      details: status === 'not_found' ? undefined : { errors: issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  } as Hook<unknown, AppEnv, string, unknown>;
+}
+
+function httpExceptionReason(error: HTTPException): Reason {
+  switch (error.status) {
+    case 400:
+      return /json/i.test(error.message) ? 'malformed_json' : 'invalid_request';
+    case 401:
+      return 'unauthorized';
+    case 404:
+      return 'not_found';
+    case 413:
+      return 'payload_too_large';
+    case 415:
+      return 'unsupported_media_type';
+    default:
+      return error.status >= 500 ? 'internal_error' : 'invalid_request';
+  }
+}
+
+function observe(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async function observeMiddleware(c, next) {
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    deps.metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
+    if (deps.logger.isLevelEnabled('debug')) {
+      deps.logger.debug({ requestId: c.get('requestId'), method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+    }
+  };
+}
+
+/**
+ * Builds the whole HTTP application from its dependencies. No side effects: nothing listens,
+ * nothing is read from the environment. Tests call it with an in-memory database and a fake clock.
+ */
+export function createApp(deps: AppDeps): App {
+  const base = (): App => new OpenAPIHono<AppEnv>({ defaultHook: validationHook(deps) });
+  const app = base();
+  const scope = (name: Parameters<typeof requireScope>[0]) => requireScope(name, deps.events, deps.clock);
+
+  app.use('*', requestId());
+  app.use('*', observe(deps));
+  app.use('*', secureHeaders());
+  app.use('*', bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
+  app.use('/v1/*', authenticate(deps.admin, deps.events, deps.clock));
+  app.use('/v1/verifications/*', scope('verify'));
+  app.use('/v1/admin/*', scope('admin'));
+
+  app.route('/', createSystemRouter(deps, base));
+  app.route('/', createVerificationRouter(deps.verification, base));
+  app.route('/', createAdminRouter(deps.admin, deps.rotateSigningKey, base));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key made by POST /v1/admin/api-keys or `npm run cli -- keys create`, or ADMIN_API_KEY',
+  });
+
+  app.notFound((c) => problem(c, 'not_found'));
+  app.onError((error, c) => {
+    if (isDomainError(error)) {
+      return problem(c, error.reason, { details: error.details, retryAfterSeconds: error.retryAfterSeconds });
+    }
+    if (error instanceof HTTPException && error.status < 500) return problem(c, httpExceptionReason(error));
+    deps.logger.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
+    return problem(c, 'internal_error');
+  });
+  return app;
+}
+
+/** The OpenAPI document of an app, as `npm run openapi` writes it to openapi.yaml. */
+export function openApiDocument(app: App): ReturnType<App['getOpenAPI31Document']> {
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'OTP Verify',
+      version: '1.0.0',
+      description:
+        'Self-hosted phone verification: hashed, expiring one-time codes sent by SMS, checked once, with a signed JWT as the result. Every error is an RFC 9457 problem (application/problem+json) with a stable `reason`.',
+      license: { name: 'Apache-2.0' },
+    },
+    servers: [{ url: 'http://localhost:3000', description: 'Local development' }],
+  });
+}

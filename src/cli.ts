@@ -1,0 +1,141 @@
+import { writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { stringify } from 'yaml';
+import { createAdminService, SCOPES, type Scope } from './admin/admin.service.js';
+import { createApp, openApiDocument } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createDeps } from './deps.js';
+import { systemClock } from './platform/clock.js';
+import { createLogger } from './platform/logger.js';
+import { createSqliteApiKeyStore, createSqliteAppStore } from './storage/sqlite/admin.store.js';
+import { openSqlite, type SqliteHandle } from './storage/sqlite/db.js';
+import { createSqliteSigningKeyStore } from './storage/sqlite/signing-keys.store.js';
+import { rotateSigningKey } from './verification/tokens.js';
+
+/** Offline commands on the same services and database the server uses. */
+
+function config(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function withDatabase<T>(run: (handle: SqliteHandle, cfg: Config) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const handle = openSqlite(cfg.sqlitePath);
+  try {
+    return await run(handle, cfg);
+  } finally {
+    handle.close();
+  }
+}
+
+function adminService(handle: SqliteHandle, cfg: Config) {
+  return createAdminService({
+    keys: createSqliteApiKeyStore(handle.db),
+    apps: createSqliteAppStore(handle.db),
+    clock: systemClock,
+    adminApp: cfg.adminApp,
+  });
+}
+
+function parseScopes(value: string): Scope[] {
+  const scopes = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (scopes.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`scopes must be a comma-separated list of: ${SCOPES.join(', ')}`);
+  return scopes as Scope[];
+}
+
+function parseCodeLength(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 4 || n > 10) throw new InvalidArgumentError('code length must be an integer from 4 to 10');
+  return n;
+}
+
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
+
+const program = new Command().name('otp-verify').description('Offline administration of the OTP verification service');
+
+const keys = program.command('keys').description('API keys');
+keys
+  .command('create')
+  .description('create an API key for an app (the key is printed once)')
+  .requiredOption('--app <name>', 'app name (brand in messages, JWT audience)')
+  .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, parseScopes)
+  .action(async (opts: { app: string; scopes: Scope[] }) => {
+    if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(opts.app)) throw new InvalidArgumentError('app must be lower-case letters, digits, _ or -');
+    await withDatabase(async (h, cfg) => print(await adminService(h, cfg).createKey({ app: opts.app, scopes: opts.scopes })));
+  });
+keys
+  .command('list')
+  .description('list API keys (never their secrets)')
+  .action(async () => withDatabase(async (h, cfg) => print(await adminService(h, cfg).listKeys())));
+keys
+  .command('revoke <id>')
+  .description('revoke an API key')
+  .action(async (id: string) =>
+    withDatabase(async (h, cfg) => {
+      await adminService(h, cfg).revokeKey(id);
+      print({ revoked: id });
+    }),
+  );
+
+program
+  .command('apps')
+  .description('app settings')
+  .command('set <name>')
+  .option('--brand <text>', 'name shown in messages')
+  .option('--code-length <n>', 'code length (4-10)', parseCodeLength)
+  .option('--webotp-domain <domain>', 'WebOTP origin for the last message line')
+  .action(async (name: string, opts: { brand?: string; codeLength?: number; webotpDomain?: string }) =>
+    withDatabase(async (h, cfg) => print(await adminService(h, cfg).updateApp(name, { brand: opts.brand, codeLength: opts.codeLength, webOtpDomain: opts.webotpDomain }))),
+  );
+
+program
+  .command('signing-keys')
+  .description('JWT signing keys')
+  .command('rotate')
+  .description('generate a new signing key; old public keys stay published until their tokens expire')
+  .action(async () => withDatabase(async (h) => print({ kid: await rotateSigningKey(createSqliteSigningKeyStore(h.db), Date.now()) })));
+
+program
+  .command('migrate')
+  .description('apply database migrations (the server also does this on start)')
+  .action(async () => withDatabase(async (_h, cfg) => print({ migrated: cfg.sqlitePath })));
+
+program
+  .command('openapi')
+  .description('print the OpenAPI document generated from the route definitions')
+  .option('--write <file>', 'write it to a file instead')
+  .action(async (opts: { write?: string }) => {
+    const yaml = await generateOpenApiYaml();
+    if (opts.write) writeFileSync(opts.write, yaml);
+    else process.stdout.write(yaml);
+  });
+
+/** The OpenAPI YAML exactly as committed: generated from a throw-away in-memory app. */
+export async function generateOpenApiYaml(): Promise<string> {
+  const cfg = loadConfig({ NODE_ENV: 'test', OTP_PEPPER: 'x'.repeat(32) });
+  const database = openSqlite(':memory:');
+  try {
+    const deps = await createDeps({ config: cfg, database, clock: systemClock, logger: createLogger({ level: 'silent' }), pepper: Buffer.alloc(32) });
+    return `# Generated by \`npm run openapi\` from the route definitions in src/. Do not edit by hand.\n${stringify(openApiDocument(createApp(deps)), { lineWidth: 0 })}`;
+  } finally {
+    database.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  program.parseAsync(process.argv).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,24 @@
+/** One entry of the failure/event record, written for every failure and for notable successes. */
+export interface EventRecord {
+  at: number;
+  kind: 'failure' | 'success';
+  /** A failure reason (incorrect_code, invalid_phone, …) or a success (started, delivered, approved). */
+  reason: string;
+  app?: string | undefined;
+  rule?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+  channel?: string | undefined;
+  provider?: string | undefined;
+  providerError?: string | undefined;
+  number?: string | undefined;
+  country?: string | undefined;
+  numberType?: string | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  verificationId?: string | undefined;
+}
+
+/** Appends one record to the event log; rejects only when the database is unavailable. */
+export interface EventRecorder {
+  record(event: EventRecord): Promise<void>;
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Metrics } from '../platform/metrics.js';
+import type { TokenIssuer } from '../verification/tokens.js';
+import type { AppEnv } from './app-env.js';
+import { problem } from './problem.js';
+import { docsAssetRoute, docsRoute, healthRoute, jwksRoute, metricsRoute, openapiRoute, readyRoute } from './system.routes.js';
+
+export interface SystemRouterDeps {
+  tokens: TokenIssuer;
+  metrics: Metrics;
+  /** Resolves when the database answers; rejects otherwise. */
+  ready: () => Promise<void>;
+  /** The repository's openapi.yaml, served as is. */
+  openapiYaml: string;
+}
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>OTP Verify API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body></html>`;
+
+const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.yaml', dom_id: '#swagger-ui', deepLinking: true });`;
+
+let docsAssets: Record<string, { body: string; type: string }> | undefined;
+
+/** Swagger UI's files come from the swagger-ui-dist package: no CDN, works offline. Read once, lazily. */
+function loadDocsAssets(): Record<string, { body: string; type: string }> {
+  if (!docsAssets) {
+    const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+    docsAssets = {
+      'swagger-ui.css': { body: readFileSync(join(dir, 'swagger-ui.css'), 'utf8'), type: 'text/css; charset=utf-8' },
+      'swagger-ui-bundle.js': { body: readFileSync(join(dir, 'swagger-ui-bundle.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
+      'init.js': { body: DOCS_INIT, type: 'text/javascript; charset=utf-8' },
+    };
+  }
+  return docsAssets;
+}
+
+export function createSystemRouter(deps: SystemRouterDeps, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+  const router = base();
+
+  router.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
+
+  router.openapi(readyRoute, async (c) => {
+    try {
+      await deps.ready();
+      return c.json({ status: 'ready' as const }, 200);
+    } catch {
+      return problem(c, 'not_ready', { retryAfterSeconds: 5 }) as never;
+    }
+  });
+
+  router.openapi(metricsRoute, async (c) => {
+    c.header('content-type', deps.metrics.registry.contentType);
+    return c.text(await deps.metrics.registry.metrics(), 200);
+  });
+
+  router.openapi(jwksRoute, async (c) => {
+    c.header('cache-control', 'public, max-age=300');
+    const { keys } = await deps.tokens.jwks();
+    return c.json({ keys: keys.map((k) => ({ ...k, kty: k.kty ?? 'OKP' })) }, 200);
+  });
+
+  router.openapi(openapiRoute, (c) => {
+    c.header('content-type', 'application/yaml; charset=utf-8');
+    return c.body(deps.openapiYaml, 200);
+  });
+
+  router.openapi(docsRoute, (c) => c.html(DOCS_HTML, 200));
+
+  router.openapi(docsAssetRoute, (c) => {
+    const asset = loadDocsAssets()[c.req.valid('param').asset];
+    if (!asset) return problem(c, 'not_found') as never;
+    c.header('content-type', asset.type);
+    c.header('cache-control', 'public, max-age=86400');
+    return c.body(asset.body, 200);
+  });
+
+  return router;
+}

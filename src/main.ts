@@ -1,0 +1,68 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createDeps, resolvePepper } from './deps.js';
+import { systemClock } from './platform/clock.js';
+import { createLogger } from './platform/logger.js';
+import { createMetrics } from './platform/metrics.js';
+import { openSqlite } from './storage/sqlite/db.js';
+
+/** The only place that touches the process: config → database → deps → app → serve → graceful shutdown. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const database = openSqlite(config.sqlitePath);
+  const deps = await createDeps({
+    config,
+    database,
+    clock: systemClock,
+    logger,
+    pepper: resolvePepper(config),
+    metrics: createMetrics({ collectDefault: true }),
+  });
+  const app = createApp(deps);
+
+  const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    logger.info({ port: info.port, host: config.host, database: config.sqlitePath, sms: config.sms.provider }, 'listening');
+  });
+  // A client must send its headers within 10 s and its whole request within 30 s (slow-body attacks).
+  if ('headersTimeout' in server) {
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    const force = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    server.close(() => {
+      database.close();
+      logger.info('stopped');
+      logger.flush();
+      process.exit(0);
+    });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+/**
+ * Paths that must never reach a log line: credentials, codes, secrets and full numbers.
+ * Request bodies are never logged at all; this is the second line of defence.
+ */
+const REDACT = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  'code',
+  '*.code',
+  'key',
+  '*.key',
+  'secret',
+  '*.secret',
+  'pepper',
+  'to',
+  '*.to',
+  'body',
+  '*.body',
+];
+
+export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      base: { service: 'otp-verify' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    options.destination,
+  );
+}
+
+/** Masks an E.164 number for logs: keeps the country code and the last two digits. */
+export function maskNumber(e164: string): string {
+  if (e164.length <= 6) return '••••';
+  return `${e164.slice(0, 3)}${'•'.repeat(e164.length - 5)}${e164.slice(-2)}`;
+}

@@ -1,0 +1,46 @@
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { ApiKeyStore, AppStore, AppSettings } from '../../admin/admin.store.js';
+import type { SqliteDb } from './db.js';
+import { apiKeys, apps } from './schema.js';
+
+export function createSqliteApiKeyStore(db: SqliteDb): ApiKeyStore {
+  const toRecord = (row: typeof apiKeys.$inferSelect) => ({ ...row, scopes: row.scopes.split(' ').filter(Boolean) });
+  return {
+    insert(key) {
+      db.insert(apiKeys).values({ ...key, scopes: key.scopes.join(' ') }).run();
+      return Promise.resolve();
+    },
+    findActive(id) {
+      const row = db.select().from(apiKeys).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).get();
+      return Promise.resolve(row ? toRecord(row) : undefined);
+    },
+    list() {
+      return Promise.resolve(db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt)).all().map(toRecord));
+    },
+    revoke(id, now) {
+      const row = db.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id }).get();
+      return Promise.resolve(row !== undefined);
+    },
+  };
+}
+
+export function createSqliteAppStore(db: SqliteDb): AppStore {
+  return {
+    get(name) {
+      return Promise.resolve(db.select().from(apps).where(eq(apps.name, name)).get());
+    },
+    ensure(name, now) {
+      db.insert(apps).values({ name, createdAt: now, updatedAt: now }).onConflictDoNothing().run();
+      return Promise.resolve();
+    },
+    upsert(name, settings, now) {
+      const row = db
+        .insert(apps)
+        .values({ name, ...settings, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: apps.name, set: { ...settings, updatedAt: now } })
+        .returning()
+        .get();
+      return Promise.resolve(row as AppSettings);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import * as schema from './schema.js';
+
+export type SqliteDb = BetterSQLite3Database<typeof schema>;
+
+export interface SqliteHandle {
+  db: SqliteDb;
+  raw: Database.Database;
+  close(): void;
+}
+
+export const SQLITE_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/sqlite');
+
+/**
+ * Opens (creating if needed) a SQLite database in WAL mode and applies pending migrations.
+ * `:memory:` gives a private in-memory database, as tests use.
+ */
+export function openSqlite(path: string): SqliteHandle {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const raw = new Database(path);
+  raw.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: durable across process crashes; only an OS crash can lose the last commits.
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('foreign_keys = ON');
+  const db = drizzle(raw, { schema });
+  migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
+  return { db, raw, close: () => raw.close() };
+}

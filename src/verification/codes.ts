@@ -1,0 +1,37 @@
+import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+
+/**
+ * One-time codes. Generated with a CSPRNG (crypto.randomInt, uniform over the whole code space),
+ * never stored in clear: only HMAC-SHA256(pepper, verificationId ":" code) is kept, so a stolen
+ * database alone does not reveal or let anyone brute-force codes offline (NIST SP 800-63B §5.1.3.2).
+ */
+export function generateCode(length: number): string {
+  let code = '';
+  for (let i = 0; i < length; i++) code += String(randomInt(10));
+  return code;
+}
+
+/** HMAC binding the code to its verification (and, when given, to a transaction hash). Hex encoded. */
+export function hashCode(pepper: Buffer, verificationId: string, code: string): string {
+  return createHmac('sha256', pepper).update(verificationId).update('\u0000').update(code).digest('hex');
+}
+
+/**
+ * Compares a presented code with every stored hash of the verification, in constant time per hash,
+ * and always compares against all of them so timing does not tell which delivery matched.
+ * Returns the index of the matching hash, or -1.
+ */
+export function matchCode(pepper: Buffer, verificationId: string, code: string, storedHashes: readonly string[]): number {
+  const presented = Buffer.from(hashCode(pepper, verificationId, code), 'hex');
+  let match = -1;
+  storedHashes.forEach((stored, index) => {
+    const expected = Buffer.from(stored, 'hex');
+    if (expected.length === presented.length && timingSafeEqual(expected, presented) && match === -1) match = index;
+  });
+  return match;
+}
+
+/** A code as a client may send it: ASCII digits only. Other Unicode digits are refused, not normalised. */
+export function isWellFormedCode(code: string, length: number): boolean {
+  return code.length === length && /^[0-9]+$/.test(code);
+}

@@ -1,0 +1,144 @@
+import { SignJWT, exportJWK, generateKeyPair, importJWK, importPKCS8, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
+import type { Clock } from '../platform/clock.js';
+
+const ALG = 'EdDSA';
+const REFRESH_MS = 60_000;
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  privateJwk: string;
+  publicJwk: string;
+  createdAt: number;
+  retiredAt: number | null;
+}
+
+/** Persists signing keys so every instance and every restart signs and publishes the same ones. */
+export interface SigningKeyStore {
+  /** Keys not retired, or retired after `retiredAfter` (their tokens may still be valid). Newest first. */
+  listPublishable(retiredAfter: number): Promise<SigningKeyRecord[]>;
+  insert(key: SigningKeyRecord): Promise<void>;
+  /** Marks every key but `kid` retired at `now`. */
+  retireAllExcept(kid: string, now: number): Promise<void>;
+}
+
+export interface TokenClaims {
+  subject: string;
+  audience: string;
+  id: string;
+  amr: string[];
+  purpose?: string | undefined;
+  extra?: Record<string, unknown>;
+}
+
+/** Signs short-lived result tokens and publishes the public keys that verify them. */
+export interface TokenIssuer {
+  sign(claims: TokenClaims): Promise<string>;
+  jwks(): Promise<{ keys: JWK[] }>;
+}
+
+interface ActiveKey {
+  kid: string;
+  key: CryptoKey;
+}
+
+export interface TokenIssuerOptions {
+  store: SigningKeyStore;
+  clock: Clock;
+  issuer: string;
+  ttlSeconds: number;
+  /** A PKCS#8 PEM Ed25519 private key from the environment; replaces the stored keys when given. */
+  privateKeyPem?: string | undefined;
+}
+
+export async function createSigningKey(now: number): Promise<SigningKeyRecord> {
+  const { privateKey, publicKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  const privateJwk = await exportJWK(privateKey);
+  return {
+    kid,
+    alg: ALG,
+    privateJwk: JSON.stringify({ ...privateJwk, kid, alg: ALG }),
+    publicJwk: JSON.stringify({ ...publicJwk, kid, alg: ALG, use: 'sig' }),
+    createdAt: now,
+    retiredAt: null,
+  };
+}
+
+/** Generates a new signing key and retires the others; their public keys stay published until their tokens expire. */
+export async function rotateSigningKey(store: SigningKeyStore, now: number): Promise<string> {
+  const record = await createSigningKey(now);
+  await store.insert(record);
+  await store.retireAllExcept(record.kid, now);
+  return record.kid;
+}
+
+export async function createTokenIssuer(options: TokenIssuerOptions): Promise<TokenIssuer> {
+  const { store, clock, issuer, ttlSeconds } = options;
+  let active: ActiveKey | undefined;
+  let published: JWK[] = [];
+  let loadedAt = -Infinity;
+  let envKey: { active: ActiveKey; publicJwk: JWK } | undefined;
+
+  if (options.privateKeyPem) {
+    const key = await importPKCS8(options.privateKeyPem, ALG, { extractable: true });
+    const jwk = await exportJWK(key);
+    const publicJwk: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
+    const kid = await calculateJwkThumbprint(publicJwk);
+    envKey = { active: { kid, key }, publicJwk: { ...publicJwk, kid, alg: ALG, use: 'sig' } };
+  }
+
+  async function refresh(): Promise<void> {
+    const now = clock.now();
+    // Retired keys stay published for the token lifetime plus a minute of clock skew.
+    let records = await store.listPublishable(now - (ttlSeconds + 60) * 1000);
+    if (!envKey && !records.some((r) => r.retiredAt === null)) {
+      const created = await createSigningKey(now);
+      await store.insert(created);
+      records = await store.listPublishable(now - (ttlSeconds + 60) * 1000);
+    }
+    const storedPublic = records.map((r) => JSON.parse(r.publicJwk) as JWK);
+    if (envKey) {
+      active = envKey.active;
+      published = [envKey.publicJwk, ...storedPublic.filter((k) => k.kid !== envKey?.active.kid)];
+    } else {
+      const newest = records.find((r) => r.retiredAt === null);
+      if (!newest) throw new Error('no active signing key');
+      if (active?.kid !== newest.kid) {
+        active = { kid: newest.kid, key: (await importJWK(JSON.parse(newest.privateJwk) as JWK, ALG)) as CryptoKey };
+      }
+      published = storedPublic;
+    }
+    loadedAt = now;
+  }
+
+  async function current(): Promise<ActiveKey> {
+    if (!active || clock.now() - loadedAt > REFRESH_MS) await refresh();
+    return active as ActiveKey;
+  }
+
+  await refresh();
+
+  return {
+    async sign(claims) {
+      const key = await current();
+      const nowSeconds = Math.floor(clock.now() / 1000);
+      const payload: Record<string, unknown> = { ...claims.extra, amr: claims.amr };
+      if (claims.purpose !== undefined) payload.purpose = claims.purpose;
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
+        .setIssuer(issuer)
+        .setSubject(claims.subject)
+        .setAudience(claims.audience)
+        .setJti(claims.id)
+        .setIssuedAt(nowSeconds)
+        .setExpirationTime(nowSeconds + ttlSeconds)
+        .sign(key.key);
+    },
+    async jwks() {
+      await current();
+      return { keys: published };
+    },
+  };
+}

@@ -1,0 +1,182 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { problemResponses } from '../http/problem.js';
+
+/** The public contract of /v1/verifications: these schemas validate requests and generate openapi.yaml. */
+
+const SECURITY = [{ bearerAuth: [] }];
+const TAGS = ['Verifications'];
+
+const Signals = z
+  .object({
+    ip: z.union([z.ipv4(), z.ipv6()]).optional().openapi({ description: "The end user's IP address", example: '203.0.113.7' }),
+    userAgent: z.string().max(512).optional().openapi({ description: "The end user's user agent" }),
+    deviceId: z.string().max(128).optional().openapi({ description: "An identifier of the end user's device" }),
+  })
+  .strict()
+  .openapi('EndUserSignals', { description: 'Describes the end user on whose behalf a back end calls.' });
+
+export const StartBody = z
+  .object({
+    to: z.string().max(64).openapi({ description: 'Phone number, E.164 or national format with `country`', example: '+14155550123' }),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/)
+      .optional()
+      .openapi({ description: 'ISO 3166-1 alpha-2 country, to read a national-format number', example: 'FR' }),
+    channel: z.enum(['sms', 'flashcall', 'auto']).default('auto'),
+    locale: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/)
+      .optional()
+      .openapi({ description: 'BCP 47 language of the message (en, fr, es, de, uk; others fall back to en)', example: 'fr' }),
+    purpose: z
+      .string()
+      .regex(/^[a-z][a-z0-9_.-]{0,63}$/)
+      .optional()
+      .openapi({ description: 'What the verification is for (login, signup, transaction, …); copied into the token', example: 'login' }),
+    ttlSeconds: z.number().int().min(300).max(600).optional().openapi({ description: 'Code validity in seconds (default 600)' }),
+    signals: Signals.optional(),
+  })
+  .strict()
+  .openapi('StartVerification');
+
+const CheckFields = {
+  code: z.string().min(1).max(32).openapi({ description: 'The code the person received', example: '123456' }),
+  signals: Signals.optional(),
+};
+
+export const CheckBody = z.object(CheckFields).strict().openapi('CheckVerification');
+export const CheckByNumberBody = z
+  .object({ to: z.string().max(64).openapi({ example: '+14155550123' }), ...CheckFields })
+  .strict()
+  .openapi('CheckVerificationByNumber');
+export const ResendBody = z
+  .object({ channel: z.enum(['sms', 'flashcall']).optional() })
+  .strict()
+  .openapi('ResendVerification');
+
+const Delivery = z
+  .object({
+    id: z.string(),
+    channel: z.enum(['sms', 'flashcall']),
+    provider: z.string(),
+    status: z.enum(['queued', 'sent', 'delivered', 'failed', 'undelivered']),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  })
+  .openapi('Delivery');
+
+export const VerificationSchema = z
+  .object({
+    id: z.string().openapi({ example: 'ver_0m3k9c4x5v7w8y2z1a6b3d4e5f' }),
+    to: z.string().openapi({ description: 'E.164', example: '+14155550123' }),
+    channel: z.enum(['sms', 'flashcall']),
+    status: z.enum(['pending', 'approved', 'canceled', 'expired', 'max_attempts_exceeded']),
+    purpose: z.string().nullable(),
+    locale: z.string(),
+    codeLength: z.number().int(),
+    attempts: z.number().int(),
+    maxAttempts: z.number().int(),
+    attemptsRemaining: z.number().int(),
+    sends: z.number().int(),
+    createdAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+    approvedAt: z.iso.datetime().nullable(),
+    deliveries: z.array(Delivery),
+  })
+  .openapi('Verification');
+
+export const CheckResultSchema = z
+  .object({
+    id: z.string(),
+    to: z.string(),
+    status: z.literal('approved'),
+    channel: z.enum(['sms', 'flashcall']),
+    token: z.string().openapi({ description: 'JWT (EdDSA) verifiable with /.well-known/jwks.json; valid at most 5 minutes' }),
+  })
+  .openapi('CheckResult');
+
+const IdParam = z.object({ id: z.string().max(64).openapi({ param: { name: 'id', in: 'path' }, example: 'ver_0m3k9c4x5v7w8y2z1a6b3d4e5f' }) });
+
+const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
+const COMMON = ['invalid_request', 'malformed_json', 'unsupported_media_type', 'payload_too_large', 'unauthorized', 'forbidden'] as const;
+const CHECK_FAILURES = ['incorrect_code', 'max_attempts_exceeded', 'expired', 'already_used', 'canceled', 'not_found'] as const;
+
+export const startRoute = createRoute({
+  method: 'post',
+  path: '/v1/verifications',
+  tags: TAGS,
+  security: SECURITY,
+  summary: 'Start a verification: send a code',
+  request: { body: { ...json(StartBody), required: true } },
+  responses: {
+    201: { description: 'Created; the code is on its way (see deliveries)', ...json(VerificationSchema) },
+    ...problemResponses(...COMMON, 'invalid_phone', 'channel_unavailable'),
+  },
+});
+
+export const checkRoute = createRoute({
+  method: 'post',
+  path: '/v1/verifications/{id}/check',
+  tags: TAGS,
+  security: SECURITY,
+  summary: 'Check a code',
+  request: { params: IdParam, body: { ...json(CheckBody), required: true } },
+  responses: {
+    200: { description: 'Approved', ...json(CheckResultSchema) },
+    ...problemResponses(...COMMON, ...CHECK_FAILURES),
+  },
+});
+
+export const checkByNumberRoute = createRoute({
+  method: 'post',
+  path: '/v1/verifications/check',
+  tags: TAGS,
+  security: SECURITY,
+  summary: "Check a code against the number's newest pending verification",
+  request: { body: { ...json(CheckByNumberBody), required: true } },
+  responses: {
+    200: { description: 'Approved', ...json(CheckResultSchema) },
+    ...problemResponses(...COMMON, 'invalid_phone', ...CHECK_FAILURES),
+  },
+});
+
+export const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/verifications/{id}',
+  tags: TAGS,
+  security: SECURITY,
+  summary: 'Read a verification (never its code)',
+  request: { params: IdParam },
+  responses: {
+    200: { description: 'The verification', ...json(VerificationSchema) },
+    ...problemResponses('unauthorized', 'forbidden', 'not_found'),
+  },
+});
+
+export const cancelRoute = createRoute({
+  method: 'post',
+  path: '/v1/verifications/{id}/cancel',
+  tags: TAGS,
+  security: SECURITY,
+  summary: 'Cancel a pending verification',
+  request: { params: IdParam },
+  responses: {
+    200: { description: 'Canceled', ...json(VerificationSchema) },
+    ...problemResponses('unauthorized', 'forbidden', 'not_found', 'already_used', 'canceled', 'expired', 'max_attempts_exceeded'),
+  },
+});
+
+export const resendRoute = createRoute({
+  method: 'post',
+  path: '/v1/verifications/{id}/resend',
+  tags: TAGS,
+  security: SECURITY,
+  summary: 'Send a new code (after a cooldown)',
+  request: { params: IdParam, body: { ...json(ResendBody), required: false } },
+  responses: {
+    200: { description: 'Sent', ...json(VerificationSchema) },
+    ...problemResponses(...COMMON, 'not_found', 'already_used', 'canceled', 'expired', 'max_attempts_exceeded', 'resend_too_soon', 'max_sends_exceeded', 'channel_unavailable'),
+  },
+});

@@ -1,0 +1,81 @@
+export type VerificationStatus = 'pending' | 'approved' | 'canceled' | 'locked';
+export type Channel = 'sms' | 'flashcall';
+export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'undelivered';
+
+export interface VerificationRecord {
+  id: string;
+  app: string;
+  to: string;
+  country: string | null;
+  requestedChannel: string;
+  channel: Channel;
+  status: VerificationStatus;
+  purpose: string | null;
+  locale: string;
+  codeLength: number;
+  attempts: number;
+  maxAttempts: number;
+  sends: number;
+  maxSends: number;
+  lastSentAt: number | null;
+  createdAt: number;
+  expiresAt: number;
+  approvedAt: number | null;
+  approvedChannel: string | null;
+  canceledAt: number | null;
+  clientIp: string | null;
+  endUserIp: string | null;
+  endUserAgent: string | null;
+  endUserDeviceId: string | null;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  verificationId: string;
+  channel: Channel;
+  provider: string;
+  status: DeliveryStatus;
+  codeHash: string;
+  providerMessageId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type SendSlot = { ok: true; sends: number } | { ok: false; why: 'not_pending' | 'expired' | 'cooldown' | 'max_sends'; retryAt?: number };
+
+/**
+ * Storage of verifications and their deliveries. Every state change is one guarded statement
+ * (`UPDATE … WHERE <guard> RETURNING`), so its contract holds under concurrent callers and across
+ * instances sharing a database, with no read-modify-write in JavaScript.
+ */
+export interface VerificationStore {
+  /** Inserts a pending verification together with its first delivery, atomically. */
+  create(verification: VerificationRecord, firstDelivery: DeliveryRecord): Promise<void>;
+  /** The verification with this id belonging to this app; another app's id is not found. */
+  findById(app: string, id: string): Promise<VerificationRecord | undefined>;
+  /** The newest verification of this number for this app that is pending and unexpired at `now`. */
+  findNewestPending(app: string, to: string, now: number): Promise<VerificationRecord | undefined>;
+  listDeliveries(verificationId: string): Promise<DeliveryRecord[]>;
+  /**
+   * Takes one check attempt: increments `attempts` iff the verification is pending, unexpired at
+   * `now` and below its attempt limit. Under N concurrent callers at most `maxAttempts - attempts`
+   * of them receive the new count; the others receive undefined.
+   */
+  reserveAttempt(id: string, now: number): Promise<number | undefined>;
+  /** pending → approved. Under concurrent callers exactly one receives true. */
+  approvePending(id: string, now: number, channel: Channel): Promise<boolean>;
+  /** pending → locked, iff every attempt has been used. */
+  lockIfExhausted(id: string): Promise<void>;
+  /** pending → canceled for this app's verification; true iff this call canceled it. */
+  cancelPending(app: string, id: string, now: number): Promise<boolean>;
+  /**
+   * Takes one send slot: increments `sends` and sets `lastSentAt` iff the verification is pending,
+   * unexpired, below `maxSends` and its last send is at least `cooldownMs` old.
+   */
+  reserveSend(id: string, now: number, cooldownMs: number): Promise<SendSlot>;
+  addDelivery(delivery: DeliveryRecord): Promise<void>;
+  /** Records what the provider said about a delivery. */
+  completeDelivery(id: string, patch: Pick<DeliveryRecord, 'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'>): Promise<void>;
+}
