@@ -43,7 +43,7 @@ function validationHook(deps: AppDeps): Hook<unknown, AppEnv, string, unknown> {
     return problem(c, status, {
       details: status === 'not_found' ? undefined : { errors: issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
     });
-  } as Hook<unknown, AppEnv, string, unknown>;
+  };
 }
 
 function httpExceptionReason(error: HTTPException): Reason {

@@ -109,7 +109,7 @@ program
 program
   .command('migrate')
   .description('apply database migrations (the server also does this on start)')
-  .action(async () => withDatabase(async (_h, cfg) => print({ migrated: cfg.sqlitePath })));
+  .action(async () => withDatabase((_h, cfg) => Promise.resolve(print({ migrated: cfg.sqlitePath }))));
 
 program
   .command('openapi')

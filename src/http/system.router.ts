@@ -74,7 +74,7 @@ export function createSystemRouter(deps: SystemRouterDeps, base: () => OpenAPIHo
 
   router.openapi(docsAssetRoute, (c) => {
     const asset = loadDocsAssets()[c.req.valid('param').asset];
-    if (!asset) return problem(c, 'not_found') as never;
+    if (!asset) return problem(c, 'not_found');
     c.header('content-type', asset.type);
     c.header('cache-control', 'public, max-age=86400');
     return c.body(asset.body, 200);

@@ -32,6 +32,10 @@ export interface DomainErrorOptions {
   details?: Record<string, unknown>;
   /** Seconds after which a retry may succeed; becomes Retry-After. */
   retryAfterSeconds?: number;
+  /** The rule that fired (e.g. `limit:number:10m`), for the failure record only; never rendered. */
+  rule?: string;
+  /** The rule's figures (counts, thresholds), for the failure record only; never rendered. */
+  figures?: Record<string, unknown>;
 }
 
 /** An expected failure with a stable machine-readable reason. */
@@ -39,6 +43,8 @@ export class DomainError extends Error {
   readonly reason: Reason;
   readonly details: Record<string, unknown>;
   readonly retryAfterSeconds: number | undefined;
+  readonly rule: string | undefined;
+  readonly figures: Record<string, unknown> | undefined;
 
   constructor(reason: Reason, options: DomainErrorOptions = {}) {
     super(reason);
@@ -46,6 +52,8 @@ export class DomainError extends Error {
     this.reason = reason;
     this.details = options.details ?? {};
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.rule = options.rule;
+    this.figures = options.figures;
   }
 }
 

@@ -5,6 +5,7 @@ import type { AppStore } from '../admin/admin.store.js';
 import type { SmsProvider } from '../delivery/provider.js';
 import type { EventRecord, EventRecorder } from '../events/events.js';
 import { generateCode, hashCode, matchCode } from './codes.js';
+import { OPEN_GUARD, type CheckAttempt, type StartAttempt, type VerificationGuard } from './guard.js';
 import { renderVerificationMessage, resolveLocale } from './messages.js';
 import { parsePhone, type PhoneNumber } from './phone.js';
 import type { TokenIssuer } from './tokens.js';
@@ -88,6 +89,8 @@ export interface VerificationServiceDeps {
   clock: Clock;
   pepper: Buffer;
   defaults: VerificationDefaults;
+  /** Limits and abuse rules; refuses nothing when absent. */
+  guard?: VerificationGuard;
   onDelivery?: (channel: Channel, provider: string, status: string) => void;
 }
 
@@ -133,10 +136,26 @@ function blockedReason(v: VerificationRecord, now: number): Reason | undefined {
 
 export function createVerificationService(deps: VerificationServiceDeps): VerificationService {
   const { store, clock, pepper, defaults } = deps;
+  const guard = deps.guard ?? OPEN_GUARD;
 
   async function fail(reason: Reason, event: Omit<EventRecord, 'at' | 'kind' | 'reason'>, options?: DomainErrorOptions): Promise<never> {
-    await deps.events.record({ ...event, at: clock.now(), kind: 'failure', reason, details: options?.details });
+    const details = options?.figures || options?.details ? { ...options.details, ...options.figures } : undefined;
+    await deps.events.record({ ...event, at: clock.now(), kind: 'failure', reason, rule: options?.rule, details });
     throw new DomainError(reason, options);
+  }
+
+  /** Runs a guard step; a refusal is recorded as a failure with its rule and figures, then rethrown. */
+  async function guarded(step: () => Promise<void>, event: Omit<EventRecord, 'at' | 'kind' | 'reason'>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      await fail(error.reason, event, { details: error.details, retryAfterSeconds: error.retryAfterSeconds, rule: error.rule, figures: error.figures });
+    }
+  }
+
+  function checkAttempt(ctx: CallerContext, v: VerificationRecord, signals?: EndUserSignals): CheckAttempt {
+    return { app: ctx.app, verificationId: v.id, to: v.to, country: v.country, ip: signals?.ip ?? ctx.clientIp, userAgent: signals?.userAgent ?? ctx.userAgent };
   }
 
   function eventFacts(ctx: CallerContext, v: VerificationRecord, signals?: EndUserSignals): Omit<EventRecord, 'at' | 'kind' | 'reason'> {
@@ -245,6 +264,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const facts = eventFacts(ctx, v, signals);
     const blocked = blockedReason(v, clock.now());
     if (blocked) return fail(blocked, facts);
+    const attempt = checkAttempt(ctx, v, signals);
+    await guarded(() => guard.beforeCheck(attempt), facts);
 
     const attempts = await store.reserveAttempt(v.id, clock.now());
     if (attempts === undefined) {
@@ -256,7 +277,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const deliveries = await store.listDeliveries(v.id);
     const matched = matchCode(pepper, v.id, code, deliveries.map((d) => d.codeHash));
     if (matched < 0) {
-      if (attempts >= v.maxAttempts) await store.lockIfExhausted(v.id);
+      const locked = attempts >= v.maxAttempts;
+      if (locked) await store.lockIfExhausted(v.id);
+      await guard.afterCheck(attempt, locked ? 'locked' : 'incorrect');
       const attemptsRemaining = Math.max(0, v.maxAttempts - attempts);
       return fail('incorrect_code', facts, { details: { attemptsRemaining } });
     }
@@ -266,6 +289,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       const current = (await store.findById(ctx.app, v.id)) ?? v;
       return fail(blockedReason(current, clock.now()) ?? 'already_used', facts);
     }
+    await guard.afterCheck(attempt, 'approved');
     const token = await deps.tokens.sign({ subject: v.to, audience: v.app, id: v.id, amr: [channel], purpose: v.purpose ?? undefined });
     await deps.events.record({ ...facts, at: clock.now(), kind: 'success', reason: 'approved', channel });
     return { id: v.id, to: v.to, status: 'approved', channel, token };
@@ -287,6 +311,25 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
           details: { channel: 'flashcall' },
         });
       }
+      const startAttempt: StartAttempt = {
+        app: ctx.app,
+        phone,
+        channel: input.channel,
+        ip,
+        clientIp: ctx.clientIp,
+        userAgent,
+        deviceId: input.signals?.deviceId,
+        purpose: input.purpose,
+      };
+      await guarded(() => guard.beforeStart(startAttempt), {
+        app: ctx.app,
+        ip,
+        userAgent,
+        number: phone.e164,
+        country: phone.country,
+        numberType: phone.type,
+        channel: input.channel,
+      });
       const channel: Channel = 'sms';
       const now = clock.now();
       const { codeLength } = await brandAndDomain(ctx.app);
@@ -369,6 +412,22 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       const blocked = blockedReason(v, now);
       if (blocked) return fail(blocked, facts);
       if (channel === 'flashcall') return fail('channel_unavailable', { ...facts, channel: 'flashcall' }, { details: { channel: 'flashcall' } });
+      const phone = parsePhone(v.to);
+      await guarded(
+        () =>
+          guard.beforeStart({
+            app: ctx.app,
+            phone,
+            channel: channel ?? v.channel,
+            ip: v.endUserIp ?? ctx.clientIp,
+            clientIp: ctx.clientIp,
+            userAgent: v.endUserAgent ?? ctx.userAgent,
+            deviceId: v.endUserDeviceId ?? undefined,
+            purpose: v.purpose ?? undefined,
+            verificationId: v.id,
+          }),
+        facts,
+      );
       const slot = await store.reserveSend(id, now, defaults.resendCooldownSeconds * 1000);
       if (!slot.ok) {
         if (slot.why === 'cooldown') {

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
-import type { ApiKeyStore, AppStore, AppSettings } from '../../admin/admin.store.js';
+import type { ApiKeyStore, AppStore } from '../../admin/admin.store.js';
 import type { SqliteDb } from './db.js';
 import { apiKeys, apps } from './schema.js';
 
@@ -40,7 +40,7 @@ export function createSqliteAppStore(db: SqliteDb): AppStore {
         .onConflictDoUpdate({ target: apps.name, set: { ...settings, updatedAt: now } })
         .returning()
         .get();
-      return Promise.resolve(row as AppSettings);
+      return Promise.resolve(row);
     },
   };
 }

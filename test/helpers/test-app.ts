@@ -1,0 +1,163 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { expect } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createDeps, type AppDeps } from '../../src/deps.js';
+import type { SmsProvider } from '../../src/delivery/provider.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
+import { createFakeClock, type FakeClock } from './fake-clock.js';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop';
+export const PEPPER = 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
+
+export interface OutboxLine {
+  time: string;
+  channel: string;
+  to: string;
+  body: string;
+  verificationId: string;
+  from?: string;
+}
+
+export interface TestApp {
+  app: App;
+  deps: AppDeps;
+  config: Config;
+  clock: FakeClock;
+  database: SqliteHandle;
+  outboxPath: string;
+  /** Every line of the log provider's outbox. */
+  outbox(): OutboxLine[];
+  /** The code in the newest message for a verification, read from the outbox like a person would. */
+  codeFor(verificationId: string): string;
+  /** A JSON request with a bearer key (the admin key unless told), as from `clientIp`. */
+  call(method: string, path: string, options?: { body?: unknown; key?: string | null; clientIp?: string; headers?: Record<string, string> }): Promise<Response>;
+  /** Creates an API key through the admin API and returns the bearer secret. */
+  createKey(app: string, scopes: string[]): Promise<string>;
+  verifyToken(token: string, audience: string): Promise<JWTPayload>;
+  close(): void;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  sms?: SmsProvider;
+  /** A database file path to reuse (restart tests); in-memory otherwise. */
+  sqlitePath?: string;
+  clock?: FakeClock;
+}
+
+/** Builds the whole service on an in-memory SQLite database, a fake clock and the log provider. */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'otp-test-'));
+  const outboxPath = join(dir, 'outbox.jsonl');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    OTP_PEPPER: PEPPER,
+    ADMIN_API_KEY: ADMIN_KEY,
+    DATA_DIR: dir,
+    OUTBOX_PATH: outboxPath,
+    LOG_PROVIDER_STDOUT: 'false',
+    JWT_ISSUER: 'http://verify.test',
+    ...options.env,
+  });
+  const clock = options.clock ?? createFakeClock();
+  const database = openSqlite(options.sqlitePath ?? ':memory:');
+  const deps = await createDeps({
+    config,
+    database,
+    clock,
+    logger: createLogger({ level: 'silent' }),
+    pepper: Buffer.from(PEPPER),
+    sms: options.sms,
+  });
+  const app = createApp(deps);
+
+  const outbox = (): OutboxLine[] =>
+    existsSync(outboxPath)
+      ? readFileSync(outboxPath, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as OutboxLine)
+      : [];
+
+  const call: TestApp['call'] = (method, path, callOptions = {}) => {
+    const headers: Record<string, string> = { ...callOptions.headers };
+    const key = callOptions.key === undefined ? ADMIN_KEY : callOptions.key;
+    if (key !== null) headers.authorization = `Bearer ${key}`;
+    let body: string | undefined;
+    if (callOptions.body !== undefined) {
+      body = typeof callOptions.body === 'string' ? callOptions.body : JSON.stringify(callOptions.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    return Promise.resolve(
+      app.request(path, { method, headers, body }, { incoming: { socket: { remoteAddress: callOptions.clientIp ?? '198.51.100.10' } } }),
+    );
+  };
+
+  return {
+    app,
+    deps,
+    config,
+    clock,
+    database,
+    outboxPath,
+    outbox,
+    codeFor(verificationId) {
+      const message = outbox()
+        .filter((line) => line.verificationId === verificationId)
+        .at(-1);
+      const code = message?.body.match(/\b(\d{4,10})\b/)?.[1];
+      if (!code) throw new Error(`no code in the outbox for ${verificationId}`);
+      return code;
+    },
+    call,
+    async createKey(appName, scopes) {
+      const response = await call('POST', '/v1/admin/api-keys', { body: { app: appName, scopes } });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { key: string }).key;
+    },
+    async verifyToken(token, audience) {
+      const jwks = createLocalJWKSet(await deps.tokens.jwks());
+      const { payload } = await jwtVerify(token, jwks, { issuer: 'http://verify.test', audience, currentDate: new Date(clock.now()) });
+      return payload;
+    },
+    close() {
+      database.close();
+    },
+  };
+}
+
+/** Asserts an RFC 9457 problem with this status and reason, and returns its body. */
+export async function expectProblem(response: Response, status: number, reason: string): Promise<Record<string, unknown>> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  expect(response.headers.get('content-type')).toBe('application/problem+json');
+  const body = JSON.parse(text) as Record<string, unknown>;
+  expect(body.reason).toBe(reason);
+  expect(body.status).toBe(status);
+  expect(typeof body.title).toBe('string');
+  expect(text).not.toMatch(/\n\s+at /); // never a stack trace
+  return body;
+}
+
+export interface StartedVerification {
+  id: string;
+  to: string;
+  status: string;
+  channel: string;
+  expiresAt: string;
+  deliveries: { status: string; error: { code: string; message: string } | null; provider: string; channel: string }[];
+  attempts: number;
+  attemptsRemaining: number;
+}
+
+export async function startVerification(t: TestApp, body: Record<string, unknown> = { to: '+14155550123' }, key?: string): Promise<StartedVerification> {
+  const response = await t.call('POST', '/v1/verifications', { body, key });
+  const text = await response.text();
+  expect(response.status, text).toBe(201);
+  return JSON.parse(text) as StartedVerification;
+}
