@@ -34,28 +34,26 @@ const ENV_SCHEMA = z
     SMS_HTTP_TIMEOUT_MS: int(100, 60000).default(5000),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
-  })
-  .superRefine((env, ctx) => {
-    const production = env.NODE_ENV === 'production';
-    if (env.OTP_PEPPER !== undefined && env.OTP_PEPPER.length < 32) {
-      ctx.addIssue({ code: 'custom', path: ['OTP_PEPPER'], message: 'must be at least 32 characters (e.g. `openssl rand -base64 32`)' });
-    }
-    if (production && env.OTP_PEPPER === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['OTP_PEPPER'], message: 'is required when NODE_ENV=production (e.g. `openssl rand -base64 32`)' });
-    }
-    if (env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32) {
-      ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEY'], message: 'must be at least 32 characters' });
-    }
-    if (production && env.SMS_PROVIDER === 'log') {
-      ctx.addIssue({ code: 'custom', path: ['SMS_PROVIDER'], message: 'must not be "log" when NODE_ENV=production: codes would only reach a file (set SMS_PROVIDER=http)' });
-    }
-    if (env.SMS_PROVIDER === 'http') {
-      if (env.SMS_HTTP_URL === undefined) ctx.addIssue({ code: 'custom', path: ['SMS_HTTP_URL'], message: 'is required when SMS_PROVIDER=http' });
-      if (env.SMS_HTTP_SECRET === undefined || env.SMS_HTTP_SECRET.length < 16) {
-        ctx.addIssue({ code: 'custom', path: ['SMS_HTTP_SECRET'], message: 'is required (16+ characters) when SMS_PROVIDER=http' });
-      }
-    }
   });
+
+/**
+ * Rules across variables, checked on the raw strings so they are reported together with the
+ * schema's own problems (a schema refinement would only run once everything else parsed).
+ */
+function crossChecks(env: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
+  const sms = env.SMS_PROVIDER ?? 'log';
+  if (env.OTP_PEPPER !== undefined && env.OTP_PEPPER.length < 32) problems.push('OTP_PEPPER must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  if (production && env.OTP_PEPPER === undefined) problems.push('OTP_PEPPER is required when NODE_ENV=production (e.g. `openssl rand -base64 32`)');
+  if (env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 characters');
+  if (production && sms === 'log') problems.push('SMS_PROVIDER must not be "log" when NODE_ENV=production: codes would only reach a file (set SMS_PROVIDER=http)');
+  if (sms === 'http') {
+    if (env.SMS_HTTP_URL === undefined) problems.push('SMS_HTTP_URL is required when SMS_PROVIDER=http');
+    if (env.SMS_HTTP_SECRET === undefined || env.SMS_HTTP_SECRET.length < 16) problems.push('SMS_HTTP_SECRET is required (16+ characters) when SMS_PROVIDER=http');
+  }
+  return problems;
+}
 
 export type RawEnv = z.output<typeof ENV_SCHEMA>;
 
@@ -99,9 +97,11 @@ export class ConfigError extends Error {
 export function loadConfig(source: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = ENV_SCHEMA.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'} ${i.message}`));
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'} ${i.message}`)),
+    ...crossChecks(cleaned as Record<string, string>),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const outboxPath = e.OUTBOX_PATH ?? `${e.DATA_DIR}/outbox.jsonl`;
   return {

@@ -66,6 +66,7 @@ export function problem(c: Context, reason: Reason, options: ProblemOptions = {}
   const requestId = c.get('requestId') as string | undefined;
   if (requestId) body.requestId = requestId;
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, ...options.headers };
+  if (requestId) headers['x-request-id'] = requestId;
   if (options.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(options.retryAfterSeconds)));
   if (status === 401) headers['www-authenticate'] = 'Bearer';
   return new Response(JSON.stringify(body), { status, headers });
