@@ -1,17 +1,18 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { ApiKeyStore, AppStore } from '../../admin/admin.store.js';
 import type { SqliteDb } from './db.js';
 import { apiKeys, apps } from './schema.js';
 
 export function createSqliteApiKeyStore(db: SqliteDb): ApiKeyStore {
   const toRecord = (row: typeof apiKeys.$inferSelect) => ({ ...row, scopes: row.scopes.split(' ').filter(Boolean) });
+  const active = db.select().from(apiKeys).where(and(eq(apiKeys.id, sql.placeholder('id')), isNull(apiKeys.revokedAt))).prepare();
   return {
     insert(key) {
       db.insert(apiKeys).values({ ...key, scopes: key.scopes.join(' ') }).run();
       return Promise.resolve();
     },
     findActive(id) {
-      const row = db.select().from(apiKeys).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).get();
+      const row = active.get({ id });
       return Promise.resolve(row ? toRecord(row) : undefined);
     },
     list() {
@@ -25,9 +26,10 @@ export function createSqliteApiKeyStore(db: SqliteDb): ApiKeyStore {
 }
 
 export function createSqliteAppStore(db: SqliteDb): AppStore {
+  const byName = db.select().from(apps).where(eq(apps.name, sql.placeholder('name'))).prepare();
   return {
     get(name) {
-      return Promise.resolve(db.select().from(apps).where(eq(apps.name, name)).get());
+      return Promise.resolve(byName.get({ name }));
     },
     ensure(name, now) {
       db.insert(apps).values({ name, createdAt: now, updatedAt: now }).onConflictDoNothing().run();

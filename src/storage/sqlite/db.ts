@@ -6,7 +6,7 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
 
-export type SqliteDb = BetterSQLite3Database<typeof schema>;
+export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
 export interface SqliteHandle {
   db: SqliteDb;

@@ -1,105 +1,128 @@
 import { and, asc, desc, eq, gt, lt, lte, or, isNull, sql } from 'drizzle-orm';
 import type { SendSlot, VerificationRecord, VerificationStore, DeliveryRecord } from '../../verification/verification.store.js';
 import type { SqliteDb } from './db.js';
+import { allPlaceholders } from './prepared.js';
 import { deliveries, verifications } from './schema.js';
 
-const asVerification = (row: typeof verifications.$inferSelect): VerificationRecord => row as VerificationRecord;
-const asDelivery = (row: typeof deliveries.$inferSelect): DeliveryRecord => row as DeliveryRecord;
+const p = sql.placeholder;
 
-/** SQLite implementation. better-sqlite3 is synchronous: each guarded statement is atomic by itself. */
+/**
+ * SQLite implementation. better-sqlite3 is synchronous, so each guarded statement is atomic by
+ * itself, and across processes SQLite's write lock serialises them. Statements are prepared once.
+ */
 export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
+  const insertVerification = db.insert(verifications).values(allPlaceholders(verifications)).prepare();
+  const insertDelivery = db.insert(deliveries).values(allPlaceholders(deliveries)).prepare();
+  const byId = db.select().from(verifications).where(and(eq(verifications.id, p('id')), eq(verifications.app, p('app')))).prepare();
+  const byIdAnyApp = db.select().from(verifications).where(eq(verifications.id, p('id'))).prepare();
+  const newestPending = db
+    .select()
+    .from(verifications)
+    .where(and(eq(verifications.app, p('app')), eq(verifications.to, p('to')), eq(verifications.status, 'pending'), gt(verifications.expiresAt, p('now'))))
+    .orderBy(desc(verifications.createdAt))
+    .limit(1)
+    .prepare();
+  const deliveriesOf = db.select().from(deliveries).where(eq(deliveries.verificationId, p('verificationId'))).orderBy(asc(deliveries.createdAt)).prepare();
+  const reserveAttempt = db
+    .update(verifications)
+    .set({ attempts: sql`${verifications.attempts} + 1` })
+    .where(
+      and(
+        eq(verifications.id, p('id')),
+        eq(verifications.status, 'pending'),
+        gt(verifications.expiresAt, p('now')),
+        lt(verifications.attempts, verifications.maxAttempts),
+      ),
+    )
+    .returning({ attempts: verifications.attempts })
+    .prepare();
+  const approve = db
+    .update(verifications)
+    .set({ status: 'approved', approvedAt: sql`${p('now')}`, approvedChannel: sql`${p('channel')}` })
+    .where(and(eq(verifications.id, p('id')), eq(verifications.status, 'pending'), gt(verifications.expiresAt, p('now'))))
+    .returning({ id: verifications.id })
+    .prepare();
+  const lock = db
+    .update(verifications)
+    .set({ status: 'locked' })
+    .where(and(eq(verifications.id, p('id')), eq(verifications.status, 'pending'), sql`${verifications.attempts} >= ${verifications.maxAttempts}`))
+    .prepare();
+  const cancel = db
+    .update(verifications)
+    .set({ status: 'canceled', canceledAt: sql`${p('now')}` })
+    .where(and(eq(verifications.id, p('id')), eq(verifications.app, p('app')), eq(verifications.status, 'pending'), gt(verifications.expiresAt, p('now'))))
+    .returning({ id: verifications.id })
+    .prepare();
+  const reserveSend = db
+    .update(verifications)
+    .set({ sends: sql`${verifications.sends} + 1`, lastSentAt: sql`${p('now')}` })
+    .where(
+      and(
+        eq(verifications.id, p('id')),
+        eq(verifications.status, 'pending'),
+        gt(verifications.expiresAt, p('now')),
+        lt(verifications.sends, verifications.maxSends),
+        or(isNull(verifications.lastSentAt), lte(verifications.lastSentAt, p('sentBefore'))),
+      ),
+    )
+    .returning({ sends: verifications.sends })
+    .prepare();
+  const complete = db
+    .update(deliveries)
+    .set({
+      status: sql`${p('status')}`,
+      providerMessageId: sql`${p('providerMessageId')}`,
+      errorCode: sql`${p('errorCode')}`,
+      errorMessage: sql`${p('errorMessage')}`,
+      updatedAt: sql`${p('updatedAt')}`,
+    })
+    .where(eq(deliveries.id, p('id')))
+    .prepare();
+
+  const createBoth = db.$client.transaction((verification: VerificationRecord, firstDelivery: DeliveryRecord) => {
+    insertVerification.run({ ...verification });
+    insertDelivery.run({ ...firstDelivery });
+  });
+
   return {
     create(verification, firstDelivery) {
-      db.transaction((tx) => {
-        tx.insert(verifications).values(verification).run();
-        tx.insert(deliveries).values(firstDelivery).run();
-      });
+      createBoth(verification, firstDelivery);
       return Promise.resolve();
     },
 
     findById(app, id) {
-      const row = db.select().from(verifications).where(and(eq(verifications.id, id), eq(verifications.app, app))).get();
-      return Promise.resolve(row ? asVerification(row) : undefined);
+      return Promise.resolve(byId.get({ id, app }) as VerificationRecord | undefined);
     },
 
     findNewestPending(app, to, now) {
-      const row = db
-        .select()
-        .from(verifications)
-        .where(and(eq(verifications.app, app), eq(verifications.to, to), eq(verifications.status, 'pending'), gt(verifications.expiresAt, now)))
-        .orderBy(desc(verifications.createdAt))
-        .limit(1)
-        .get();
-      return Promise.resolve(row ? asVerification(row) : undefined);
+      return Promise.resolve(newestPending.get({ app, to, now }) as VerificationRecord | undefined);
     },
 
     listDeliveries(verificationId) {
-      const rows = db.select().from(deliveries).where(eq(deliveries.verificationId, verificationId)).orderBy(asc(deliveries.createdAt)).all();
-      return Promise.resolve(rows.map(asDelivery));
+      return Promise.resolve(deliveriesOf.all({ verificationId }) as DeliveryRecord[]);
     },
 
     reserveAttempt(id, now) {
-      const row = db
-        .update(verifications)
-        .set({ attempts: sql`${verifications.attempts} + 1` })
-        .where(
-          and(
-            eq(verifications.id, id),
-            eq(verifications.status, 'pending'),
-            gt(verifications.expiresAt, now),
-            lt(verifications.attempts, verifications.maxAttempts),
-          ),
-        )
-        .returning({ attempts: verifications.attempts })
-        .get();
-      return Promise.resolve(row?.attempts);
+      return Promise.resolve(reserveAttempt.get({ id, now })?.attempts);
     },
 
     approvePending(id, now, channel) {
-      const row = db
-        .update(verifications)
-        .set({ status: 'approved', approvedAt: now, approvedChannel: channel })
-        .where(and(eq(verifications.id, id), eq(verifications.status, 'pending'), gt(verifications.expiresAt, now)))
-        .returning({ id: verifications.id })
-        .get();
-      return Promise.resolve(row !== undefined);
+      return Promise.resolve(approve.get({ id, now, channel }) !== undefined);
     },
 
     lockIfExhausted(id) {
-      db.update(verifications)
-        .set({ status: 'locked' })
-        .where(and(eq(verifications.id, id), eq(verifications.status, 'pending'), sql`${verifications.attempts} >= ${verifications.maxAttempts}`))
-        .run();
+      lock.run({ id });
       return Promise.resolve();
     },
 
     cancelPending(app, id, now) {
-      const row = db
-        .update(verifications)
-        .set({ status: 'canceled', canceledAt: now })
-        .where(and(eq(verifications.id, id), eq(verifications.app, app), eq(verifications.status, 'pending'), gt(verifications.expiresAt, now)))
-        .returning({ id: verifications.id })
-        .get();
-      return Promise.resolve(row !== undefined);
+      return Promise.resolve(cancel.get({ id, app, now }) !== undefined);
     },
 
     reserveSend(id, now, cooldownMs) {
-      const row = db
-        .update(verifications)
-        .set({ sends: sql`${verifications.sends} + 1`, lastSentAt: now })
-        .where(
-          and(
-            eq(verifications.id, id),
-            eq(verifications.status, 'pending'),
-            gt(verifications.expiresAt, now),
-            lt(verifications.sends, verifications.maxSends),
-            or(isNull(verifications.lastSentAt), lte(verifications.lastSentAt, now - cooldownMs)),
-          ),
-        )
-        .returning({ sends: verifications.sends })
-        .get();
+      const row = reserveSend.get({ id, now, sentBefore: now - cooldownMs });
       if (row) return Promise.resolve<SendSlot>({ ok: true, sends: row.sends });
-      const current = db.select().from(verifications).where(eq(verifications.id, id)).get();
+      const current = byIdAnyApp.get({ id });
       if (!current || current.status !== 'pending') return Promise.resolve<SendSlot>({ ok: false, why: 'not_pending' });
       if (current.expiresAt <= now) return Promise.resolve<SendSlot>({ ok: false, why: 'expired' });
       if (current.sends >= current.maxSends) return Promise.resolve<SendSlot>({ ok: false, why: 'max_sends' });
@@ -107,12 +130,12 @@ export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
     },
 
     addDelivery(delivery) {
-      db.insert(deliveries).values(delivery).run();
+      insertDelivery.run({ ...delivery });
       return Promise.resolve();
     },
 
     completeDelivery(id, patch) {
-      db.update(deliveries).set(patch).where(eq(deliveries.id, id)).run();
+      complete.run({ id, ...patch });
       return Promise.resolve();
     },
   };
