@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIMITS_ENV, limitsConfig, checkLimitsEnv, type LimitsConfig } from './limits/limits.config.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -34,6 +35,7 @@ const ENV_SCHEMA = z
     SMS_HTTP_TIMEOUT_MS: int(100, 60000).default(5000),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
+    ...LIMITS_ENV,
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === 'production';
@@ -49,6 +51,7 @@ const ENV_SCHEMA = z
     if (production && env.SMS_PROVIDER === 'log') {
       ctx.addIssue({ code: 'custom', path: ['SMS_PROVIDER'], message: 'must not be "log" when NODE_ENV=production: codes would only reach a file (set SMS_PROVIDER=http)' });
     }
+    checkLimitsEnv(env, ctx);
     if (env.SMS_PROVIDER === 'http') {
       if (env.SMS_HTTP_URL === undefined) ctx.addIssue({ code: 'custom', path: ['SMS_HTTP_URL'], message: 'is required when SMS_PROVIDER=http' });
       if (env.SMS_HTTP_SECRET === undefined || env.SMS_HTTP_SECRET.length < 16) {
@@ -84,6 +87,7 @@ export interface Config {
   logProviderStdout: boolean;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  limits: LimitsConfig;
 }
 
 export class ConfigError extends Error {
@@ -130,5 +134,6 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logProviderStdout: e.LOG_PROVIDER_STDOUT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    limits: limitsConfig(e),
   };
 }
