@@ -101,7 +101,9 @@ const IdParam = z.object({ id: z.string().max(64).openapi({ param: { name: 'id',
 
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 const COMMON = ['invalid_request', 'malformed_json', 'unsupported_media_type', 'payload_too_large', 'unauthorized', 'forbidden'] as const;
-const CHECK_FAILURES = ['incorrect_code', 'max_attempts_exceeded', 'expired', 'already_used', 'canceled', 'not_found'] as const;
+const CHECK_FAILURES = ['incorrect_code', 'max_attempts_exceeded', 'expired', 'already_used', 'canceled', 'not_found', 'rate_limited'] as const;
+/** Refusals of the limits and abuse rules (src/limits); rate_limited carries Retry-After and RateLimit-* headers. */
+const START_REFUSALS = ['rate_limited', 'blocked', 'unsupported_number_type', 'abuse_suspected'] as const;
 
 export const startRoute = createRoute({
   method: 'post',
@@ -112,7 +114,7 @@ export const startRoute = createRoute({
   request: { body: { ...json(StartBody), required: true } },
   responses: {
     201: { description: 'Created; the code is on its way (see deliveries)', ...json(VerificationSchema) },
-    ...problemResponses(...COMMON, 'invalid_phone', 'channel_unavailable'),
+    ...problemResponses(...COMMON, 'invalid_phone', 'channel_unavailable', ...START_REFUSALS),
   },
 });
 
@@ -177,6 +179,6 @@ export const resendRoute = createRoute({
   request: { params: IdParam, body: { ...json(ResendBody), required: false } },
   responses: {
     200: { description: 'Sent', ...json(VerificationSchema) },
-    ...problemResponses(...COMMON, 'not_found', 'already_used', 'canceled', 'expired', 'max_attempts_exceeded', 'resend_too_soon', 'max_sends_exceeded', 'channel_unavailable'),
+    ...problemResponses(...COMMON, 'not_found', 'already_used', 'canceled', 'expired', 'max_attempts_exceeded', 'resend_too_soon', 'max_sends_exceeded', 'channel_unavailable', ...START_REFUSALS),
   },
 });
