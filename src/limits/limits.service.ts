@@ -192,9 +192,14 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
   /**
    * Conversion collapse: many starts to one prefix that are almost never approved is the SMS
    * pumping signature. The prefix is then blocked for a period, visibly (GET /v1/blocklist,
-   * createdBy "auto") and reversibly (DELETE it).
+   * createdBy "auto") and reversibly (DELETE it). Starts and approvals are counted in fixed
+   * one-hour windows per app; a start refused by an earlier rule is not counted.
    */
   async function checkConversion(app: string, prefix: string): Promise<void> {
+    // Once decided, the prefix is not judged again for the block's duration: a block the security
+    // team removes stays removed instead of being re-created by the next start.
+    const decidedKey = `conv:decided:${prefix}`;
+    if ((await counters.peek(decidedKey)).points > 0) return;
     const starts = await counters.hit(`conv:starts:${app}:${prefix}`, HOUR_MS);
     if (starts.points < abuse.conversionMinStarts) return;
     const approvals = await counters.hit(`conv:approved:${app}:${prefix}`, HOUR_MS, 0);
@@ -214,6 +219,7 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
       },
       now,
     );
+    await counters.hold(decidedKey, abuse.autoBlockSeconds * 1000);
     refuse(new DomainError('blocked', { rule: 'auto:conversion_collapse', figures: { ...figures, blockId: entry?.id ?? null } }));
   }
 
