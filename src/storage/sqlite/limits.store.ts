@@ -4,6 +4,8 @@ import type { Clock } from '../../platform/clock.js';
 import type { SqliteDb } from './db.js';
 import { appLimits, blocklist, rateCounters } from './schema.js';
 
+const PURGE_EVERY = 1000;
+
 /**
  * Rate counters in our own table rather than rate-limiter-flexible's RateLimiterSQLite: that store
  * reads Date.now() itself (our Clock could not drive it, so windows could not be tested
@@ -11,9 +13,14 @@ import { appLimits, blocklist, rateCounters } from './schema.js';
  * library's fixed window, as one `INSERT … ON CONFLICT DO UPDATE … RETURNING` per hit.
  */
 export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterStore {
+  let hits = 0;
   return {
     hit(key, windowMs, cost = 1) {
       const now = clock.now();
+      // Ended windows are dead rows: every 1000th hit deletes up to 1000 of them (bounded work per request).
+      if (++hits % PURGE_EVERY === 0) {
+        db.run(sql`DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= ${now} LIMIT ${PURGE_EVERY})`);
+      }
       const expired = sql`${rateCounters.expiresAt} <= ${now}`;
       const row = db
         .insert(rateCounters)
