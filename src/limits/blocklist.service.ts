@@ -1,8 +1,7 @@
-import { isIP } from 'node:net';
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { normalizeIp, parseCidr } from './ip.js';
+import { canonicalIp, parseCidr } from './ip.js';
 import type { BlockAction, BlockEntry, BlockKind, BlocklistStore } from './limits.store.js';
 
 export interface NewBlockEntry {
@@ -37,8 +36,8 @@ export function canonicalValue(kind: BlockKind, raw: string): string {
       if (!/^\+[1-9]\d{0,14}$/.test(value)) throw invalid('a prefix must be a "+" followed by 1 to 15 digits, e.g. +4479');
       return value;
     case 'ip': {
-      const ip = normalizeIp(value.toLowerCase());
-      if (isIP(ip) === 0) throw invalid('not an IPv4 or IPv6 address');
+      const ip = canonicalIp(value);
+      if (ip === undefined) throw invalid('not an IPv4 or IPv6 address');
       return ip;
     }
     case 'cidr': {

@@ -8,6 +8,27 @@ export function normalizeIp(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
+/**
+ * One spelling per address, so a limit keyed by IP cannot be dodged by writing the same IPv6
+ * address another way (`2001:db8::1` = `2001:0db8:0:0::1`): IPv6 in RFC 5952 form (the WHATWG URL
+ * serializer), IPv4-mapped IPv6 as IPv4. Undefined for anything that is not an address.
+ */
+export function canonicalIp(address: string): string | undefined {
+  const version = isIP(address);
+  if (version === 4) return address;
+  if (version !== 6) return undefined;
+  try {
+    const host = new URL(`http://[${address}]`).hostname.slice(1, -1);
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+    if (!mapped?.[1] || !mapped[2]) return host;
+    const high = parseInt(mapped[1], 16);
+    const low = parseInt(mapped[2], 16);
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `a.b.c.d/n` or `x::/n` (or a bare address) as a network, or undefined when malformed. */
 export function parseCidr(value: string): { network: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const [address = '', bits, ...rest] = value.trim().split('/');

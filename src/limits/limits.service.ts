@@ -6,7 +6,7 @@ import { matchBlocklist } from './blocklist.match.js';
 import { SIGNAL_SCORES, type LimitsConfig } from './limits.config.js';
 import { RATE_RULE_NAMES, RATE_RULES, REJECTED_NUMBER_TYPES, type RateRuleName, type RateSubject } from './limits.rules.js';
 import type { AppLimitOverrides, AppLimitsStore, BlocklistStore, CounterStore } from './limits.store.js';
-import { subnetOf } from './ip.js';
+import { canonicalIp, subnetOf } from './ip.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -224,7 +224,8 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
   }
 
   return {
-    async beforeStart(attempt) {
+    async beforeStart(original) {
+      const attempt: StartAttempt = { ...original, ip: original.ip === undefined ? undefined : canonicalIp(original.ip) };
       const { app } = attempt;
       const number = attempt.phone.e164;
       const settings = await settingsFor(app);
@@ -251,7 +252,8 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
       await checkConversion(app, prefix);
     },
 
-    async beforeCheck(attempt: CheckAttempt) {
+    async beforeCheck(original: CheckAttempt) {
+      const attempt: CheckAttempt = { ...original, ip: original.ip === undefined ? undefined : canonicalIp(original.ip) };
       const settings = await settingsFor(attempt.app);
       await checkHold(attempt.app, attempt.to);
       const totals = await consume('check', attempt.app, settings.rates, { number: attempt.to, callingCode: '', ip: attempt.ip }, attempt.onLimitState);

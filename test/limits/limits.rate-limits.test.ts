@@ -62,6 +62,16 @@ describe('rate limits on starts', () => {
     expect((await start(t, key, spreadNumber(21), { ip: '2001:db8:1:3::1' })).status).toBe(201);
   });
 
+  it('counts one IPv6 address as one, however it is written', async () => {
+    await setLimits(t, 'acme', { rates: { 'ip:10m': 2 } });
+    expect((await start(t, key, spreadNumber(1), { ip: '2001:db8::7' })).status).toBe(201);
+    expect((await start(t, key, spreadNumber(2), { ip: '2001:0DB8:0:0:0:0:0:7' })).status).toBe(201);
+    expect((await expectProblem(await start(t, key, spreadNumber(3), { ip: '2001:db8:0::0:7' }), 429, 'rate_limited')).limit).toBe('ip:10m');
+    expect((await start(t, key, spreadNumber(4), { ip: '::ffff:203.0.113.5' })).status).toBe(201);
+    expect((await start(t, key, spreadNumber(5), { ip: '203.0.113.5' })).status).toBe(201);
+    expect((await expectProblem(await start(t, key, spreadNumber(6), { ip: '::ffff:cb00:7105' }), 429, 'rate_limited')).limit).toBe('ip:10m');
+  });
+
   it('limits starts per country calling code and per app, per app', async () => {
     await setLimits(t, 'acme', { rates: { 'country:hour': 2 } });
     expect((await start(t, key, spreadNumber(1), { ip: '203.0.113.1' })).status).toBe(201);
