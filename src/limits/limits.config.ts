@@ -27,13 +27,14 @@ export const LIMITS_ENV = {
   ABUSE_BLOCK_SCORE: int(1, 1000).default(100),
   ABUSE_CONVERSION_MIN_STARTS: int(1, 1_000_000).default(20),
   ABUSE_CONVERSION_MIN_PERCENT: int(0, 100).default(20),
+  ABUSE_COUNTRY_CONVERSION_MIN_STARTS: int(1, 10_000_000).default(200),
   ABUSE_AUTO_BLOCK_SECONDS: int(60, 30 * 86_400).default(86_400),
 };
 
 type LimitsEnv = z.output<z.ZodObject<typeof LIMITS_ENV>>;
 
 /** Scores of the abuse signals; a start whose scores add up to `blockScore` is refused. */
-export const SIGNAL_SCORES = { prefixVelocity: 60, ipFanout: 60, sequential: 50 } as const;
+export const SIGNAL_SCORES = { prefixVelocity: 60, ipFanout: 60, sequential: 50, countryConversion: 50 } as const;
 
 export interface LimitsConfig {
   rates: Record<RateRuleName, number>;
@@ -50,6 +51,7 @@ export interface LimitsConfig {
     blockScore: number;
     conversionMinStarts: number;
     conversionMinPercent: number;
+    countryConversionMinStarts: number;
     autoBlockSeconds: number;
   };
 }
@@ -91,6 +93,7 @@ export function limitsConfig(env: LimitsEnv): LimitsConfig {
       blockScore: env.ABUSE_BLOCK_SCORE,
       conversionMinStarts: env.ABUSE_CONVERSION_MIN_STARTS,
       conversionMinPercent: env.ABUSE_CONVERSION_MIN_PERCENT,
+      countryConversionMinStarts: env.ABUSE_COUNTRY_CONVERSION_MIN_STARTS,
       autoBlockSeconds: env.ABUSE_AUTO_BLOCK_SECONDS,
     },
   };

@@ -186,6 +186,19 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
       fired.push({ signal: 'sequential', sequentialPerHour: sequential.points, threshold: abuse.sequentialPerHour, score: SIGNAL_SCORES.sequential });
     }
 
+    // Conversion per country: a destination whose starts are rarely approved is being pumped somewhere.
+    const country = attempt.phone.country;
+    if (country !== undefined) {
+      const starts = await counters.hit(`conv:country:starts:${app}:${country}`, HOUR_MS);
+      if (starts.points >= abuse.countryConversionMinStarts) {
+        const approvals = await counters.hit(`conv:country:approved:${app}:${country}`, HOUR_MS, 0);
+        if (approvals.points * 100 < abuse.conversionMinPercent * starts.points) {
+          score += SIGNAL_SCORES.countryConversion;
+          fired.push({ signal: 'country_conversion', country, startsPerHour: starts.points, approvedPerHour: approvals.points, minPercent: abuse.conversionMinPercent, score: SIGNAL_SCORES.countryConversion });
+        }
+      }
+    }
+
     if (score >= abuse.blockScore) refuse(new DomainError('abuse_suspected', { rule: 'abuse:score', figures: { score, blockScore: abuse.blockScore, signals: fired } }));
   }
 
@@ -265,6 +278,7 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
     async afterCheck(attempt: CheckAttempt, outcome: CheckOutcome) {
       if (outcome === 'approved') {
         await counters.hit(`conv:approved:${attempt.app}:${prefixOf(attempt.to, abuse.prefixSuffixDigits)}`, HOUR_MS);
+        if (attempt.country !== null) await counters.hit(`conv:country:approved:${attempt.app}:${attempt.country}`, HOUR_MS);
         return;
       }
       if (outcome !== 'locked') return;

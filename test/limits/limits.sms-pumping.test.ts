@@ -69,6 +69,21 @@ describe('SMS pumping', () => {
     expect((await start(t, key, blockNumber(BLOCK, 11), { ip: '198.51.100.5' })).status).toBe(201);
   });
 
+  it("scores a country whose starts are rarely approved, and not one whose codes are used", async () => {
+    t = await createTestApp({ env: { ABUSE_COUNTRY_CONVERSION_MIN_STARTS: '5', ABUSE_BLOCK_SCORE: '50', ABUSE_CONVERSION_MIN_STARTS: '1000' } });
+    const key = await t.createKey('acme', ['verify']);
+    for (let i = 0; i < 4; i++) expect((await start(t, key, spreadNumber(i), { ip: `198.51.100.${i + 1}` })).status).toBe(201);
+    await expectProblem(await start(t, key, spreadNumber(4), { ip: '198.51.100.9' }), 403, 'abuse_suspected');
+    expect(failures(t).at(-1)!.details!.signals).toEqual([expect.objectContaining({ signal: 'country_conversion', country: 'FR', startsPerHour: 5, approvedPerHour: 0 })]);
+
+    for (let i = 0; i < 8; i++) {
+      const response = await start(t, key, `+4474001${String(i * 7).padStart(5, '0')}`, { ip: `203.0.113.${i + 1}` });
+      expect(response.status, await response.clone().text()).toBe(201);
+      const { id } = (await response.json()) as { id: string };
+      expect((await t.call('POST', `/v1/verifications/${id}/check`, { key, body: { code: t.codeFor(id) } })).status).toBe(200);
+    }
+  });
+
   it('scores sequential numbers', async () => {
     t = await createTestApp({ env: { ABUSE_CONVERSION_MIN_STARTS: '1000', ABUSE_PREFIX_STARTS_10M: '2' } });
     const key = await t.createKey('acme', ['verify']);
