@@ -8,7 +8,10 @@ import type { MiddlewareHandler } from 'hono';
 import { createAdminRouter } from './admin/admin.router.js';
 import type { AppEnv } from './http/app-env.js';
 import { authenticate, requireScope } from './http/auth.js';
-import { getClientAddress } from './http/client-address.js';
+import { clientAddress, getClientAddress } from './http/client-address.js';
+import { rateLimitHeaders } from './http/rate-limit-headers.js';
+import { createAppLimitsRouter } from './limits/app-limits.router.js';
+import { createBlocklistRouter } from './limits/blocklist.router.js';
 import { problem } from './http/problem.js';
 import { createSystemRouter } from './http/system.router.js';
 import { isDomainError, type Reason } from './platform/errors.js';
@@ -87,16 +90,22 @@ export function createApp(deps: AppDeps): App {
   const scope = (name: Parameters<typeof requireScope>[0]) => requireScope(name, deps.events, deps.clock);
 
   app.use('*', requestId());
+  app.use('*', clientAddress(deps.trustProxy));
   app.use('*', observe(deps));
   app.use('*', secureHeaders());
   app.use('*', bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
   app.use('/v1/*', authenticate(deps.admin, deps.events, deps.clock));
   app.use('/v1/verifications/*', scope('verify'));
   app.use('/v1/admin/*', scope('admin'));
+  app.use('/v1/blocklist', scope('security'));
+  app.use('/v1/blocklist/*', scope('security'));
+  app.use('/v1/verifications/*', rateLimitHeaders());
 
   app.route('/', createSystemRouter(deps, base));
   app.route('/', createVerificationRouter(deps.verification, base));
   app.route('/', createAdminRouter(deps.admin, deps.rotateSigningKey, base));
+  app.route('/', createAppLimitsRouter(deps.appLimits, base));
+  app.route('/', createBlocklistRouter(deps.blocklist, base));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

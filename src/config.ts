@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIMITS_ENV, limitsConfig, checkLimitsEnv, type LimitsConfig } from './limits/limits.config.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -34,7 +35,10 @@ const ENV_SCHEMA = z
     SMS_HTTP_TIMEOUT_MS: int(100, 60000).default(5000),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
-  });
+    ...LIMITS_ENV,
+  })
+  // Limits rules need parsed numbers: they run once the schema itself passed.
+  .superRefine((env, ctx) => checkLimitsEnv(env, ctx));
 
 /**
  * Rules across variables, checked on the raw strings so they are reported together with the
@@ -82,6 +86,7 @@ export interface Config {
   logProviderStdout: boolean;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  limits: LimitsConfig;
 }
 
 export class ConfigError extends Error {
@@ -130,5 +135,6 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logProviderStdout: e.LOG_PROVIDER_STDOUT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    limits: limitsConfig(e),
   };
 }

@@ -8,6 +8,10 @@ import { createHttpSmsProvider } from './delivery/http.provider.js';
 import { createLogSmsProvider } from './delivery/log.provider.js';
 import type { SmsProvider } from './delivery/provider.js';
 import type { EventRecorder } from './events/events.js';
+import type { AppLimitsService } from './limits/app-limits.service.js';
+import type { BlocklistService } from './limits/blocklist.service.js';
+import type { TrustProxy } from './limits/ip.js';
+import { createLimits } from './limits/limits.wiring.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
@@ -32,6 +36,12 @@ export interface AppDeps {
   ready: () => Promise<void>;
   openapiYaml: string;
   bodyLimitBytes: number;
+  blocklist: BlocklistService;
+  appLimits: AppLimitsService;
+  /** Which peers may set the client's address (TRUST_PROXY). */
+  trustProxy: TrustProxy;
+  /** Releases connections the dependencies hold (Redis); the database is closed by its owner. */
+  close: () => Promise<void>;
 }
 
 export const OPENAPI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../openapi.yaml');
@@ -83,6 +93,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   });
   const admin = createAdminService({ keys: createSqliteApiKeyStore(db), apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp });
   const sms = options.sms ?? createSmsProvider(config, clock);
+  const limits = await createLimits({ config: config.limits, db, clock, logger, metrics });
   const verification = createVerificationService({
     store: createSqliteVerificationStore(db),
     apps,
@@ -97,6 +108,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     clock,
     pepper,
     defaults: config.verification,
+    guard: limits.guard,
     onDelivery: (channel, provider, status) => metrics.deliveries.inc({ channel, provider, status }),
   });
   return {
@@ -114,5 +126,9 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     },
     openapiYaml: existsSync(OPENAPI_PATH) ? readFileSync(OPENAPI_PATH, 'utf8') : '',
     bodyLimitBytes: config.bodyLimitBytes,
+    blocklist: limits.blocklist,
+    appLimits: limits.appLimits,
+    trustProxy: config.limits.trustProxy,
+    close: () => limits.close(),
   };
 }

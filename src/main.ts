@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     force.unref();
     server.close(() => {
+      void deps.close();
       database.close();
       logger.info('stopped');
       logger.flush();

@@ -1,3 +1,4 @@
+import type { LimitState } from '../verification/guard.js';
 import type { Principal } from '../admin/admin.service.js';
 
 /** Hono environment shared by every router. */
@@ -5,5 +6,9 @@ export interface AppEnv {
   Variables: {
     principal: Principal;
     requestId: string;
+    /** The client's address after trusted proxies (http/client-address.ts). */
+    clientAddress: string | undefined;
+    /** The tightest rate limit a limited route consumed, for the RateLimit-* headers. */
+    limitState: LimitState | undefined;
   };
 }

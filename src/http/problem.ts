@@ -22,6 +22,12 @@ export const PROBLEMS = {
   resend_too_soon: { status: 429, title: 'Wait before asking for another code' },
   channel_unavailable: { status: 422, title: 'This channel is not available' },
   max_sends_exceeded: { status: 429, title: 'No more codes can be sent for this verification' },
+  rate_limited: { status: 429, title: 'Too many requests: a rate limit was reached' },
+  // blocked and abuse_suspected share one status and a fixed title: the answer says a rule refused
+  // the request, never which entry or figure, nor anything about the number.
+  blocked: { status: 403, title: 'This request is not allowed' },
+  unsupported_number_type: { status: 422, title: 'Codes cannot be sent to this type of number' },
+  abuse_suspected: { status: 403, title: 'This request looks abusive and was refused' },
   conflict: { status: 409, title: 'Conflict' },
   not_ready: { status: 503, title: 'The service is not ready' },
   internal_error: { status: 500, title: 'Internal error' },
@@ -40,6 +46,7 @@ export const ProblemSchema = z
     requestId: z.string().optional(),
     attemptsRemaining: z.number().int().optional(),
     retryAfterSeconds: z.number().int().optional(),
+    limit: z.string().optional().openapi({ description: 'For rate_limited: the limit that was reached (e.g. `number:10m`)' }),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .catchall(z.unknown())

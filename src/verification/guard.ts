@@ -1,5 +1,18 @@
 import type { PhoneNumber } from './phone.js';
 
+/** The tightest rate limit a request consumed, as the RateLimit-* headers report it. */
+export interface LimitState {
+  /** The rule's name, e.g. `number:10m`. */
+  policy: string;
+  limit: number;
+  remaining: number;
+  windowSeconds: number;
+  resetSeconds: number;
+}
+
+/** Receives the limit state of an allowed or refused attempt (the HTTP layer turns it into headers). */
+export type LimitStateSink = (state: LimitState) => void;
+
 /** A start (or resend) as the limits and abuse rules see it, before anything is persisted or sent. */
 export interface StartAttempt {
   app: string;
@@ -14,6 +27,7 @@ export interface StartAttempt {
   purpose: string | undefined;
   /** Set for a resend of an existing verification. */
   verificationId?: string | undefined;
+  onLimitState?: LimitStateSink | undefined;
 }
 
 /** A check as the limits see it. */
@@ -24,6 +38,7 @@ export interface CheckAttempt {
   country: string | null;
   ip: string | undefined;
   userAgent: string | undefined;
+  onLimitState?: LimitStateSink | undefined;
 }
 
 export type CheckOutcome = 'approved' | 'incorrect' | 'locked';

@@ -6,7 +6,12 @@ import type { CallerContext, VerificationService } from './verification.service.
 import { cancelRoute, checkByNumberRoute, checkRoute, getRoute, resendRoute, startRoute } from './verification.routes.js';
 
 function caller(c: Context<AppEnv>): CallerContext {
-  return { app: c.get('principal').app, clientIp: getClientAddress(c), userAgent: c.req.header('user-agent') };
+  return {
+    app: c.get('principal').app,
+    clientIp: getClientAddress(c),
+    userAgent: c.req.header('user-agent'),
+    onLimitState: (state) => c.set('limitState', state),
+  };
 }
 
 /** Thin handlers: validated input in, service call, JSON out. Errors become problems in app.ts. */

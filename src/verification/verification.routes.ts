@@ -100,8 +100,17 @@ export const CheckResultSchema = z
 const IdParam = z.object({ id: z.string().max(64).openapi({ param: { name: 'id', in: 'path' }, example: 'ver_0m3k9c4x5v7w8y2z1a6b3d4e5f' }) });
 
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
+/** draft-ietf-httpapi-ratelimit-headers, for the tightest limit the request consumed (also on 429). */
+const RATE_LIMIT_HEADERS = z.object({
+  'RateLimit-Limit': z.string().optional().openapi({ description: 'Points of the tightest limit this request consumed' }),
+  'RateLimit-Remaining': z.string().optional().openapi({ description: 'Points left in its window' }),
+  'RateLimit-Reset': z.string().optional().openapi({ description: 'Seconds until its window ends' }),
+  'RateLimit-Policy': z.string().optional().openapi({ description: 'limit;w=window seconds;name="rule"', example: '5;w=600;name="number:10m"' }),
+});
 const COMMON = ['invalid_request', 'malformed_json', 'unsupported_media_type', 'payload_too_large', 'unauthorized', 'forbidden'] as const;
-const CHECK_FAILURES = ['incorrect_code', 'max_attempts_exceeded', 'expired', 'already_used', 'canceled', 'not_found'] as const;
+const CHECK_FAILURES = ['incorrect_code', 'max_attempts_exceeded', 'expired', 'already_used', 'canceled', 'not_found', 'rate_limited'] as const;
+/** Refusals of the limits and abuse rules (src/limits); rate_limited carries Retry-After and RateLimit-* headers. */
+const START_REFUSALS = ['rate_limited', 'blocked', 'unsupported_number_type', 'abuse_suspected'] as const;
 
 export const startRoute = createRoute({
   method: 'post',
@@ -111,8 +120,8 @@ export const startRoute = createRoute({
   summary: 'Start a verification: send a code',
   request: { body: { ...json(StartBody), required: true } },
   responses: {
-    201: { description: 'Created; the code is on its way (see deliveries)', ...json(VerificationSchema) },
-    ...problemResponses(...COMMON, 'invalid_phone', 'channel_unavailable'),
+    201: { description: 'Created; the code is on its way (see deliveries)', headers: RATE_LIMIT_HEADERS, ...json(VerificationSchema) },
+    ...problemResponses(...COMMON, 'invalid_phone', 'channel_unavailable', ...START_REFUSALS),
   },
 });
 
@@ -124,7 +133,7 @@ export const checkRoute = createRoute({
   summary: 'Check a code',
   request: { params: IdParam, body: { ...json(CheckBody), required: true } },
   responses: {
-    200: { description: 'Approved', ...json(CheckResultSchema) },
+    200: { description: 'Approved', headers: RATE_LIMIT_HEADERS, ...json(CheckResultSchema) },
     ...problemResponses(...COMMON, ...CHECK_FAILURES),
   },
 });
@@ -137,7 +146,7 @@ export const checkByNumberRoute = createRoute({
   summary: "Check a code against the number's newest pending verification",
   request: { body: { ...json(CheckByNumberBody), required: true } },
   responses: {
-    200: { description: 'Approved', ...json(CheckResultSchema) },
+    200: { description: 'Approved', headers: RATE_LIMIT_HEADERS, ...json(CheckResultSchema) },
     ...problemResponses(...COMMON, 'invalid_phone', ...CHECK_FAILURES),
   },
 });
@@ -176,7 +185,7 @@ export const resendRoute = createRoute({
   summary: 'Send a new code (after a cooldown)',
   request: { params: IdParam, body: { ...json(ResendBody), required: false } },
   responses: {
-    200: { description: 'Sent', ...json(VerificationSchema) },
-    ...problemResponses(...COMMON, 'not_found', 'already_used', 'canceled', 'expired', 'max_attempts_exceeded', 'resend_too_soon', 'max_sends_exceeded', 'channel_unavailable'),
+    200: { description: 'Sent', headers: RATE_LIMIT_HEADERS, ...json(VerificationSchema) },
+    ...problemResponses(...COMMON, 'not_found', 'already_used', 'canceled', 'expired', 'max_attempts_exceeded', 'resend_too_soon', 'max_sends_exceeded', 'channel_unavailable', ...START_REFUSALS),
   },
 });

@@ -5,7 +5,7 @@ import type { AppStore } from '../admin/admin.store.js';
 import type { SmsProvider } from '../delivery/provider.js';
 import type { EventRecord, EventRecorder } from '../events/events.js';
 import { generateCode, hashCode, matchCode } from './codes.js';
-import { OPEN_GUARD, type CheckAttempt, type StartAttempt, type VerificationGuard } from './guard.js';
+import { OPEN_GUARD, type CheckAttempt, type LimitStateSink, type StartAttempt, type VerificationGuard } from './guard.js';
 import { renderVerificationMessage, resolveLocale } from './messages.js';
 import { parsePhone, type PhoneNumber } from './phone.js';
 import type { TokenIssuer } from './tokens.js';
@@ -24,6 +24,8 @@ export interface CallerContext {
   /** The connection's address (after trusted proxies). */
   clientIp: string | undefined;
   userAgent: string | undefined;
+  /** Told the limit state of limited operations (for RateLimit-* headers). */
+  onLimitState?: LimitStateSink | undefined;
 }
 
 export interface StartInput {
@@ -155,7 +157,15 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   function checkAttempt(ctx: CallerContext, v: VerificationRecord, signals?: EndUserSignals): CheckAttempt {
-    return { app: ctx.app, verificationId: v.id, to: v.to, country: v.country, ip: signals?.ip ?? ctx.clientIp, userAgent: signals?.userAgent ?? ctx.userAgent };
+    return {
+      app: ctx.app,
+      verificationId: v.id,
+      to: v.to,
+      country: v.country,
+      ip: signals?.ip ?? ctx.clientIp,
+      userAgent: signals?.userAgent ?? ctx.userAgent,
+      onLimitState: ctx.onLimitState,
+    };
   }
 
   function eventFacts(ctx: CallerContext, v: VerificationRecord, signals?: EndUserSignals): Omit<EventRecord, 'at' | 'kind' | 'reason'> {
@@ -320,6 +330,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         userAgent,
         deviceId: input.signals?.deviceId,
         purpose: input.purpose,
+        onLimitState: ctx.onLimitState,
       };
       await guarded(() => guard.beforeStart(startAttempt), {
         app: ctx.app,
@@ -425,6 +436,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
             deviceId: v.endUserDeviceId ?? undefined,
             purpose: v.purpose ?? undefined,
             verificationId: v.id,
+            onLimitState: ctx.onLimitState,
           }),
         facts,
       );

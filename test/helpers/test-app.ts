@@ -126,6 +126,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return payload;
     },
     close() {
+      void deps.close();
       database.close();
     },
   };

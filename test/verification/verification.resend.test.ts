@@ -31,7 +31,9 @@ describe('resend', () => {
     expect(ok.status).toBe(200);
   });
 
-  it('stops after 5 sends with 429 max_sends_exceeded', async () => {
+  it('stops after 5 sends with 429 max_sends_exceeded (per-number rate limits raised so they do not fire first)', async () => {
+    t.close();
+    t = await createTestApp({ env: { LIMIT_NUMBER_STARTS_10M: '20' } });
     const v = await startVerification(t);
     for (let i = 0; i < 4; i++) {
       t.clock.advance(30_000);

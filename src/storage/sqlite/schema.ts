@@ -110,3 +110,4 @@ export const signingKeys = sqliteTable('signing_keys', {
   createdAt: integer('created_at').notNull(),
   retiredAt: integer('retired_at'),
 });
+export * from './limits.schema.js';

@@ -1,0 +1,24 @@
+import { Counter, type Registry } from 'prom-client';
+
+export interface LimitsMetrics {
+  refusals: Counter<'reason' | 'rule'>;
+  fallbacks: Counter<'operation'>;
+}
+
+/** The limits' own counters, on the app's registry (GET /metrics). */
+export function createLimitsMetrics(registry: Registry): LimitsMetrics {
+  return {
+    refusals: new Counter({
+      name: 'limit_refusals_total',
+      help: 'Starts and checks refused by a rate limit or abuse rule, by reason and rule',
+      labelNames: ['reason', 'rule'],
+      registers: [registry],
+    }),
+    fallbacks: new Counter({
+      name: 'rate_limiter_fallbacks_total',
+      help: 'Rate-limiter operations answered by the in-memory insurance because Redis was unavailable',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+  };
+}
