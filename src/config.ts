@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSealingKeys, type SealingKey } from './factors/secret-box.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -34,6 +35,10 @@ const ENV_SCHEMA = z
     SMS_HTTP_TIMEOUT_MS: int(100, 60000).default(5000),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
+    FACTOR_ENCRYPTION_KEYS: z.string().optional(),
+    FACTOR_LOCKOUT_SECONDS: int(60, 86400).default(900),
+    FACTORS_PER_USER: int(1, 50).default(10),
+    FACTOR_ENROLMENT_TTL_SECONDS: int(60, 86400).default(900),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === 'production';
@@ -48,6 +53,15 @@ const ENV_SCHEMA = z
     }
     if (production && env.SMS_PROVIDER === 'log') {
       ctx.addIssue({ code: 'custom', path: ['SMS_PROVIDER'], message: 'must not be "log" when NODE_ENV=production: codes would only reach a file (set SMS_PROVIDER=http)' });
+    }
+    if (env.FACTOR_ENCRYPTION_KEYS !== undefined) {
+      for (const message of parseSealingKeys(env.FACTOR_ENCRYPTION_KEYS).problems) ctx.addIssue({ code: 'custom', path: ['FACTOR_ENCRYPTION_KEYS'], message });
+    } else if (production) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FACTOR_ENCRYPTION_KEYS'],
+        message: 'is required when NODE_ENV=production: authenticator secrets are encrypted with it (e.g. `k1:$(openssl rand -base64 32)`)',
+      });
     }
     if (env.SMS_PROVIDER === 'http') {
       if (env.SMS_HTTP_URL === undefined) ctx.addIssue({ code: 'custom', path: ['SMS_HTTP_URL'], message: 'is required when SMS_PROVIDER=http' });
@@ -84,6 +98,13 @@ export interface Config {
   logProviderStdout: boolean;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  factors: {
+    /** FACTOR_ENCRYPTION_KEYS parsed; the first seals. Undefined: a development key kept in DATA_DIR. */
+    encryptionKeys: SealingKey[] | undefined;
+    lockoutSeconds: number;
+    maxPerUser: number;
+    enrolmentTtlSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -130,5 +151,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logProviderStdout: e.LOG_PROVIDER_STDOUT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    factors: {
+      encryptionKeys: e.FACTOR_ENCRYPTION_KEYS === undefined ? undefined : parseSealingKeys(e.FACTOR_ENCRYPTION_KEYS).keys,
+      lockoutSeconds: e.FACTOR_LOCKOUT_SECONDS,
+      maxPerUser: e.FACTORS_PER_USER,
+      enrolmentTtlSeconds: e.FACTOR_ENROLMENT_TTL_SECONDS,
+    },
   };
 }

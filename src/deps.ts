@@ -8,12 +8,15 @@ import { createHttpSmsProvider } from './delivery/http.provider.js';
 import { createLogSmsProvider } from './delivery/log.provider.js';
 import type { SmsProvider } from './delivery/provider.js';
 import type { EventRecorder } from './events/events.js';
+import { createFactorService, type FactorService } from './factors/factors.service.js';
+import { createSecretBox, parseSealingKeys, type SealingKey } from './factors/secret-box.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import { createSqliteApiKeyStore, createSqliteAppStore } from './storage/sqlite/admin.store.js';
 import type { SqliteHandle } from './storage/sqlite/db.js';
 import { createSqliteEventRecorder } from './storage/sqlite/events.store.js';
+import { createSqliteFactorStore } from './storage/sqlite/factors.store.js';
 import { createSqliteSigningKeyStore } from './storage/sqlite/signing-keys.store.js';
 import { createSqliteVerificationStore } from './storage/sqlite/verification.store.js';
 import { createTokenIssuer, rotateSigningKey, type TokenIssuer } from './verification/tokens.js';
@@ -26,6 +29,7 @@ export interface AppDeps {
   metrics: Metrics;
   admin: AdminService;
   verification: VerificationService;
+  factors: FactorService;
   events: EventRecorder;
   tokens: TokenIssuer;
   rotateSigningKey: () => Promise<string>;
@@ -67,6 +71,22 @@ export function resolvePepper(config: Config): Buffer {
   return Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');
 }
 
+/**
+ * The keys that encrypt authenticator secrets: FACTOR_ENCRYPTION_KEYS when set (required in
+ * production); otherwise one generated once and kept in DATA_DIR/factor-encryption-keys (mode 0600).
+ */
+export function resolveFactorKeys(config: Config): SealingKey[] {
+  if (config.factors.encryptionKeys) return config.factors.encryptionKeys;
+  const path = join(config.dataDir, 'factor-encryption-keys');
+  if (!existsSync(path)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(path, `dev:${randomBytes(32).toString('base64')}`, { mode: 0o600, flag: 'wx' });
+  }
+  const { keys, problems } = parseSealingKeys(readFileSync(path, 'utf8').trim());
+  if (problems.length > 0) throw new Error(`${path}: ${problems.join('; ')}`);
+  return keys;
+}
+
 export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { config, database, clock, logger, pepper } = options;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
@@ -83,6 +103,27 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   });
   const admin = createAdminService({ keys: createSqliteApiKeyStore(db), apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp });
   const sms = options.sms ?? createSmsProvider(config, clock);
+  const recordAndCount: EventRecorder = {
+    record: async (event) => {
+      await events.record(event);
+      metrics.events.inc({ kind: event.kind, reason: event.reason });
+    },
+  };
+  const factors = createFactorService({
+    store: createSqliteFactorStore(db),
+    apps,
+    box: createSecretBox(resolveFactorKeys(config)),
+    events: recordAndCount,
+    tokens,
+    clock,
+    pepper,
+    limits: {
+      maxAttempts: config.verification.maxCheckAttempts,
+      lockoutSeconds: config.factors.lockoutSeconds,
+      maxPerUser: config.factors.maxPerUser,
+      enrolmentTtlSeconds: config.factors.enrolmentTtlSeconds,
+    },
+  });
   const verification = createVerificationService({
     store: createSqliteVerificationStore(db),
     apps,
@@ -105,6 +146,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     metrics,
     admin,
     verification,
+    factors,
     events,
     tokens,
     rotateSigningKey: () => rotateSigningKey(signingKeys, clock.now()),

@@ -21,6 +21,9 @@ export const REASONS = [
   'channel_unavailable',
   'max_sends_exceeded',
   'conflict',
+  'factor_not_verified',
+  'factor_already_verified',
+  'factor_limit_reached',
   'not_ready',
   'internal_error',
 ] as const;

@@ -51,6 +51,8 @@ export const verifications = sqliteTable(
     endUserIp: text('end_user_ip'),
     endUserAgent: text('end_user_agent'),
     endUserDeviceId: text('end_user_device_id'),
+    // Canonical JSON of the approved transaction (amount, currency, payee) the codes are bound to, if any.
+    transaction: text('transaction'),
   },
   (t) => [index('verifications_app_to_created_idx').on(t.app, t.to, t.createdAt)],
 );
@@ -110,3 +112,4 @@ export const signingKeys = sqliteTable('signing_keys', {
   createdAt: integer('created_at').notNull(),
   retiredAt: integer('retired_at'),
 });
+export * from './factors.schema.js';
