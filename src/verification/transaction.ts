@@ -53,7 +53,9 @@ export function canonicalTransaction(input: TransactionInput): Transaction {
   if (fraction.replace(/0+$/, '').length > digits) throw invalid('amount', `${currency} has ${digits} decimal digits`);
   const amount = digits === 0 ? whole : `${whole}.${fraction.padEnd(digits, '0').slice(0, digits)}`;
   if (!/[1-9]/.test(amount)) throw invalid('amount', 'must be greater than zero');
-  const payee = input.payee.normalize('NFC').trim().replace(/\s+/gu, ' ');
+  // Control characters (line breaks included) are refused, not collapsed: a payee must not be able to
+  // start a line of its own in the message the person reads.
+  const payee = input.payee.normalize('NFC').trim().replace(/ {2,}/g, ' ');
   if (payee.length === 0 || payee.length > 70 || !PAYEE.test(payee)) throw invalid('payee', 'must be 1 to 70 printable characters');
   return { amount, currency, payee };
 }
