@@ -8,6 +8,7 @@ import { createHttpSmsProvider } from './delivery/http.provider.js';
 import { createLogSmsProvider } from './delivery/log.provider.js';
 import type { SmsProvider } from './delivery/provider.js';
 import type { EventRecorder } from './events/events.js';
+import type { FactorGuard } from './factors/factors.guard.js';
 import { createFactorService, type FactorService } from './factors/factors.service.js';
 import { createSecretBox, parseSealingKeys, type SealingKey } from './factors/secret-box.js';
 import type { Clock } from './platform/clock.js';
@@ -49,6 +50,8 @@ export interface WiringOptions {
   metrics?: Metrics;
   /** Overrides the provider the configuration names (tests inject fakes here). */
   sms?: SmsProvider;
+  /** Per-user and per-IP limits on factor codes; refuses nothing when absent. */
+  factorGuard?: FactorGuard;
 }
 
 export function createSmsProvider(config: Config, clock: Clock): SmsProvider {
@@ -117,6 +120,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     tokens,
     clock,
     pepper,
+    guard: options.factorGuard,
     limits: {
       maxAttempts: config.verification.maxCheckAttempts,
       lockoutSeconds: config.factors.lockoutSeconds,
