@@ -206,7 +206,8 @@ export function createFactorService(deps: FactorServiceDeps): FactorService {
     const attempts = await store.reserveAttempt(factor.id, clock.now());
     if (attempts === undefined) {
       const current = (await store.findById(ctx.app, factor.id)) ?? factor;
-      const retryAfterSeconds = lockedFor(current, clock.now()) ?? limits.lockoutSeconds;
+      // Not locked yet: the budget is held by checks still in flight; one of them may lock it or succeed.
+      const retryAfterSeconds = lockedFor(current, clock.now()) ?? 1;
       return fail('max_attempts_exceeded', event, { retryAfterSeconds, details: { retryAfterSeconds }, rule: 'factor:attempts', figures: { maxAttempts: factor.maxAttempts } });
     }
     return { attempts, attempt };
