@@ -6,6 +6,7 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { MiddlewareHandler } from 'hono';
 import { createAdminRouter } from './admin/admin.router.js';
+import { createFactorsRouter } from './factors/factors.router.js';
 import type { AppEnv } from './http/app-env.js';
 import { authenticate, requireScope } from './http/auth.js';
 import { clientAddress, getClientAddress } from './http/client-address.js';
@@ -100,9 +101,12 @@ export function createApp(deps: AppDeps): App {
   app.use('/v1/blocklist', scope('security'));
   app.use('/v1/blocklist/*', scope('security'));
   app.use('/v1/verifications/*', rateLimitHeaders());
+  app.use('/v1/factors', scope('factors'));
+  app.use('/v1/factors/*', scope('factors'));
 
   app.route('/', createSystemRouter(deps, base));
   app.route('/', createVerificationRouter(deps.verification, base));
+  app.route('/', createFactorsRouter(deps.factors, base));
   app.route('/', createAdminRouter(deps.admin, deps.rotateSigningKey, base));
   app.route('/', createAppLimitsRouter(deps.appLimits, base));
   app.route('/', createBlocklistRouter(deps.blocklist, base));

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { createAdminService, SCOPES, type Scope } from './admin/admin.service.js';
 import { createApp, openApiDocument } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createDeps } from './deps.js';
+import { createDeps, resolvePepper } from './deps.js';
 import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { createSqliteApiKeyStore, createSqliteAppStore } from './storage/sqlite/admin.store.js';
@@ -107,6 +107,20 @@ program
   .action(async () => withDatabase(async (h) => print({ kid: await rotateSigningKey(createSqliteSigningKeyStore(h.db), Date.now()) })));
 
 program
+  .command('factors')
+  .description('authenticator-app factors')
+  .command('reseal')
+  .description('re-encrypt every factor secret under the first key of FACTOR_ENCRYPTION_KEYS (run after putting a new key first)')
+  .action(async () =>
+    withDatabase(async (h, cfg) => {
+      const deps = await createDeps({ config: cfg, database: h, clock: systemClock, logger: createLogger({ level: 'silent' }), pepper: resolvePepper(cfg) });
+      let total = 0;
+      for (let batch = await deps.factors.reseal(500); batch > 0; batch = await deps.factors.reseal(500)) total += batch;
+      print({ resealed: total });
+    }),
+  );
+
+program
   .command('migrate')
   .description('apply database migrations (the server also does this on start)')
   .action(async () => withDatabase((_h, cfg) => Promise.resolve(print({ migrated: cfg.sqlitePath }))));
@@ -123,7 +137,7 @@ program
 
 /** The OpenAPI YAML exactly as committed: generated from a throw-away in-memory app. */
 export async function generateOpenApiYaml(): Promise<string> {
-  const cfg = loadConfig({ NODE_ENV: 'test', OTP_PEPPER: 'x'.repeat(32) });
+  const cfg = loadConfig({ NODE_ENV: 'test', OTP_PEPPER: 'x'.repeat(32), FACTOR_ENCRYPTION_KEYS: `openapi:${Buffer.alloc(32).toString('base64')}` });
   const database = openSqlite(':memory:');
   try {
     const deps = await createDeps({ config: cfg, database, clock: systemClock, logger: createLogger({ level: 'silent' }), pepper: Buffer.alloc(32) });

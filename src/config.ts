@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSealingKeys, type SealingKey } from './factors/secret-box.js';
 import { LIMITS_ENV, limitsConfig, checkLimitsEnv, type LimitsConfig } from './limits/limits.config.js';
 
 const bool = z
@@ -35,6 +36,10 @@ const ENV_SCHEMA = z
     SMS_HTTP_TIMEOUT_MS: int(100, 60000).default(5000),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
+    FACTOR_ENCRYPTION_KEYS: z.string().optional(),
+    FACTOR_LOCKOUT_SECONDS: int(60, 86400).default(900),
+    FACTORS_PER_USER: int(1, 50).default(10),
+    FACTOR_ENROLMENT_TTL_SECONDS: int(60, 86400).default(900),
     ...LIMITS_ENV,
   })
   // Limits rules need parsed numbers: they run once the schema itself passed.
@@ -55,6 +60,11 @@ function crossChecks(env: Record<string, string>): string[] {
   if (sms === 'http') {
     if (env.SMS_HTTP_URL === undefined) problems.push('SMS_HTTP_URL is required when SMS_PROVIDER=http');
     if (env.SMS_HTTP_SECRET === undefined || env.SMS_HTTP_SECRET.length < 16) problems.push('SMS_HTTP_SECRET is required (16+ characters) when SMS_PROVIDER=http');
+  }
+  if (env.FACTOR_ENCRYPTION_KEYS !== undefined) {
+    for (const message of parseSealingKeys(env.FACTOR_ENCRYPTION_KEYS).problems) problems.push(`FACTOR_ENCRYPTION_KEYS ${message}`);
+  } else if (production) {
+    problems.push('FACTOR_ENCRYPTION_KEYS is required when NODE_ENV=production: authenticator secrets are encrypted with it (e.g. `k1:$(openssl rand -base64 32)`)');
   }
   return problems;
 }
@@ -87,6 +97,13 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   limits: LimitsConfig;
+  factors: {
+    /** FACTOR_ENCRYPTION_KEYS parsed; the first seals. Undefined: a development key kept in DATA_DIR. */
+    encryptionKeys: SealingKey[] | undefined;
+    lockoutSeconds: number;
+    maxPerUser: number;
+    enrolmentTtlSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -136,5 +153,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     limits: limitsConfig(e),
+    factors: {
+      encryptionKeys: e.FACTOR_ENCRYPTION_KEYS === undefined ? undefined : parseSealingKeys(e.FACTOR_ENCRYPTION_KEYS).keys,
+      lockoutSeconds: e.FACTOR_LOCKOUT_SECONDS,
+      maxPerUser: e.FACTORS_PER_USER,
+      enrolmentTtlSeconds: e.FACTOR_ENROLMENT_TTL_SECONDS,
+    },
   };
 }

@@ -12,12 +12,16 @@ import type { AppLimitsService } from './limits/app-limits.service.js';
 import type { BlocklistService } from './limits/blocklist.service.js';
 import type { TrustProxy } from './limits/ip.js';
 import { createLimits } from './limits/limits.wiring.js';
+import type { FactorGuard } from './factors/factors.guard.js';
+import { createFactorService, type FactorService } from './factors/factors.service.js';
+import { createSecretBox, parseSealingKeys, type SealingKey } from './factors/secret-box.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import { createSqliteApiKeyStore, createSqliteAppStore } from './storage/sqlite/admin.store.js';
 import type { SqliteHandle } from './storage/sqlite/db.js';
 import { createSqliteEventRecorder } from './storage/sqlite/events.store.js';
+import { createSqliteFactorStore } from './storage/sqlite/factors.store.js';
 import { createSqliteSigningKeyStore } from './storage/sqlite/signing-keys.store.js';
 import { createSqliteVerificationStore } from './storage/sqlite/verification.store.js';
 import { createTokenIssuer, rotateSigningKey, type TokenIssuer } from './verification/tokens.js';
@@ -30,6 +34,7 @@ export interface AppDeps {
   metrics: Metrics;
   admin: AdminService;
   verification: VerificationService;
+  factors: FactorService;
   events: EventRecorder;
   tokens: TokenIssuer;
   rotateSigningKey: () => Promise<string>;
@@ -55,6 +60,8 @@ export interface WiringOptions {
   metrics?: Metrics;
   /** Overrides the provider the configuration names (tests inject fakes here). */
   sms?: SmsProvider;
+  /** Per-user and per-IP limits on factor codes; refuses nothing when absent. */
+  factorGuard?: FactorGuard;
 }
 
 export function createSmsProvider(config: Config, clock: Clock): SmsProvider {
@@ -77,6 +84,22 @@ export function resolvePepper(config: Config): Buffer {
   return Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');
 }
 
+/**
+ * The keys that encrypt authenticator secrets: FACTOR_ENCRYPTION_KEYS when set (required in
+ * production); otherwise one generated once and kept in DATA_DIR/factor-encryption-keys (mode 0600).
+ */
+export function resolveFactorKeys(config: Config): SealingKey[] {
+  if (config.factors.encryptionKeys) return config.factors.encryptionKeys;
+  const path = join(config.dataDir, 'factor-encryption-keys');
+  if (!existsSync(path)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(path, `dev:${randomBytes(32).toString('base64')}`, { mode: 0o600, flag: 'wx' });
+  }
+  const { keys, problems } = parseSealingKeys(readFileSync(path, 'utf8').trim());
+  if (problems.length > 0) throw new Error(`${path}: ${problems.join('; ')}`);
+  return keys;
+}
+
 export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { config, database, clock, logger, pepper } = options;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
@@ -94,16 +117,33 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const admin = createAdminService({ keys: createSqliteApiKeyStore(db), apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp });
   const sms = options.sms ?? createSmsProvider(config, clock);
   const limits = await createLimits({ config: config.limits, db, clock, logger, metrics });
+  const recordAndCount: EventRecorder = {
+    record: async (event) => {
+      await events.record(event);
+      metrics.events.inc({ kind: event.kind, reason: event.reason });
+    },
+  };
+  const factors = createFactorService({
+    store: createSqliteFactorStore(db),
+    apps,
+    box: createSecretBox(resolveFactorKeys(config)),
+    events: recordAndCount,
+    tokens,
+    clock,
+    pepper,
+    guard: options.factorGuard,
+    limits: {
+      maxAttempts: config.verification.maxCheckAttempts,
+      lockoutSeconds: config.factors.lockoutSeconds,
+      maxPerUser: config.factors.maxPerUser,
+      enrolmentTtlSeconds: config.factors.enrolmentTtlSeconds,
+    },
+  });
   const verification = createVerificationService({
     store: createSqliteVerificationStore(db),
     apps,
     sms,
-    events: {
-      record: async (event) => {
-        await events.record(event);
-        metrics.events.inc({ kind: event.kind, reason: event.reason });
-      },
-    },
+    events: recordAndCount,
     tokens,
     clock,
     pepper,
@@ -117,6 +157,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     metrics,
     admin,
     verification,
+    factors,
     events,
     tokens,
     rotateSigningKey: () => rotateSigningKey(signingKeys, clock.now()),

@@ -24,7 +24,14 @@ describe('configuration', () => {
   });
 
   it('accepts a complete production configuration', () => {
-    const config = loadConfig({ NODE_ENV: 'production', OTP_PEPPER: 'p'.repeat(40), SMS_PROVIDER: 'http', SMS_HTTP_URL: 'https://sms.example/send', SMS_HTTP_SECRET: 's'.repeat(32) });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      OTP_PEPPER: 'p'.repeat(40),
+      SMS_PROVIDER: 'http',
+      SMS_HTTP_URL: 'https://sms.example/send',
+      SMS_HTTP_SECRET: 's'.repeat(32),
+      FACTOR_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+    });
     expect(config.sms).toMatchObject({ provider: 'http', url: 'https://sms.example/send', timeoutMs: 5000 });
   });
 

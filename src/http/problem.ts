@@ -17,7 +17,7 @@ export const PROBLEMS = {
   incorrect_code: { status: 422, title: 'The code is incorrect' },
   max_attempts_exceeded: { status: 429, title: 'Too many incorrect codes: this verification is locked' },
   expired: { status: 410, title: 'This verification has expired' },
-  already_used: { status: 409, title: 'This verification has already been approved' },
+  already_used: { status: 409, title: 'Already used: this verification was approved, or this code was accepted before' },
   canceled: { status: 409, title: 'This verification was canceled' },
   resend_too_soon: { status: 429, title: 'Wait before asking for another code' },
   channel_unavailable: { status: 422, title: 'This channel is not available' },
@@ -29,6 +29,9 @@ export const PROBLEMS = {
   unsupported_number_type: { status: 422, title: 'Codes cannot be sent to this type of number' },
   abuse_suspected: { status: 403, title: 'This request looks abusive and was refused' },
   conflict: { status: 409, title: 'Conflict' },
+  factor_not_verified: { status: 409, title: 'This factor has not been verified yet' },
+  factor_already_verified: { status: 409, title: 'This factor is already verified' },
+  factor_limit_reached: { status: 409, title: 'This user has as many factors as allowed' },
   not_ready: { status: 503, title: 'The service is not ready' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const satisfies Record<Reason, { status: ContentfulStatusCode; title: string }>;

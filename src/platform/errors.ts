@@ -25,6 +25,9 @@ export const REASONS = [
   'unsupported_number_type',
   'abuse_suspected',
   'conflict',
+  'factor_not_verified',
+  'factor_already_verified',
+  'factor_limit_reached',
   'not_ready',
   'internal_error',
 ] as const;

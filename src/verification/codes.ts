@@ -11,9 +11,20 @@ export function generateCode(length: number): string {
   return code;
 }
 
-/** HMAC binding the code to its verification (and, when given, to a transaction hash). Hex encoded. */
-export function hashCode(pepper: Buffer, verificationId: string, code: string): string {
-  return createHmac('sha256', pepper).update(verificationId).update('\u0000').update(code).digest('hex');
+export interface CodeBinding {
+  /** transactionHash() of the transaction the code approves; absent for a plain verification. */
+  transactionHash?: string | undefined;
+}
+
+/**
+ * HMAC binding the code to its verification and, when given, to a transaction hash, so the same
+ * digits presented with another amount or payee do not match. Without a transaction the value is
+ * the one earlier versions stored. Hex encoded.
+ */
+export function hashCode(pepper: Buffer, verificationId: string, code: string, binding: CodeBinding = {}): string {
+  const hmac = createHmac('sha256', pepper).update(verificationId).update('\u0000').update(code);
+  if (binding.transactionHash !== undefined) hmac.update('\u0000txn\u0000').update(binding.transactionHash);
+  return hmac.digest('hex');
 }
 
 /**
@@ -21,8 +32,8 @@ export function hashCode(pepper: Buffer, verificationId: string, code: string): 
  * and always compares against all of them so timing does not tell which delivery matched.
  * Returns the index of the matching hash, or -1.
  */
-export function matchCode(pepper: Buffer, verificationId: string, code: string, storedHashes: readonly string[]): number {
-  const presented = Buffer.from(hashCode(pepper, verificationId, code), 'hex');
+export function matchCode(pepper: Buffer, verificationId: string, code: string, storedHashes: readonly string[], binding: CodeBinding = {}): number {
+  const presented = Buffer.from(hashCode(pepper, verificationId, code, binding), 'hex');
   let match = -1;
   storedHashes.forEach((stored, index) => {
     const expected = Buffer.from(stored, 'hex');

@@ -24,13 +24,13 @@ export function createVerificationRouter(service: VerificationService, base: () 
   });
 
   router.openapi(checkByNumberRoute, async (c) => {
-    const { to, code, signals } = c.req.valid('json');
-    return c.json(await service.checkByNumber(caller(c), to, code, signals), 200);
+    const { to, code, signals, transaction } = c.req.valid('json');
+    return c.json(await service.checkByNumber(caller(c), to, code, signals, { transaction }), 200);
   });
 
   router.openapi(checkRoute, async (c) => {
-    const { code, signals } = c.req.valid('json');
-    return c.json(await service.check(caller(c), c.req.valid('param').id, code, signals), 200);
+    const { code, signals, transaction } = c.req.valid('json');
+    return c.json(await service.check(caller(c), c.req.valid('param').id, code, signals, { transaction }), 200);
   });
 
   router.openapi(getRoute, async (c) => c.json(await service.get(caller(c), c.req.valid('param').id), 200));

@@ -6,7 +6,7 @@ import { problemResponses } from '../http/problem.js';
 const SECURITY = [{ bearerAuth: [] }];
 const TAGS = ['Verifications'];
 
-const Signals = z
+export const Signals = z
   .object({
     ip: z.union([z.ipv4(), z.ipv6()]).optional().openapi({ description: "The end user's IP address", example: '203.0.113.7' }),
     userAgent: z.string().max(512).optional().openapi({ description: "The end user's user agent" }),
@@ -14,6 +14,24 @@ const Signals = z
   })
   .strict()
   .openapi('EndUserSignals', { description: 'Describes the end user on whose behalf a back end calls.' });
+
+export const TransactionBody = z
+  .object({
+    amount: z
+      .union([z.string().max(24), z.number().positive()])
+      .openapi({ description: 'Positive decimal amount, at most the currency\'s minor digits ("250", "250.00" and 250 are the same EUR amount)', example: '250.00' }),
+    currency: z.string().regex(/^[A-Za-z]{3}$/).openapi({ description: 'ISO 4217 currency code', example: 'EUR' }),
+    payee: z.string().min(1).max(140).openapi({ description: 'Who is paid, as the person should see it (at most 70 characters after whitespace is collapsed)', example: 'ACME SARL' }),
+  })
+  .strict()
+  .openapi('Transaction', {
+    description:
+      'A transaction the code approves (PSD2 dynamic linking): the message shows it, the code is bound to its canonical hash, and the check must present the same one.',
+  });
+
+const TransactionView = z
+  .object({ amount: z.string().openapi({ example: '250.00' }), currency: z.string().openapi({ example: 'EUR' }), payee: z.string().openapi({ example: 'ACME SARL' }) })
+  .openapi('CanonicalTransaction');
 
 export const StartBody = z
   .object({
@@ -36,6 +54,7 @@ export const StartBody = z
       .openapi({ description: 'What the verification is for (login, signup, transaction, …); copied into the token', example: 'login' }),
     ttlSeconds: z.number().int().min(300).max(600).optional().openapi({ description: 'Code validity in seconds (default 600)' }),
     signals: Signals.optional(),
+    transaction: TransactionBody.optional(),
   })
   .strict()
   .openapi('StartVerification');
@@ -43,6 +62,7 @@ export const StartBody = z
 const CheckFields = {
   code: z.string().min(1).max(32).openapi({ description: 'The code the person received', example: '123456' }),
   signals: Signals.optional(),
+  transaction: TransactionBody.optional().openapi({ description: 'Required, and identical, when the verification was started with a transaction' }),
 };
 
 export const CheckBody = z.object(CheckFields).strict().openapi('CheckVerification');
@@ -83,6 +103,7 @@ export const VerificationSchema = z
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
     approvedAt: z.iso.datetime().nullable(),
+    transaction: TransactionView.nullable(),
     deliveries: z.array(Delivery),
   })
   .openapi('Verification');
@@ -93,7 +114,9 @@ export const CheckResultSchema = z
     to: z.string(),
     status: z.literal('approved'),
     channel: z.enum(['sms', 'flashcall']),
-    token: z.string().openapi({ description: 'JWT (EdDSA) verifiable with /.well-known/jwks.json; valid at most 5 minutes' }),
+    token: z.string().openapi({
+      description: 'JWT (EdDSA) verifiable with /.well-known/jwks.json; valid at most 5 minutes. With a transaction it carries `txn_hash`.',
+    }),
   })
   .openapi('CheckResult');
 

@@ -9,6 +9,7 @@ import { OPEN_GUARD, type CheckAttempt, type LimitStateSink, type StartAttempt, 
 import { renderVerificationMessage, resolveLocale } from './messages.js';
 import { parsePhone, type PhoneNumber } from './phone.js';
 import type { TokenIssuer } from './tokens.js';
+import { canonicalTransaction, parseTransaction, serializeTransaction, transactionHash, type Transaction, type TransactionInput } from './transaction.js';
 import type { Channel, DeliveryRecord, DeliveryStatus, VerificationRecord, VerificationStore } from './verification.store.js';
 
 /** Describes the end user on whose behalf a back end calls. */
@@ -36,6 +37,13 @@ export interface StartInput {
   purpose?: string | undefined;
   ttlSeconds?: number | undefined;
   signals?: EndUserSignals | undefined;
+  /** A transaction to approve: the message shows it and the code is bound to it. */
+  transaction?: TransactionInput | undefined;
+}
+
+export interface CheckOptions {
+  /** The transaction the code must have been issued for; must equal the one given at start. */
+  transaction?: TransactionInput | undefined;
 }
 
 export interface VerificationDefaults {
@@ -71,6 +79,7 @@ export interface VerificationView {
   createdAt: string;
   expiresAt: string;
   approvedAt: string | null;
+  transaction: Transaction | null;
   deliveries: DeliveryView[];
 }
 
@@ -103,9 +112,9 @@ export interface VerificationService {
    * Checks a code. Approves at most once, counts every attempt atomically, and records every
    * failure. Throws not_found, expired, already_used, canceled, max_attempts_exceeded, incorrect_code.
    */
-  check(ctx: CallerContext, id: string, code: string, signals?: EndUserSignals): Promise<CheckResult>;
+  check(ctx: CallerContext, id: string, code: string, signals?: EndUserSignals, options?: CheckOptions): Promise<CheckResult>;
   /** Checks a code against the newest pending verification of a number for the calling app. */
-  checkByNumber(ctx: CallerContext, to: string, code: string, signals?: EndUserSignals): Promise<CheckResult>;
+  checkByNumber(ctx: CallerContext, to: string, code: string, signals?: EndUserSignals, options?: CheckOptions): Promise<CheckResult>;
   get(ctx: CallerContext, id: string): Promise<VerificationView>;
   cancel(ctx: CallerContext, id: string): Promise<VerificationView>;
   /** Sends a new code after the cooldown. Throws resend_too_soon (with retry time), max_sends_exceeded. */
@@ -156,6 +165,20 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     }
   }
 
+  function bindingOf(transaction: string | null): { transactionHash?: string } {
+    return transaction === null ? {} : { transactionHash: transactionHash(parseTransaction(transaction)) };
+  }
+
+  /** The canonical transaction, or a recorded invalid_request failure. */
+  async function canonicalOrFail(input: TransactionInput, event: Omit<EventRecord, 'at' | 'kind' | 'reason'>): Promise<Transaction> {
+    try {
+      return canonicalTransaction(input);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return fail(error.reason, event, { details: error.details, rule: 'transaction' });
+    }
+  }
+
   function checkAttempt(ctx: CallerContext, v: VerificationRecord, signals?: EndUserSignals): CheckAttempt {
     return {
       app: ctx.app,
@@ -197,6 +220,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       createdAt: iso(v.createdAt),
       expiresAt: iso(v.expiresAt),
       approvedAt: v.approvedAt === null ? null : iso(v.approvedAt),
+      transaction: v.transaction === null ? null : parseTransaction(v.transaction),
       deliveries: deliveries.map((d) => ({
         id: d.id,
         channel: d.channel,
@@ -227,6 +251,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       code,
       ttlSeconds: Math.round((v.expiresAt - v.createdAt) / 1000),
       webOtpDomain,
+      transaction: v.transaction === null ? undefined : parseTransaction(v.transaction),
     });
     const result = await deps.sms.send({ to: v.to, body, verificationId: v.id });
     const now = clock.now();
@@ -246,14 +271,14 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     deps.onDelivery?.(delivery.channel, deps.sms.name, result.status);
   }
 
-  function newDelivery(verificationId: string, channel: Channel, code: string, now: number): DeliveryRecord {
+  function newDelivery(verificationId: string, channel: Channel, code: string, now: number, transaction: string | null): DeliveryRecord {
     return {
       id: newId('dlv'),
       verificationId,
       channel,
       provider: deps.sms.name,
       status: 'queued',
-      codeHash: hashCode(pepper, verificationId, code),
+      codeHash: hashCode(pepper, verificationId, code, bindingOf(transaction)),
       providerMessageId: null,
       errorCode: null,
       errorMessage: null,
@@ -270,8 +295,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     return v;
   }
 
-  async function checkRecord(ctx: CallerContext, v: VerificationRecord, code: string, signals?: EndUserSignals): Promise<CheckResult> {
+  async function checkRecord(ctx: CallerContext, v: VerificationRecord, code: string, signals?: EndUserSignals, options?: CheckOptions): Promise<CheckResult> {
     const facts = eventFacts(ctx, v, signals);
+    const presented = options?.transaction ? serializeTransaction(await canonicalOrFail(options.transaction, facts)) : null;
     const blocked = blockedReason(v, clock.now());
     if (blocked) return fail(blocked, facts);
     const attempt = checkAttempt(ctx, v, signals);
@@ -285,7 +311,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     }
 
     const deliveries = await store.listDeliveries(v.id);
-    const matched = matchCode(pepper, v.id, code, deliveries.map((d) => d.codeHash));
+    // The presented transaction is part of the hashed value: another amount or payee simply does not match.
+    const matched = matchCode(pepper, v.id, code, deliveries.map((d) => d.codeHash), bindingOf(presented));
     if (matched < 0) {
       const locked = attempts >= v.maxAttempts;
       if (locked) await store.lockIfExhausted(v.id);
@@ -300,7 +327,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       return fail(blockedReason(current, clock.now()) ?? 'already_used', facts);
     }
     await guard.afterCheck(attempt, 'approved');
-    const token = await deps.tokens.sign({ subject: v.to, audience: v.app, id: v.id, amr: [channel], purpose: v.purpose ?? undefined });
+    const binding = bindingOf(v.transaction);
+    const extra = binding.transactionHash === undefined ? undefined : { txn_hash: binding.transactionHash };
+    const token = await deps.tokens.sign({ subject: v.to, audience: v.app, id: v.id, amr: [channel], purpose: v.purpose ?? undefined, extra });
     await deps.events.record({ ...facts, at: clock.now(), kind: 'success', reason: 'approved', channel });
     return { id: v.id, to: v.to, status: 'approved', channel, token };
   }
@@ -321,6 +350,10 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
           details: { channel: 'flashcall' },
         });
       }
+      // A malformed transaction is refused before the limits count anything.
+      const transaction = input.transaction
+        ? serializeTransaction(await canonicalOrFail(input.transaction, { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country }))
+        : null;
       const startAttempt: StartAttempt = {
         app: ctx.app,
         phone,
@@ -372,19 +405,20 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         endUserIp: input.signals?.ip ?? null,
         endUserAgent: input.signals?.userAgent ?? null,
         endUserDeviceId: input.signals?.deviceId ?? null,
+        transaction,
       };
-      const delivery = newDelivery(id, channel, code, now);
+      const delivery = newDelivery(id, channel, code, now, transaction);
       await store.create(v, delivery);
       await deps.events.record({ ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: deps.sms.name, numberType: phone.type });
       await deliver(ctx, v, delivery, code, input.signals);
       return view(v);
     },
 
-    async check(ctx, id, code, signals) {
-      return checkRecord(ctx, await findOrFail(ctx, id, signals), code, signals);
+    async check(ctx, id, code, signals, options) {
+      return checkRecord(ctx, await findOrFail(ctx, id, signals), code, signals, options);
     },
 
-    async checkByNumber(ctx, to, code, signals) {
+    async checkByNumber(ctx, to, code, signals, options) {
       const ip = signals?.ip ?? ctx.clientIp;
       const userAgent = signals?.userAgent ?? ctx.userAgent;
       let phone: PhoneNumber;
@@ -396,7 +430,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       }
       const v = await store.findNewestPending(ctx.app, phone.e164, clock.now());
       if (!v) return fail('not_found', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country });
-      return checkRecord(ctx, v, code, signals);
+      return checkRecord(ctx, v, code, signals, options);
     },
 
     async get(ctx, id) {
@@ -451,7 +485,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         return fail(blockedReason(current, now) ?? 'expired', facts);
       }
       const code = generateCode(v.codeLength);
-      const delivery = newDelivery(id, v.channel, code, now);
+      const delivery = newDelivery(id, v.channel, code, now, v.transaction);
       await store.addDelivery(delivery);
       await deliver(ctx, v, delivery, code);
       return view((await store.findById(ctx.app, id)) ?? v);

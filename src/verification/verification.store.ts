@@ -27,6 +27,8 @@ export interface VerificationRecord {
   endUserIp: string | null;
   endUserAgent: string | null;
   endUserDeviceId: string | null;
+  /** serializeTransaction() of the transaction the codes are bound to, or null. */
+  transaction: string | null;
 }
 
 export interface DeliveryRecord {

@@ -51,6 +51,8 @@ export const verifications = sqliteTable(
     endUserIp: text('end_user_ip'),
     endUserAgent: text('end_user_agent'),
     endUserDeviceId: text('end_user_device_id'),
+    // Canonical JSON of the approved transaction (amount, currency, payee) the codes are bound to, if any.
+    transaction: text('transaction'),
   },
   (t) => [index('verifications_app_to_created_idx').on(t.app, t.to, t.createdAt)],
 );
@@ -111,3 +113,4 @@ export const signingKeys = sqliteTable('signing_keys', {
   retiredAt: integer('retired_at'),
 });
 export * from './limits.schema.js';
+export * from './factors.schema.js';
