@@ -2,10 +2,12 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
+import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { MiddlewareHandler } from 'hono';
 import { createAdminRouter } from './admin/admin.router.js';
+import { createWebhookRouter } from './delivery/webhooks.router.js';
 import type { AppEnv } from './http/app-env.js';
 import { authenticate, requireScope } from './http/auth.js';
 import { getClientAddress } from './http/client-address.js';
@@ -90,13 +92,15 @@ export function createApp(deps: AppDeps): App {
   app.use('*', observe(deps));
   app.use('*', secureHeaders());
   app.use('*', bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
-  app.use('/v1/*', authenticate(deps.admin, deps.events, deps.clock));
+  // Provider callbacks carry no API key: their routes check the provider's signature instead.
+  app.use('/v1/*', except('/v1/webhooks/*', authenticate(deps.admin, deps.events, deps.clock)));
   app.use('/v1/verifications/*', scope('verify'));
   app.use('/v1/admin/*', scope('admin'));
 
   app.route('/', createSystemRouter(deps, base));
   app.route('/', createVerificationRouter(deps.verification, base));
   app.route('/', createAdminRouter(deps.admin, deps.rotateSigningKey, base));
+  app.route('/', createWebhookRouter({ statuses: deps.delivery.statuses, secrets: deps.delivery.webhooks, events: deps.events, clock: deps.clock }, base));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

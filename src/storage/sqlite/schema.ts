@@ -67,10 +67,14 @@ export const deliveries = sqliteTable(
     providerMessageId: text('provider_message_id'),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
+    callerIdPrefix: text('caller_id_prefix'), // flash calls: the calling number without its code digits
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [index('deliveries_verification_idx').on(t.verificationId, t.createdAt)],
+  (t) => [
+    index('deliveries_verification_idx').on(t.verificationId, t.createdAt),
+    index('deliveries_provider_message_idx').on(t.provider, t.providerMessageId),
+  ],
 );
 
 /** Every failure and notable success, for analysis. Append-only except for retention. */
@@ -110,3 +114,5 @@ export const signingKeys = sqliteTable('signing_keys', {
   createdAt: integer('created_at').notNull(),
   retiredAt: integer('retired_at'),
 });
+
+export * from './delivery.schema.js';
