@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, type AppDeps } from '../../src/deps.js';
-import type { SmsProvider } from '../../src/delivery/provider.js';
+import type { SmsProvider, VoiceProvider } from '../../src/delivery/provider.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
@@ -45,6 +45,7 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>;
   sms?: SmsProvider;
+  voice?: VoiceProvider;
   /** A database file path to reuse (restart tests); in-memory otherwise. */
   sqlitePath?: string;
   clock?: FakeClock;
@@ -73,6 +74,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logger: createLogger({ level: 'silent' }),
     pepper: Buffer.from(PEPPER),
     sms: options.sms,
+    voice: options.voice,
   });
   const app = createApp(deps);
 
