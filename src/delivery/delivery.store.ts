@@ -43,7 +43,11 @@ export interface DeliveryStore {
    * returned to exactly one caller across all instances.
    */
   claimDue(now: number, owner: string, leaseMs: number, limit: number): Promise<ClaimedFallback[]>;
-  /** scheduled → void for fallbacks whose verification is no longer pending (approved, canceled, expired). */
+  /**
+   * scheduled → void for due fallbacks whose verification is not pending (approved, canceled,
+   * expired, or never written because its instance crashed right after scheduling). Never touches
+   * a fallback before it is due: its verification may not be written yet.
+   */
   voidSettled(now: number): Promise<number>;
   /** claimed → done | void, iff still claimed by `owner`. */
   completeFallback(verificationId: string, owner: string, state: 'done' | 'void', deliveryId: string | null, now: number): Promise<void>;

@@ -71,7 +71,8 @@ export function createSqliteDeliveryStore(db: SqliteDb): DeliveryStore {
       const rows = db
         .update(fallbacks)
         .set({ state: 'void', completedAt: now })
-        .where(and(eq(fallbacks.state, 'scheduled'), notInArray(fallbacks.verificationId, pendingIds(now))))
+                // Only once due: the row is written just before its verification, and must not be voided in between.
+        .where(and(eq(fallbacks.state, 'scheduled'), lte(fallbacks.dueAt, now), notInArray(fallbacks.verificationId, pendingIds(now))))
         .returning({ id: fallbacks.verificationId })
         .all();
       return Promise.resolve(rows.length);
