@@ -72,7 +72,7 @@ describe('Twilio gateway against a fake of its REST API', () => {
     expect(call.params.From).toMatch(/^\+(33187|442079)\d{6}$/);
     expect(eventsOf(t, 'delivery_failed')[0]).toMatchObject({ provider: 'twilio', provider_error: "twilio_21612: The 'To' phone number is not currently reachable via SMS." });
 
-    const check = await t!.call('POST', `/v1/verifications/${started.id}/check`, { body: { code: call.params.From } });
+    const check = await t.call('POST', `/v1/verifications/${started.id}/check`, { body: { code: call.params.From } });
     expect(check.status).toBe(200);
 
     // The call rang and nobody answered: that is a delivered flash call.

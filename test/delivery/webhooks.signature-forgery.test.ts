@@ -31,7 +31,7 @@ describe('forged delivery callbacks are refused and change nothing', () => {
     const started = await httpSetup();
     const raw = JSON.stringify({ messageId: 'gw-1', status: 'failed' });
     const now = Math.floor(t.clock.now() / 1000);
-    const forged = [
+    const forged: Record<string, string>[] = [
       {},
       { 'x-otp-timestamp': String(now) },
       { 'x-otp-timestamp': String(now), 'x-otp-signature': signWebhook('not-the-secret-000000', now, raw) },
