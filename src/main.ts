@@ -58,8 +58,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
+    // No new fallback is claimed from now on; one in flight finishes (or its lease lets another instance take it).
+    const schedulerStopped = scheduler?.stop() ?? Promise.resolve();
     server.close(() => {
-      void (scheduler?.stop() ?? Promise.resolve()).finally(() => {
+      void schedulerStopped.finally(() => {
         database.close();
         logger.info('stopped');
         logger.flush();
