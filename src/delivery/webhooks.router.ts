@@ -68,10 +68,10 @@ function requireSignature(provider: 'http' | 'twilio', deps: WebhookRouterDeps, 
   };
 }
 
-async function formParams(raw: string): Promise<Record<string, string>> {
+function formParams(raw: string): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [key, value] of new URLSearchParams(raw)) params[key] = value;
-  return Promise.resolve(params);
+  return params;
 }
 
 export function createWebhookRouter(deps: WebhookRouterDeps, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
@@ -90,7 +90,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps, base: () => OpenAPI
       if (!token) return false;
       const url = new URL(c.req.url);
       const signedUrl = deps.secrets.publicBaseUrl ? `${deps.secrets.publicBaseUrl}${url.pathname}${url.search}` : url.toString();
-      return verifyTwilioSignature(token, c.req.header('x-twilio-signature'), signedUrl, await formParams(await c.req.text()));
+      return verifyTwilioSignature(token, c.req.header('x-twilio-signature'), signedUrl, formParams(await c.req.text()));
     }),
   );
 

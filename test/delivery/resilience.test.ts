@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { verifyWebhookSignature } from '../../src/delivery/http.provider.js';
 import { createCircuitBreaker } from '../../src/delivery/resilience.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
 import { createTestApp, startVerification, type TestApp } from '../helpers/test-app.js';
@@ -77,6 +78,10 @@ describe('from a provider failure to the flash call, over real sockets', () => {
     expect(skipped.channel).toBe('flashcall');
     expect(skipped.deliveries[0]).toMatchObject({ status: 'failed', error: { code: 'circuit_open' } });
     expect(gw.voice.requests).toHaveLength(4);
+    // The http voice gateway gets a signed JSON flash call.
+    const call = gw.voice.requests[0]!;
+    expect(JSON.parse(call.body)).toMatchObject({ type: 'flashcall', to: '+33612345678', from: expect.stringMatching(/^\+(33187|442079)\d{6}$/) });
+    expect(verifyWebhookSignature([SECRET], String(call.headers['x-otp-signature']), String(call.headers['x-otp-timestamp']), call.body, t.clock.now())).toBe(true);
     t.clock.advance(30_000);
     await startVerification(t, { to: '+33612345678', channel: 'auto' });
     expect(gw.sms.requests).toHaveLength(4); // the half-open trial
