@@ -4,7 +4,7 @@ import type { EventRecord, EventRecorder } from '../events/events.js';
 import { hashCode } from '../verification/codes.js';
 import type { Channel, DeliveryRecord, VerificationRecord, VerificationStore } from '../verification/verification.store.js';
 import type { ClaimedFallback, DeliveryStore, FallbackReason, FallbackState } from './delivery.store.js';
-import { drawCallerNumber, type FlashCallPlan } from './flashcall.js';
+import { drawCallerNumber, redactCode, type FlashCallPlan } from './flashcall.js';
 import type { SendResult, VoiceProvider } from './provider.js';
 
 /** What GET /v1/verifications/{id} shows of a verification's fallback. */
@@ -106,8 +106,10 @@ export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
     if (result.status === 'sent') {
       await deps.verifications.completeDelivery(delivery.id, { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now });
     } else {
-      await deps.verifications.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage: result.errorMessage, updatedAt: now });
-      await deps.events.record({ ...facts(v), at: now, kind: 'failure', reason: 'delivery_failed', providerError: `${result.errorCode}: ${result.errorMessage}`.slice(0, 300) });
+      // The calling number is the code: never keep it in an error text.
+      const errorMessage = redactCode(result.errorMessage, from.slice(-plan.codeLength));
+      await deps.verifications.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now });
+      await deps.events.record({ ...facts(v), at: now, kind: 'failure', reason: 'delivery_failed', providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300) });
     }
     deps.onDelivery?.('flashcall', voice.name, result.status);
     return result;

@@ -2,7 +2,7 @@ import type { Clock } from '../platform/clock.js';
 import { DomainError, type DomainErrorOptions, type Reason } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { AppStore } from '../admin/admin.store.js';
-import { codeFromCallingNumber } from '../delivery/flashcall.js';
+import { codeFromCallingNumber, redactCode } from '../delivery/flashcall.js';
 import type { FallbackView, FlashCalls } from '../delivery/flashcall.service.js';
 import type { SendResult, SmsProvider } from '../delivery/provider.js';
 import type { EventRecord, EventRecorder } from '../events/events.js';
@@ -236,14 +236,15 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     if (result.status === 'sent') {
       await store.completeDelivery(delivery.id, { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now });
     } else {
-      await store.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage: result.errorMessage, updatedAt: now });
+      const errorMessage = redactCode(result.errorMessage, code);
+      await store.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now });
       await deps.events.record({
         ...eventFacts(ctx, v, signals),
         at: now,
         kind: 'failure',
         reason: 'delivery_failed',
         provider: deps.sms.name,
-        providerError: `${result.errorCode}: ${result.errorMessage}`.slice(0, 300),
+        providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300),
       });
     }
     deps.onDelivery?.(delivery.channel, deps.sms.name, result.status);

@@ -12,7 +12,7 @@ export interface TwilioCreate {
   request: RecordedRequest;
 }
 
-type Failure = { status: number; code: number; message: string };
+type Failure = { status: number; code: number; message: string | ((params: Record<string, string>) => string) };
 
 /**
  * A fake of Twilio's REST API 2010-04-01, as documented: POST form-encoded parameters to
@@ -38,9 +38,12 @@ export async function startFakeTwilio() {
     if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {
       return reply(400, error(400, 20001, 'Content-Type must be application/x-www-form-urlencoded'));
     }
-    const failure = failures.shift();
-    if (failure) return reply(failure.status, error(failure.status, failure.code, failure.message));
     const params = Object.fromEntries(new URLSearchParams(req.body));
+    const failure = failures.shift();
+    if (failure) {
+      const message = typeof failure.message === 'string' ? failure.message : failure.message(params);
+      return reply(failure.status, error(failure.status, failure.code, message));
+    }
     const resource = match[2] as 'Messages' | 'Calls';
     if (!params.To) return reply(400, error(400, 21604, "A 'To' phone number is required."));
     if (!/^\+[1-9]\d{6,14}$/.test(params.To)) return reply(400, error(400, 21211, `Invalid 'To' Phone Number: ${params.To}`));
@@ -61,7 +64,7 @@ export async function startFakeTwilio() {
     ...fake,
     created,
     /** The next request(s) fail with this HTTP status and Twilio error code. */
-    failNext(status: number, code: number, message: string, times = 1) {
+    failNext(status: number, code: number, message: Failure['message'], times = 1) {
       for (let i = 0; i < times; i++) failures.push({ status, code, message });
     },
     /** A status callback as Twilio would POST it for a created resource: form params and X-Twilio-Signature. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { codeFromCallingNumber, drawCallerNumber, parseFlashCallRanges, type FlashCallPlan } from '../../src/delivery/flashcall.js';
+import { codeFromCallingNumber, drawCallerNumber, parseFlashCallRanges, redactCode, type FlashCallPlan } from '../../src/delivery/flashcall.js';
 
 function plan(text: string): FlashCallPlan {
   const parsed = parseFlashCallRanges(text);
@@ -40,6 +40,12 @@ describe('flash-call number ranges', () => {
     const small = parseFlashCallRanges('+33187000000-+33187000999');
     expect('problems' in small && small.problems[0]).toMatch(/only 3 random trailing digit/);
     expect(() => loadConfig({ FLASHCALL_RANGES: '+33187000000-+33187000999' })).toThrow(/FLASHCALL_RANGES/);
+  });
+
+  it('redacts a code from provider error texts, also when spaced or dashed', () => {
+    expect(redactCode('source +33187123456 not verified', '123456')).toBe('source +33187[code] not verified');
+    expect(redactCode('from +33 1 87 12 34 56 / 12-34-56', '123456')).toBe('from +33 1 87 [code] / [code]');
+    expect(redactCode('nothing here 12345', '123456')).toBe('nothing here 12345');
   });
 
   it('reads the code out of a full calling number only when its prefix was used', () => {

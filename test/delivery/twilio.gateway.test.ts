@@ -97,6 +97,16 @@ describe('Twilio gateway against a fake of its REST API', () => {
     expect(refused.deliveries).toEqual([expect.objectContaining({ status: 'failed', error: { code: 'twilio_20003', message: 'Authenticate' } })]);
   });
 
+  it('keeps the calling number (the code) out of a failed call\'s error, in the API and the event record', async () => {
+    t = await createTestApp({ env: { ...env(), PROVIDER_RETRIES: '0' } });
+    twilio.failNext(400, 21210, (p) => `The source phone number provided, ${p.From}, is not yet verified for your account.`);
+    const started = await startVerification(t, { to: '+33612345678', channel: 'flashcall' });
+    expect(started.deliveries[0]).toMatchObject({ status: 'failed', error: { code: 'twilio_21210', message: expect.stringContaining('[code]') } });
+    const from = new URLSearchParams(twilio.requests.at(-1)!.body).get('From')!;
+    expect(JSON.stringify(await getVerification(t, started.id))).not.toContain(from.slice(-6));
+    expect(JSON.stringify(t.database.raw.prepare('SELECT * FROM events').all())).not.toContain(from.slice(-6));
+  });
+
   it('falls back when Twilio reports the SMS undelivered in a status callback', async () => {
     t = await createTestApp({ env: env() });
     const started = await startVerification(t, { to: '+33612345678', channel: 'auto' });
