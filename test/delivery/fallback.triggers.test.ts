@@ -94,6 +94,17 @@ describe('fallback from SMS to a flash call under auto, once', () => {
     expect((await getVerification(t, started.id)).fallback).toMatchObject({ state: 'done', reason: 'no_check' });
   });
 
+  it('(c) FALLBACK_AFTER_SECONDS=0 keeps only the failure triggers: no timed call, ever', async () => {
+    t = await createTestApp({ env: { FLASHCALL_RANGES: RANGES, FALLBACK_AFTER_SECONDS: '0' } });
+    const started = await startVerification(t, { to: '+33612345678', channel: 'auto' });
+    t.clock.advance(599_000);
+    expect(await t.deps.delivery.flashCalls!.runDue()).toBe(0);
+    t.clock.advance(1_000); // expired
+    expect(await t.deps.delivery.flashCalls!.runDue()).toBe(0);
+    expect(flashCallsIn(t)).toBe(0);
+    expect((await getVerification(t, started.id)).fallback).toMatchObject({ state: 'void' });
+  });
+
   it('(c) places no call for a verification approved (or canceled) before the fallback was due', async () => {
     t = await createTestApp({ env: { FLASHCALL_RANGES: RANGES } });
     const approved = await startVerification(t, { to: '+33612345678', channel: 'auto' });
