@@ -2,11 +2,13 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
+import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { MiddlewareHandler } from 'hono';
 import { createAdminRouter } from './admin/admin.router.js';
 import { createFactorsRouter } from './factors/factors.router.js';
+import { createWebhookRouter } from './delivery/webhooks.router.js';
 import type { AppEnv } from './http/app-env.js';
 import { authenticate, requireScope } from './http/auth.js';
 import { clientAddress, getClientAddress } from './http/client-address.js';
@@ -95,7 +97,8 @@ export function createApp(deps: AppDeps): App {
   app.use('*', observe(deps));
   app.use('*', secureHeaders());
   app.use('*', bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
-  app.use('/v1/*', authenticate(deps.admin, deps.events, deps.clock));
+  // Provider callbacks carry no API key: their routes check the provider's signature instead.
+  app.use('/v1/*', except('/v1/webhooks/*', authenticate(deps.admin, deps.events, deps.clock)));
   app.use('/v1/verifications/*', scope('verify'));
   app.use('/v1/admin/*', scope('admin'));
   app.use('/v1/blocklist', scope('security'));
@@ -110,6 +113,7 @@ export function createApp(deps: AppDeps): App {
   app.route('/', createAdminRouter(deps.admin, deps.rotateSigningKey, base));
   app.route('/', createAppLimitsRouter(deps.appLimits, base));
   app.route('/', createBlocklistRouter(deps.blocklist, base));
+  app.route('/', createWebhookRouter({ statuses: deps.delivery.statuses, secrets: deps.delivery.webhooks, events: deps.events, clock: deps.clock }, base));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

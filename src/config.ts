@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseFlashCallRanges, type FlashCallPlan } from './delivery/flashcall.js';
 import { parseSealingKeys, type SealingKey } from './factors/secret-box.js';
 import { LIMITS_ENV, limitsConfig, checkLimitsEnv, type LimitsConfig } from './limits/limits.config.js';
 
@@ -28,12 +29,30 @@ const ENV_SCHEMA = z
     JWT_ISSUER: z.url().optional(),
     JWT_TTL_SECONDS: int(30, 300).default(300),
     JWT_PRIVATE_KEY: z.string().optional(),
-    SMS_PROVIDER: z.enum(['log', 'http']).default('log'),
+    SMS_PROVIDER: z.enum(['log', 'http', 'twilio']).default('log'),
     OUTBOX_PATH: z.string().min(1).optional(),
     LOG_PROVIDER_STDOUT: bool.default(true),
     SMS_HTTP_URL: z.url().optional(),
     SMS_HTTP_SECRET: z.string().optional(),
     SMS_HTTP_TIMEOUT_MS: int(100, 60000).default(5000),
+    VOICE_PROVIDER: z.enum(['log', 'http', 'twilio']).default('log'),
+    VOICE_HTTP_URL: z.url().optional(),
+    VOICE_HTTP_SECRET: z.string().optional(),
+    FLASHCALL_RANGES: z.string().optional(),
+    FLASHCALL_WEAK_MAX_ATTEMPTS: int(1, 10).default(3),
+    FLASHCALL_RING_SECONDS: int(5, 60).default(10),
+    FALLBACK_AFTER_SECONDS: int(0, 600).default(45),
+    FALLBACK_POLL_MS: int(50, 60000).default(1000),
+    PROVIDER_RETRIES: int(0, 5).default(2),
+    PROVIDER_RETRY_BASE_MS: int(1, 10000).default(250),
+    PROVIDER_BREAKER_THRESHOLD: int(1, 100).default(5),
+    PROVIDER_BREAKER_COOLDOWN_SECONDS: int(1, 3600).default(30),
+    TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/).optional(),
+    TWILIO_AUTH_TOKEN: z.string().optional(),
+    TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+    TWILIO_FROM: z.string().optional(),
+    TWILIO_MESSAGING_SERVICE_SID: z.string().regex(/^MG[0-9a-fA-F]{32}$/).optional(),
+    PUBLIC_BASE_URL: z.url().optional(),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
     FACTOR_ENCRYPTION_KEYS: z.string().optional(),
@@ -42,8 +61,40 @@ const ENV_SCHEMA = z
     FACTOR_ENROLMENT_TTL_SECONDS: int(60, 86400).default(900),
     ...LIMITS_ENV,
   })
-  // Limits rules need parsed numbers: they run once the schema itself passed.
-  .superRefine((env, ctx) => checkLimitsEnv(env, ctx));
+  // Rules that need parsed values (numbers, defaults) run once the schema itself passed.
+  .superRefine((env, ctx) => {
+    const production = env.NODE_ENV === 'production';
+    checkLimitsEnv(env, ctx);
+    const flashPlan = env.FLASHCALL_RANGES === undefined ? undefined : parseFlashCallRanges(env.FLASHCALL_RANGES);
+    if (flashPlan && 'problems' in flashPlan) {
+      for (const message of flashPlan.problems) ctx.addIssue({ code: 'custom', path: ['FLASHCALL_RANGES'], message });
+    }
+    if (production && flashPlan && env.VOICE_PROVIDER === 'log') {
+      ctx.addIssue({ code: 'custom', path: ['VOICE_PROVIDER'], message: 'must not be "log" when NODE_ENV=production and FLASHCALL_RANGES is set: calls would only reach a file' });
+    }
+    if (env.VOICE_PROVIDER === 'http') {
+      if (env.VOICE_HTTP_URL === undefined) ctx.addIssue({ code: 'custom', path: ['VOICE_HTTP_URL'], message: 'is required when VOICE_PROVIDER=http' });
+      const secret = env.VOICE_HTTP_SECRET ?? env.SMS_HTTP_SECRET;
+      if (secret === undefined || secret.length < 16) {
+        ctx.addIssue({ code: 'custom', path: ['VOICE_HTTP_SECRET'], message: 'is required (16+ characters, or SMS_HTTP_SECRET) when VOICE_PROVIDER=http' });
+      }
+    }
+    if (env.SMS_PROVIDER === 'twilio' || env.VOICE_PROVIDER === 'twilio') {
+      if (env.TWILIO_ACCOUNT_SID === undefined) ctx.addIssue({ code: 'custom', path: ['TWILIO_ACCOUNT_SID'], message: 'is required (AC…) for the twilio provider' });
+      if (env.TWILIO_AUTH_TOKEN === undefined || env.TWILIO_AUTH_TOKEN.length < 16) {
+        ctx.addIssue({ code: 'custom', path: ['TWILIO_AUTH_TOKEN'], message: 'is required for the twilio provider' });
+      }
+      if (production && !env.TWILIO_BASE_URL.startsWith('https://')) {
+        ctx.addIssue({ code: 'custom', path: ['TWILIO_BASE_URL'], message: 'must be https when NODE_ENV=production: the Auth Token travels in every request' });
+      }
+    }
+    if (env.SMS_PROVIDER === 'twilio' && env.TWILIO_FROM === undefined && env.TWILIO_MESSAGING_SERVICE_SID === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['TWILIO_FROM'], message: 'or TWILIO_MESSAGING_SERVICE_SID is required when SMS_PROVIDER=twilio' });
+    }
+    if (production && env.PUBLIC_BASE_URL !== undefined && !env.PUBLIC_BASE_URL.startsWith('https://')) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'must be https when NODE_ENV=production: providers post delivery statuses to it' });
+    }
+  });
 
 /**
  * Rules across variables, checked on the raw strings so they are reported together with the
@@ -91,7 +142,19 @@ export interface Config {
   jwt: { issuer: string; ttlSeconds: number; privateKeyPem: string | undefined };
   sms:
     | { provider: 'log'; outboxPath: string; stdout: boolean }
-    | { provider: 'http'; url: string; secret: string; timeoutMs: number };
+    | { provider: 'http'; url: string; secret: string; timeoutMs: number }
+    | { provider: 'twilio' };
+  voice:
+    | { provider: 'log'; outboxPath: string; stdout: boolean }
+    | { provider: 'http'; url: string; secret: string; timeoutMs: number }
+    | { provider: 'twilio' };
+  twilio: { accountSid: string; authToken: string; baseUrl: string; from: string | undefined; messagingServiceSid: string | undefined; ringSeconds: number; timeoutMs: number };
+  /** Present iff FLASHCALL_RANGES is set: flash calls (and the fallback to them) are available. */
+  flashCall: { plan: FlashCallPlan; weakCodeMaxAttempts: number } | undefined;
+  fallback: { afterSeconds: number; pollMs: number };
+  resilience: { retries: number; baseDelayMs: number; breakerThreshold: number; breakerCooldownMs: number };
+  /** The URL providers reach this service at; status callback URLs are built from it. */
+  publicBaseUrl: string | undefined;
   outboxPath: string;
   logProviderStdout: boolean;
   bodyLimitBytes: number;
@@ -147,7 +210,33 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     sms:
       e.SMS_PROVIDER === 'http'
         ? { provider: 'http', url: e.SMS_HTTP_URL ?? '', secret: e.SMS_HTTP_SECRET ?? '', timeoutMs: e.SMS_HTTP_TIMEOUT_MS }
-        : { provider: 'log', outboxPath, stdout: e.LOG_PROVIDER_STDOUT },
+        : e.SMS_PROVIDER === 'twilio'
+          ? { provider: 'twilio' }
+          : { provider: 'log', outboxPath, stdout: e.LOG_PROVIDER_STDOUT },
+    voice:
+      e.VOICE_PROVIDER === 'http'
+        ? { provider: 'http', url: e.VOICE_HTTP_URL ?? '', secret: e.VOICE_HTTP_SECRET ?? e.SMS_HTTP_SECRET ?? '', timeoutMs: e.SMS_HTTP_TIMEOUT_MS }
+        : e.VOICE_PROVIDER === 'twilio'
+          ? { provider: 'twilio' }
+          : { provider: 'log', outboxPath, stdout: e.LOG_PROVIDER_STDOUT },
+    twilio: {
+      accountSid: e.TWILIO_ACCOUNT_SID ?? '',
+      authToken: e.TWILIO_AUTH_TOKEN ?? '',
+      baseUrl: e.TWILIO_BASE_URL,
+      from: e.TWILIO_FROM,
+      messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
+      ringSeconds: e.FLASHCALL_RING_SECONDS,
+      timeoutMs: e.SMS_HTTP_TIMEOUT_MS,
+    },
+    flashCall: flashCallPlan(e.FLASHCALL_RANGES, e.FLASHCALL_WEAK_MAX_ATTEMPTS),
+    fallback: { afterSeconds: e.FALLBACK_AFTER_SECONDS, pollMs: e.FALLBACK_POLL_MS },
+    resilience: {
+      retries: e.PROVIDER_RETRIES,
+      baseDelayMs: e.PROVIDER_RETRY_BASE_MS,
+      breakerThreshold: e.PROVIDER_BREAKER_THRESHOLD,
+      breakerCooldownMs: e.PROVIDER_BREAKER_COOLDOWN_SECONDS * 1000,
+    },
+    publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     outboxPath,
     logProviderStdout: e.LOG_PROVIDER_STDOUT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
@@ -160,4 +249,10 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       enrolmentTtlSeconds: e.FACTOR_ENROLMENT_TTL_SECONDS,
     },
   };
+}
+
+function flashCallPlan(ranges: string | undefined, weakCodeMaxAttempts: number): Config['flashCall'] {
+  if (ranges === undefined) return undefined;
+  const parsed = parseFlashCallRanges(ranges);
+  return 'plan' in parsed ? { plan: parsed.plan, weakCodeMaxAttempts } : undefined;
 }

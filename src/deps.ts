@@ -4,9 +4,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdminService, type AdminService } from './admin/admin.service.js';
 import type { Config } from './config.js';
-import { createHttpSmsProvider } from './delivery/http.provider.js';
-import { createLogSmsProvider } from './delivery/log.provider.js';
-import type { SmsProvider } from './delivery/provider.js';
+import { createFlashCalls, STRONG_CODE_LENGTH, type FlashCalls } from './delivery/flashcall.service.js';
+import { createHttpSmsProvider, createHttpVoiceProvider } from './delivery/http.provider.js';
+import { createLogSmsProvider, createLogVoiceProvider } from './delivery/log.provider.js';
+import type { SmsProvider, VoiceProvider } from './delivery/provider.js';
+import { withResilience, withVoiceResilience } from './delivery/resilience.js';
+import { createDeliveryStatusService, type DeliveryStatusService } from './delivery/status.service.js';
+import { createTwilioSmsProvider, createTwilioVoiceProvider, type TwilioOptions } from './delivery/twilio.provider.js';
+import type { WebhookSecrets } from './delivery/webhooks.router.js';
 import type { EventRecorder } from './events/events.js';
 import type { AppLimitsService } from './limits/app-limits.service.js';
 import type { BlocklistService } from './limits/blocklist.service.js';
@@ -19,6 +24,7 @@ import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import { createSqliteApiKeyStore, createSqliteAppStore } from './storage/sqlite/admin.store.js';
+import { createSqliteDeliveryStore } from './storage/sqlite/delivery.store.js';
 import type { SqliteHandle } from './storage/sqlite/db.js';
 import { createSqliteEventRecorder } from './storage/sqlite/events.store.js';
 import { createSqliteFactorStore } from './storage/sqlite/factors.store.js';
@@ -47,7 +53,18 @@ export interface AppDeps {
   trustProxy: TrustProxy;
   /** Releases connections the dependencies hold (Redis); the database is closed by its owner. */
   close: () => Promise<void>;
+  delivery: DeliveryDeps;
 }
+
+/** Flash calls, fallbacks and provider callbacks. */
+export interface DeliveryDeps {
+  /** Absent when FLASHCALL_RANGES is not set. `runDue()` is one scheduler tick (tests call it with the fake clock). */
+  flashCalls: FlashCalls | undefined;
+  statuses: DeliveryStatusService;
+  webhooks: WebhookSecrets;
+}
+
+export const WEBHOOK_PATHS = { http: '/v1/webhooks/http/status', twilio: '/v1/webhooks/twilio/status' } as const;
 
 export const OPENAPI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../openapi.yaml');
 
@@ -62,12 +79,38 @@ export interface WiringOptions {
   sms?: SmsProvider;
   /** Per-user and per-IP limits on factor codes; refuses nothing when absent. */
   factorGuard?: FactorGuard;
+  voice?: VoiceProvider;
+}
+
+function twilioOptions(config: Config): TwilioOptions {
+  return {
+    ...config.twilio,
+    statusCallbackUrl: config.publicBaseUrl ? `${config.publicBaseUrl}${WEBHOOK_PATHS.twilio}` : undefined,
+  };
 }
 
 export function createSmsProvider(config: Config, clock: Clock): SmsProvider {
-  return config.sms.provider === 'http'
-    ? createHttpSmsProvider({ url: config.sms.url, secret: config.sms.secret, timeoutMs: config.sms.timeoutMs, clock })
-    : createLogSmsProvider({ outboxPath: config.sms.outboxPath, stdout: config.sms.stdout, clock });
+  const statusCallbackUrl = config.publicBaseUrl ? `${config.publicBaseUrl}${WEBHOOK_PATHS.http}` : undefined;
+  switch (config.sms.provider) {
+    case 'http':
+      return createHttpSmsProvider({ url: config.sms.url, secret: config.sms.secret, timeoutMs: config.sms.timeoutMs, clock, statusCallbackUrl });
+    case 'twilio':
+      return createTwilioSmsProvider(twilioOptions(config));
+    case 'log':
+      return createLogSmsProvider({ outboxPath: config.sms.outboxPath, stdout: config.sms.stdout, clock });
+  }
+}
+
+export function createVoiceProvider(config: Config, clock: Clock): VoiceProvider {
+  const statusCallbackUrl = config.publicBaseUrl ? `${config.publicBaseUrl}${WEBHOOK_PATHS.http}` : undefined;
+  switch (config.voice.provider) {
+    case 'http':
+      return createHttpVoiceProvider({ url: config.voice.url, secret: config.voice.secret, timeoutMs: config.voice.timeoutMs, clock, statusCallbackUrl });
+    case 'twilio':
+      return createTwilioVoiceProvider(twilioOptions(config));
+    case 'log':
+      return createLogVoiceProvider({ outboxPath: config.voice.outboxPath, stdout: config.voice.stdout, clock });
+  }
 }
 
 /**
@@ -115,9 +158,14 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     privateKeyPem: config.jwt.privateKeyPem,
   });
   const admin = createAdminService({ keys: createSqliteApiKeyStore(db), apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp });
-  const sms = options.sms ?? createSmsProvider(config, clock);
+  const resilience = {
+    ...config.resilience,
+    clock,
+    onBreaker: (provider: string, state: 'open' | 'closed') => logger.warn({ provider, state }, `provider circuit breaker ${state}`),
+  };
+  const sms = withResilience(options.sms ?? createSmsProvider(config, clock), resilience);
   const limits = await createLimits({ config: config.limits, db, clock, logger, metrics });
-  const recordAndCount: EventRecorder = {
+  const recorder: EventRecorder = {
     record: async (event) => {
       await events.record(event);
       metrics.events.inc({ kind: event.kind, reason: event.reason });
@@ -127,7 +175,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     store: createSqliteFactorStore(db),
     apps,
     box: createSecretBox(resolveFactorKeys(config)),
-    events: recordAndCount,
+    events: recorder,
     tokens,
     clock,
     pepper,
@@ -139,17 +187,50 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       enrolmentTtlSeconds: config.factors.enrolmentTtlSeconds,
     },
   });
+  const verificationStore = createSqliteVerificationStore(db);
+  const deliveryStore = createSqliteDeliveryStore(db);
+  const onDelivery = (channel: string, provider: string, status: string) => metrics.deliveries.inc({ channel, provider, status });
+  let flashCalls: FlashCalls | undefined;
+  if (config.flashCall) {
+    const { plan, weakCodeMaxAttempts } = config.flashCall;
+    const voice = withVoiceResilience(options.voice ?? createVoiceProvider(config, clock), resilience);
+    const { retries, baseDelayMs } = config.resilience;
+    // A claim is taken over only once its instance has surely given up: twice the longest send.
+    const longestSendMs = config.twilio.timeoutMs * (retries + 1) + baseDelayMs * 1.5 * (2 ** retries - 1);
+    flashCalls = createFlashCalls({
+      plan,
+      voice,
+      verifications: verificationStore,
+      store: deliveryStore,
+      events: recorder,
+      clock,
+      pepper,
+      weakCodeMaxAttempts,
+      defaultMaxAttempts: config.verification.maxCheckAttempts,
+      leaseMs: Math.max(60_000, 2 * longestSendMs),
+      onDelivery,
+    });
+    if (plan.codeLength < STRONG_CODE_LENGTH) {
+      logger.warn(
+        { codeLength: plan.codeLength, maxAttempts: flashCalls.maxAttempts },
+        `FLASHCALL_RANGES give ${plan.codeLength}-digit codes, under the 20 bits of OWASP ASVS 2.7.6: flash-call verifications get ${flashCalls.maxAttempts} attempts; use ranges of a million numbers for 6 digits`,
+      );
+    }
+  }
+  const statuses = createDeliveryStatusService({ store: deliveryStore, events: recorder, clock, fallBack: flashCalls ? (id, reason) => flashCalls.fallBack(id, reason) : undefined, onDelivery });
   const verification = createVerificationService({
-    store: createSqliteVerificationStore(db),
+    store: verificationStore,
     apps,
     sms,
-    events: recordAndCount,
+    events: recorder,
+    flashCalls,
+    fallbackAfterMs: config.fallback.afterSeconds * 1000,
     tokens,
     clock,
     pepper,
     defaults: config.verification,
     guard: limits.guard,
-    onDelivery: (channel, provider, status) => metrics.deliveries.inc({ channel, provider, status }),
+    onDelivery,
   });
   return {
     clock,
@@ -171,5 +252,16 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     appLimits: limits.appLimits,
     trustProxy: config.limits.trustProxy,
     close: () => limits.close(),
+    delivery: {
+      flashCalls,
+      statuses,
+      webhooks: {
+        httpSecrets: [config.sms.provider === 'http' ? config.sms.secret : undefined, config.voice.provider === 'http' ? config.voice.secret : undefined].filter(
+          (x): x is string => x !== undefined && x.length > 0,
+        ),
+        twilioAuthToken: config.sms.provider === 'twilio' || config.voice.provider === 'twilio' ? config.twilio.authToken : undefined,
+        publicBaseUrl: config.publicBaseUrl,
+      },
+    },
   };
 }

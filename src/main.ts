@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeps, resolvePepper } from './deps.js';
+import { createFallbackScheduler } from './jobs/fallback.scheduler.js';
 import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
@@ -30,9 +31,16 @@ async function main(): Promise<void> {
     metrics: createMetrics({ collectDefault: true }),
   });
   const app = createApp(deps);
+  const scheduler = deps.delivery.flashCalls
+    ? createFallbackScheduler(deps.delivery.flashCalls, { intervalMs: config.fallback.pollMs, logger })
+    : undefined;
+  scheduler?.start();
 
   const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    logger.info({ port: info.port, host: config.host, database: config.sqlitePath, sms: config.sms.provider }, 'listening');
+    logger.info(
+      { port: info.port, host: config.host, database: config.sqlitePath, sms: config.sms.provider, voice: config.flashCall ? config.voice.provider : 'off' },
+      'listening',
+    );
   });
   // A client must send its headers within 10 s and its whole request within 30 s (slow-body attacks).
   if ('headersTimeout' in server) {
@@ -50,12 +58,18 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
+    // No new fallback is claimed from now on; one in flight finishes (or its lease lets another instance take it).
+    const schedulerStopped = scheduler?.stop() ?? Promise.resolve();
     server.close(() => {
-      void deps.close();
-      database.close();
-      logger.info('stopped');
-      logger.flush();
-      process.exit(0);
+      void schedulerStopped
+        .then(() => deps.close())
+        .catch((error: unknown) => logger.error({ err: error }, 'closing dependencies failed'))
+        .finally(() => {
+        database.close();
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      });
     });
     if ('closeIdleConnections' in server) server.closeIdleConnections();
   };

@@ -1,12 +1,14 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
-import type { SmsProvider } from './provider.js';
+import type { SendResult, SmsProvider, VoiceProvider } from './provider.js';
 
 export interface HttpProviderOptions {
   url: string;
   secret: string;
   timeoutMs: number;
   clock: Clock;
+  /** Where the gateway should POST delivery statuses (PUBLIC_BASE_URL + /v1/webhooks/http/status), when known. */
+  statusCallbackUrl?: string | undefined;
   fetch?: typeof fetch;
 }
 
@@ -21,41 +23,77 @@ export function signWebhook(secret: string, timestampSeconds: number, rawBody: s
   return `v1=${createHmac('sha256', secret).update(`${timestampSeconds}.${rawBody}`).digest('hex')}`;
 }
 
+/** Maximum age (and clock skew) of a signed inbound callback: a captured one cannot be replayed later. */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/**
+ * Checks an inbound callback's signature against any of the secrets, in constant time, and its
+ * timestamp against the tolerance window. False for anything missing or malformed.
+ */
+export function verifyWebhookSignature(
+  secrets: readonly string[],
+  header: string | undefined,
+  timestamp: string | undefined,
+  rawBody: string,
+  nowMs: number,
+): boolean {
+  if (!header || !timestamp || !/^\d{1,12}$/.test(timestamp)) return false;
+  const seconds = Number(timestamp);
+  if (Math.abs(nowMs / 1000 - seconds) > SIGNATURE_TOLERANCE_SECONDS) return false;
+  const presented = Buffer.from(header, 'utf8');
+  let ok = false;
+  for (const secret of secrets) {
+    const expected = Buffer.from(signWebhook(secret, seconds, rawBody), 'utf8');
+    if (expected.length === presented.length && timingSafeEqual(expected, presented)) ok = true;
+  }
+  return ok;
+}
+
+async function postSigned(options: HttpProviderOptions, payload: Record<string, string>): Promise<SendResult> {
+  const doFetch = options.fetch ?? fetch;
+  const raw = JSON.stringify(options.statusCallbackUrl ? { ...payload, statusCallback: options.statusCallbackUrl } : payload);
+  const timestamp = Math.floor(options.clock.now() / 1000);
+  try {
+    const response = await doFetch(options.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [TIMESTAMP_HEADER]: String(timestamp),
+        [SIGNATURE_HEADER]: signWebhook(options.secret, timestamp, raw),
+      },
+      body: raw,
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      return { status: 'failed', errorCode: `http_${response.status}`, errorMessage: text.slice(0, 200) || response.statusText, transient: response.status >= 500 };
+    }
+    return { status: 'sent', providerMessageId: readMessageId(text) };
+  } catch (error) {
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    return timedOut
+      ? { status: 'failed', errorCode: 'timeout', errorMessage: `no answer within ${options.timeoutMs} ms`, transient: true }
+      : { status: 'failed', errorCode: 'network_error', errorMessage: error instanceof Error ? error.message.slice(0, 200) : 'network error', transient: true };
+  }
+}
+
 /**
  * A generic gateway: POSTs `{ to, body, verificationId }` as JSON to the configured URL, signed.
  * Any 2xx is a send (an `id` or `messageId` in the JSON answer becomes the provider message id);
  * a non-2xx, a network error or the timeout is a failure, reported and never thrown.
  */
 export function createHttpSmsProvider(options: HttpProviderOptions): SmsProvider {
-  const doFetch = options.fetch ?? fetch;
   return {
     name: 'http',
-    async send(message) {
-      const raw = JSON.stringify({ to: message.to, body: message.body, verificationId: message.verificationId });
-      const timestamp = Math.floor(options.clock.now() / 1000);
-      try {
-        const response = await doFetch(options.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            [TIMESTAMP_HEADER]: String(timestamp),
-            [SIGNATURE_HEADER]: signWebhook(options.secret, timestamp, raw),
-          },
-          body: raw,
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-        const text = await response.text();
-        if (!response.ok) {
-          return { status: 'failed', errorCode: `http_${response.status}`, errorMessage: text.slice(0, 200) || response.statusText };
-        }
-        return { status: 'sent', providerMessageId: readMessageId(text) };
-      } catch (error) {
-        const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-        return timedOut
-          ? { status: 'failed', errorCode: 'timeout', errorMessage: `no answer within ${options.timeoutMs} ms` }
-          : { status: 'failed', errorCode: 'network_error', errorMessage: error instanceof Error ? error.message.slice(0, 200) : 'network error' };
-      }
-    },
+    send: (message) => postSigned(options, { type: 'sms', to: message.to, body: message.body, verificationId: message.verificationId }),
+  };
+}
+
+/** The same generic gateway for flash calls: POSTs `{ type: "flashcall", to, from, verificationId }`, signed. */
+export function createHttpVoiceProvider(options: HttpProviderOptions): VoiceProvider {
+  return {
+    name: 'http',
+    call: (call) => postSigned(options, { type: 'flashcall', to: call.to, from: call.from, verificationId: call.verificationId }),
   };
 }
 

@@ -5,13 +5,29 @@ export interface SmsMessage {
   verificationId: string;
 }
 
-/** What a provider said about one send. A provider never throws for a delivery failure: it reports it. */
+/** One flash call: a call from `from` (the number whose last digits are the code) that hangs up at once. */
+export interface FlashCall {
+  to: string;
+  from: string;
+  verificationId: string;
+}
+
+/**
+ * What a provider said about one send. A provider never throws for a delivery failure: it reports it.
+ * `transient` marks failures worth retrying (5xx, timeouts, network errors); a 4xx never is.
+ */
 export type SendResult =
   | { status: 'sent'; providerMessageId?: string | undefined }
-  | { status: 'failed'; errorCode: string; errorMessage: string };
+  | { status: 'failed'; errorCode: string; errorMessage: string; transient?: boolean | undefined };
 
-/** An SMS gateway. Implementations: log (outbox file), http (generic signed webhook). */
+/** An SMS gateway. Implementations: log (outbox file), http (generic signed webhook), twilio. */
 export interface SmsProvider {
   readonly name: string;
   send(message: SmsMessage): Promise<SendResult>;
+}
+
+/** A voice gateway placing flash calls. Implementations: log (outbox file), http, twilio. */
+export interface VoiceProvider {
+  readonly name: string;
+  call(call: FlashCall): Promise<SendResult>;
 }

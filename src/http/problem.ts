@@ -11,6 +11,7 @@ export const PROBLEMS = {
   payload_too_large: { status: 413, title: 'The request body is too large' },
   invalid_phone: { status: 400, title: 'The phone number is not valid' },
   unauthorized: { status: 401, title: 'A valid API key is required' },
+  invalid_signature: { status: 401, title: 'The callback signature is missing or invalid' },
   forbidden: { status: 403, title: 'This API key lacks the scope for this operation' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
@@ -78,7 +79,7 @@ export function problem(c: Context, reason: Reason, options: ProblemOptions = {}
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, ...options.headers };
   if (requestId) headers['x-request-id'] = requestId;
   if (options.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(options.retryAfterSeconds)));
-  if (status === 401) headers['www-authenticate'] = 'Bearer';
+  if (reason === 'unauthorized') headers['www-authenticate'] = 'Bearer';
   return new Response(JSON.stringify(body), { status, headers });
 }
 

@@ -9,6 +9,7 @@ export const REASONS = [
   'payload_too_large',
   'invalid_phone',
   'unauthorized',
+  'invalid_signature',
   'forbidden',
   'not_found',
   'method_not_allowed',

@@ -104,7 +104,23 @@ export const VerificationSchema = z
     expiresAt: z.iso.datetime(),
     approvedAt: z.iso.datetime().nullable(),
     transaction: TransactionView.nullable(),
-    deliveries: z.array(Delivery),
+    deliveries: z.array(Delivery).openapi({ description: 'Every delivery attempt, SMS and flash call, oldest first' }),
+    callerIdPrefix: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Flash call: the calling number before its last `codeLength` digits (the code), to show the person', example: '+33187' }),
+    fallback: z
+      .object({
+        state: z.enum(['scheduled', 'claimed', 'done', 'void']),
+        reason: z
+          .enum(['provider_failed', 'delivery_failed', 'no_check', 'requested'])
+          .nullable()
+          .openapi({ description: 'Why the flash call was placed: the SMS provider refused or timed out, a status callback said failed, no check in time, or the client asked' }),
+        dueAt: z.iso.datetime().openapi({ description: 'When the timed fallback is due' }),
+        completedAt: z.iso.datetime().nullable(),
+      })
+      .nullable()
+      .openapi({ description: 'The flash-call fallback of an `auto` verification (null when there is none)' }),
   })
   .openapi('Verification');
 

@@ -2,7 +2,9 @@ import type { Clock } from '../platform/clock.js';
 import { DomainError, type DomainErrorOptions, type Reason } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { AppStore } from '../admin/admin.store.js';
-import type { SmsProvider } from '../delivery/provider.js';
+import { codeFromCallingNumber, redactCode } from '../delivery/flashcall.js';
+import type { FallbackView, FlashCalls } from '../delivery/flashcall.service.js';
+import type { SendResult, SmsProvider } from '../delivery/provider.js';
 import type { EventRecord, EventRecorder } from '../events/events.js';
 import { generateCode, hashCode, matchCode } from './codes.js';
 import { OPEN_GUARD, type CheckAttempt, type LimitStateSink, type StartAttempt, type VerificationGuard } from './guard.js';
@@ -81,6 +83,10 @@ export interface VerificationView {
   approvedAt: string | null;
   transaction: Transaction | null;
   deliveries: DeliveryView[];
+  /** Flash call: the calling number's digits before the code, for the client to show (null for SMS). */
+  callerIdPrefix: string | null;
+  /** The flash-call fallback: scheduled, or claimed/done with its reason; null when there is none. */
+  fallback: FallbackView | null;
 }
 
 export interface CheckResult {
@@ -102,6 +108,10 @@ export interface VerificationServiceDeps {
   defaults: VerificationDefaults;
   /** Limits and abuse rules; refuses nothing when absent. */
   guard?: VerificationGuard;
+  /** Flash calls and the fallback to them; absent when no FLASHCALL_RANGES are configured. */
+  flashCalls?: FlashCalls | undefined;
+  /** Under `auto`, fall back to a flash call when no check succeeded this long after the SMS (0: only on failures). */
+  fallbackAfterMs?: number;
   onDelivery?: (channel: Channel, provider: string, status: string) => void;
 }
 
@@ -205,6 +215,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
   async function view(v: VerificationRecord): Promise<VerificationView> {
     const deliveries = await store.listDeliveries(v.id);
+    const lastCall = deliveries.filter((d) => d.channel === 'flashcall').at(-1);
     return {
       id: v.id,
       to: v.to,
@@ -230,6 +241,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         updatedAt: iso(d.updatedAt),
         error: d.errorCode === null ? null : { code: d.errorCode, message: d.errorMessage ?? '' },
       })),
+      callerIdPrefix: v.channel === 'flashcall' ? (lastCall?.callerIdPrefix ?? null) : null,
+      fallback: (await deps.flashCalls?.describe(v.id)) ?? null,
     };
   }
 
@@ -243,7 +256,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   /** Sends a fresh code for an already persisted delivery row and records the provider's answer. */
-  async function deliver(ctx: CallerContext, v: VerificationRecord, delivery: DeliveryRecord, code: string, signals?: EndUserSignals): Promise<void> {
+  async function deliver(ctx: CallerContext, v: VerificationRecord, delivery: DeliveryRecord, code: string, signals?: EndUserSignals): Promise<SendResult> {
     const { brand, webOtpDomain } = await brandAndDomain(v.app);
     const body = renderVerificationMessage({
       locale: resolveLocale(v.locale),
@@ -258,17 +271,19 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     if (result.status === 'sent') {
       await store.completeDelivery(delivery.id, { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now });
     } else {
-      await store.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage: result.errorMessage, updatedAt: now });
+      const errorMessage = redactCode(result.errorMessage, code);
+      await store.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now });
       await deps.events.record({
         ...eventFacts(ctx, v, signals),
         at: now,
         kind: 'failure',
         reason: 'delivery_failed',
         provider: deps.sms.name,
-        providerError: `${result.errorCode}: ${result.errorMessage}`.slice(0, 300),
+        providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300),
       });
     }
     deps.onDelivery?.(delivery.channel, deps.sms.name, result.status);
+    return result;
   }
 
   function newDelivery(verificationId: string, channel: Channel, code: string, now: number, transaction: string | null): DeliveryRecord {
@@ -282,6 +297,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       providerMessageId: null,
       errorCode: null,
       errorMessage: null,
+      callerIdPrefix: null,
       createdAt: now,
       updatedAt: now,
     };
@@ -310,9 +326,15 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       return fail(blockedReason(current, clock.now()) ?? 'max_attempts_exceeded', facts);
     }
 
-    const deliveries = await store.listDeliveries(v.id);
+    const all = await store.listDeliveries(v.id);
+    // A flash call's code may also come as the full calling number (an app reading the call log):
+    // then only flash-call deliveries whose caller-ID prefix it carries can match.
+    const calls = all.filter((d) => d.channel === 'flashcall' && d.callerIdPrefix !== null);
+    const fromNumber =
+      code.startsWith('+') && deps.flashCalls ? codeFromCallingNumber(code, calls.map((d) => d.callerIdPrefix ?? ''), deps.flashCalls.codeLength) : undefined;
+    const deliveries = fromNumber === undefined ? all : calls;
     // The presented transaction is part of the hashed value: another amount or payee simply does not match.
-    const matched = matchCode(pepper, v.id, code, deliveries.map((d) => d.codeHash), bindingOf(presented));
+    const matched = matchCode(pepper, v.id, fromNumber ?? code, deliveries.map((d) => d.codeHash), bindingOf(presented));
     if (matched < 0) {
       const locked = attempts >= v.maxAttempts;
       if (locked) await store.lockIfExhausted(v.id);
@@ -345,7 +367,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         if (error instanceof DomainError) return fail(error.reason, { app: ctx.app, ip, userAgent });
         throw error;
       }
-      if (input.channel === 'flashcall') {
+      const flash = deps.flashCalls;
+      if (input.channel === 'flashcall' && !flash) {
         return fail('channel_unavailable', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country, channel: 'flashcall' }, {
           details: { channel: 'flashcall' },
         });
@@ -354,10 +377,14 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       const transaction = input.transaction
         ? serializeTransaction(await canonicalOrFail(input.transaction, { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country }))
         : null;
+      // Landlines rarely take SMS: under `auto` they get the flash call straight away.
+      const byCall = flash !== undefined && (input.channel === 'flashcall' || (input.channel === 'auto' && phone.type === 'FIXED_LINE'));
+      const channel: Channel = byCall ? 'flashcall' : 'sms';
       const startAttempt: StartAttempt = {
         app: ctx.app,
         phone,
-        channel: input.channel,
+        // The channel the code will actually go by, so the rules judge that (a landline may take a call).
+        channel: byCall ? 'flashcall' : input.channel,
         ip,
         clientIp: ctx.clientIp,
         userAgent,
@@ -374,12 +401,10 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         numberType: phone.type,
         channel: input.channel,
       });
-      const channel: Channel = 'sms';
       const now = clock.now();
-      const { codeLength } = await brandAndDomain(ctx.app);
+      const codeLength = flash && byCall ? flash.codeLength : (await brandAndDomain(ctx.app)).codeLength;
       const ttlSeconds = input.ttlSeconds ?? defaults.ttlSeconds;
       const id = newId('ver');
-      const code = generateCode(codeLength);
       const v: VerificationRecord = {
         id,
         app: ctx.app,
@@ -392,7 +417,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         locale: resolveLocale(input.locale),
         codeLength,
         attempts: 0,
-        maxAttempts: defaults.maxCheckAttempts,
+        maxAttempts: flash && byCall ? flash.maxAttempts : defaults.maxCheckAttempts,
         sends: 1,
         maxSends: defaults.maxSends,
         lastSentAt: now,
@@ -407,10 +432,25 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         endUserDeviceId: input.signals?.deviceId ?? null,
         transaction,
       };
+      if (flash && byCall) {
+        const { delivery, from } = flash.prepare(id, now, bindingOf(transaction));
+        await store.create(v, delivery);
+        await deps.events.record({ ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: delivery.provider, numberType: phone.type });
+        await flash.place(v, delivery, from);
+        return view(v);
+      }
+      const code = generateCode(codeLength);
       const delivery = newDelivery(id, channel, code, now, transaction);
+      // The fallback is persisted before the verification: a crash in between leaves a row the
+      // scheduler voids, never a verification without its fallback.
+      const fallbackAfterMs = deps.fallbackAfterMs ?? 0;
+      if (flash && input.channel === 'auto') await flash.schedule(id, fallbackAfterMs > 0 ? now + fallbackAfterMs : v.expiresAt);
       await store.create(v, delivery);
       await deps.events.record({ ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: deps.sms.name, numberType: phone.type });
-      await deliver(ctx, v, delivery, code, input.signals);
+      const result = await deliver(ctx, v, delivery, code, input.signals);
+      if (result.status === 'failed' && flash && input.channel === 'auto' && (await flash.fallBack(id, 'provider_failed'))) {
+        return view((await store.findById(ctx.app, id)) ?? v);
+      }
       return view(v);
     },
 
@@ -456,14 +496,16 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       const now = clock.now();
       const blocked = blockedReason(v, now);
       if (blocked) return fail(blocked, facts);
-      if (channel === 'flashcall') return fail('channel_unavailable', { ...facts, channel: 'flashcall' }, { details: { channel: 'flashcall' } });
+      const flash = deps.flashCalls;
+      if (channel === 'flashcall' && !flash) return fail('channel_unavailable', { ...facts, channel: 'flashcall' }, { details: { channel: 'flashcall' } });
+      const target: Channel = channel ?? v.channel;
       const phone = parsePhone(v.to);
       await guarded(
         () =>
           guard.beforeStart({
             app: ctx.app,
             phone,
-            channel: channel ?? v.channel,
+            channel: target,
             ip: v.endUserIp ?? ctx.clientIp,
             clientIp: ctx.clientIp,
             userAgent: v.endUserAgent ?? ctx.userAgent,
@@ -474,6 +516,11 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
           }),
         facts,
       );
+      // Asking for the flash call while still on SMS is the verification's one fallback: it is
+      // placed at once (no cooldown), and only once, whatever triggers race for it.
+      if (flash && target === 'flashcall' && v.channel === 'sms' && (await flash.fallBack(id, 'requested'))) {
+        return view((await store.findById(ctx.app, id)) ?? v);
+      }
       const slot = await store.reserveSend(id, now, defaults.resendCooldownSeconds * 1000);
       if (!slot.ok) {
         if (slot.why === 'cooldown') {
@@ -484,8 +531,14 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         const current = (await store.findById(ctx.app, id)) ?? v;
         return fail(blockedReason(current, now) ?? 'expired', facts);
       }
-      const code = generateCode(v.codeLength);
-      const delivery = newDelivery(id, v.channel, code, now, v.transaction);
+      if (flash && target === 'flashcall') {
+        const { delivery, from } = flash.prepare(id, now, bindingOf(v.transaction));
+        await store.addDelivery(delivery);
+        await flash.place(v, delivery, from);
+        return view((await store.findById(ctx.app, id)) ?? v);
+      }
+      const code = generateCode((await brandAndDomain(v.app)).codeLength);
+      const delivery = newDelivery(id, 'sms', code, now, v.transaction);
       await store.addDelivery(delivery);
       await deliver(ctx, v, delivery, code);
       return view((await store.findById(ctx.app, id)) ?? v);

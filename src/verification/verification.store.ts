@@ -41,6 +41,8 @@ export interface DeliveryRecord {
   providerMessageId: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** Flash calls: the calling number before its code digits (not secret: shown to the client). */
+  callerIdPrefix: string | null;
   createdAt: number;
   updatedAt: number;
 }

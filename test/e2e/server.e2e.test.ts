@@ -81,7 +81,8 @@ describe('the real server over HTTP on loopback', () => {
     const code = codeFor(join(dataDir, 'outbox.jsonl'), id);
     const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => post((i % 2 ? a : b).url, `/v1/verifications/${id}/check`, { code })));
     const statuses = responses.map((r) => r.status);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
-    expect(statuses.every((s) => s === 200 || s === 409 || s === 429)).toBe(true);
+    const bodies = await Promise.all(responses.map((r) => r.text()));
+    expect(statuses.filter((s) => s === 200), bodies.join('\n')).toHaveLength(1);
+    expect(statuses.every((s) => s === 200 || s === 409 || s === 429), bodies.join('\n')).toBe(true);
   });
 });

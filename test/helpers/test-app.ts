@@ -6,10 +6,28 @@ import { expect } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, type AppDeps } from '../../src/deps.js';
-import type { SmsProvider } from '../../src/delivery/provider.js';
+import type { SmsProvider, VoiceProvider } from '../../src/delivery/provider.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
+
+/**
+ * Limits and abuse thresholds raised out of the way, for tests whose subject is not the limits
+ * (they start many verifications to neighbouring numbers from one address).
+ */
+export const RELAXED_LIMITS: Record<string, string> = {
+  LIMIT_NUMBER_STARTS_10M: '1000',
+  LIMIT_NUMBER_STARTS_DAY: '1000',
+  LIMIT_IP_STARTS_10M: '100000',
+  LIMIT_SUBNET_STARTS_10M: '100000',
+  LIMIT_NUMBER_CHECKS_DAY: '100000',
+  LIMIT_IP_CHECKS_HOUR: '100000',
+  ABUSE_PREFIX_STARTS_10M: '1000000',
+  ABUSE_IP_FANOUT_HOUR: '1000000',
+  ABUSE_SEQUENTIAL_HOUR: '1000000',
+  ABUSE_CONVERSION_MIN_STARTS: '1000000',
+  ABUSE_COUNTRY_CONVERSION_MIN_STARTS: '10000000',
+};
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop';
 export const PEPPER = 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
@@ -45,6 +63,7 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>;
   sms?: SmsProvider;
+  voice?: VoiceProvider;
   /** A database file path to reuse (restart tests); in-memory otherwise. */
   sqlitePath?: string;
   clock?: FakeClock;
@@ -73,6 +92,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logger: createLogger({ level: 'silent' }),
     pepper: Buffer.from(PEPPER),
     sms: options.sms,
+    voice: options.voice,
   });
   const app = createApp(deps);
 

@@ -69,10 +69,14 @@ export const deliveries = sqliteTable(
     providerMessageId: text('provider_message_id'),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
+    callerIdPrefix: text('caller_id_prefix'), // flash calls: the calling number without its code digits
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [index('deliveries_verification_idx').on(t.verificationId, t.createdAt)],
+  (t) => [
+    index('deliveries_verification_idx').on(t.verificationId, t.createdAt),
+    index('deliveries_provider_message_idx').on(t.provider, t.providerMessageId),
+  ],
 );
 
 /** Every failure and notable success, for analysis. Append-only except for retention. */
@@ -114,3 +118,5 @@ export const signingKeys = sqliteTable('signing_keys', {
 });
 export * from './limits.schema.js';
 export * from './factors.schema.js';
+
+export * from './delivery.schema.js';

@@ -1,0 +1,174 @@
+import type { Clock } from '../platform/clock.js';
+import { newId } from '../platform/ids.js';
+import type { EventRecord, EventRecorder } from '../events/events.js';
+import { hashCode, type CodeBinding } from '../verification/codes.js';
+import { parseTransaction, transactionHash } from '../verification/transaction.js';
+import type { Channel, DeliveryRecord, VerificationRecord, VerificationStore } from '../verification/verification.store.js';
+import type { ClaimedFallback, DeliveryStore, FallbackReason, FallbackState } from './delivery.store.js';
+import { drawCallerNumber, redactCode, type FlashCallPlan } from './flashcall.js';
+import type { SendResult, VoiceProvider } from './provider.js';
+
+/** What GET /v1/verifications/{id} shows of a verification's fallback. */
+export interface FallbackView {
+  state: FallbackState;
+  /** Why it fell back (null while only scheduled). */
+  reason: FallbackReason | null;
+  /** When the timed fallback is (or was) due. */
+  dueAt: string;
+  /** When the flash call was placed (or the fallback voided). */
+  completedAt: string | null;
+}
+
+/**
+ * Flash calls and the fallback to them. Used by the verification service (first channel, fallback
+ * triggers), the webhook routes (status callbacks) and the scheduler (timed fallbacks).
+ */
+export interface FlashCalls {
+  /** N: digits of the code, the last N of the calling number. */
+  readonly codeLength: number;
+  /** Attempt budget for a verification that (also) went by flash call: lower when N < 6. */
+  readonly maxAttempts: number;
+  /** A freshly drawn calling number and the delivery row that stores its code's hash (not yet saved). */
+  /** `binding` ties the code to a transaction, as for SMS codes (see verification/codes.ts). */
+  prepare(verificationId: string, now: number, binding?: CodeBinding): { delivery: DeliveryRecord; from: string };
+  /** Places the call of a saved delivery row and records the provider's answer; never throws for a provider failure. */
+  place(v: VerificationRecord, delivery: DeliveryRecord, from: string): Promise<SendResult>;
+  /** Persists the timed fallback of a verification started under `auto`. */
+  schedule(verificationId: string, dueAt: number): Promise<void>;
+  /**
+   * Falls back now, at most once per verification across instances: claims the fallback (the
+   * scheduled one, or for `requested` a new one), switches the verification to flash call and
+   * places the call. False when another trigger already claimed it or none was scheduled.
+   */
+  fallBack(verificationId: string, reason: FallbackReason): Promise<boolean>;
+  /** One scheduler tick: voids settled fallbacks, claims the due ones and places their calls. Returns calls placed. */
+  runDue(limit?: number): Promise<number>;
+  describe(verificationId: string): Promise<FallbackView | null>;
+}
+
+export interface FlashCallDeps {
+  plan: FlashCallPlan;
+  voice: VoiceProvider;
+  verifications: VerificationStore;
+  store: DeliveryStore;
+  events: EventRecorder;
+  clock: Clock;
+  pepper: Buffer;
+  /** Attempt budget when N < 6 (OWASP ASVS 2.7.6: a code under ~20 bits gets fewer guesses). */
+  weakCodeMaxAttempts: number;
+  defaultMaxAttempts: number;
+  /** A claim older than this is taken over: its instance died before placing the call. */
+  leaseMs: number;
+  onDelivery?: (channel: Channel, provider: string, status: string) => void;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Six random digits are the 20-bit minimum of OWASP ASVS 2.7.6 / NIST SP 800-63B §5.1.3.1. */
+export const STRONG_CODE_LENGTH = 6;
+
+export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
+  const { plan, voice, clock } = deps;
+  const owner = newId('ins');
+  const maxAttempts = plan.codeLength < STRONG_CODE_LENGTH ? Math.min(deps.weakCodeMaxAttempts, deps.defaultMaxAttempts) : deps.defaultMaxAttempts;
+
+  const facts = (v: VerificationRecord): Omit<EventRecord, 'at' | 'kind' | 'reason'> => ({
+    app: v.app,
+    channel: 'flashcall',
+    number: v.to,
+    country: v.country ?? undefined,
+    verificationId: v.id,
+    provider: voice.name,
+  });
+
+  function prepare(verificationId: string, now: number, binding?: CodeBinding): { delivery: DeliveryRecord; from: string } {
+    const drawn = drawCallerNumber(plan);
+    return {
+      from: drawn.from,
+      delivery: {
+        id: newId('dlv'),
+        verificationId,
+        channel: 'flashcall',
+        provider: voice.name,
+        status: 'queued',
+        codeHash: hashCode(deps.pepper, verificationId, drawn.code, binding),
+        providerMessageId: null,
+        errorCode: null,
+        errorMessage: null,
+        callerIdPrefix: drawn.callerIdPrefix,
+        createdAt: now,
+        updatedAt: now,
+      },
+    };
+  }
+
+  async function place(v: VerificationRecord, delivery: DeliveryRecord, from: string): Promise<SendResult> {
+    const result = await voice.call({ to: v.to, from, verificationId: v.id });
+    const now = clock.now();
+    if (result.status === 'sent') {
+      await deps.verifications.completeDelivery(delivery.id, { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now });
+    } else {
+      // The calling number is the code: never keep it in an error text.
+      const errorMessage = redactCode(result.errorMessage, from.slice(-plan.codeLength));
+      await deps.verifications.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now });
+      await deps.events.record({ ...facts(v), at: now, kind: 'failure', reason: 'delivery_failed', providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300) });
+    }
+    deps.onDelivery?.('flashcall', voice.name, result.status);
+    return result;
+  }
+
+  /** Runs a claimed fallback to its end: switch, call, complete. */
+  async function execute(claimed: ClaimedFallback): Promise<boolean> {
+    const now = clock.now();
+    const v = await deps.store.switchToFlashCall(claimed.verificationId, now, plan.codeLength, maxAttempts);
+    if (!v) {
+      await deps.store.completeFallback(claimed.verificationId, owner, 'void', null, now);
+      return false;
+    }
+    // A fallback code is bound to the same transaction as the SMS code it replaces.
+    const binding = v.transaction === null ? {} : { transactionHash: transactionHash(parseTransaction(v.transaction)) };
+    const { delivery, from } = prepare(v.id, now, binding);
+    await deps.verifications.addDelivery(delivery);
+    await deps.events.record({ ...facts(v), at: now, kind: 'success', reason: 'fallback', rule: `fallback:${claimed.reason}`, details: { fallbackReason: claimed.reason } });
+    const result = await place(v, delivery, from);
+    await deps.store.completeFallback(v.id, owner, 'done', delivery.id, clock.now());
+    return result.status === 'sent';
+  }
+
+  return {
+    codeLength: plan.codeLength,
+    maxAttempts,
+    prepare,
+    place,
+
+    schedule: (verificationId, dueAt) => deps.store.scheduleFallback(verificationId, dueAt),
+
+    async fallBack(verificationId, reason) {
+      const now = clock.now();
+      const claimed =
+        reason === 'requested'
+          ? await deps.store.claimRequested(verificationId, now, owner)
+          : await deps.store.claimScheduled(verificationId, reason, now, owner);
+      if (!claimed) return false;
+      await execute({ verificationId, reason });
+      return true;
+    },
+
+    async runDue(limit = 50) {
+      const now = clock.now();
+      await deps.store.voidSettled(now);
+      const due = await deps.store.claimDue(now, owner, deps.leaseMs, limit);
+      let placed = 0;
+      for (const claimed of due) {
+        if (await execute(claimed)) placed += 1;
+      }
+      return placed;
+    },
+
+    async describe(verificationId) {
+      const row = await deps.store.findFallback(verificationId);
+      if (!row) return null;
+      return { state: row.state, reason: row.reason, dueAt: iso(row.dueAt), completedAt: row.completedAt === null ? null : iso(row.completedAt) };
+    },
+  };
+}

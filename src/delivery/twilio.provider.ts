@@ -1,0 +1,118 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SendResult, SmsProvider, VoiceProvider } from './provider.js';
+
+export interface TwilioOptions {
+  accountSid: string;
+  authToken: string;
+  /** https://api.twilio.com, or a fake server in tests. */
+  baseUrl: string;
+  /** Sender for SMS: a Twilio number or alphanumeric sender ID (ignored when messagingServiceSid is set). */
+  from?: string | undefined;
+  messagingServiceSid?: string | undefined;
+  /** Where Twilio POSTs status callbacks (PUBLIC_BASE_URL + /v1/webhooks/twilio/status), when known. */
+  statusCallbackUrl?: string | undefined;
+  /** How long a flash call rings before Twilio gives up on it (the `Timeout` parameter). */
+  ringSeconds: number;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * TwiML for a flash call: if the person picks up, hang up at once. The code is the caller ID, which
+ * the phone shows (and logs) while it rings; nothing is said.
+ */
+export const FLASH_CALL_TWIML = '<Response><Hangup/></Response>';
+
+interface TwilioError {
+  code?: number;
+  message?: string;
+  status?: number;
+}
+
+/**
+ * POSTs a form to /2010-04-01/Accounts/{Sid}/{resource}.json with HTTP Basic auth (Account SID and
+ * Auth Token), as Twilio's REST API documents. 201 with `{ sid }` is a send; an error body
+ * `{ code, message, more_info, status }` becomes `twilio_<code>` with its message. 5xx and timeouts
+ * are transient; 4xx (including 429) are not retried.
+ */
+async function postForm(options: TwilioOptions, resource: 'Messages' | 'Calls', params: Record<string, string>): Promise<SendResult> {
+  const doFetch = options.fetch ?? fetch;
+  const url = `${options.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/${resource}.json`;
+  const auth = Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64');
+  try {
+    const response = await doFetch(url, {
+      method: 'POST',
+      headers: { authorization: `Basic ${auth}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    const text = await response.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // Not JSON (a proxy's error page): keep the status.
+    }
+    if (!response.ok) {
+      const error = parsed as TwilioError;
+      const code = typeof error.code === 'number' ? `twilio_${error.code}` : `http_${response.status}`;
+      const message = typeof error.message === 'string' ? error.message : text.slice(0, 200) || response.statusText;
+      return { status: 'failed', errorCode: code, errorMessage: message.slice(0, 200), transient: response.status >= 500 };
+    }
+    const sid = parsed.sid;
+    return { status: 'sent', providerMessageId: typeof sid === 'string' ? sid.slice(0, 64) : undefined };
+  } catch (error) {
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    return timedOut
+      ? { status: 'failed', errorCode: 'timeout', errorMessage: `no answer within ${options.timeoutMs} ms`, transient: true }
+      : { status: 'failed', errorCode: 'network_error', errorMessage: error instanceof Error ? error.message.slice(0, 200) : 'network error', transient: true };
+  }
+}
+
+/** Programmable Messaging: Messages.json with To, Body, From or MessagingServiceSid, StatusCallback. */
+export function createTwilioSmsProvider(options: TwilioOptions): SmsProvider {
+  return {
+    name: 'twilio',
+    send(message) {
+      const params: Record<string, string> = { To: message.to, Body: message.body };
+      if (options.messagingServiceSid) params.MessagingServiceSid = options.messagingServiceSid;
+      else if (options.from) params.From = options.from;
+      if (options.statusCallbackUrl) params.StatusCallback = options.statusCallbackUrl;
+      return postForm(options, 'Messages', params);
+    },
+  };
+}
+
+/** Voice: Calls.json from the drawn caller ID, ringing `ringSeconds`, hanging up at once if answered. */
+export function createTwilioVoiceProvider(options: TwilioOptions): VoiceProvider {
+  return {
+    name: 'twilio',
+    call(call) {
+      const params: Record<string, string> = { To: call.to, From: call.from, Twiml: FLASH_CALL_TWIML, Timeout: String(options.ringSeconds) };
+      if (options.statusCallbackUrl) {
+        params.StatusCallback = options.statusCallbackUrl;
+        params.StatusCallbackMethod = 'POST';
+      }
+      return postForm(options, 'Calls', params);
+    },
+  };
+}
+
+/**
+ * X-Twilio-Signature: base64 HMAC-SHA1, keyed with the Auth Token, of the full URL Twilio called
+ * followed by every POST parameter name and value, sorted by name.
+ */
+export function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
+  const data = Object.keys(params)
+    .sort()
+    .reduce((acc, key) => acc + key + (params[key] ?? ''), url);
+  return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
+}
+
+/** Constant-time check of an X-Twilio-Signature header. */
+export function verifyTwilioSignature(authToken: string, header: string | undefined, url: string, params: Record<string, string>): boolean {
+  if (!header) return false;
+  const expected = Buffer.from(twilioSignature(authToken, url, params), 'utf8');
+  const presented = Buffer.from(header, 'utf8');
+  return expected.length === presented.length && timingSafeEqual(expected, presented);
+}
