@@ -13,6 +13,8 @@ import { problem } from './http/problem.js';
 import { createSystemRouter } from './http/system.router.js';
 import { isDomainError, type Reason } from './platform/errors.js';
 import { createVerificationRouter } from './verification/verification.router.js';
+import { createDashboardRouter } from './reports/dashboard.router.js';
+import { createReportsRouter } from './reports/reports.router.js';
 import type { AppDeps } from './deps.js';
 
 export type App = OpenAPIHono<AppEnv>;
@@ -93,10 +95,14 @@ export function createApp(deps: AppDeps): App {
   app.use('/v1/*', authenticate(deps.admin, deps.events, deps.clock));
   app.use('/v1/verifications/*', scope('verify'));
   app.use('/v1/admin/*', scope('admin'));
+  app.use('/v1/reports/*', scope('reports'));
+  app.use('/v1/events', scope('reports'));
 
   app.route('/', createSystemRouter(deps, base));
   app.route('/', createVerificationRouter(deps.verification, base));
   app.route('/', createAdminRouter(deps.admin, deps.rotateSigningKey, base));
+  app.route('/', createReportsRouter({ reports: deps.reports, adminApp: deps.adminApp }, base));
+  app.route('/', createDashboardRouter(base));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

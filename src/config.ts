@@ -34,6 +34,11 @@ const ENV_SCHEMA = z
     SMS_HTTP_TIMEOUT_MS: int(100, 60000).default(5000),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
+    REPORTS_ENCRYPTION_KEY: z.string().optional(),
+    REPORTS_SMS_COST: z.coerce.number().min(0).max(100).optional(),
+    RETENTION_DAYS: int(1, 3650).default(90),
+    RETENTION_BATCH_SIZE: int(100, 100000).default(5000),
+    RETENTION_INTERVAL_MINUTES: int(1, 1440).default(60),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === 'production';
@@ -42,6 +47,16 @@ const ENV_SCHEMA = z
     }
     if (production && env.OTP_PEPPER === undefined) {
       ctx.addIssue({ code: 'custom', path: ['OTP_PEPPER'], message: 'is required when NODE_ENV=production (e.g. `openssl rand -base64 32`)' });
+    }
+    if (env.REPORTS_ENCRYPTION_KEY !== undefined && env.REPORTS_ENCRYPTION_KEY.length < 32) {
+      ctx.addIssue({ code: 'custom', path: ['REPORTS_ENCRYPTION_KEY'], message: 'must be at least 32 characters (e.g. `openssl rand -base64 32`)' });
+    }
+    if (production && env.REPORTS_ENCRYPTION_KEY === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REPORTS_ENCRYPTION_KEY'],
+        message: 'is required when NODE_ENV=production: it protects the phone numbers of the event record (e.g. `openssl rand -base64 32`)',
+      });
     }
     if (env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32) {
       ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEY'], message: 'must be at least 32 characters' });
@@ -84,6 +99,13 @@ export interface Config {
   logProviderStdout: boolean;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  reports: {
+    encryptionKey: string | undefined;
+    smsUnitCost: number | undefined;
+    retentionDays: number;
+    retentionBatchSize: number;
+    retentionIntervalMinutes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -130,5 +152,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logProviderStdout: e.LOG_PROVIDER_STDOUT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    reports: {
+      encryptionKey: e.REPORTS_ENCRYPTION_KEY,
+      smsUnitCost: e.REPORTS_SMS_COST,
+      retentionDays: e.RETENTION_DAYS,
+      retentionBatchSize: e.RETENTION_BATCH_SIZE,
+      retentionIntervalMinutes: e.RETENTION_INTERVAL_MINUTES,
+    },
   };
 }

@@ -8,6 +8,8 @@ import { createHttpSmsProvider } from './delivery/http.provider.js';
 import { createLogSmsProvider } from './delivery/log.provider.js';
 import type { SmsProvider } from './delivery/provider.js';
 import type { EventRecorder } from './events/events.js';
+import { createNumberProtector } from './events/number-protection.js';
+import { createRetentionJob, type RetentionJob } from './jobs/retention.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
@@ -16,6 +18,10 @@ import type { SqliteHandle } from './storage/sqlite/db.js';
 import { createSqliteEventRecorder } from './storage/sqlite/events.store.js';
 import { createSqliteSigningKeyStore } from './storage/sqlite/signing-keys.store.js';
 import { createSqliteVerificationStore } from './storage/sqlite/verification.store.js';
+import { createSqliteReportsStore } from './storage/sqlite/reports.store.js';
+import { createSqliteEventRetentionStore } from './storage/sqlite/retention.store.js';
+import type { BlockStatusReader } from './reports/block-status.js';
+import { createReportsService, type ReportsService } from './reports/reports.service.js';
 import { createTokenIssuer, rotateSigningKey, type TokenIssuer } from './verification/tokens.js';
 import { createVerificationService, type VerificationService } from './verification/verification.service.js';
 
@@ -32,6 +38,11 @@ export interface AppDeps {
   ready: () => Promise<void>;
   openapiYaml: string;
   bodyLimitBytes: number;
+  reports: ReportsService;
+  /** Keys of this app read every app's reports. */
+  adminApp: string;
+  /** Purges expired event records; main.ts schedules it, tests run it once. */
+  retention: RetentionJob;
 }
 
 export const OPENAPI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../openapi.yaml');
@@ -45,6 +56,10 @@ export interface WiringOptions {
   metrics?: Metrics;
   /** Overrides the provider the configuration names (tests inject fakes here). */
   sms?: SmsProvider;
+  /** The secret protecting numbers in the event record; resolveReportsSecret(config) when absent. */
+  reportsSecret?: Buffer;
+  /** The blocklist's view for the abuse report; every target is `unknown` when absent. */
+  blockStatus?: BlockStatusReader;
 }
 
 export function createSmsProvider(config: Config, clock: Clock): SmsProvider {
@@ -67,11 +82,26 @@ export function resolvePepper(config: Config): Buffer {
   return Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');
 }
 
+/**
+ * The secret protecting phone numbers in the event record: REPORTS_ENCRYPTION_KEY when set (required
+ * in production); otherwise generated once and kept in DATA_DIR/reports-key (mode 0600).
+ */
+export function resolveReportsSecret(config: Config): Buffer {
+  if (config.reports.encryptionKey) return Buffer.from(config.reports.encryptionKey, 'utf8');
+  const path = join(config.dataDir, 'reports-key');
+  if (!existsSync(path)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');
+}
+
 export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { config, database, clock, logger, pepper } = options;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
   const db = database.db;
-  const events = createSqliteEventRecorder(db);
+  const protector = createNumberProtector(options.reportsSecret ?? resolveReportsSecret(config));
+  const events = createSqliteEventRecorder(db, protector);
   const signingKeys = createSqliteSigningKeyStore(db);
   const apps = createSqliteAppStore(db);
   const tokens = await createTokenIssuer({
@@ -114,5 +144,21 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     },
     openapiYaml: existsSync(OPENAPI_PATH) ? readFileSync(OPENAPI_PATH, 'utf8') : '',
     bodyLimitBytes: config.bodyLimitBytes,
+    reports: createReportsService({
+      store: createSqliteReportsStore(db),
+      protector,
+      events,
+      clock,
+      blockStatus: options.blockStatus,
+      smsUnitCost: config.reports.smsUnitCost,
+    }),
+    adminApp: config.adminApp,
+    retention: createRetentionJob({
+      store: createSqliteEventRetentionStore(db),
+      clock,
+      logger,
+      retentionDays: config.reports.retentionDays,
+      batchSize: config.reports.retentionBatchSize,
+    }),
   };
 }

@@ -1,7 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createDeps, resolvePepper } from './deps.js';
+import { createDeps, resolvePepper, resolveReportsSecret } from './deps.js';
 import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
@@ -27,9 +27,12 @@ async function main(): Promise<void> {
     clock: systemClock,
     logger,
     pepper: resolvePepper(config),
+    reportsSecret: resolveReportsSecret(config),
     metrics: createMetrics({ collectDefault: true }),
   });
   const app = createApp(deps);
+  // The retention purge runs here, never from createApp: building an app has no side effects.
+  const stopRetention = deps.retention.start(config.reports.retentionIntervalMinutes * 60_000);
 
   const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host, database: config.sqlitePath, sms: config.sms.provider }, 'listening');
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
+    stopRetention();
     server.close(() => {
       database.close();
       logger.info('stopped');

@@ -7,6 +7,7 @@ import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, type AppDeps } from '../../src/deps.js';
 import type { SmsProvider } from '../../src/delivery/provider.js';
+import type { BlockStatusReader } from '../../src/reports/block-status.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
@@ -48,6 +49,8 @@ export interface TestAppOptions {
   /** A database file path to reuse (restart tests); in-memory otherwise. */
   sqlitePath?: string;
   clock?: FakeClock;
+  /** The blocklist's view for the abuse report (tests of the report pass a fake). */
+  blockStatus?: BlockStatusReader;
 }
 
 /** Builds the whole service on an in-memory SQLite database, a fake clock and the log provider. */
@@ -73,6 +76,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logger: createLogger({ level: 'silent' }),
     pepper: Buffer.from(PEPPER),
     sms: options.sms,
+    blockStatus: options.blockStatus,
   });
   const app = createApp(deps);
 
