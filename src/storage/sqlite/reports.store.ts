@@ -35,7 +35,9 @@ export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
     countFailures(scope, groupBy, stackBy) {
       const where = and(eq(events.kind, 'failure'), ...inScope(scope));
       const bucket = groupBy === 'hour' || groupBy === 'day';
-      const key = bucket ? sql<string>`cast((${events.at} / ${BUCKET_MS[groupBy]}) * ${BUCKET_MS[groupBy]} as text)` : sql<string | null>`${COLUMNS[groupBy]}`;
+      // The bucket width is inlined from a constant: a bound JS number would make the division real, not integer.
+      const width = bucket ? sql.raw(String(BUCKET_MS[groupBy])) : undefined;
+      const key = width ? sql<string>`cast((${events.at} / ${width}) * ${width} as text)` : sql<string | null>`${COLUMNS[groupBy as Dimension]}`;
       if (stackBy) {
         const stack = COLUMNS[stackBy];
         const rows = db
@@ -78,25 +80,53 @@ export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
 
     topOffenders(scope, dimension, limit) {
       const key = OFFENDER_COLUMNS[dimension];
-      const failures = countIf(sql`${events.kind} = 'failure'`);
-      const rows = db
-        .select({
-          key: sql<string>`${key}`,
-          failures,
-          started: countIf(sql`${events.reason} = 'started' and ${events.kind} = 'success'`),
-          sent: countIf(sql`${events.reason} = 'sent' and ${events.kind} = 'success'`),
-          approved: countIf(sql`${events.reason} = 'approved' and ${events.kind} = 'success'`),
-          firstAt: sql<number>`min(${events.at})`,
-          lastAt: sql<number>`max(${events.at})`,
-          numberEnc: dimension === 'number' ? sql<string | null>`max(${events.numberEnc})` : sql<null>`null`,
-        })
-        .from(events)
-        .where(and(isNotNull(key), ...inScope(scope)))
-        .groupBy(key)
-        .having(sql`${failures} > 0`)
-        .orderBy(desc(failures), key)
-        .limit(limit)
-        .all();
+      // Two reads in one (deferred, read-only) transaction, so both see the same snapshot: first rank
+      // by failures over the failure rows only (the kind/at index), then count the top keys' successes
+      // through the key's own index. One pass over every row of the window is 3 to 5 times slower.
+      const rows = db.transaction((tx) => {
+        const top = tx
+          .select({
+            key: sql<string>`${key}`,
+            failures: count,
+            firstAt: sql<number>`min(${events.at})`,
+            lastAt: sql<number>`max(${events.at})`,
+            numberEnc: dimension === 'number' ? sql<string | null>`max(${events.numberEnc})` : sql<null>`null`,
+          })
+          .from(events)
+          .where(and(eq(events.kind, 'failure'), isNotNull(key), ...inScope(scope)))
+          .groupBy(key)
+          .orderBy(desc(count), key)
+          .limit(limit)
+          .all();
+        if (top.length === 0) return [];
+        const successes = tx
+          .select({
+            key: sql<string>`${key}`,
+            started: countIf(sql`${events.reason} = 'started'`),
+            sent: countIf(sql`${events.reason} = 'sent'`),
+            approved: countIf(sql`${events.reason} = 'approved'`),
+            firstAt: sql<number>`min(${events.at})`,
+            lastAt: sql<number>`max(${events.at})`,
+          })
+          .from(events)
+          .where(and(inArray(key, top.map((row) => row.key)), eq(events.kind, 'success'), ...inScope(scope)))
+          .groupBy(key)
+          .all();
+        const byKey = new Map(successes.map((row) => [row.key, row]));
+        return top.map((row) => {
+          const s = byKey.get(row.key);
+          return {
+            key: row.key,
+            failures: row.failures,
+            started: s?.started ?? 0,
+            sent: s?.sent ?? 0,
+            approved: s?.approved ?? 0,
+            firstAt: Math.min(row.firstAt, s?.firstAt ?? row.firstAt),
+            lastAt: Math.max(row.lastAt, s?.lastAt ?? row.lastAt),
+            numberEnc: row.numberEnc,
+          };
+        });
+      });
       return Promise.resolve(rows);
     },
 
