@@ -11,7 +11,7 @@ import { createTestApp, type TestApp } from '../helpers/test-app.js';
  * a full scan of the table measured in the same run, so they hold on a slow or busy machine and still
  * fail when a query stops using its index: a 7-day window (the dashboard's default) costs at most
  * two scans, 30 days at most 5 scans, a whole year (grouping ~800,000 rows) at most 15 scans; a page
- * of events costs under 100 ms whatever the filter.
+ * of events, whatever the filter, at most half a scan (or 50 ms).
  */
 const RECORDS = 1_000_000;
 const DAY = 86_400_000;
@@ -66,6 +66,9 @@ describe.skipIf(process.env.SKIP_QUERY_BUDGET === '1')('reports on a year of dat
     const random = prng(42);
     const started = performance.now();
     // Bulk load as one would restore a year of data: indexes dropped, rows inserted, indexes rebuilt.
+    // Seeding only: no journal (a crash would only lose the test file), restored to WAL before measuring.
+    raw.pragma('journal_mode = OFF');
+    raw.pragma('synchronous = OFF');
     const indexes = raw.prepare("select name, sql from sqlite_master where type = 'index' and tbl_name = 'events' and sql is not null").all() as { name: string; sql: string }[];
     raw.transaction(() => {
       for (const index of indexes) raw.exec(`drop index ${index.name}`);
@@ -93,6 +96,8 @@ describe.skipIf(process.env.SKIP_QUERY_BUDGET === '1')('reports on a year of dat
       for (const index of indexes) raw.exec(index.sql);
     })();
     figures[`seed ${RECORDS.toLocaleString('en')} records and rebuild ${indexes.length} indexes (ms)`] = Math.round(performance.now() - started);
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
     raw.exec('analyze');
     sampleHash = pool[3]!.hash;
     samplePrefix = pool[3]!.prefix;
@@ -165,6 +170,6 @@ describe.skipIf(process.env.SKIP_QUERY_BUDGET === '1')('reports on a year of dat
       await time('events by reason, 365 days', `/v1/events?reason=expired&${YEAR}`),
       await time('events by verification id', `/v1/events?verificationId=ver_1234&${YEAR}`),
     ];
-    for (const ms of pages) expect(ms).toBeLessThan(100);
+    for (const ms of pages) expect(ms).toBeLessThan(Math.max(50, scanMs / 2));
   }, 60_000);
 });

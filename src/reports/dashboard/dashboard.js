@@ -141,8 +141,9 @@ async function setBlocked(row, block) {
   try {
     if (block) {
       await api('/v1/blocklist', { method: 'POST', body: { kind: row.kind, value: row.value, reason: `abuse dashboard: ${row.failures} failures`, action: 'block' } });
-    } else if (entry) {
-      await api(`/v1/blocklist/${encodeURIComponent(entry.id)}`, { method: 'DELETE' });
+    } else if (entry || row.block.entryId) {
+      // The exact entry when there is one, else the entry the report says covers the row (e.g. a shorter prefix).
+      await api(`/v1/blocklist/${encodeURIComponent(entry ? entry.id : row.block.entryId)}`, { method: 'DELETE' });
     }
     $('status').textContent = `${block ? 'Blocked' : 'Unblocked'} ${row.kind} ${row.value}`;
   } catch (error) {
