@@ -52,11 +52,17 @@ describe('GET /v1/reports/conversion', () => {
     const key = await t.createKey('acme', ['verify']);
     const approved = await startVerification(t, { to: '+33 6 12 34 56 78' }, key);
     await startVerification(t, { to: '+33 6 98 76 54 32' }, key);
+    const wrong = t.codeFor(approved.id) === '000000' ? '111111' : '000000';
+    expect((await t.call('POST', `/v1/verifications/${approved.id}/check`, { body: { code: wrong }, key })).status).toBe(422);
     const check = await t.call('POST', `/v1/verifications/${approved.id}/check`, { body: { code: t.codeFor(approved.id) }, key });
     expect(check.status).toBe(200);
     t.clock.advance(1000);
 
     const { groups } = (await (await t.call('GET', '/v1/reports/conversion?groupBy=channel')).json()) as { groups: ConversionGroup[] };
     expect(groups).toEqual([expect.objectContaining({ key: 'sms', started: 2, sent: 2, approved: 1, conversionRate: 0.5 })]);
+    const failures = (await (await t.call('GET', '/v1/reports/failures?groupBy=prefix&stackBy=reason')).json()) as { groups: unknown[] };
+    expect(failures.groups).toEqual([{ key: '+3361234', stack: 'incorrect_code', count: 1 }]);
+    const { events } = (await (await t.call('GET', '/v1/events?reason=incorrect_code')).json()) as { events: { number: string; verificationId: string; app: string }[] };
+    expect(events).toEqual([expect.objectContaining({ number: '+33 6 •• •• •• 78', verificationId: approved.id, app: 'acme' })]);
   });
 });
