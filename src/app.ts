@@ -19,6 +19,8 @@ import { problem } from './http/problem.js';
 import { createSystemRouter } from './http/system.router.js';
 import { isDomainError, type Reason } from './platform/errors.js';
 import { createVerificationRouter } from './verification/verification.router.js';
+import { createDashboardRouter } from './reports/dashboard.router.js';
+import { createReportsRouter } from './reports/reports.router.js';
 import type { AppDeps } from './deps.js';
 
 export type App = OpenAPIHono<AppEnv>;
@@ -106,6 +108,8 @@ export function createApp(deps: AppDeps): App {
   app.use('/v1/verifications/*', rateLimitHeaders());
   app.use('/v1/factors', scope('factors'));
   app.use('/v1/factors/*', scope('factors'));
+  app.use('/v1/reports/*', scope('reports'));
+  app.use('/v1/events', scope('reports'));
 
   app.route('/', createSystemRouter(deps, base));
   app.route('/', createVerificationRouter(deps.verification, base));
@@ -114,6 +118,8 @@ export function createApp(deps: AppDeps): App {
   app.route('/', createAppLimitsRouter(deps.appLimits, base));
   app.route('/', createBlocklistRouter(deps.blocklist, base));
   app.route('/', createWebhookRouter({ statuses: deps.delivery.statuses, secrets: deps.delivery.webhooks, events: deps.events, clock: deps.clock }, base));
+  app.route('/', createReportsRouter({ reports: deps.reports, adminApp: deps.adminApp }, base));
+  app.route('/', createDashboardRouter(base));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -60,6 +60,11 @@ const ENV_SCHEMA = z
     FACTORS_PER_USER: int(1, 50).default(10),
     FACTOR_ENROLMENT_TTL_SECONDS: int(60, 86400).default(900),
     ...LIMITS_ENV,
+    REPORTS_ENCRYPTION_KEY: z.string().optional(),
+    REPORTS_SMS_COST: z.coerce.number().min(0).max(100).optional(),
+    RETENTION_DAYS: int(1, 3650).default(90),
+    RETENTION_BATCH_SIZE: int(100, 100000).default(5000),
+    RETENTION_INTERVAL_MINUTES: int(1, 1440).default(60),
   })
   // Rules that need parsed values (numbers, defaults) run once the schema itself passed.
   .superRefine((env, ctx) => {
@@ -111,6 +116,12 @@ function crossChecks(env: Record<string, string>): string[] {
   if (sms === 'http') {
     if (env.SMS_HTTP_URL === undefined) problems.push('SMS_HTTP_URL is required when SMS_PROVIDER=http');
     if (env.SMS_HTTP_SECRET === undefined || env.SMS_HTTP_SECRET.length < 16) problems.push('SMS_HTTP_SECRET is required (16+ characters) when SMS_PROVIDER=http');
+  }
+  if (env.REPORTS_ENCRYPTION_KEY !== undefined && env.REPORTS_ENCRYPTION_KEY.length < 32) {
+    problems.push('REPORTS_ENCRYPTION_KEY must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  }
+  if (production && env.REPORTS_ENCRYPTION_KEY === undefined) {
+    problems.push('REPORTS_ENCRYPTION_KEY is required when NODE_ENV=production: it protects the phone numbers of the event record (e.g. `openssl rand -base64 32`)');
   }
   if (env.FACTOR_ENCRYPTION_KEYS !== undefined) {
     for (const message of parseSealingKeys(env.FACTOR_ENCRYPTION_KEYS).problems) problems.push(`FACTOR_ENCRYPTION_KEYS ${message}`);
@@ -166,6 +177,13 @@ export interface Config {
     lockoutSeconds: number;
     maxPerUser: number;
     enrolmentTtlSeconds: number;
+  };
+  reports: {
+    encryptionKey: string | undefined;
+    smsUnitCost: number | undefined;
+    retentionDays: number;
+    retentionBatchSize: number;
+    retentionIntervalMinutes: number;
   };
 }
 
@@ -247,6 +265,13 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       lockoutSeconds: e.FACTOR_LOCKOUT_SECONDS,
       maxPerUser: e.FACTORS_PER_USER,
       enrolmentTtlSeconds: e.FACTOR_ENROLMENT_TTL_SECONDS,
+    },
+    reports: {
+      encryptionKey: e.REPORTS_ENCRYPTION_KEY,
+      smsUnitCost: e.REPORTS_SMS_COST,
+      retentionDays: e.RETENTION_DAYS,
+      retentionBatchSize: e.RETENTION_BATCH_SIZE,
+      retentionIntervalMinutes: e.RETENTION_INTERVAL_MINUTES,
     },
   };
 }

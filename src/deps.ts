@@ -20,6 +20,8 @@ import { createLimits } from './limits/limits.wiring.js';
 import type { FactorGuard } from './factors/factors.guard.js';
 import { createFactorService, type FactorService } from './factors/factors.service.js';
 import { createSecretBox, parseSealingKeys, type SealingKey } from './factors/secret-box.js';
+import { createNumberProtector } from './events/number-protection.js';
+import { createRetentionJob, type RetentionJob } from './jobs/retention.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
@@ -30,6 +32,10 @@ import { createSqliteEventRecorder } from './storage/sqlite/events.store.js';
 import { createSqliteFactorStore } from './storage/sqlite/factors.store.js';
 import { createSqliteSigningKeyStore } from './storage/sqlite/signing-keys.store.js';
 import { createSqliteVerificationStore } from './storage/sqlite/verification.store.js';
+import { createSqliteReportsStore } from './storage/sqlite/reports.store.js';
+import { createSqliteEventRetentionStore } from './storage/sqlite/retention.store.js';
+import { createBlockStatusReader, type BlockStatusReader } from './reports/block-status.js';
+import { createReportsService, type ReportsService } from './reports/reports.service.js';
 import { createTokenIssuer, rotateSigningKey, type TokenIssuer } from './verification/tokens.js';
 import { createVerificationService, type VerificationService } from './verification/verification.service.js';
 
@@ -54,6 +60,11 @@ export interface AppDeps {
   /** Releases connections the dependencies hold (Redis); the database is closed by its owner. */
   close: () => Promise<void>;
   delivery: DeliveryDeps;
+  reports: ReportsService;
+  /** Keys of this app read every app's reports. */
+  adminApp: string;
+  /** Purges expired event records; main.ts schedules it, tests run it once. */
+  retention: RetentionJob;
 }
 
 /** Flash calls, fallbacks and provider callbacks. */
@@ -80,6 +91,10 @@ export interface WiringOptions {
   /** Per-user and per-IP limits on factor codes; refuses nothing when absent. */
   factorGuard?: FactorGuard;
   voice?: VoiceProvider;
+  /** The secret protecting numbers in the event record; resolveReportsSecret(config) when absent. */
+  reportsSecret?: Buffer;
+  /** The blocklist's view for the abuse report; the real blocklist when absent. */
+  blockStatus?: BlockStatusReader;
 }
 
 function twilioOptions(config: Config): TwilioOptions {
@@ -143,11 +158,26 @@ export function resolveFactorKeys(config: Config): SealingKey[] {
   return keys;
 }
 
+/**
+ * The secret protecting phone numbers in the event record: REPORTS_ENCRYPTION_KEY when set (required
+ * in production); otherwise generated once and kept in DATA_DIR/reports-key (mode 0600).
+ */
+export function resolveReportsSecret(config: Config): Buffer {
+  if (config.reports.encryptionKey) return Buffer.from(config.reports.encryptionKey, 'utf8');
+  const path = join(config.dataDir, 'reports-key');
+  if (!existsSync(path)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');
+}
+
 export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { config, database, clock, logger, pepper } = options;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
   const db = database.db;
-  const events = createSqliteEventRecorder(db);
+  const protector = createNumberProtector(options.reportsSecret ?? resolveReportsSecret(config));
+  const events = createSqliteEventRecorder(db, protector);
   const signingKeys = createSqliteSigningKeyStore(db);
   const apps = createSqliteAppStore(db);
   const tokens = await createTokenIssuer({
@@ -263,5 +293,21 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
         publicBaseUrl: config.publicBaseUrl,
       },
     },
+    reports: createReportsService({
+      store: createSqliteReportsStore(db),
+      protector,
+      events,
+      clock,
+      blockStatus: options.blockStatus ?? createBlockStatusReader(limits.blocklist),
+      smsUnitCost: config.reports.smsUnitCost,
+    }),
+    adminApp: config.adminApp,
+    retention: createRetentionJob({
+      store: createSqliteEventRetentionStore(db),
+      clock,
+      logger,
+      retentionDays: config.reports.retentionDays,
+      batchSize: config.reports.retentionBatchSize,
+    }),
   };
 }

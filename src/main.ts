@@ -1,7 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createDeps, resolvePepper } from './deps.js';
+import { createDeps, resolvePepper, resolveReportsSecret } from './deps.js';
 import { createFallbackScheduler } from './jobs/fallback.scheduler.js';
 import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     logger,
     pepper: resolvePepper(config),
+    reportsSecret: resolveReportsSecret(config),
     metrics: createMetrics({ collectDefault: true }),
   });
   const app = createApp(deps);
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
     ? createFallbackScheduler(deps.delivery.flashCalls, { intervalMs: config.fallback.pollMs, logger })
     : undefined;
   scheduler?.start();
+  // The retention purge runs here, never from createApp: building an app has no side effects.
+  const stopRetention = deps.retention.start(config.reports.retentionIntervalMinutes * 60_000);
 
   const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info(
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
     force.unref();
     // No new fallback is claimed from now on; one in flight finishes (or its lease lets another instance take it).
     const schedulerStopped = scheduler?.stop() ?? Promise.resolve();
+    stopRetention();
     server.close(() => {
       void schedulerStopped
         .then(() => deps.close())

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { PRODUCTION_ENV } from './helpers/production-env.js';
 
 describe('configuration', () => {
   it('has safe development defaults: port 3000, SQLite in ./data, log provider, 600 s codes', () => {
@@ -24,14 +25,7 @@ describe('configuration', () => {
   });
 
   it('accepts a complete production configuration', () => {
-    const config = loadConfig({
-      NODE_ENV: 'production',
-      OTP_PEPPER: 'p'.repeat(40),
-      SMS_PROVIDER: 'http',
-      SMS_HTTP_URL: 'https://sms.example/send',
-      SMS_HTTP_SECRET: 's'.repeat(32),
-      FACTOR_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-    });
+    const config = loadConfig(PRODUCTION_ENV);
     expect(config.sms).toMatchObject({ provider: 'http', url: 'https://sms.example/send', timeoutMs: 5000 });
   });
 

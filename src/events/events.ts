@@ -1,7 +1,8 @@
 /** One entry of the failure/event record, written for every failure and for notable successes. */
 export interface EventRecord {
   at: number;
-  kind: 'failure' | 'success';
+  /** `audit` records access to protected data (e.g. a report that revealed full numbers). */
+  kind: 'failure' | 'success' | 'audit';
   /** A failure reason (incorrect_code, invalid_phone, …) or a success (started, delivered, approved). */
   reason: string;
   app?: string | undefined;
@@ -10,6 +11,7 @@ export interface EventRecord {
   channel?: string | undefined;
   provider?: string | undefined;
   providerError?: string | undefined;
+  /** E.164. Stored only as a keyed hash, an encrypted value and its prefix (see number-protection.ts). */
   number?: string | undefined;
   country?: string | undefined;
   numberType?: string | undefined;

@@ -270,6 +270,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const now = clock.now();
     if (result.status === 'sent') {
       await store.completeDelivery(delivery.id, { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now });
+      // The provider accepted the message: the denominator of delivery and conversion rates in reports.
+      await deps.events.record({ ...eventFacts(ctx, v, signals), at: now, kind: 'success', reason: 'sent', channel: delivery.channel, provider: deps.sms.name });
     } else {
       const errorMessage = redactCode(result.errorMessage, code);
       await store.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { codeFromCallingNumber, drawCallerNumber, parseFlashCallRanges, redactCode, type FlashCallPlan } from '../../src/delivery/flashcall.js';
+import { PRODUCTION_ENV } from '../helpers/production-env.js';
 
 function plan(text: string): FlashCallPlan {
   const parsed = parseFlashCallRanges(text);
@@ -59,14 +60,7 @@ describe('flash-call number ranges', () => {
 
 describe('flash-call configuration', () => {
   it('refuses the log voice provider in production when flash calls are on', () => {
-    const env = {
-      NODE_ENV: 'production',
-      OTP_PEPPER: 'p'.repeat(32),
-      SMS_PROVIDER: 'http',
-      SMS_HTTP_URL: 'https://sms.example',
-      SMS_HTTP_SECRET: 's'.repeat(16),
-      FACTOR_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-    };
+    const env = PRODUCTION_ENV;
     expect(() => loadConfig({ ...env, FLASHCALL_RANGES: '+33187000000-+33187999999' })).toThrow(/VOICE_PROVIDER must not be "log"/);
     expect(() => loadConfig(env)).not.toThrow();
   });

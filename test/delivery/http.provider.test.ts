@@ -68,10 +68,10 @@ describe('SMS_PROVIDER=http', () => {
     }
   });
 
-  it('a gateway that never answers is a timeout after SMS_HTTP_TIMEOUT_MS, not a hung request', async () => {
+  it('a gateway that never answers is a timeout after SMS_HTTP_TIMEOUT_MS, not a hung request (retries off: one attempt)', async () => {
     const g = await gateway(() => undefined);
     server = g.server;
-    const t = await createTestApp({ env: { SMS_PROVIDER: 'http', SMS_HTTP_URL: g.url, SMS_HTTP_SECRET: SECRET, SMS_HTTP_TIMEOUT_MS: '300' } });
+    const t = await createTestApp({ env: { SMS_PROVIDER: 'http', SMS_HTTP_URL: g.url, SMS_HTTP_SECRET: SECRET, SMS_HTTP_TIMEOUT_MS: '300', PROVIDER_RETRIES: '0' } });
     try {
       const started = performance.now();
       const v = await startVerification(t);

@@ -13,6 +13,7 @@ import { createSecretBox, parseSealingKeys } from '../../src/factors/secret-box.
 import { appCode, enrollVerified, STEP_MS } from '../helpers/factors.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { productionEnvWithout } from '../helpers/production-env.js';
 
 const K1 = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
 const K2 = `k2:${Buffer.alloc(32, 2).toString('base64')}`;
@@ -101,7 +102,7 @@ describe('the secret box', () => {
 });
 
 describe('FACTOR_ENCRYPTION_KEYS configuration', () => {
-  const production = { NODE_ENV: 'production', OTP_PEPPER: 'p'.repeat(32), SMS_PROVIDER: 'http', SMS_HTTP_URL: 'https://sms.example', SMS_HTTP_SECRET: 's'.repeat(16) };
+  const production = productionEnvWithout('FACTOR_ENCRYPTION_KEYS');
 
   it('is required in production, with a message saying how to make one', () => {
     expect(() => loadConfig(production)).toThrow(/FACTOR_ENCRYPTION_KEYS is required when NODE_ENV=production/);

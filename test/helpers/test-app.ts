@@ -7,6 +7,8 @@ import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, type AppDeps } from '../../src/deps.js';
 import type { SmsProvider, VoiceProvider } from '../../src/delivery/provider.js';
+import type { BlockStatusReader } from '../../src/reports/block-status.js';
+import { createNumberProtector } from '../../src/events/number-protection.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
@@ -30,6 +32,14 @@ export const RELAXED_LIMITS: Record<string, string> = {
 };
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop';
+export const REPORTS_KEY = 'test-reports-key-0123456789abcdefghijklmnop';
+const numbers = createNumberProtector(Buffer.from(REPORTS_KEY, 'utf8'));
+
+/** The phone number of an event row (`number_enc`), decrypted as the reports scope would. */
+export function revealNumber(encrypted: string | null): string | null {
+  return encrypted === null ? null : (numbers.reveal(encrypted) ?? null);
+}
+
 export const PEPPER = 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
 
 export interface OutboxLine {
@@ -67,6 +77,8 @@ export interface TestAppOptions {
   /** A database file path to reuse (restart tests); in-memory otherwise. */
   sqlitePath?: string;
   clock?: FakeClock;
+  /** The blocklist's view for the abuse report (tests of the report pass a fake). */
+  blockStatus?: BlockStatusReader;
 }
 
 /** Builds the whole service on an in-memory SQLite database, a fake clock and the log provider. */
@@ -76,6 +88,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = loadConfig({
     NODE_ENV: 'test',
     OTP_PEPPER: PEPPER,
+    REPORTS_ENCRYPTION_KEY: REPORTS_KEY,
     ADMIN_API_KEY: ADMIN_KEY,
     DATA_DIR: dir,
     OUTBOX_PATH: outboxPath,
@@ -93,6 +106,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     pepper: Buffer.from(PEPPER),
     sms: options.sms,
     voice: options.voice,
+    blockStatus: options.blockStatus,
   });
   const app = createApp(deps);
 

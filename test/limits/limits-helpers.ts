@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { TestApp } from '../helpers/test-app.js';
+import { revealNumber, type TestApp } from '../helpers/test-app.js';
 
 /** A French mobile number in its own 1000-number block (no shared prefix, never sequential). */
 export const spreadNumber = (i: number): string => `+336${String(10000 + i).padStart(5, '0')}123`;
@@ -24,12 +24,12 @@ export function start(t: TestApp, key: string, to: string, options: { ip?: strin
 /** The failure records of the event log, newest last. */
 export function failures(t: TestApp): { reason: string; rule: string | null; details: Record<string, unknown> | null; ip: string | null; number: string | null }[] {
   return (
-    t.database.raw.prepare(`SELECT reason, rule, details, ip, number FROM events WHERE kind = 'failure' ORDER BY id`).all() as {
+    t.database.raw.prepare(`SELECT reason, rule, details, ip, number_enc AS numberEnc FROM events WHERE kind = 'failure' ORDER BY id`).all() as {
       reason: string;
       rule: string | null;
       details: string | null;
       ip: string | null;
-      number: string | null;
+      numberEnc: string | null;
     }[]
-  ).map((row) => ({ ...row, details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null }));
+  ).map(({ numberEnc, ...row }) => ({ ...row, number: revealNumber(numberEnc), details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null }));
 }

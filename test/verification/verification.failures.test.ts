@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, expectProblem, startVerification, type TestApp } from '../helpers/test-app.js';
+import { createTestApp, expectProblem, revealNumber, startVerification, type TestApp } from '../helpers/test-app.js';
 
 const wrongCode = (code: string): string => String((Number(code) + 1) % 1_000_000).padStart(code.length, '0');
 
@@ -10,7 +10,12 @@ describe('verification failures: every reason answers with its status and is rec
   });
   afterEach(() => t.close());
 
-  const failures = () => t.database.raw.prepare("SELECT reason, rule, number, ip, user_agent AS userAgent, verification_id AS verificationId FROM events WHERE kind = 'failure' ORDER BY id").all() as Record<string, unknown>[];
+  const failures = (): Record<string, unknown>[] =>
+    (
+      t.database.raw
+        .prepare("SELECT reason, rule, number_enc AS numberEnc, ip, user_agent AS userAgent, verification_id AS verificationId FROM events WHERE kind = 'failure' ORDER BY id")
+        .all() as Record<string, unknown>[]
+    ).map(({ numberEnc, ...row }) => ({ ...row, number: revealNumber(numberEnc as string | null) }));
 
   it('answers 422 incorrect_code with attemptsRemaining, then locks after 5 wrong codes, even for the right code', async () => {
     const v = await startVerification(t);

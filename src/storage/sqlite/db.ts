@@ -28,6 +28,10 @@ export function openSqlite(path: string): SqliteHandle {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
+  // Reports aggregate a year of events (about 400 MB per million records): read pages through a memory
+  // map and keep a 64 MiB page cache instead of one pread per page through the 2 MiB default.
+  raw.pragma('mmap_size = 1073741824');
+  raw.pragma('cache_size = -65536');
   const db = drizzle(raw, { schema });
   migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
   return { db, raw, close: () => raw.close() };

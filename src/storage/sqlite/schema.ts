@@ -93,7 +93,9 @@ export const events = sqliteTable(
     channel: text('channel'),
     provider: text('provider'),
     providerError: text('provider_error'),
-    number: text('number'),
+    numberHash: text('number_hash'), // HMAC-SHA256 of the E.164 number, keyed from REPORTS_ENCRYPTION_KEY
+    numberEnc: text('number_enc'), // AES-256-GCM of the E.164 number; readable only through the reports API
+    prefix: text('prefix'), // the E.164 number minus its last 4 digits
     country: text('country'),
     numberType: text('number_type'),
     ip: text('ip'),
@@ -105,6 +107,12 @@ export const events = sqliteTable(
     index('events_reason_at_idx').on(t.reason, t.at),
     index('events_app_at_idx').on(t.app, t.at),
     index('events_verification_idx').on(t.verificationId),
+    // One index per reports filter, each ending in `at` so a time range stays an index range.
+    index('events_kind_at_idx').on(t.kind, t.at),
+    index('events_number_hash_at_idx').on(t.numberHash, t.at),
+    index('events_prefix_at_idx').on(t.prefix, t.at),
+    index('events_ip_at_idx').on(t.ip, t.at),
+    index('events_country_at_idx').on(t.country, t.at),
   ],
 );
 
