@@ -59,6 +59,7 @@ const ENV_SCHEMA = z
     FACTOR_LOCKOUT_SECONDS: int(60, 86400).default(900),
     FACTORS_PER_USER: int(1, 50).default(10),
     FACTOR_ENROLMENT_TTL_SECONDS: int(60, 86400).default(900),
+    FACTOR_USER_CHECKS_HOUR: int(1, 1_000_000).default(20),
     ...LIMITS_ENV,
     REPORTS_ENCRYPTION_KEY: z.string().optional(),
     REPORTS_SMS_COST: z.coerce.number().min(0).max(100).optional(),
@@ -177,6 +178,8 @@ export interface Config {
     lockoutSeconds: number;
     maxPerUser: number;
     enrolmentTtlSeconds: number;
+    /** Authenticator code checks per user per hour, across their factors. */
+    userChecksPerHour: number;
   };
   reports: {
     encryptionKey: string | undefined;
@@ -265,6 +268,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       lockoutSeconds: e.FACTOR_LOCKOUT_SECONDS,
       maxPerUser: e.FACTORS_PER_USER,
       enrolmentTtlSeconds: e.FACTOR_ENROLMENT_TTL_SECONDS,
+      userChecksPerHour: e.FACTOR_USER_CHECKS_HOUR,
     },
     reports: {
       encryptionKey: e.REPORTS_ENCRYPTION_KEY,

@@ -16,6 +16,7 @@ import type { EventRecorder } from './events/events.js';
 import type { AppLimitsService } from './limits/app-limits.service.js';
 import type { BlocklistService } from './limits/blocklist.service.js';
 import type { TrustProxy } from './limits/ip.js';
+import { createFactorLimitsGuard } from './limits/factor-limits.js';
 import { createLimits } from './limits/limits.wiring.js';
 import type { FactorGuard } from './factors/factors.guard.js';
 import { createFactorService, type FactorService } from './factors/factors.service.js';
@@ -209,7 +210,12 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     tokens,
     clock,
     pepper,
-    guard: options.factorGuard,
+    guard:
+      options.factorGuard ??
+      createFactorLimitsGuard({
+        counters: limits.counters,
+        limits: { userChecksPerHour: config.factors.userChecksPerHour, ipChecksPerHour: config.limits.rates['ip-checks:hour'] },
+      }),
     limits: {
       maxAttempts: config.verification.maxCheckAttempts,
       lockoutSeconds: config.factors.lockoutSeconds,

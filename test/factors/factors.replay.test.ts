@@ -48,10 +48,11 @@ describe('TOTP replay protection', () => {
     const responses = await Promise.all(Array.from({ length: 20 }, () => t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code } })));
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
-    // The others are replays (409) or, once the attempt budget is spent, refused before any check (429).
+    // The others are replays (409) or, once the factor's attempts or the user's hourly checks are
+    // spent, refused before any check (429).
     for (const response of responses.filter((r) => r.status !== 200)) {
       const body = (await response.json()) as { reason: string };
-      expect(['already_used', 'max_attempts_exceeded']).toContain(body.reason);
+      expect(['already_used', 'max_attempts_exceeded', 'rate_limited']).toContain(body.reason);
     }
     const approvals = t.database.raw.prepare("SELECT count(*) AS n FROM events WHERE reason = 'approved' AND kind = 'success'").get() as { n: number };
     expect(approvals.n).toBe(1);
