@@ -14,6 +14,38 @@ const PURGE_EVERY = 1000;
  */
 export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterStore {
   let hits = 0;
+  const p = sql.placeholder;
+  const expired = sql`${rateCounters.expiresAt} <= ${p('now')}`;
+  // Prepared once: these run several times per request.
+  const hitStatement = db
+    .insert(rateCounters)
+    .values({ key: p('key'), points: p('cost'), expiresAt: p('expiresAt') })
+    .onConflictDoUpdate({
+      target: rateCounters.key,
+      set: {
+        // Both expressions read the row as it was before this statement (SQL UPDATE semantics).
+        points: sql`CASE WHEN ${expired} THEN excluded.points ELSE ${rateCounters.points} + excluded.points END`,
+        expiresAt: sql`CASE WHEN ${expired} THEN excluded.expires_at ELSE ${rateCounters.expiresAt} END`,
+      },
+    })
+    .returning({ points: rateCounters.points, expiresAt: rateCounters.expiresAt })
+    .prepare();
+  const peekStatement = db
+    .select({ points: rateCounters.points, expiresAt: rateCounters.expiresAt })
+    .from(rateCounters)
+    .where(and(eq(rateCounters.key, p('key')), gt(rateCounters.expiresAt, p('now'))))
+    .prepare();
+  const holdStatement = db
+    .insert(rateCounters)
+    .values({ key: p('key'), points: 1, expiresAt: p('expiresAt') })
+    .onConflictDoUpdate({
+      target: rateCounters.key,
+      set: {
+        points: sql`CASE WHEN ${rateCounters.expiresAt} <= ${p('now')} THEN 1 ELSE max(${rateCounters.points}, 1) END`,
+        expiresAt: sql`max(${rateCounters.expiresAt}, excluded.expires_at)`,
+      },
+    })
+    .prepare();
   return {
     hit(key, windowMs, cost = 1) {
       const now = clock.now();
@@ -21,45 +53,19 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
       if (++hits % PURGE_EVERY === 0) {
         db.run(sql`DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= ${now} LIMIT ${PURGE_EVERY})`);
       }
-      const expired = sql`${rateCounters.expiresAt} <= ${now}`;
-      const row = db
-        .insert(rateCounters)
-        .values({ key, points: cost, expiresAt: now + windowMs })
-        .onConflictDoUpdate({
-          target: rateCounters.key,
-          set: {
-            // Both expressions read the row as it was before this statement (SQL UPDATE semantics).
-            points: sql`CASE WHEN ${expired} THEN excluded.points ELSE ${rateCounters.points} + excluded.points END`,
-            expiresAt: sql`CASE WHEN ${expired} THEN excluded.expires_at ELSE ${rateCounters.expiresAt} END`,
-          },
-        })
-        .returning({ points: rateCounters.points, expiresAt: rateCounters.expiresAt })
-        .get();
+      const row = hitStatement.get({ key, cost, expiresAt: now + windowMs, now });
       return Promise.resolve({ points: row.points, resetInMs: Math.max(0, row.expiresAt - now) });
     },
 
     peek(key) {
       const now = clock.now();
-      const row = db
-        .select({ points: rateCounters.points, expiresAt: rateCounters.expiresAt })
-        .from(rateCounters)
-        .where(and(eq(rateCounters.key, key), gt(rateCounters.expiresAt, now)))
-        .get();
+      const row = peekStatement.get({ key, now });
       return Promise.resolve(row ? { points: row.points, resetInMs: row.expiresAt - now } : { points: 0, resetInMs: 0 });
     },
 
     hold(key, durationMs) {
       const now = clock.now();
-      db.insert(rateCounters)
-        .values({ key, points: 1, expiresAt: now + durationMs })
-        .onConflictDoUpdate({
-          target: rateCounters.key,
-          set: {
-            points: sql`CASE WHEN ${rateCounters.expiresAt} <= ${now} THEN 1 ELSE max(${rateCounters.points}, 1) END`,
-            expiresAt: sql`max(${rateCounters.expiresAt}, excluded.expires_at)`,
-          },
-        })
-        .run();
+      holdStatement.run({ key, expiresAt: now + durationMs, now });
       return Promise.resolve();
     },
 
@@ -71,6 +77,25 @@ const unexpired = (now: number): SQL | undefined => or(isNull(blocklist.expiresA
 const asEntry = (row: typeof blocklist.$inferSelect): BlockEntry => row as BlockEntry;
 
 export function createSqliteBlocklistStore(db: SqliteDb): BlocklistStore {
+  const p = sql.placeholder;
+  // Every entry that could apply to one start, prepared once: decisions read the table each time,
+  // so a change made by any instance applies to the next request everywhere.
+  const candidatesStatement = db
+    .select()
+    .from(blocklist)
+    .where(
+      and(
+        or(isNull(blocklist.expiresAt), gt(blocklist.expiresAt, p('now'))),
+        or(
+          and(eq(blocklist.kind, 'number'), eq(blocklist.value, p('number'))),
+          and(eq(blocklist.kind, 'prefix'), sql`substr(${p('number')}, 1, length(${blocklist.value})) = ${blocklist.value}`),
+          and(eq(blocklist.kind, 'country'), eq(blocklist.value, p('country'))),
+          and(eq(blocklist.kind, 'ip'), eq(blocklist.value, p('ip'))),
+          eq(blocklist.kind, 'cidr'),
+        ),
+      ),
+    )
+    .prepare();
   return {
     insert(entry) {
       db.insert(blocklist).values(entry).run();
@@ -105,22 +130,7 @@ export function createSqliteBlocklistStore(db: SqliteDb): BlocklistStore {
     },
 
     candidates(subject, now) {
-      const rows = db
-        .select()
-        .from(blocklist)
-        .where(
-          and(
-            unexpired(now),
-            or(
-              and(eq(blocklist.kind, 'number'), eq(blocklist.value, subject.number)),
-              and(eq(blocklist.kind, 'prefix'), sql`substr(${subject.number}, 1, length(${blocklist.value})) = ${blocklist.value}`),
-              subject.country ? and(eq(blocklist.kind, 'country'), eq(blocklist.value, subject.country)) : undefined,
-              subject.ip ? and(eq(blocklist.kind, 'ip'), eq(blocklist.value, subject.ip)) : undefined,
-              eq(blocklist.kind, 'cidr'),
-            ),
-          ),
-        )
-        .all();
+      const rows = candidatesStatement.all({ number: subject.number, country: subject.country ?? null, ip: subject.ip ?? null, now });
       return Promise.resolve(rows.map(asEntry));
     },
 
@@ -132,9 +142,10 @@ export function createSqliteBlocklistStore(db: SqliteDb): BlocklistStore {
 }
 
 export function createSqliteAppLimitsStore(db: SqliteDb): AppLimitsStore {
+  const byApp = db.select().from(appLimits).where(eq(appLimits.app, sql.placeholder('app'))).prepare();
   return {
     get(app) {
-      const row = db.select().from(appLimits).where(eq(appLimits.app, app)).get();
+      const row = byApp.get({ app });
       return Promise.resolve(row ? { app: row.app, overrides: JSON.parse(row.overrides) as AppLimitOverrides, updatedAt: row.updatedAt } : undefined);
     },
     put(app, overrides, now) {
