@@ -23,6 +23,8 @@ export interface ClaimedFallback {
  * Storage of fallbacks and delivery statuses. Every transition is one guarded statement, so its
  * contract holds under concurrent callers and across instances sharing the database.
  */
+export type DeliveryWithVerification = DeliveryRecord & { app: string; to: string; country: string | null };
+
 export interface DeliveryStore {
   /** Records that this verification falls back to a flash call at `dueAt` unless something happens first. */
   scheduleFallback(verificationId: string, dueAt: number): Promise<void>;
@@ -59,7 +61,8 @@ export interface DeliveryStore {
    */
   switchToFlashCall(verificationId: string, now: number, codeLength: number, maxAttemptsCap: number): Promise<VerificationRecord | undefined>;
   /** The delivery a provider knows by this message or call id. */
-  findDeliveryByProviderId(provider: string, providerMessageId: string): Promise<DeliveryRecord | undefined>;
+  /** The delivery a provider's message id names, with the verification facts an event record needs. */
+  findDeliveryByProviderId(provider: string, providerMessageId: string): Promise<DeliveryWithVerification | undefined>;
   /**
    * Applies a delivery status from a callback: queued|sent → any later status, delivered stays
    * delivered. Returns the updated delivery, or undefined when the transition was not allowed

@@ -40,16 +40,22 @@ export function createDeliveryStatusService(deps: DeliveryStatusDeps): DeliveryS
       if (!updated) return 'unchanged';
       deps.onDelivery?.(delivery.channel, report.provider, report.status);
       const failed = report.status === 'failed' || report.status === 'undelivered';
-      await deps.events.record({
-        at: now,
-        kind: failed ? 'failure' : 'success',
-        reason: failed ? 'delivery_failed' : `delivery_${report.status}`,
-        rule: 'status_callback',
-        channel: delivery.channel,
+      // A receipt saying "sent" repeats what the send recorded; "delivered" and the failures are news.
+      if (failed || report.status === 'delivered') {
+        await deps.events.record({
+          at: now,
+          kind: failed ? 'failure' : 'success',
+          reason: failed ? 'delivery_failed' : 'delivered',
+          rule: 'status_callback',
+          app: delivery.app,
+          number: delivery.to,
+          country: delivery.country ?? undefined,
+          channel: delivery.channel,
         provider: report.provider,
-        providerError: report.error ? `${report.error.code}: ${report.error.message}`.slice(0, 300) : undefined,
-        verificationId: delivery.verificationId,
-      });
+          providerError: report.error ? `${report.error.code}: ${report.error.message}`.slice(0, 300) : undefined,
+          verificationId: delivery.verificationId,
+        });
+      }
       if (failed && delivery.channel === 'sms' && deps.fallBack) await deps.fallBack(delivery.verificationId, 'delivery_failed');
       return 'applied';
     },

@@ -180,7 +180,8 @@ export function createReportsService(deps: ReportsServiceDeps): ReportsService {
   const blockStatus = deps.blockStatus ?? NO_BLOCKLIST;
 
   function scopeOf(viewer: Viewer, input: Window, options?: { maxMs: number }): RecordScope {
-    const to = input.to ?? deps.clock.now();
+    // The window is [from, to): by default it ends just after now, so events of this very millisecond count.
+    const to = input.to ?? deps.clock.now() + 1;
     const from = input.from ?? to - (input.days !== undefined ? input.days * DAY_MS : DEFAULT_WINDOW_MS);
     const maxMs = options?.maxMs ?? MAX_WINDOW_MS;
     if (from >= to || to - from > maxMs) {

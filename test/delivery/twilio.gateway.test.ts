@@ -54,6 +54,11 @@ describe('Twilio gateway against a fake of its REST API', () => {
     // A late or replayed "sent" after "delivered" changes nothing.
     expect(await (await postCallback(twilio.statusCallback(message.sid, 'sent'))).json()).toEqual({ result: 'unchanged' });
     expect((await getVerification(t, started.id)).deliveries).toEqual([expect.objectContaining({ status: 'delivered' })]);
+
+    // The receipt is a `delivered` event of the verification's app and country, so delivery rates can be computed.
+    const report = await t.call('GET', '/v1/reports/conversion?groupBy=country');
+    const { groups } = (await report.json()) as { groups: { key: string; started: number; sent: number; delivered: number; deliveryRate: number | null }[] };
+    expect(groups).toEqual([expect.objectContaining({ key: 'FR', started: 1, sent: 1, delivered: 1, deliveryRate: 1 })]);
   });
 
   it('falls back to a flash call through Calls.json when Twilio refuses the SMS (400 21612), without retrying', async () => {

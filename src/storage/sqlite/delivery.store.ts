@@ -109,11 +109,12 @@ export function createSqliteDeliveryStore(db: SqliteDb): DeliveryStore {
 
     findDeliveryByProviderId(provider, providerMessageId) {
       const row = db
-        .select()
+        .select({ delivery: deliveries, app: verifications.app, to: verifications.to, country: verifications.country })
         .from(deliveries)
+        .innerJoin(verifications, eq(verifications.id, deliveries.verificationId))
         .where(and(eq(deliveries.provider, provider), eq(deliveries.providerMessageId, providerMessageId)))
         .get();
-      return Promise.resolve(row as DeliveryRecord | undefined);
+      return Promise.resolve(row ? { ...(row.delivery as DeliveryRecord), app: row.app, to: row.to, country: row.country } : undefined);
     },
 
     updateDeliveryStatus(id, status, error, now) {
