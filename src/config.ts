@@ -59,6 +59,14 @@ const ENV_SCHEMA = z
     FACTOR_LOCKOUT_SECONDS: int(60, 86400).default(900),
     FACTORS_PER_USER: int(1, 50).default(10),
     FACTOR_ENROLMENT_TTL_SECONDS: int(60, 86400).default(900),
+    OPTIN_MAX_CONFIRM_ATTEMPTS: int(1, 10).default(5),
+    OPTIN_EXPIRY_POLL_MS: int(1000, 3600000).default(60000),
+    // 0 keeps consent evidence forever; otherwise at least 4 years (the TCPA's limitation period, 28 U.S.C. § 1658).
+    OPTIN_LEDGER_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .refine((d) => d === 0 || (d >= 1461 && d <= 36500), { message: 'must be 0 (keep forever) or between 1461 (4 years: consent must outlive the TCPA limitation period) and 36500' })
+      .default(0),
     ...LIMITS_ENV,
   })
   // Rules that need parsed values (numbers, defaults) run once the schema itself passed.
@@ -167,6 +175,7 @@ export interface Config {
     maxPerUser: number;
     enrolmentTtlSeconds: number;
   };
+  optin: { maxConfirmAttempts: number; expiryPollMs: number; ledgerRetentionDays: number };
 }
 
 export class ConfigError extends Error {
@@ -248,6 +257,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       maxPerUser: e.FACTORS_PER_USER,
       enrolmentTtlSeconds: e.FACTOR_ENROLMENT_TTL_SECONDS,
     },
+    optin: { maxConfirmAttempts: e.OPTIN_MAX_CONFIRM_ATTEMPTS, expiryPollMs: e.OPTIN_EXPIRY_POLL_MS, ledgerRetentionDays: e.OPTIN_LEDGER_RETENTION_DAYS },
   };
 }
 

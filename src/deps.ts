@@ -19,6 +19,7 @@ import type { TrustProxy } from './limits/ip.js';
 import { createLimits } from './limits/limits.wiring.js';
 import type { FactorGuard } from './factors/factors.guard.js';
 import { createFactorService, type FactorService } from './factors/factors.service.js';
+import { createOptinService, type OptinService } from './optin/optin.service.js';
 import { createSecretBox, parseSealingKeys, type SealingKey } from './factors/secret-box.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
@@ -28,6 +29,7 @@ import { createSqliteDeliveryStore } from './storage/sqlite/delivery.store.js';
 import type { SqliteHandle } from './storage/sqlite/db.js';
 import { createSqliteEventRecorder } from './storage/sqlite/events.store.js';
 import { createSqliteFactorStore } from './storage/sqlite/factors.store.js';
+import { createSqliteOptinStore } from './storage/sqlite/optin.store.js';
 import { createSqliteSigningKeyStore } from './storage/sqlite/signing-keys.store.js';
 import { createSqliteVerificationStore } from './storage/sqlite/verification.store.js';
 import { createTokenIssuer, rotateSigningKey, type TokenIssuer } from './verification/tokens.js';
@@ -54,6 +56,14 @@ export interface AppDeps {
   /** Releases connections the dependencies hold (Redis); the database is closed by its owner. */
   close: () => Promise<void>;
   delivery: DeliveryDeps;
+  optin: OptinDeps;
+}
+
+/** Marketing lists with double opt-in. */
+export interface OptinDeps {
+  service: OptinService;
+  /** The unsigned development inbound route is served only with SMS_PROVIDER=log. */
+  logInbound: boolean;
 }
 
 /** Flash calls, fallbacks and provider callbacks. */
@@ -232,6 +242,15 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     guard: limits.guard,
     onDelivery,
   });
+  const optin = createOptinService({
+    store: createSqliteOptinStore(db),
+    sms,
+    events: recorder,
+    clock,
+    pepper,
+    guard: limits.guard,
+    settings: { codeLength: 6, maxConfirmAttempts: config.optin.maxConfirmAttempts },
+  });
   return {
     clock,
     logger,
@@ -252,6 +271,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     appLimits: limits.appLimits,
     trustProxy: config.limits.trustProxy,
     close: () => limits.close(),
+    optin: { service: optin, logInbound: config.sms.provider === 'log' },
     delivery: {
       flashCalls,
       statuses,
