@@ -49,10 +49,11 @@ function formParams(raw: string): Record<string, string> {
 export function createInboundRouter(deps: InboundRouterDeps, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
   const router = base();
 
-  router.use(logInboundRoute.path, async function logInboundOnlyInDevelopment(c, next) {
+  const logOnly: MiddlewareHandler<AppEnv> = async function logInboundOnlyInDevelopment(c, next) {
     if (!deps.logInbound) return problem(c, 'not_found');
     await next();
-  });
+  };
+  router.use(logInboundRoute.path, logOnly);
   router.use(
     httpInboundRoute.path,
     requireSignature('http', deps, async (c) =>

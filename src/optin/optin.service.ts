@@ -522,7 +522,8 @@ export function createOptinService(deps: OptinServiceDeps): OptinService {
       if (keyword === 'help') {
         await store.appendLedger(rows.map((r) => received(r.list, r.row.signupId)));
         const target = [...rows].sort((a, b) => b.row.requestedAt - a.row.requestedAt)[0];
-        const list = target?.list ?? (lists.at(-1) as ListRecord);
+        const list = target?.list ?? lists.at(-1);
+        if (!list) return 'ignored';
         const locale = resolveOptinLocale(target?.row.locale);
         const body = renderOptinMessage('help', locale, list.templates, { brand: list.brand, list: list.name, contact: list.helpContact ?? undefined });
         const sent = await send([list], number, body, target?.row.signupId ?? null);
