@@ -62,6 +62,7 @@ describe('the consent ledger is append-only', () => {
     }
     // Every route, including DELETE of the subscriber, a re-subscribe and STOP, ran; history is intact.
     expect(calls).toBeGreaterThan(routes.length * 2);
+    console.log(`ledger walk: ${routes.length} routes, ${calls} requests, ${before.length} entries kept, ${ledgerRows(t).length - before.length} appended`);
     const after = ledgerRows(t);
     expect(after.slice(0, before.length)).toEqual(before);
     expect(after.length).toBeGreaterThan(before.length);
