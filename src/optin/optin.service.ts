@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { redactCode } from '../delivery/flashcall.js';
 import type { SmsProvider } from '../delivery/provider.js';
 import type { EventRecord, EventRecorder } from '../events/events.js';
 import type { Clock } from '../platform/clock.js';
@@ -252,7 +253,9 @@ export function createOptinService(deps: OptinServiceDeps): OptinService {
     const result = await deps.sms.send({ to: number, body, from: first.sender, verificationId: signupId ?? newId('msg') });
     const shown = code === undefined ? body : body.split(code).join('•'.repeat(code.length));
     if (result.status !== 'sent') {
-      await deps.events.record({ at: clock.now(), kind: 'failure', reason: 'delivery_failed', app: first.app, number, provider: deps.sms.name, providerError: `${result.errorCode}: ${result.errorMessage}`.slice(0, 300) });
+      // A gateway may echo the body in its error: the code never reaches the event record.
+      const errorMessage = code === undefined ? result.errorMessage : redactCode(result.errorMessage, code);
+      await deps.events.record({ at: clock.now(), kind: 'failure', reason: 'delivery_failed', app: first.app, number, provider: deps.sms.name, providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300) });
     }
     return lists.map((list) =>
       entry(list, number, {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseKeyword } from '../../src/optin/keywords.js';
 import { createTestApp, expectProblem, RELAXED_LIMITS, type TestApp } from '../helpers/test-app.js';
+import { scriptedSms } from '../delivery/helpers.js';
 import { CONSENT, consentOf, createList, NUMBER, OTHER_SENDER, optinCode, reply, SENDER, subscribe } from './helpers.js';
 
 const HOUR = 3_600_000;
@@ -288,5 +289,33 @@ describe('double opt-in', () => {
     const list = await createList(t);
     await expectProblem(await subscribe(t, list.id, { to: '+1415' }), 400, 'invalid_phone');
     expect(t.outbox()).toHaveLength(0);
+  });
+});
+
+describe('a refused confirmation SMS', () => {
+  it('still answers pending and leaves message_failed with the gateway error in the ledger', async () => {
+    // The gateway echoes the message in its error, code included.
+    let lastBody = '';
+    const sms = scriptedSms('http', () => ({ status: 'failed', errorCode: 'http_400', errorMessage: `number unreachable: ${lastBody}` }));
+    const send = sms.send.bind(sms);
+    sms.send = (message) => {
+      lastBody = message.body;
+      return send(message);
+    };
+    const t = await createTestApp({ env: { ...RELAXED_LIMITS, SMS_PROVIDER: 'http', SMS_HTTP_URL: 'http://127.0.0.1:9/', SMS_HTTP_SECRET: 'http-gateway-secret-0123456789' }, sms });
+    try {
+      const list = await createList(t);
+      expect((await subscribe(t, list.id)).status).toBe(202);
+      const { trail } = await consentOf(t, list.id);
+      expect(trail.map((e) => e.type)).toEqual(['requested', 'message_failed']);
+      expect(trail[1]?.details).toEqual({ provider: 'http', from: SENDER, errorCode: 'http_400' });
+      const failures = t.database.raw.prepare("SELECT provider_error FROM events WHERE reason = 'delivery_failed'").all();
+      const code = /code (\d{6})/.exec(lastBody)?.[1] ?? '';
+      expect(code).toHaveLength(6);
+      expect(failures).toEqual([{ provider_error: expect.stringMatching(/^http_400: number unreachable: ACME: reply YES .* enter code \[code\] on/) }]);
+      expect(JSON.stringify(failures)).not.toContain(code);
+    } finally {
+      t.close();
+    }
   });
 });
