@@ -96,7 +96,7 @@ const LedgerEntrySchema = z
   .object({
     id: z.number().int(),
     at: z.iso.datetime(),
-    type: z.enum(['requested', 'message_sent', 'message_failed', 'reply_received', 'confirmed', 'confirmation_failed', 'expired', 'unsubscribed', 'help_sent']),
+    type: z.enum(['requested', 'message_sent', 'message_failed', 'reply_received', 'confirmed', 'expired', 'unsubscribed', 'help_sent']),
     channel: z.enum(['api', 'sms', 'web', 'system']),
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),

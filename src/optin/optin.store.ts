@@ -45,7 +45,6 @@ export type LedgerType =
   | 'message_failed'
   | 'reply_received'
   | 'confirmed'
-  | 'confirmation_failed'
   | 'expired'
   | 'unsubscribed'
   | 'help_sent';

@@ -62,7 +62,7 @@ export const optinConsentLedger = sqliteTable(
     listId: text('list_id').notNull(),
     number: text('number').notNull(),
     signupId: text('signup_id'),
-    // requested | message_sent | message_failed | reply_received | confirmed | confirmation_failed | expired | unsubscribed | help_sent
+    // requested | message_sent | message_failed | reply_received | confirmed | expired | unsubscribed | help_sent
     type: text('type').notNull(),
     channel: text('channel').notNull(), // api | sms | web | system
     ip: text('ip'),
