@@ -8,6 +8,8 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { MiddlewareHandler } from 'hono';
 import { createAdminRouter } from './admin/admin.router.js';
 import { createFactorsRouter } from './factors/factors.router.js';
+import { createInboundRouter } from './optin/optin-inbound.router.js';
+import { createOptinRouter } from './optin/optin.router.js';
 import { createWebhookRouter } from './delivery/webhooks.router.js';
 import type { AppEnv } from './http/app-env.js';
 import { authenticate, requireScope } from './http/auth.js';
@@ -110,6 +112,9 @@ export function createApp(deps: AppDeps): App {
   app.use('/v1/factors/*', scope('factors'));
   app.use('/v1/reports/*', scope('reports'));
   app.use('/v1/events', scope('reports'));
+  app.use('/v1/lists', scope('optin'));
+  app.use('/v1/lists/*', scope('optin'));
+  app.use('/v1/lists/*', rateLimitHeaders());
 
   app.route('/', createSystemRouter(deps, base));
   app.route('/', createVerificationRouter(deps.verification, base));
@@ -117,6 +122,8 @@ export function createApp(deps: AppDeps): App {
   app.route('/', createAdminRouter(deps.admin, deps.rotateSigningKey, base));
   app.route('/', createAppLimitsRouter(deps.appLimits, base));
   app.route('/', createBlocklistRouter(deps.blocklist, base));
+  app.route('/', createOptinRouter(deps.optin.service, base));
+  app.route('/', createInboundRouter({ optin: deps.optin.service, secrets: deps.delivery.webhooks, logInbound: deps.optin.logInbound, events: deps.events, clock: deps.clock }, base));
   app.route('/', createWebhookRouter({ statuses: deps.delivery.statuses, secrets: deps.delivery.webhooks, events: deps.events, clock: deps.clock }, base));
   app.route('/', createReportsRouter({ reports: deps.reports, adminApp: deps.adminApp }, base));
   app.route('/', createDashboardRouter(base));

@@ -60,6 +60,14 @@ const ENV_SCHEMA = z
     FACTORS_PER_USER: int(1, 50).default(10),
     FACTOR_ENROLMENT_TTL_SECONDS: int(60, 86400).default(900),
     FACTOR_USER_CHECKS_HOUR: int(1, 1_000_000).default(20),
+    OPTIN_MAX_CONFIRM_ATTEMPTS: int(1, 10).default(5),
+    OPTIN_EXPIRY_POLL_MS: int(1000, 3600000).default(60000),
+    // 0 keeps consent evidence forever; otherwise at least 4 years (the TCPA's limitation period, 28 U.S.C. § 1658).
+    OPTIN_LEDGER_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .refine((d) => d === 0 || (d >= 1461 && d <= 36500), { message: 'must be 0 (keep forever) or between 1461 (4 years: consent must outlive the TCPA limitation period) and 36500' })
+      .default(0),
     ...LIMITS_ENV,
     REPORTS_ENCRYPTION_KEY: z.string().optional(),
     REPORTS_SMS_COST: z.coerce.number().min(0).max(100).optional(),
@@ -188,6 +196,7 @@ export interface Config {
     retentionBatchSize: number;
     retentionIntervalMinutes: number;
   };
+  optin: { maxConfirmAttempts: number; expiryPollMs: number; ledgerRetentionDays: number };
 }
 
 export class ConfigError extends Error {
@@ -277,6 +286,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       retentionBatchSize: e.RETENTION_BATCH_SIZE,
       retentionIntervalMinutes: e.RETENTION_INTERVAL_MINUTES,
     },
+    optin: { maxConfirmAttempts: e.OPTIN_MAX_CONFIRM_ATTEMPTS, expiryPollMs: e.OPTIN_EXPIRY_POLL_MS, ledgerRetentionDays: e.OPTIN_LEDGER_RETENTION_DAYS },
   };
 }
 

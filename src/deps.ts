@@ -20,6 +20,7 @@ import { createFactorLimitsGuard } from './limits/factor-limits.js';
 import { createLimits } from './limits/limits.wiring.js';
 import type { FactorGuard } from './factors/factors.guard.js';
 import { createFactorService, type FactorService } from './factors/factors.service.js';
+import { createOptinService, type OptinService } from './optin/optin.service.js';
 import { createSecretBox, parseSealingKeys, type SealingKey } from './factors/secret-box.js';
 import { createNumberProtector } from './events/number-protection.js';
 import { createRetentionJob, type RetentionJob } from './jobs/retention.js';
@@ -31,6 +32,7 @@ import { createSqliteDeliveryStore } from './storage/sqlite/delivery.store.js';
 import type { SqliteHandle } from './storage/sqlite/db.js';
 import { createSqliteEventRecorder } from './storage/sqlite/events.store.js';
 import { createSqliteFactorStore } from './storage/sqlite/factors.store.js';
+import { createSqliteOptinStore } from './storage/sqlite/optin.store.js';
 import { createSqliteSigningKeyStore } from './storage/sqlite/signing-keys.store.js';
 import { createSqliteVerificationStore } from './storage/sqlite/verification.store.js';
 import { createSqliteReportsStore } from './storage/sqlite/reports.store.js';
@@ -66,6 +68,14 @@ export interface AppDeps {
   adminApp: string;
   /** Purges expired event records; main.ts schedules it, tests run it once. */
   retention: RetentionJob;
+  optin: OptinDeps;
+}
+
+/** Marketing lists with double opt-in. */
+export interface OptinDeps {
+  service: OptinService;
+  /** The unsigned development inbound route is served only with SMS_PROVIDER=log. */
+  logInbound: boolean;
 }
 
 /** Flash calls, fallbacks and provider callbacks. */
@@ -268,6 +278,15 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     guard: limits.guard,
     onDelivery,
   });
+  const optin = createOptinService({
+    store: createSqliteOptinStore(db),
+    sms,
+    events: recorder,
+    clock,
+    pepper,
+    guard: limits.guard,
+    settings: { codeLength: 6, maxConfirmAttempts: config.optin.maxConfirmAttempts },
+  });
   return {
     clock,
     logger,
@@ -288,6 +307,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     appLimits: limits.appLimits,
     trustProxy: config.limits.trustProxy,
     close: () => limits.close(),
+    optin: { service: optin, logInbound: config.sms.provider === 'log' },
     delivery: {
       flashCalls,
       statuses,

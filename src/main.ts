@@ -3,6 +3,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeps, resolvePepper, resolveReportsSecret } from './deps.js';
 import { createFallbackScheduler } from './jobs/fallback.scheduler.js';
+import { createOptinExpiryJob } from './jobs/optin-expiry.job.js';
 import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
@@ -38,6 +39,13 @@ async function main(): Promise<void> {
   scheduler?.start();
   // The retention purge runs here, never from createApp: building an app has no side effects.
   const stopRetention = deps.retention.start(config.reports.retentionIntervalMinutes * 60_000);
+  const optinExpiry = createOptinExpiryJob(deps.optin.service, {
+    intervalMs: config.optin.expiryPollMs,
+    retentionDays: config.optin.ledgerRetentionDays,
+    clock: systemClock,
+    logger,
+  });
+  optinExpiry.start();
 
   const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info(
@@ -62,7 +70,7 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     force.unref();
     // No new fallback is claimed from now on; one in flight finishes (or its lease lets another instance take it).
-    const schedulerStopped = scheduler?.stop() ?? Promise.resolve();
+    const schedulerStopped = Promise.all([scheduler?.stop(), optinExpiry.stop()]);
     stopRetention();
     server.close(() => {
       void schedulerStopped

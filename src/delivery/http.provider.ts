@@ -85,7 +85,8 @@ async function postSigned(options: HttpProviderOptions, payload: Record<string, 
 export function createHttpSmsProvider(options: HttpProviderOptions): SmsProvider {
   return {
     name: 'http',
-    send: (message) => postSigned(options, { type: 'sms', to: message.to, body: message.body, verificationId: message.verificationId }),
+    send: (message) =>
+      postSigned(options, { type: 'sms', to: message.to, body: message.body, verificationId: message.verificationId, ...(message.from ? { from: message.from } : {}) }),
   };
 }
 

@@ -30,7 +30,7 @@ export function createLogSmsProvider(options: LogProviderOptions): SmsProvider {
   return {
     name: 'log',
     send(message) {
-      append({ channel: 'sms', to: message.to, body: message.body, verificationId: message.verificationId });
+      append({ channel: 'sms', to: message.to, body: message.body, verificationId: message.verificationId, ...(message.from ? { from: message.from } : {}) });
       sequence += 1;
       return Promise.resolve({ status: 'sent', providerMessageId: `log-${sequence}` });
     },

@@ -3,6 +3,8 @@ export interface SmsMessage {
   to: string;
   body: string;
   verificationId: string;
+  /** The sender to use instead of the configured one (an opt-in list's number); ignored by a Twilio Messaging Service. */
+  from?: string | undefined;
 }
 
 /** One flash call: a call from `from` (the number whose last digits are the code) that hangs up at once. */

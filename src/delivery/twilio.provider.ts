@@ -76,7 +76,7 @@ export function createTwilioSmsProvider(options: TwilioOptions): SmsProvider {
     send(message) {
       const params: Record<string, string> = { To: message.to, Body: message.body };
       if (options.messagingServiceSid) params.MessagingServiceSid = options.messagingServiceSid;
-      else if (options.from) params.From = options.from;
+      else if (message.from ?? options.from) params.From = message.from ?? options.from ?? '';
       if (options.statusCallbackUrl) params.StatusCallback = options.statusCallbackUrl;
       return postForm(options, 'Messages', params);
     },

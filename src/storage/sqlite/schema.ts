@@ -128,3 +128,4 @@ export * from './limits.schema.js';
 export * from './factors.schema.js';
 
 export * from './delivery.schema.js';
+export * from './optin.schema.js';
