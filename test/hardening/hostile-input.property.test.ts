@@ -14,27 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASONS } from '../../src/platform/errors.js';
 import { RANGES } from '../delivery/helpers.js';
 import { createTestApp, RELAXED_LIMITS, startVerification, type TestApp } from '../helpers/test-app.js';
-import { fillPath, isPublic, mountedRoutes, type MountedRoute } from './routes.js';
+import { fillPath, isPublic, mountedRoutes, PLAUSIBLE, type MountedRoute } from './routes.js';
 
 const ARABIC_INDIC = '٠١٢٣٤٥٦٧٨٩';
 const FULL_WIDTH = '０１２３４５６７８９';
 const DEVANAGARI = '०१२३४५६७८९';
 
-/** Bodies a client would plausibly send, per route; a route missing here gets `{}` and arbitrary JSON. */
-const PLAUSIBLE: Record<string, Record<string, unknown>> = {
-  'POST /v1/verifications': { to: '+14155550123', channel: 'sms', locale: 'en', purpose: 'login', ttlSeconds: 300, signals: { ip: '203.0.113.7', userAgent: 'ua', deviceId: 'd1' } },
-  'POST /v1/verifications/check': { to: '+14155550123', code: '123456' },
-  'POST /v1/verifications/:id/check': { code: '123456', transaction: { amount: '10.00', currency: 'EUR', payee: 'ACME' } },
-  'POST /v1/verifications/:id/resend': { channel: 'sms' },
-  'POST /v1/factors': { user: 'user_1', type: 'totp', label: 'alice', issuer: 'ACME' },
-  'POST /v1/factors/:id/verify': { code: '123456' },
-  'POST /v1/factors/:id/challenge': { code: '123456' },
-  'POST /v1/admin/api-keys': { app: 'acme', scopes: ['verify'] },
-  'PUT /v1/admin/apps/:name': { brand: 'ACME', codeLength: 6 },
-  'PUT /v1/admin/apps/:name/limits': { rates: { 'ip:10m': 5 } },
-  'POST /v1/blocklist': { kind: 'number', value: '+14155550123', action: 'block', reason: 'test' },
-  'POST /v1/webhooks/http/status': { messageId: 'm1', status: 'delivered' },
-};
 
 const HOSTILE_STRINGS = fc.oneof(
   fc.constantFrom(

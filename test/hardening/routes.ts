@@ -30,3 +30,19 @@ export function fillPath(route: MountedRoute, values: Record<string, string>): s
 export function isPublic(route: MountedRoute): boolean {
   return !route.path.startsWith('/v1/') || route.path.startsWith('/v1/webhooks/');
 }
+
+/** Bodies a client would plausibly send, per route; a route missing here gets `{}` and arbitrary JSON. */
+export const PLAUSIBLE: Record<string, Record<string, unknown>> = {
+  'POST /v1/verifications': { to: '+14155550123', channel: 'sms', locale: 'en', purpose: 'login', ttlSeconds: 300, signals: { ip: '203.0.113.7', userAgent: 'ua', deviceId: 'd1' } },
+  'POST /v1/verifications/check': { to: '+14155550123', code: '123456' },
+  'POST /v1/verifications/:id/check': { code: '123456', transaction: { amount: '10.00', currency: 'EUR', payee: 'ACME' } },
+  'POST /v1/verifications/:id/resend': { channel: 'sms' },
+  'POST /v1/factors': { user: 'user_1', type: 'totp', label: 'alice', issuer: 'ACME' },
+  'POST /v1/factors/:id/verify': { code: '123456' },
+  'POST /v1/factors/:id/challenge': { code: '123456' },
+  'POST /v1/admin/api-keys': { app: 'acme', scopes: ['verify'] },
+  'PUT /v1/admin/apps/:name': { brand: 'ACME', codeLength: 6 },
+  'PUT /v1/admin/apps/:name/limits': { rates: { 'ip:10m': 5 } },
+  'POST /v1/blocklist': { kind: 'number', value: '+14155550123', action: 'block', reason: 'test' },
+  'POST /v1/webhooks/http/status': { messageId: 'm1', status: 'delivered' },
+};
