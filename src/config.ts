@@ -55,6 +55,8 @@ const ENV_SCHEMA = z
     PUBLIC_BASE_URL: z.url().optional(),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
+    HEADERS_TIMEOUT_MS: int(1000, 120000).default(10000),
+    REQUEST_TIMEOUT_MS: int(1000, 300000).default(30000),
     FACTOR_ENCRYPTION_KEYS: z.string().optional(),
     FACTOR_LOCKOUT_SECONDS: int(60, 86400).default(900),
     FACTORS_PER_USER: int(1, 50).default(10),
@@ -159,6 +161,8 @@ export interface Config {
   logProviderStdout: boolean;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** A client must send its headers within `headersTimeoutMs` and its whole request (body included) within `requestTimeoutMs`. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
   limits: LimitsConfig;
   factors: {
     /** FACTOR_ENCRYPTION_KEYS parsed; the first seals. Undefined: a development key kept in DATA_DIR. */
@@ -241,6 +245,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logProviderStdout: e.LOG_PROVIDER_STDOUT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    http: { headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS), requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
     limits: limitsConfig(e),
     factors: {
       encryptionKeys: e.FACTOR_ENCRYPTION_KEYS === undefined ? undefined : parseSealingKeys(e.FACTOR_ENCRYPTION_KEYS).keys,
