@@ -71,7 +71,12 @@ async function main(): Promise<void> {
         process.exit(0);
       });
     });
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    // Keep-alive sockets that finish their request after the signal become idle later: close those
+    // too, or server.close() waits for the clients to hang up and the exit becomes the forced one.
+    if ('closeIdleConnections' in server) {
+      server.closeIdleConnections();
+      setInterval(() => server.closeIdleConnections(), 50).unref();
+    }
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
