@@ -44,7 +44,11 @@ export async function startServerProcess(dir: string, env: Record<string, string
   const url = await new Promise<string>((done, fail) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => fail(new Error(`server did not start: ${out}${err}`)), 20_000);
+    // Generous: a loaded CI machine takes a while to load TypeScript; a server that never listens is killed, not left behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`server did not start: ${out}${err}`));
+    }, 45_000);
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();

@@ -182,30 +182,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   server = await startServerProcess(dir, ENV);
   const started = performance.now();
   const clients = Array.from({ length: options.concurrency }, () => client());
-  for (let kill = 1; kill <= options.kills; kill++) {
-    // Load must be flowing (a fresh process answers its first requests slowly) before the random wait.
-    const answeredBefore = requests.answered;
-    const warm = performance.now();
-    while (requests.answered < answeredBefore + options.concurrency && performance.now() - warm < 30_000) await new Promise((r) => setTimeout(r, 20));
-    const [min, max] = options.runMs;
-    await new Promise((r) => setTimeout(r, min + random() * (max - min)));
-    const running = server;
+  try {
+    for (let kill = 1; kill <= options.kills; kill++) {
+      // Load must be flowing (a fresh process answers its first requests slowly) before the random wait.
+      const answeredBefore = requests.answered;
+      const warm = performance.now();
+      while (requests.answered < answeredBefore + options.concurrency && performance.now() - warm < 30_000) await new Promise((r) => setTimeout(r, 20));
+      const [min, max] = options.runMs;
+      await new Promise((r) => setTimeout(r, min + random() * (max - min)));
+      const running = server;
+      server = undefined;
+      const atKill = inFlight;
+      await running.crash();
+      const integrity = inspect(`after kill ${kill}`);
+      kills.push({ kill, afterMs: Math.round(performance.now() - started), inFlight: atKill, integrity });
+      server = await startServerProcess(dir, ENV);
+    }
+    // A last stretch of load, then let every due fallback be placed before the final checks.
+    await new Promise((r) => setTimeout(r, options.runMs[0]));
+    stopping = true;
+    await Promise.all(clients);
+    await new Promise((r) => setTimeout(r, 2500));
+    const last = server;
     server = undefined;
-    const atKill = inFlight;
-    await running.crash();
-    const integrity = inspect(`after kill ${kill}`);
-    kills.push({ kill, afterMs: Math.round(performance.now() - started), inFlight: atKill, integrity });
-    server = await startServerProcess(dir, ENV);
+    await last.stop();
+    inspect('at the end');
+  } finally {
+    stopping = true;
+    await server?.crash();
   }
-  // A last stretch of load, then let every due fallback be placed before the final checks.
-  await new Promise((r) => setTimeout(r, options.runMs[0]));
-  stopping = true;
-  await Promise.all(clients);
-  await new Promise((r) => setTimeout(r, 2500));
-  const last = server;
-  server = undefined;
-  await last.stop();
-  inspect('at the end');
 
   const db = new Database(dbPath, { readonly: true });
   const states = db.prepare('SELECT state, due_at AS dueAt, claimed_by AS claimedBy FROM fallbacks').all() as { state: string; dueAt: number; claimedBy: string | null }[];
