@@ -26,7 +26,7 @@ describe('configuration', () => {
   it('accepts a complete production configuration', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
-      OTP_PEPPER: 'p'.repeat(40),
+      OTP_PEPPER: 'Vq3xZ8mK1tR7bN4wY6hJ2cL9pD5sF0gA+e1u',
       SMS_PROVIDER: 'http',
       SMS_HTTP_URL: 'https://sms.example/send',
       SMS_HTTP_SECRET: 's'.repeat(32),

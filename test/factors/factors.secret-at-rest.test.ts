@@ -101,7 +101,7 @@ describe('the secret box', () => {
 });
 
 describe('FACTOR_ENCRYPTION_KEYS configuration', () => {
-  const production = { NODE_ENV: 'production', OTP_PEPPER: 'p'.repeat(32), SMS_PROVIDER: 'http', SMS_HTTP_URL: 'https://sms.example', SMS_HTTP_SECRET: 's'.repeat(16) };
+  const production = { NODE_ENV: 'production', OTP_PEPPER: 'Vq3xZ8mK1tR7bN4wY6hJ2cL9pD5sF0gA', SMS_PROVIDER: 'http', SMS_HTTP_URL: 'https://sms.example', SMS_HTTP_SECRET: 's'.repeat(16) };
 
   it('is required in production, with a message saying how to make one', () => {
     expect(() => loadConfig(production)).toThrow(/FACTOR_ENCRYPTION_KEYS is required when NODE_ENV=production/);
