@@ -61,7 +61,7 @@ describe('flash-call configuration', () => {
   it('refuses the log voice provider in production when flash calls are on', () => {
     const env = {
       NODE_ENV: 'production',
-      OTP_PEPPER: 'p'.repeat(32),
+      OTP_PEPPER: 'Vq3xZ8mK1tR7bN4wY6hJ2cL9pD5sF0gA',
       SMS_PROVIDER: 'http',
       SMS_HTTP_URL: 'https://sms.example',
       SMS_HTTP_SECRET: 's'.repeat(16),

@@ -24,7 +24,7 @@ interface AState {
   factors: number;
 }
 
-describe('cross-app isolation on every route', () => {
+describe('cross-app isolation on every route', { timeout: 120_000 }, () => {
   let t: TestApp;
   let keyA: string;
   let keyB: string;

@@ -5,7 +5,7 @@
  * digits), or echoes a code back into a response a log or proxy keeps. fast-check generates the
  * inputs over every mounted route (app.routes), so routes added later are covered without edits.
  *
- * Runs (bounded so the suite stays fast): 30 arbitrary bodies + 20 mutated plausible bodies per route,
+ * Runs (bounded so the suite stays fast; a whole file takes 10–40 s depending on machine load): 30 arbitrary bodies + 20 mutated plausible bodies per route,
  * 150 path-parameter strings per parameterised route, 300 phone inputs, 60 code spellings,
  * 150 Authorization headers, 100 query strings.
  */
@@ -99,7 +99,7 @@ function codesIn(value: unknown): string[] {
   return found;
 }
 
-describe('hostile input over every mounted route (fast-check)', () => {
+describe('hostile input over every mounted route (fast-check)', { timeout: 120_000 }, () => {
   let t: TestApp;
   let routes: MountedRoute[];
   const key = (r: MountedRoute): string => `${r.method} ${r.path}`;
@@ -178,7 +178,7 @@ describe('hostile input over every mounted route (fast-check)', () => {
   });
 });
 
-describe('phone numbers in every format, accepted or refused cleanly', () => {
+describe('phone numbers in every format, accepted or refused cleanly', { timeout: 120_000 }, () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ env: RELAXED_LIMITS });
@@ -221,7 +221,7 @@ describe('phone numbers in every format, accepted or refused cleanly', () => {
   });
 });
 
-describe('codes: only the ASCII digits that were sent approve', () => {
+describe('codes: only the ASCII digits that were sent approve', { timeout: 120_000 }, () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ env: RELAXED_LIMITS });
@@ -260,7 +260,7 @@ describe('codes: only the ASCII digits that were sent approve', () => {
   });
 });
 
-describe('Authorization header abuse', () => {
+describe('Authorization header abuse', { timeout: 120_000 }, () => {
   let t: TestApp;
   let appKey: string;
   beforeAll(async () => {

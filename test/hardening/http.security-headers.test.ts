@@ -9,7 +9,7 @@ import { HTML_CSP } from '../../src/http/security-headers.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { fillPath, mountedRoutes } from './routes.js';
 
-describe('security headers', () => {
+describe('security headers', { timeout: 120_000 }, () => {
   let t: TestApp;
   afterEach(() => t.close());
 
