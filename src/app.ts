@@ -4,7 +4,6 @@ import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
-import { secureHeaders } from 'hono/secure-headers';
 import type { MiddlewareHandler } from 'hono';
 import { createAdminRouter } from './admin/admin.router.js';
 import { createFactorsRouter } from './factors/factors.router.js';
@@ -15,6 +14,7 @@ import type { AppEnv } from './http/app-env.js';
 import { authenticate, requireScope } from './http/auth.js';
 import { clientAddress, getClientAddress } from './http/client-address.js';
 import { rateLimitHeaders } from './http/rate-limit-headers.js';
+import { corsPolicy, htmlPolicy, securityHeaders } from './http/security-headers.js';
 import { createAppLimitsRouter } from './limits/app-limits.router.js';
 import { createBlocklistRouter } from './limits/blocklist.router.js';
 import { problem } from './http/problem.js';
@@ -99,7 +99,9 @@ export function createApp(deps: AppDeps): App {
   app.use('*', requestId());
   app.use('*', clientAddress(deps.trustProxy));
   app.use('*', observe(deps));
-  app.use('*', secureHeaders());
+  app.use('/docs', htmlPolicy());
+  app.use('*', securityHeaders());
+  app.use('/v1/*', corsPolicy(deps.corsOrigins ?? []));
   app.use('*', bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
   // Provider callbacks carry no API key: their routes check the provider's signature instead.
   app.use('/v1/*', except('/v1/webhooks/*', authenticate(deps.admin, deps.events, deps.clock)));

@@ -55,6 +55,9 @@ const ENV_SCHEMA = z
     PUBLIC_BASE_URL: z.url().optional(),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
+    HEADERS_TIMEOUT_MS: int(1000, 120000).default(10000),
+    REQUEST_TIMEOUT_MS: int(1000, 300000).default(30000),
+    CORS_ORIGINS: z.string().optional(),
     FACTOR_ENCRYPTION_KEYS: z.string().optional(),
     FACTOR_LOCKOUT_SECONDS: int(60, 86400).default(900),
     FACTORS_PER_USER: int(1, 50).default(10),
@@ -121,6 +124,15 @@ function crossChecks(env: Record<string, string>): string[] {
   if (env.OTP_PEPPER !== undefined && env.OTP_PEPPER.length < 32) problems.push('OTP_PEPPER must be at least 32 characters (e.g. `openssl rand -base64 32`)');
   if (production && env.OTP_PEPPER === undefined) problems.push('OTP_PEPPER is required when NODE_ENV=production (e.g. `openssl rand -base64 32`)');
   if (env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 characters');
+  if (production) {
+    for (const name of ['OTP_PEPPER', 'ADMIN_API_KEY'] as const) {
+      const value = env[name];
+      if (value !== undefined && value.length >= 32 && looksWeak(value)) {
+        problems.push(`${name} looks like a placeholder or a low-entropy value; set a random one (e.g. \`openssl rand -base64 32\`)`);
+      }
+    }
+  }
+  problems.push(...parseOrigins(env.CORS_ORIGINS ?? '').problems);
   if (production && sms === 'log') problems.push('SMS_PROVIDER must not be "log" when NODE_ENV=production: codes would only reach a file (set SMS_PROVIDER=http)');
   if (sms === 'http') {
     if (env.SMS_HTTP_URL === undefined) problems.push('SMS_HTTP_URL is required when SMS_PROVIDER=http');
@@ -138,6 +150,37 @@ function crossChecks(env: Record<string, string>): string[] {
     problems.push('FACTOR_ENCRYPTION_KEYS is required when NODE_ENV=production: authenticator secrets are encrypted with it (e.g. `k1:$(openssl rand -base64 32)`)');
   }
   return problems;
+}
+
+// Words found in example and default values, never in `openssl rand` output of this length by chance.
+const PLACEHOLDER = /change.?me|example|placeholder|replace|default|secret|password|your[-_ ]?(key|pepper)|test[-_ ]?(key|pepper)|x{8}|0123456789/i;
+
+/**
+ * A secret copied from documentation or typed by hand rather than generated: a placeholder word,
+ * or fewer than 12 distinct characters (base64 of 32 random bytes has about 30).
+ */
+export function looksWeak(value: string): boolean {
+  return PLACEHOLDER.test(value) || new Set(value).size < 12;
+}
+
+/** CORS_ORIGINS: comma-separated exact origins; a wildcard or a path is refused. */
+function parseOrigins(raw: string): { origins: string[]; problems: string[] } {
+  const origins: string[] = [];
+  const problems: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    if (item === '*' || !url || !/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/$/, '')) {
+      problems.push(`CORS_ORIGINS: "${item}" is not an origin (scheme://host[:port]; no wildcard, no path)`);
+    } else {
+      origins.push(url.origin);
+    }
+  }
+  return { origins, problems };
 }
 
 export type RawEnv = z.output<typeof ENV_SCHEMA>;
@@ -179,6 +222,10 @@ export interface Config {
   logProviderStdout: boolean;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** A client must send its headers within `headersTimeoutMs` and its whole request (body included) within `requestTimeoutMs`. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
+  /** CORS_ORIGINS: browser origins allowed to call /v1 (exact `scheme://host[:port]`); empty: CORS off. */
+  corsOrigins: string[];
   limits: LimitsConfig;
   factors: {
     /** FACTOR_ENCRYPTION_KEYS parsed; the first seals. Undefined: a development key kept in DATA_DIR. */
@@ -271,6 +318,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logProviderStdout: e.LOG_PROVIDER_STDOUT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    http: { headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS), requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
+    corsOrigins: parseOrigins(e.CORS_ORIGINS ?? '').origins,
     limits: limitsConfig(e),
     factors: {
       encryptionKeys: e.FACTOR_ENCRYPTION_KEYS === undefined ? undefined : parseSealingKeys(e.FACTOR_ENCRYPTION_KEYS).keys,

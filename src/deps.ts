@@ -58,6 +58,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   blocklist: BlocklistService;
   appLimits: AppLimitsService;
+  /** Origins allowed to call /v1 from a browser (CORS_ORIGINS); none when empty or absent. */
+  corsOrigins?: readonly string[];
   /** Which peers may set the client's address (TRUST_PROXY). */
   trustProxy: TrustProxy;
   /** Releases connections the dependencies hold (Redis); the database is closed by its owner. */
@@ -306,6 +308,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     blocklist: limits.blocklist,
     appLimits: limits.appLimits,
     trustProxy: config.limits.trustProxy,
+    corsOrigins: config.corsOrigins,
     close: () => limits.close(),
     optin: { service: optin, logInbound: config.sms.provider === 'log' },
     delivery: {

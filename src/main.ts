@@ -47,17 +47,17 @@ async function main(): Promise<void> {
   });
   optinExpiry.start();
 
-  const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  // Slow-client attacks (slowloris, a body trickled a byte at a time): a request that has not sent
+  // its headers within HEADERS_TIMEOUT_MS, or all of itself within REQUEST_TIMEOUT_MS, gets 408 and
+  // its socket closed. Node checks these every connectionsCheckingInterval, so that is kept short.
+  const { headersTimeoutMs, requestTimeoutMs } = config.http;
+  const serverOptions = { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) };
+  const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions }, (info) => {
     logger.info(
       { port: info.port, host: config.host, database: config.sqlitePath, sms: config.sms.provider, voice: config.flashCall ? config.voice.provider : 'off' },
       'listening',
     );
   });
-  // A client must send its headers within 10 s and its whole request within 30 s (slow-body attacks).
-  if ('headersTimeout' in server) {
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-  }
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -83,7 +83,12 @@ async function main(): Promise<void> {
         process.exit(0);
       });
     });
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    // Keep-alive sockets that finish their request after the signal become idle later: close those
+    // too, or server.close() waits for the clients to hang up and the exit becomes the forced one.
+    if ('closeIdleConnections' in server) {
+      server.closeIdleConnections();
+      setInterval(() => server.closeIdleConnections(), 50).unref();
+    }
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

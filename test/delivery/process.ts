@@ -4,7 +4,6 @@ import { join, resolve } from 'node:path';
 import { ADMIN_KEY, PEPPER } from '../helpers/test-app.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
 
 export interface ServerProcess {
   url: string;
@@ -18,7 +17,9 @@ export interface ServerProcess {
 
 /** The real server (src/main.ts) in its own process on 127.0.0.1, port 0, on the given data directory. */
 export async function startServerProcess(dir: string, env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(TSX, ['src/main.ts'], {
+  // node itself with tsx as a loader, not the tsx binary: that one forks the server as a child of
+  // its own, so a SIGKILL killed only the wrapper and left the real server running (no crash at all).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -43,7 +44,11 @@ export async function startServerProcess(dir: string, env: Record<string, string
   const url = await new Promise<string>((done, fail) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => fail(new Error(`server did not start: ${out}${err}`)), 20_000);
+    // Generous: a loaded CI machine takes a while to load TypeScript; a server that never listens is killed, not left behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`server did not start: ${out}${err}`));
+    }, 45_000);
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();

@@ -13,7 +13,7 @@ export interface ServerProcess {
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /** Starts the real server (`src/main.ts`) on a free loopback port and waits until it listens. */
-export async function startServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+export async function startServer(env: Record<string, string>, timeoutMs = 45_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'development', ...env },

@@ -1,0 +1,74 @@
+/**
+ * Exploitable without this: a deploy or autoscaler stop (SIGTERM) cuts requests in flight, so a
+ * code was sent but the client never learnt the verification id (the person is charged a message
+ * and cannot log in), or the process hangs on open sockets until it is SIGKILLed mid-write.
+ * Expected: stop accepting, finish what is in flight, close the database, exit 0 within a bound.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { ADMIN_KEY, RELAXED_LIMITS } from '../helpers/test-app.js';
+import { startGateway, type FakeGateway } from './gateway.js';
+
+const IN_FLIGHT = 10;
+/** SHUTDOWN_TIMEOUT_MS: past it the server exits 1 (forced), so exit 0 proves the graceful path. */
+const SHUTDOWN_TIMEOUT_MS = 5000;
+/** Wall-clock bound for the test, with slack for a loaded CI machine (signal delivery, process exit). */
+const EXIT_BOUND_MS = SHUTDOWN_TIMEOUT_MS + 3000;
+
+describe('graceful shutdown on SIGTERM (real server)', { timeout: 60_000 }, () => {
+  let gateway: FakeGateway;
+  let server: ServerProcess;
+  beforeAll(async () => {
+    gateway = await startGateway();
+    server = await startServer({
+      ...RELAXED_LIMITS,
+      ADMIN_API_KEY: ADMIN_KEY,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-term-')),
+      SMS_PROVIDER: 'http',
+      SMS_HTTP_URL: gateway.url,
+      SMS_HTTP_SECRET: 'gateway-secret-0123456789',
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    });
+  });
+  afterAll(async () => {
+    await server.stop('SIGKILL');
+    await gateway.close();
+  });
+
+  it(`finishes ${IN_FLIGHT} requests in flight, refuses new connections, exits 0 (not forced) within ${EXIT_BOUND_MS} ms`, async () => {
+    gateway.mode = 'slow';
+    gateway.slowMs = 1500;
+    const inFlight = Array.from({ length: IN_FLIGHT }, (_, i) =>
+      fetch(`${server.url}/v1/verifications`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to: `+1415555${String(100 + i).padStart(4, '0')}` }),
+      }).then(async (r) => ({ status: r.status, body: await r.text() })),
+    );
+    const deadline = performance.now() + 20_000;
+    while (gateway.pending() < IN_FLIGHT && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(gateway.pending()).toBe(IN_FLIGHT);
+
+    const signalled = performance.now();
+    const exited = server.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    const late = await fetch(`${server.url}/healthz`).then(
+      (r) => `answered ${r.status}`,
+      () => 'refused',
+    );
+    const results = await Promise.all(inFlight);
+    const finishedMs = Math.round(performance.now() - signalled);
+    const code = await exited;
+    const tookMs = Math.round(performance.now() - signalled);
+    console.log(`[SIGTERM] ${IN_FLIGHT} in flight: ${results.filter((r) => r.status === 201).length} finished with 201; new connection after the signal: ${late}; exit ${code} after ${tookMs} ms (in-flight answered by ${finishedMs} ms)`);
+
+    expect(results.map((r) => r.status)).toEqual(Array(IN_FLIGHT).fill(201));
+    expect(late).toBe('refused');
+    expect(code).toBe(0);
+    expect(tookMs).toBeLessThan(EXIT_BOUND_MS);
+    expect(server.output()).toContain('"msg":"stopped"');
+  });
+});
