@@ -16,9 +16,13 @@ export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'no
 export const HTML_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
 
-/** hono/secure-headers with the API's CSP and framing denied outright. */
+/**
+ * hono/secure-headers with the API's CSP and framing denied outright. A page that sets its own
+ * Content-Security-Policy (the dashboard, the printable consent record) keeps it: its policy is
+ * written for that page and is at least as strict; everything else gets the API's.
+ */
 export function securityHeaders(): MiddlewareHandler {
-  return secureHeaders({
+  const base = secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
       frameAncestors: ["'none'"],
@@ -27,6 +31,14 @@ export function securityHeaders(): MiddlewareHandler {
     },
     xFrameOptions: 'DENY',
   });
+  return async function securityHeadersMiddleware(c, next) {
+    let own: string | null = null;
+    await base(c, async () => {
+      await next();
+      own = c.res.headers.get('content-security-policy');
+    });
+    if (own !== null) c.res.headers.set('content-security-policy', own);
+  };
 }
 
 /**
