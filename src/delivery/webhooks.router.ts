@@ -1,23 +1,13 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
 import type { EventRecorder } from '../events/events.js';
 import type { AppEnv } from '../http/app-env.js';
-import { getClientAddress } from '../http/client-address.js';
-import { problem } from '../http/problem.js';
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from './http.provider.js';
 import type { DeliveryStatusService, StatusReport } from './status.service.js';
-import { verifyTwilioSignature } from './twilio.provider.js';
 import { httpStatusRoute, twilioStatusRoute } from './webhooks.routes.js';
+import { requireWebhookSignature, type WebhookSecrets } from './webhook-signature.js';
 
-export interface WebhookSecrets {
-  /** Secrets of the configured http gateways; empty when none is configured (every callback is refused). */
-  httpSecrets: string[];
-  twilioAuthToken: string | undefined;
-  /** The URL Twilio was given; the signed URL is built from it, not from what a proxy forwarded. */
-  publicBaseUrl: string | undefined;
-}
+export type { WebhookSecrets } from './webhook-signature.js';
 
 export interface WebhookRouterDeps {
   statuses: DeliveryStatusService;
@@ -46,53 +36,11 @@ const TWILIO_CALL_STATUS: Record<string, StatusReport['status'] | undefined> = {
   canceled: 'failed',
 };
 
-/**
- * Refuses a callback whose signature does not verify, before its body is parsed or anything is
- * changed: 401 `invalid_signature`, recorded as a failure with the provider as rule.
- */
-function requireSignature(provider: 'http' | 'twilio', deps: WebhookRouterDeps, verify: (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => Promise<boolean>): MiddlewareHandler<AppEnv> {
-  return async function requireSignatureMiddleware(c, next) {
-    if (!(await verify(c))) {
-      await deps.events.record({
-        at: deps.clock.now(),
-        kind: 'failure',
-        reason: 'invalid_signature',
-        rule: `webhook:${provider}`,
-        provider,
-        ip: getClientAddress(c),
-        userAgent: c.req.header('user-agent'),
-      });
-      return problem(c, 'invalid_signature');
-    }
-    await next();
-  };
-}
-
-function formParams(raw: string): Record<string, string> {
-  const params: Record<string, string> = {};
-  for (const [key, value] of new URLSearchParams(raw)) params[key] = value;
-  return params;
-}
-
 export function createWebhookRouter(deps: WebhookRouterDeps, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
   const router = base();
 
-  router.use(
-    httpStatusRoute.path,
-    requireSignature('http', deps, async (c) =>
-      verifyWebhookSignature(deps.secrets.httpSecrets, c.req.header(SIGNATURE_HEADER), c.req.header(TIMESTAMP_HEADER), await c.req.text(), deps.clock.now()),
-    ),
-  );
-  router.use(
-    twilioStatusRoute.path,
-    requireSignature('twilio', deps, async (c) => {
-      const token = deps.secrets.twilioAuthToken;
-      if (!token) return false;
-      const url = new URL(c.req.url);
-      const signedUrl = deps.secrets.publicBaseUrl ? `${deps.secrets.publicBaseUrl}${url.pathname}${url.search}` : url.toString();
-      return verifyTwilioSignature(token, c.req.header('x-twilio-signature'), signedUrl, formParams(await c.req.text()));
-    }),
-  );
+  router.use(httpStatusRoute.path, requireWebhookSignature('http', 'webhook:http', deps));
+  router.use(twilioStatusRoute.path, requireWebhookSignature('twilio', 'webhook:twilio', deps));
 
   router.openapi(httpStatusRoute, async (c) => {
     const body = c.req.valid('json');
