@@ -1,5 +1,6 @@
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
+import { createPeriodicTask } from './periodic.js';
 import type { EventRetentionStore } from './retention.store.js';
 
 const DAY_MS = 86_400_000;
@@ -49,13 +50,11 @@ export function createRetentionJob(deps: RetentionJobDeps): RetentionJob {
   return {
     runOnce,
     start(intervalMs) {
-      const tick = (): void => {
-        runOnce().catch((error: unknown) => deps.logger.error({ err: error }, 'retention: purge failed'));
-      };
-      tick();
-      const timer = setInterval(tick, intervalMs);
-      timer.unref();
-      return () => clearInterval(timer);
+      const task = createPeriodicTask(async () => {
+        await runOnce();
+      }, { name: 'retention: purge', intervalMs, logger: deps.logger });
+      task.start();
+      return () => void task.stop();
     },
   };
 }
