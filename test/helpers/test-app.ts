@@ -10,8 +10,11 @@ import type { SmsProvider, VoiceProvider } from '../../src/delivery/provider.js'
 import type { BlockStatusReader } from '../../src/reports/block-status.js';
 import { createNumberProtector } from '../../src/events/number-protection.js';
 import { createLogger } from '../../src/platform/logger.js';
+import type { Database } from '../../src/storage/database.js';
+import { openPostgres } from '../../src/storage/postgres/db.js';
 import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
+import { createTestDatabase, POSTGRES_SKIP_REASON, type TestDatabase } from './postgres.js';
 
 /**
  * Limits and abuse thresholds raised out of the way, for tests whose subject is not the limits
@@ -56,7 +59,10 @@ export interface TestApp {
   deps: AppDeps;
   config: Config;
   clock: FakeClock;
+  /** The SQLite database, for tests that read its rows directly; throws when the app runs on PostgreSQL. */
   database: SqliteHandle;
+  /** The database the app runs on, whichever its dialect. */
+  storage: Database;
   outboxPath: string;
   /** Every line of the log provider's outbox. */
   outbox(): OutboxLine[];
@@ -67,22 +73,42 @@ export interface TestApp {
   /** Creates an API key through the admin API and returns the bearer secret. */
   createKey(app: string, scopes: string[]): Promise<string>;
   verifyToken(token: string, audience: string): Promise<JWTPayload>;
+  /** Releases the app; on PostgreSQL its database is dropped in the background (see settleTestApps). */
   close(): void;
+}
+
+export type TestStorage = 'sqlite' | 'postgres';
+
+/** The storage test apps use unless told: TEST_STORAGE=postgres (the PostgreSQL vitest project) or SQLite. */
+export const TEST_STORAGE: TestStorage = process.env.TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
+
+const teardowns = new Set<Promise<void>>();
+
+/** Waits until every closed PostgreSQL test app has dropped its database (the PostgreSQL project's setup file calls it after each file). */
+export async function settleTestApps(): Promise<void> {
+  while (teardowns.size > 0) await Promise.all([...teardowns]);
 }
 
 export interface TestAppOptions {
   env?: Record<string, string>;
   sms?: SmsProvider;
   voice?: VoiceProvider;
-  /** A database file path to reuse (restart tests); in-memory otherwise. */
+  /** A database file path to reuse (restart tests); in-memory otherwise. SQLite only. */
   sqlitePath?: string;
+  /** SQLite (in memory) or PostgreSQL (a fresh database on DATABASE_URL's server); TEST_STORAGE when absent. */
+  storage?: TestStorage;
   clock?: FakeClock;
   /** The blocklist's view for the abuse report (tests of the report pass a fake). */
   blockStatus?: BlockStatusReader;
 }
 
-/** Builds the whole service on an in-memory SQLite database, a fake clock and the log provider. */
+/**
+ * Builds the whole service on a fresh database (in-memory SQLite, or with `storage: 'postgres'` /
+ * TEST_STORAGE=postgres a new PostgreSQL database), a fake clock and the log provider.
+ */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const storageKind = options.sqlitePath !== undefined ? 'sqlite' : (options.storage ?? TEST_STORAGE);
+  if (storageKind === 'postgres' && POSTGRES_SKIP_REASON) throw new Error(`createTestApp({ storage: 'postgres' }): ${POSTGRES_SKIP_REASON}`);
   const dir = mkdtempSync(join(tmpdir(), 'otp-test-'));
   const outboxPath = join(dir, 'outbox.jsonl');
   const config = loadConfig({
@@ -97,7 +123,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   });
   const clock = options.clock ?? createFakeClock();
-  const database = openSqlite(options.sqlitePath ?? ':memory:');
+  let testDatabase: TestDatabase | undefined;
+  let database: Database;
+  if (storageKind === 'postgres') {
+    testDatabase = await createTestDatabase();
+    database = await openPostgres(testDatabase.url, { poolSize: 4 });
+  } else {
+    database = openSqlite(options.sqlitePath ?? ':memory:');
+  }
   const deps = await createDeps({
     config,
     database,
@@ -137,7 +170,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     deps,
     config,
     clock,
-    database,
+    get database(): SqliteHandle {
+      if (database.kind !== 'sqlite') throw new Error('this test reads SQLite rows (t.database): it cannot run on PostgreSQL; use t.storage or the HTTP API');
+      return database;
+    },
+    storage: database,
     outboxPath,
     outbox,
     codeFor(verificationId) {
@@ -160,8 +197,19 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return payload;
     },
     close() {
-      void deps.close();
-      database.close();
+      const closing = deps.close();
+      if (database.kind === 'sqlite') {
+        database.close();
+        void closing;
+        return;
+      }
+      const pg = database;
+      const teardown = closing
+        .then(() => pg.close())
+        .then(() => testDatabase?.drop())
+        .finally(() => teardowns.delete(teardown));
+      teardown.catch(() => undefined); // reported by settleTestApps, not as an unhandled rejection
+      teardowns.add(teardown);
     },
   };
 }
