@@ -12,9 +12,10 @@ import { createNumberProtector } from '../../src/events/number-protection.js';
 import { createLogger } from '../../src/platform/logger.js';
 import type { Database } from '../../src/storage/database.js';
 import { openPostgres } from '../../src/storage/postgres/db.js';
+import pg from 'pg';
 import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
-import { createTestDatabase, POSTGRES_SKIP_REASON, type TestDatabase } from './postgres.js';
+import { dropLeasedDatabases, leaseTestDatabase, POSTGRES_SKIP_REASON, type LeasedDatabase } from './postgres.js';
 
 /**
  * Limits and abuse thresholds raised out of the way, for tests whose subject is not the limits
@@ -63,6 +64,8 @@ export interface TestApp {
   database: SqliteHandle;
   /** The database the app runs on, whichever its dialect. */
   storage: Database;
+  /** The rows of one SQL statement with `?` placeholders, on either dialect (PostgreSQL bigints read as numbers). */
+  rows<T = Record<string, unknown>>(text: string, ...params: unknown[]): Promise<T[]>;
   outboxPath: string;
   /** Every line of the log provider's outbox. */
   outbox(): OutboxLine[];
@@ -73,7 +76,7 @@ export interface TestApp {
   /** Creates an API key through the admin API and returns the bearer secret. */
   createKey(app: string, scopes: string[]): Promise<string>;
   verifyToken(token: string, audience: string): Promise<JWTPayload>;
-  /** Releases the app; on PostgreSQL its database is dropped in the background (see settleTestApps). */
+  /** Releases the app; on PostgreSQL its database is emptied for the next app in the background (see settleTestApps). */
   close(): void;
 }
 
@@ -82,11 +85,33 @@ export type TestStorage = 'sqlite' | 'postgres';
 /** The storage test apps use unless told: TEST_STORAGE=postgres (the PostgreSQL vitest project) or SQLite. */
 export const TEST_STORAGE: TestStorage = process.env.TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
 
-const teardowns = new Set<Promise<void>>();
+/**
+ * Capabilities whose PostgreSQL stores are not merged yet (they come from another branch): with
+ * TEST_STORAGE=postgres their cases are skipped with this reason. Delete an entry when its store lands.
+ */
+export const PENDING_ON_POSTGRES: Partial<Record<'factors' | 'optin' | 'reports', string>> = {
+  factors: 'the factors store is not yet implemented on PostgreSQL',
+  optin: 'the opt-in store is not yet implemented on PostgreSQL',
+  reports: 'the reports store is not yet implemented on PostgreSQL',
+};
 
-/** Waits until every closed PostgreSQL test app has dropped its database (the PostgreSQL project's setup file calls it after each file). */
+/** Why a case needing this capability's store cannot run on the current TEST_STORAGE, or undefined when it can. */
+export function pendingOnPostgres(capability: keyof typeof PENDING_ON_POSTGRES): string | undefined {
+  const reason = TEST_STORAGE === 'postgres' ? PENDING_ON_POSTGRES[capability] : undefined;
+  if (reason) console.warn(`skipped on PostgreSQL: ${reason}`);
+  return reason;
+}
+
+const teardowns = new Set<Promise<void>>();
+const sharedUrls = new WeakMap<Database, string>();
+
+/**
+ * Waits until every closed PostgreSQL test app has released its database, then drops them all
+ * (the PostgreSQL project's setup file calls it after each file; call it in afterAll otherwise).
+ */
 export async function settleTestApps(): Promise<void> {
   while (teardowns.size > 0) await Promise.all([...teardowns]);
+  await dropLeasedDatabases();
 }
 
 export interface TestAppOptions {
@@ -97,6 +122,8 @@ export interface TestAppOptions {
   sqlitePath?: string;
   /** SQLite (in memory) or PostgreSQL (a fresh database on DATABASE_URL's server); TEST_STORAGE when absent. */
   storage?: TestStorage;
+  /** Another instance on that app's database (its SQLite file, or its PostgreSQL database through a pool of its own). */
+  sameDatabaseAs?: TestApp;
   clock?: FakeClock;
   /** The blocklist's view for the abuse report (tests of the report pass a fake). */
   blockStatus?: BlockStatusReader;
@@ -107,7 +134,8 @@ export interface TestAppOptions {
  * TEST_STORAGE=postgres a new PostgreSQL database), a fake clock and the log provider.
  */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const storageKind = options.sqlitePath !== undefined ? 'sqlite' : (options.storage ?? TEST_STORAGE);
+  const shared = options.sameDatabaseAs?.storage;
+  const storageKind = shared?.kind ?? (options.sqlitePath !== undefined ? 'sqlite' : (options.storage ?? TEST_STORAGE));
   if (storageKind === 'postgres' && POSTGRES_SKIP_REASON) throw new Error(`createTestApp({ storage: 'postgres' }): ${POSTGRES_SKIP_REASON}`);
   const dir = mkdtempSync(join(tmpdir(), 'otp-test-'));
   const outboxPath = join(dir, 'outbox.jsonl');
@@ -123,11 +151,18 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   });
   const clock = options.clock ?? createFakeClock();
-  let testDatabase: TestDatabase | undefined;
+  let testDatabase: LeasedDatabase | undefined;
   let database: Database;
-  if (storageKind === 'postgres') {
-    testDatabase = await createTestDatabase();
+  if (shared?.kind === 'sqlite') {
+    if (shared.raw.memory) throw new Error('sameDatabaseAs: that app runs on an in-memory database; give it a sqlitePath');
+    database = openSqlite(shared.raw.name);
+  } else if (shared?.kind === 'postgres') {
+    // The owner releases the database when it closes; this instance only has a pool on it.
+    database = await openPostgres(sharedUrls.get(shared)!, { poolSize: 4 });
+  } else if (storageKind === 'postgres') {
+    testDatabase = await leaseTestDatabase();
     database = await openPostgres(testDatabase.url, { poolSize: 4 });
+    sharedUrls.set(database, testDatabase.url);
   } else {
     database = openSqlite(options.sqlitePath ?? ':memory:');
   }
@@ -175,6 +210,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return database;
     },
     storage: database,
+    rows: (text, ...params) => queryRows(database, text, params),
     outboxPath,
     outbox,
     codeFor(verificationId) {
@@ -206,12 +242,28 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       const pg = database;
       const teardown = closing
         .then(() => pg.close())
-        .then(() => testDatabase?.drop())
+        .then(() => testDatabase?.release())
         .finally(() => teardowns.delete(teardown));
       teardown.catch(() => undefined); // reported by settleTestApps, not as an unhandled rejection
       teardowns.add(teardown);
     },
   };
+}
+
+const INT8_OID = 20;
+/** count(*) and epoch-ms columns are int8: numbers here, as SQLite gives them. */
+const parseDefault = pg.types.getTypeParser as (oid: number, format?: 'text') => (value: string) => unknown;
+const readInt8AsNumber = (oid: number, format?: 'text'): ((value: string) => unknown) => (oid === INT8_OID ? Number : parseDefault(oid, format));
+
+async function queryRows<T>(database: Database, text: string, params: unknown[]): Promise<T[]> {
+  if (database.kind === 'sqlite') return database.raw.prepare(text).all(...params) as T[];
+  let n = 0;
+  const result = await database.pool.query({
+    text: text.replace(/\?/g, () => `$${++n}`),
+    values: params,
+    types: { getTypeParser: readInt8AsNumber as typeof pg.types.getTypeParser },
+  });
+  return result.rows as T[];
 }
 
 /** Asserts an RFC 9457 problem with this status and reason, and returns its body. */

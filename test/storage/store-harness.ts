@@ -1,19 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe } from 'vitest';
 import { createNumberProtector } from '../../src/events/number-protection.js';
 import type { Database } from '../../src/storage/database.js';
 import { openPostgres } from '../../src/storage/postgres/db.js';
 import { openSqlite } from '../../src/storage/sqlite/db.js';
 import { createStores, type Stores } from '../../src/storage/stores.js';
 import { createFakeClock, type FakeClock } from '../helpers/fake-clock.js';
-import { createTestDatabase, POSTGRES_SKIP_REASON, type TestDatabase } from '../helpers/postgres.js';
+import { dropLeasedDatabases, leaseTestDatabase, POSTGRES_SKIP_REASON } from '../helpers/postgres.js';
 
 /**
  * The store contract harness: one set of cases, run on every dialect. Each case gets a fresh
  * database (a temporary SQLite file; a new PostgreSQL database on DATABASE_URL's server) with
- * every store on it, a fake clock, and a way to open the same database as another instance would.
+ * every store on it (a PostgreSQL database is emptied and reused between cases), a fake clock, and a way to open the same database as another instance would.
  *
  *   describeStoreContract('optin store', (ctx) => {
  *     it('…', async () => { const { stores, clock } = ctx(); … });
@@ -68,6 +68,7 @@ export function describeStoreContract(title: string, define: (ctx: () => StoreCo
         current = undefined;
         for (const cleanup of cleanups.splice(0)) await cleanup();
       });
+      afterAll(() => dropLeasedDatabases());
       define(() => {
         if (!current) throw new Error('the store context exists only inside a case');
         return current;
@@ -94,14 +95,14 @@ async function openFresh(dialect: Dialect): Promise<{ database: Database; reopen
       },
     };
   }
-  const fresh: TestDatabase = await createTestDatabase();
-  const database = await openWarmPostgres(fresh.url);
+  const lease = await leaseTestDatabase();
+  const database = await openWarmPostgres(lease.url);
   return {
     database,
-    reopen: () => openWarmPostgres(fresh.url),
+    reopen: () => openWarmPostgres(lease.url),
     cleanup: async () => {
       await database.close();
-      await fresh.drop();
+      await lease.release();
     },
   };
 }

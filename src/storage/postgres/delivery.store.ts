@@ -2,7 +2,7 @@ import { and, eq, gt, inArray, lte, ne, notInArray, or, sql } from 'drizzle-orm'
 import type { ClaimedFallback, DeliveryStore, FallbackReason, FallbackRecord } from '../../delivery/delivery.store.js';
 import type { DeliveryRecord, VerificationRecord } from '../../verification/verification.store.js';
 import type { PostgresDb } from './db.js';
-import { deliveries, fallbacks, verifications } from './schema.js';
+import { deliveries, deliveryColumns, fallbacks, verificationColumns, verifications } from './schema.js';
 
 /**
  * PostgreSQL implementation. Each method is one guarded statement. Claims pick their rows with
@@ -97,13 +97,13 @@ export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore {
           lastSentAt: now,
         })
         .where(and(eq(verifications.id, verificationId), eq(verifications.status, 'pending'), gt(verifications.expiresAt, now)))
-        .returning();
+        .returning(verificationColumns);
       return row as VerificationRecord | undefined;
     },
 
     async findDeliveryByProviderId(provider, providerMessageId) {
       const [row] = await db
-        .select({ delivery: deliveries, app: verifications.app, to: verifications.to, country: verifications.country })
+        .select({ delivery: deliveryColumns, app: verifications.app, to: verifications.to, country: verifications.country })
         .from(deliveries)
         .innerJoin(verifications, eq(verifications.id, deliveries.verificationId))
         .where(and(eq(deliveries.provider, provider), eq(deliveries.providerMessageId, providerMessageId)))
@@ -116,7 +116,7 @@ export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore {
         .update(deliveries)
         .set({ status, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, updatedAt: now })
         .where(and(eq(deliveries.id, id), inArray(deliveries.status, ['queued', 'sent']), ne(deliveries.status, status)))
-        .returning();
+        .returning(deliveryColumns);
       return row as DeliveryRecord | undefined;
     },
   };

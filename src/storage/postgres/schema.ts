@@ -1,3 +1,4 @@
+import { getTableColumns } from 'drizzle-orm';
 import { bigint, index, integer, pgTable, text } from 'drizzle-orm/pg-core';
 
 /**
@@ -8,6 +9,14 @@ import { bigint, index, integer, pgTable, text } from 'drizzle-orm/pg-core';
  */
 
 const ms = (name: string) => bigint(name, { mode: 'number' });
+
+/**
+ * SQLite's implicit rowid, made explicit: insertion order, the tie-break when two rows share a
+ * millisecond (two deliveries of one verification, two starts for one number). PostgreSQL has no
+ * such order of its own, and with the same name `ORDER BY created_at, rowid` reads the same on both.
+ * Not part of the records: stores select `…Columns` below, without it.
+ */
+const rowid = () => bigint('rowid', { mode: 'number' }).notNull().generatedByDefaultAsIdentity();
 
 export const apps = pgTable('apps', {
   name: text('name').primaryKey(),
@@ -59,9 +68,14 @@ export const verifications = pgTable(
     endUserAgent: text('end_user_agent'),
     endUserDeviceId: text('end_user_device_id'),
     transaction: text('transaction'), // canonical JSON of the bound transaction, if any
+    rowid: rowid(),
   },
-  (t) => [index('verifications_app_to_created_idx').on(t.app, t.to, t.createdAt)],
+  (t) => [index('verifications_app_to_created_idx').on(t.app, t.to, t.createdAt, t.rowid)],
 );
+
+const { rowid: _verificationRowid, ...verificationColumnsWithoutRowid } = getTableColumns(verifications);
+/** Every column of a verification record (rowid excluded). */
+export const verificationColumns = verificationColumnsWithoutRowid;
 
 export const deliveries = pgTable(
   'deliveries',
@@ -78,9 +92,10 @@ export const deliveries = pgTable(
     callerIdPrefix: text('caller_id_prefix'),
     createdAt: ms('created_at').notNull(),
     updatedAt: ms('updated_at').notNull(),
+    rowid: rowid(),
   },
   (t) => [
-    index('deliveries_verification_idx').on(t.verificationId, t.createdAt),
+    index('deliveries_verification_idx').on(t.verificationId, t.createdAt, t.rowid),
     index('deliveries_provider_message_idx').on(t.provider, t.providerMessageId),
   ],
 );
@@ -121,6 +136,10 @@ export const events = pgTable(
     index('events_country_at_idx').on(t.country, t.at),
   ],
 );
+
+const { rowid: _deliveryRowid, ...deliveryColumnsWithoutRowid } = getTableColumns(deliveries);
+/** Every column of a delivery record (rowid excluded). */
+export const deliveryColumns = deliveryColumnsWithoutRowid;
 
 export const signingKeys = pgTable('signing_keys', {
   kid: text('kid').primaryKey(),

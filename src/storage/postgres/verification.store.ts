@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { DeliveryRecord, SendSlot, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
 import type { PostgresDb } from './db.js';
-import { deliveries, verifications } from './schema.js';
+import { deliveries, deliveryColumns, verificationColumns, verifications } from './schema.js';
 
 /**
  * PostgreSQL implementation. Each transition is one guarded `UPDATE … WHERE <guard> RETURNING`:
@@ -20,7 +20,7 @@ export function createPostgresVerificationStore(db: PostgresDb): VerificationSto
 
     async findById(app, id) {
       const [row] = await db
-        .select()
+        .select(verificationColumns)
         .from(v)
         .where(and(eq(v.id, id), eq(v.app, app)));
       return row as VerificationRecord | undefined;
@@ -28,16 +28,16 @@ export function createPostgresVerificationStore(db: PostgresDb): VerificationSto
 
     async findNewestPending(app, to, now) {
       const [row] = await db
-        .select()
+        .select(verificationColumns)
         .from(v)
         .where(and(eq(v.app, app), eq(v.to, to), eq(v.status, 'pending'), gt(v.expiresAt, now)))
-        .orderBy(desc(v.createdAt))
+        .orderBy(desc(v.createdAt), desc(v.rowid))
         .limit(1);
       return row as VerificationRecord | undefined;
     },
 
     async listDeliveries(verificationId) {
-      return (await db.select().from(deliveries).where(eq(deliveries.verificationId, verificationId)).orderBy(asc(deliveries.createdAt), asc(deliveries.id))) as DeliveryRecord[];
+      return (await db.select(deliveryColumns).from(deliveries).where(eq(deliveries.verificationId, verificationId)).orderBy(asc(deliveries.createdAt), asc(deliveries.rowid))) as DeliveryRecord[];
     },
 
     async reserveAttempt(id, now) {
