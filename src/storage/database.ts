@@ -12,7 +12,12 @@ export type Database = SqliteHandle | PostgresHandle;
 /** Opens the configured database and applies its pending migrations. */
 export async function openDatabase(config: DatabaseConfig, options: Pick<PostgresOptions, 'onIdleError'> = {}): Promise<Database> {
   if (config.kind === 'sqlite') return openSqlite(config.path);
-  return openPostgres(config.url, { poolSize: config.poolSize, onIdleError: options.onIdleError });
+  try {
+    return await openPostgres(config.url, { poolSize: config.poolSize, onIdleError: options.onIdleError });
+  } catch (error) {
+    // Said with the address (password hidden) so an operator knows which database did not answer.
+    throw new Error(`PostgreSQL at ${describeDatabase(config)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }
 
 /** Where the database is, for logs: the SQLite path, or the PostgreSQL URL without its password. */

@@ -122,6 +122,8 @@ export interface TestAppOptions {
   sqlitePath?: string;
   /** SQLite (in memory) or PostgreSQL (a fresh database on DATABASE_URL's server); TEST_STORAGE when absent. */
   storage?: TestStorage;
+  /** PostgreSQL: the URL the app connects to, from its test database's (e.g. through a proxy the test controls). */
+  postgresVia?: (url: string) => string;
   /** Another instance on that app's database (its SQLite file, or its PostgreSQL database through a pool of its own). */
   sameDatabaseAs?: TestApp;
   clock?: FakeClock;
@@ -161,7 +163,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     database = await openPostgres(sharedUrls.get(shared)!, { poolSize: 4 });
   } else if (storageKind === 'postgres') {
     testDatabase = await leaseTestDatabase();
-    database = await openPostgres(testDatabase.url, { poolSize: 4 });
+    database = await openPostgres(options.postgresVia?.(testDatabase.url) ?? testDatabase.url, { poolSize: 4 });
     sharedUrls.set(database, testDatabase.url);
   } else {
     database = openSqlite(options.sqlitePath ?? ':memory:');

@@ -10,7 +10,7 @@ export function createPostgresSigningKeyStore(db: PostgresDb): SigningKeyStore {
         .select()
         .from(signingKeys)
         .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, retiredAfter)))
-        .orderBy(desc(signingKeys.createdAt));
+        .orderBy(desc(signingKeys.createdAt), desc(signingKeys.kid)); // the same newest key on every instance, even for a tie
     },
     async insert(key) {
       await db.insert(signingKeys).values(key).onConflictDoNothing();
