@@ -27,6 +27,9 @@ import type { AppDeps } from './deps.js';
 
 export type App = OpenAPIHono<AppEnv>;
 
+/** How long a client should wait before retrying when the database is unreachable (the pool reconnects by itself). */
+const STORAGE_RETRY_AFTER_SECONDS = 5;
+
 /** Fields whose invalid shape has a reason of their own (a malformed `to` is an invalid phone number). */
 const FIELD_REASONS: Record<string, Reason> = { to: 'invalid_phone' };
 
@@ -142,6 +145,11 @@ export function createApp(deps: AppDeps): App {
       return problem(c, error.reason, { details: error.details, retryAfterSeconds: error.retryAfterSeconds });
     }
     if (error instanceof HTTPException && error.status < 500) return problem(c, httpExceptionReason(error));
+    if (deps.storageUnavailable(error)) {
+      // The database is down or unreachable: transient, so 503 with Retry-After (RFC 9110 §10.2.3), and no stack in the log.
+      deps.logger.warn({ err: error instanceof Error ? error.message : String(error), requestId: c.get('requestId') }, 'database unavailable');
+      return problem(c, 'storage_unavailable', { retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS });
+    }
     deps.logger.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
     return problem(c, 'internal_error');
   });

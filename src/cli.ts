@@ -4,14 +4,14 @@ import { stringify } from 'yaml';
 import { createAdminService, SCOPES, type Scope } from './admin/admin.service.js';
 import { createApp, openApiDocument } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createDeps, resolvePepper } from './deps.js';
+import { createDeps, resolvePepper, resolveReportsSecret } from './deps.js';
+import { createNumberProtector } from './events/number-protection.js';
 import { createRetentionJob } from './jobs/retention.js';
-import { createSqliteEventRetentionStore } from './storage/sqlite/retention.store.js';
 import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
-import { createSqliteApiKeyStore, createSqliteAppStore } from './storage/sqlite/admin.store.js';
-import { openSqlite, type SqliteHandle } from './storage/sqlite/db.js';
-import { createSqliteSigningKeyStore } from './storage/sqlite/signing-keys.store.js';
+import { describeDatabase, openDatabase, type Database } from './storage/database.js';
+import { openSqlite } from './storage/sqlite/db.js';
+import { createStores, type Stores } from './storage/stores.js';
 import { rotateSigningKey } from './verification/tokens.js';
 
 /** Offline commands on the same services and database the server uses. */
@@ -28,23 +28,19 @@ function config(): Config {
   }
 }
 
-async function withDatabase<T>(run: (handle: SqliteHandle, cfg: Config) => Promise<T>): Promise<T> {
+/** Opens the configured database (SQLite, or PostgreSQL when DATABASE_URL is set), applying pending migrations. */
+async function withDatabase<T>(run: (database: Database, cfg: Config, stores: () => Stores) => Promise<T>): Promise<T> {
   const cfg = config();
-  const handle = openSqlite(cfg.sqlitePath);
+  const database = await openDatabase(cfg.database);
   try {
-    return await run(handle, cfg);
+    return await run(database, cfg, () => createStores(database, { clock: systemClock, protector: createNumberProtector(resolveReportsSecret(cfg)) }));
   } finally {
-    handle.close();
+    await database.close();
   }
 }
 
-function adminService(handle: SqliteHandle, cfg: Config) {
-  return createAdminService({
-    keys: createSqliteApiKeyStore(handle.db),
-    apps: createSqliteAppStore(handle.db),
-    clock: systemClock,
-    adminApp: cfg.adminApp,
-  });
+function adminService(stores: Stores, cfg: Config) {
+  return createAdminService({ keys: stores.apiKeys, apps: stores.apps, clock: systemClock, adminApp: cfg.adminApp });
 }
 
 function parseScopes(value: string): Scope[] {
@@ -74,18 +70,18 @@ keys
   .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, parseScopes)
   .action(async (opts: { app: string; scopes: Scope[] }) => {
     if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(opts.app)) throw new InvalidArgumentError('app must be lower-case letters, digits, _ or -');
-    await withDatabase(async (h, cfg) => print(await adminService(h, cfg).createKey({ app: opts.app, scopes: opts.scopes })));
+    await withDatabase(async (_d, cfg, stores) => print(await adminService(stores(), cfg).createKey({ app: opts.app, scopes: opts.scopes })));
   });
 keys
   .command('list')
   .description('list API keys (never their secrets)')
-  .action(async () => withDatabase(async (h, cfg) => print(await adminService(h, cfg).listKeys())));
+  .action(async () => withDatabase(async (_d, cfg, stores) => print(await adminService(stores(), cfg).listKeys())));
 keys
   .command('revoke <id>')
   .description('revoke an API key')
   .action(async (id: string) =>
-    withDatabase(async (h, cfg) => {
-      await adminService(h, cfg).revokeKey(id);
+    withDatabase(async (_d, cfg, stores) => {
+      await adminService(stores(), cfg).revokeKey(id);
       print({ revoked: id });
     }),
   );
@@ -98,7 +94,7 @@ program
   .option('--code-length <n>', 'code length (4-10)', parseCodeLength)
   .option('--webotp-domain <domain>', 'WebOTP origin for the last message line')
   .action(async (name: string, opts: { brand?: string; codeLength?: number; webotpDomain?: string }) =>
-    withDatabase(async (h, cfg) => print(await adminService(h, cfg).updateApp(name, { brand: opts.brand, codeLength: opts.codeLength, webOtpDomain: opts.webotpDomain }))),
+    withDatabase(async (_d, cfg, stores) => print(await adminService(stores(), cfg).updateApp(name, { brand: opts.brand, codeLength: opts.codeLength, webOtpDomain: opts.webotpDomain }))),
   );
 
 program
@@ -106,7 +102,7 @@ program
   .description('JWT signing keys')
   .command('rotate')
   .description('generate a new signing key; old public keys stay published until their tokens expire')
-  .action(async () => withDatabase(async (h) => print({ kid: await rotateSigningKey(createSqliteSigningKeyStore(h.db), Date.now()) })));
+  .action(async () => withDatabase(async (_d, _cfg, stores) => print({ kid: await rotateSigningKey(stores().signingKeys, Date.now()) })));
 
 program
   .command('factors')
@@ -114,8 +110,8 @@ program
   .command('reseal')
   .description('re-encrypt every factor secret under the first key of FACTOR_ENCRYPTION_KEYS (run after putting a new key first)')
   .action(async () =>
-    withDatabase(async (h, cfg) => {
-      const deps = await createDeps({ config: cfg, database: h, clock: systemClock, logger: createLogger({ level: 'silent' }), pepper: resolvePepper(cfg) });
+    withDatabase(async (database, cfg) => {
+      const deps = await createDeps({ config: cfg, database, clock: systemClock, logger: createLogger({ level: 'silent' }), pepper: resolvePepper(cfg) });
       let total = 0;
       for (let batch = await deps.factors.reseal(500); batch > 0; batch = await deps.factors.reseal(500)) total += batch;
       print({ resealed: total });
@@ -125,15 +121,15 @@ program
 program
   .command('migrate')
   .description('apply database migrations (the server also does this on start)')
-  .action(async () => withDatabase((_h, cfg) => Promise.resolve(print({ migrated: cfg.sqlitePath }))));
+  .action(async () => withDatabase((database, cfg) => Promise.resolve(print({ migrated: describeDatabase(cfg.database), dialect: database.kind }))));
 
 program
   .command('purge')
   .description('delete event records older than RETENTION_DAYS now (the server also does this every RETENTION_INTERVAL_MINUTES)')
   .action(async () =>
-    withDatabase(async (h, cfg) => {
+    withDatabase(async (_d, cfg, stores) => {
       const job = createRetentionJob({
-        store: createSqliteEventRetentionStore(h.db),
+        store: stores().eventRetention,
         clock: systemClock,
         logger: createLogger({ level: 'silent' }),
         retentionDays: cfg.reports.retentionDays,

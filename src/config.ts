@@ -18,6 +18,12 @@ const ENV_SCHEMA = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATA_DIR: z.string().min(1).default('./data'),
     SQLITE_PATH: z.string().min(1).optional(),
+    // Set: PostgreSQL (every instance shares it); unset: SQLite at SQLITE_PATH.
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/[^/?#]+/, 'must be a postgres:// or postgresql:// URL (leave it unset to use SQLite at SQLITE_PATH)')
+      .optional(),
+    DATABASE_POOL_SIZE: int(1, 1000).default(10),
     OTP_PEPPER: z.string().optional(),
     ADMIN_API_KEY: z.string().optional(),
     ADMIN_APP: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('default'),
@@ -121,6 +127,9 @@ function crossChecks(env: Record<string, string>): string[] {
   const problems: string[] = [];
   const production = env.NODE_ENV === 'production';
   const sms = env.SMS_PROVIDER ?? 'log';
+  if (env.DATABASE_URL !== undefined && env.SQLITE_PATH !== undefined) {
+    problems.push('DATABASE_URL and SQLITE_PATH are both set: set DATABASE_URL for PostgreSQL or SQLITE_PATH for SQLite, not both');
+  }
   if (env.OTP_PEPPER !== undefined && env.OTP_PEPPER.length < 32) problems.push('OTP_PEPPER must be at least 32 characters (e.g. `openssl rand -base64 32`)');
   if (production && env.OTP_PEPPER === undefined) problems.push('OTP_PEPPER is required when NODE_ENV=production (e.g. `openssl rand -base64 32`)');
   if (env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 characters');
@@ -191,7 +200,10 @@ export interface Config {
   port: number;
   logLevel: RawEnv['LOG_LEVEL'];
   dataDir: string;
+  /** SQLITE_PATH, or DATA_DIR/verify.db; used when `database.kind` is 'sqlite'. */
   sqlitePath: string;
+  /** Which database the service keeps its state in: DATABASE_URL selects PostgreSQL, SQLite otherwise. */
+  database: DatabaseConfig;
   otpPepper: string | undefined;
   adminApiKey: string | undefined;
   adminApp: string;
@@ -246,6 +258,8 @@ export interface Config {
   optin: { maxConfirmAttempts: number; expiryPollMs: number; ledgerRetentionDays: number };
 }
 
+export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
+
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
@@ -266,13 +280,15 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const outboxPath = e.OUTBOX_PATH ?? `${e.DATA_DIR}/outbox.jsonl`;
+  const sqlitePath = e.SQLITE_PATH ?? `${e.DATA_DIR}/verify.db`;
   return {
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
-    sqlitePath: e.SQLITE_PATH ?? `${e.DATA_DIR}/verify.db`,
+    sqlitePath,
+    database: e.DATABASE_URL === undefined ? { kind: 'sqlite', path: sqlitePath } : { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     otpPepper: e.OTP_PEPPER,
     adminApiKey: e.ADMIN_API_KEY,
     adminApp: e.ADMIN_APP,

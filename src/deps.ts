@@ -27,16 +27,8 @@ import { createRetentionJob, type RetentionJob } from './jobs/retention.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
-import { createSqliteApiKeyStore, createSqliteAppStore } from './storage/sqlite/admin.store.js';
-import { createSqliteDeliveryStore } from './storage/sqlite/delivery.store.js';
-import type { SqliteHandle } from './storage/sqlite/db.js';
-import { createSqliteEventRecorder } from './storage/sqlite/events.store.js';
-import { createSqliteFactorStore } from './storage/sqlite/factors.store.js';
-import { createSqliteOptinStore } from './storage/sqlite/optin.store.js';
-import { createSqliteSigningKeyStore } from './storage/sqlite/signing-keys.store.js';
-import { createSqliteVerificationStore } from './storage/sqlite/verification.store.js';
-import { createSqliteReportsStore } from './storage/sqlite/reports.store.js';
-import { createSqliteEventRetentionStore } from './storage/sqlite/retention.store.js';
+import type { Database } from './storage/database.js';
+import { createStores, type Stores } from './storage/stores.js';
 import { createBlockStatusReader, type BlockStatusReader } from './reports/block-status.js';
 import { createReportsService, type ReportsService } from './reports/reports.service.js';
 import { createTokenIssuer, rotateSigningKey, type TokenIssuer } from './verification/tokens.js';
@@ -54,6 +46,8 @@ export interface AppDeps {
   tokens: TokenIssuer;
   rotateSigningKey: () => Promise<string>;
   ready: () => Promise<void>;
+  /** True for an error meaning the database cannot be reached right now: answered 503 storage_unavailable with Retry-After. */
+  storageUnavailable: (error: unknown) => boolean;
   openapiYaml: string;
   bodyLimitBytes: number;
   blocklist: BlocklistService;
@@ -94,7 +88,8 @@ export const OPENAPI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..
 
 export interface WiringOptions {
   config: Config;
-  database: SqliteHandle;
+  /** SQLite or PostgreSQL (storage/database.ts); its stores are picked by createStores. */
+  database: Database;
   clock: Clock;
   logger: Logger;
   pepper: Buffer;
@@ -188,11 +183,9 @@ export function resolveReportsSecret(config: Config): Buffer {
 export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { config, database, clock, logger, pepper } = options;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
-  const db = database.db;
   const protector = createNumberProtector(options.reportsSecret ?? resolveReportsSecret(config));
-  const events = createSqliteEventRecorder(db, protector);
-  const signingKeys = createSqliteSigningKeyStore(db);
-  const apps = createSqliteAppStore(db);
+  const stores: Stores = createStores(database, { clock, protector });
+  const { events, signingKeys, apps } = stores;
   const tokens = await createTokenIssuer({
     store: signingKeys,
     clock,
@@ -200,14 +193,14 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     ttlSeconds: config.jwt.ttlSeconds,
     privateKeyPem: config.jwt.privateKeyPem,
   });
-  const admin = createAdminService({ keys: createSqliteApiKeyStore(db), apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp });
+  const admin = createAdminService({ keys: stores.apiKeys, apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp });
   const resilience = {
     ...config.resilience,
     clock,
     onBreaker: (provider: string, state: 'open' | 'closed') => logger.warn({ provider, state }, `provider circuit breaker ${state}`),
   };
   const sms = withResilience(options.sms ?? createSmsProvider(config, clock), resilience);
-  const limits = await createLimits({ config: config.limits, db, clock, logger, metrics });
+  const limits = await createLimits({ config: config.limits, stores, clock, logger, metrics });
   const recorder: EventRecorder = {
     record: async (event) => {
       await events.record(event);
@@ -215,7 +208,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     },
   };
   const factors = createFactorService({
-    store: createSqliteFactorStore(db),
+    store: stores.factors,
     apps,
     box: createSecretBox(resolveFactorKeys(config)),
     events: recorder,
@@ -235,8 +228,8 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       enrolmentTtlSeconds: config.factors.enrolmentTtlSeconds,
     },
   });
-  const verificationStore = createSqliteVerificationStore(db);
-  const deliveryStore = createSqliteDeliveryStore(db);
+  const verificationStore = stores.verifications;
+  const deliveryStore = stores.delivery;
   const onDelivery = (channel: string, provider: string, status: string) => metrics.deliveries.inc({ channel, provider, status });
   let flashCalls: FlashCalls | undefined;
   if (config.flashCall) {
@@ -281,7 +274,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     onDelivery,
   });
   const optin = createOptinService({
-    store: createSqliteOptinStore(db),
+    store: stores.optin,
     sms,
     events: recorder,
     clock,
@@ -299,10 +292,8 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     events,
     tokens,
     rotateSigningKey: () => rotateSigningKey(signingKeys, clock.now()),
-    ready: () => {
-      database.raw.prepare('SELECT 1').get();
-      return Promise.resolve();
-    },
+    ready: () => stores.ping(),
+    storageUnavailable: (error) => stores.isUnavailable(error),
     openapiYaml: existsSync(OPENAPI_PATH) ? readFileSync(OPENAPI_PATH, 'utf8') : '',
     bodyLimitBytes: config.bodyLimitBytes,
     blocklist: limits.blocklist,
@@ -323,7 +314,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       },
     },
     reports: createReportsService({
-      store: createSqliteReportsStore(db),
+      store: stores.reports,
       protector,
       events,
       clock,
@@ -332,7 +323,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     }),
     adminApp: config.adminApp,
     retention: createRetentionJob({
-      store: createSqliteEventRetentionStore(db),
+      store: stores.eventRetention,
       clock,
       logger,
       retentionDays: config.reports.retentionDays,

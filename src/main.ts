@@ -7,7 +7,7 @@ import { createOptinExpiryJob } from './jobs/optin-expiry.job.js';
 import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
-import { openSqlite } from './storage/sqlite/db.js';
+import { describeDatabase, openDatabase } from './storage/database.js';
 
 /** The only place that touches the process: config → database → deps → app → serve → graceful shutdown. */
 async function main(): Promise<void> {
@@ -22,7 +22,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  const database = openSqlite(config.sqlitePath);
+  // A PostgreSQL connection dropped while idle is replaced by the pool; say so, without a stack.
+  const database = await openDatabase(config.database, { onIdleError: (error) => logger.warn({ err: error.message }, 'database connection lost; the pool reconnects') });
   const deps = await createDeps({
     config,
     database,
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   const serverOptions = { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) };
   const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions }, (info) => {
     logger.info(
-      { port: info.port, host: config.host, database: config.sqlitePath, sms: config.sms.provider, voice: config.flashCall ? config.voice.provider : 'off' },
+      { port: info.port, host: config.host, database: `${config.database.kind}:${describeDatabase(config.database)}`, sms: config.sms.provider, voice: config.flashCall ? config.voice.provider : 'off' },
       'listening',
     );
   });
@@ -76,12 +77,13 @@ async function main(): Promise<void> {
       void schedulerStopped
         .then(() => deps.close())
         .catch((error: unknown) => logger.error({ err: error }, 'closing dependencies failed'))
+        .then(() => database.close())
+        .catch((error: unknown) => logger.error({ err: error }, 'closing the database failed'))
         .finally(() => {
-        database.close();
-        logger.info('stopped');
-        logger.flush();
-        process.exit(0);
-      });
+          logger.info('stopped');
+          logger.flush();
+          process.exit(0);
+        });
     });
     // Keep-alive sockets that finish their request after the signal become idle later: close those
     // too, or server.close() waits for the clients to hang up and the exit becomes the forced one.

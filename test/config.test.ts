@@ -34,4 +34,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ CODE_LENGTH: '12' })).toThrow(/CODE_LENGTH/);
     expect(() => loadConfig({ ADMIN_API_KEY: 'short' })).toThrow(/ADMIN_API_KEY must be at least 32/);
   });
+
+  it('keeps SQLite by default and selects PostgreSQL with DATABASE_URL, refusing another scheme or both at once', () => {
+    expect(loadConfig({ SQLITE_PATH: '/var/lib/otp/verify.db' }).database).toEqual({ kind: 'sqlite', path: '/var/lib/otp/verify.db' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://otp:secret@db:5432/otp', DATABASE_POOL_SIZE: '25' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://otp:secret@db:5432/otp',
+      poolSize: 25,
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/otp' }).database).toMatchObject({ kind: 'postgres', poolSize: 10 });
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://db/otp' })).toThrow(/DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/otp', SQLITE_PATH: './verify.db' })).toThrow(/DATABASE_URL and SQLITE_PATH are both set/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/otp', DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+    // The URL's password is never echoed in a configuration error.
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://otp:hunter2-secret@db/otp' })).toThrow(/^(?![\s\S]*hunter2)/);
+  });
 });

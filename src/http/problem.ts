@@ -34,6 +34,7 @@ export const PROBLEMS = {
   factor_already_verified: { status: 409, title: 'This factor is already verified' },
   factor_limit_reached: { status: 409, title: 'This user has as many factors as allowed' },
   not_ready: { status: 503, title: 'The service is not ready' },
+  storage_unavailable: { status: 503, title: 'The database is unavailable; retry later' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const satisfies Record<Reason, { status: ContentfulStatusCode; title: string }>;
 

@@ -1,8 +1,6 @@
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { SqliteDb } from '../storage/sqlite/db.js';
-import { createSqliteAppLimitsStore, createSqliteBlocklistStore, createSqliteCounterStore } from '../storage/sqlite/limits.store.js';
 import { createRedisCounterStore } from '../storage/redis/limits.store.js';
 import type { VerificationGuard } from '../verification/guard.js';
 import { createAppLimitsService, type AppLimitsService } from './app-limits.service.js';
@@ -10,7 +8,7 @@ import { createBlocklistService, type BlocklistService } from './blocklist.servi
 import type { LimitsConfig } from './limits.config.js';
 import { createLimitsMetrics } from './limits.metrics.js';
 import { createLimitsGuard } from './limits.service.js';
-import type { CounterStore } from './limits.store.js';
+import type { AppLimitsStore, BlocklistStore, CounterStore } from './limits.store.js';
 
 export interface Limits {
   guard: VerificationGuard;
@@ -24,11 +22,19 @@ const FALLBACK_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Picks the limits' implementations (called from deps.ts): counters in Redis when REDIS_URL is set
- * (shared by every instance, with in-memory insurance), in SQLite otherwise; the blocklist and
- * per-app overrides always in the database every instance shares.
+ * (shared by every instance, with in-memory insurance), in the database's own counter table
+ * otherwise (SQLite or PostgreSQL); the blocklist and per-app overrides always in the database
+ * every instance shares.
  */
-export async function createLimits(options: { config: LimitsConfig; db: SqliteDb; clock: Clock; logger: Logger; metrics: Metrics }): Promise<Limits> {
-  const { config, db, clock, logger } = options;
+export async function createLimits(options: {
+  config: LimitsConfig;
+  /** The database's limits stores (storage/stores.ts). */
+  stores: { counters: CounterStore; blocklist: BlocklistStore; appLimits: AppLimitsStore };
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+}): Promise<Limits> {
+  const { config, stores, clock, logger } = options;
   const metrics = createLimitsMetrics(options.metrics.registry);
   let lastFallbackLog = -Infinity;
   const counters = config.redisUrl
@@ -44,9 +50,9 @@ export async function createLimits(options: { config: LimitsConfig; db: SqliteDb
         },
         onConnectionError: (error) => logger.debug({ err: error.message }, 'Redis connection error'),
       })
-    : createSqliteCounterStore(db, clock);
-  const blocklistStore = createSqliteBlocklistStore(db);
-  const appLimitsStore = createSqliteAppLimitsStore(db);
+    : stores.counters;
+  const blocklistStore = stores.blocklist;
+  const appLimitsStore = stores.appLimits;
   return {
     guard: createLimitsGuard({
       counters,

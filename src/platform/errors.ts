@@ -30,6 +30,7 @@ export const REASONS = [
   'factor_already_verified',
   'factor_limit_reached',
   'not_ready',
+  'storage_unavailable',
   'internal_error',
 ] as const;
 

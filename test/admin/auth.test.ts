@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, expectProblem, startVerification, type TestApp } from '../helpers/test-app.js';
+import { inheritedEnv } from '../helpers/server-process.js';
 
 describe('API keys and scopes', () => {
   let t: TestApp;
@@ -75,7 +76,7 @@ describe('CLI keys', () => {
     const dir = mkdtempSync(join(tmpdir(), 'otp-cli-'));
     const sqlitePath = join(dir, 'verify.db');
     const out = execFileSync('npx', ['tsx', 'src/cli.ts', 'keys', 'create', '--app', 'acme', '--scopes', 'verify'], {
-      env: { ...process.env, SQLITE_PATH: sqlitePath, DATA_DIR: dir, NODE_ENV: 'development' },
+      env: { ...inheritedEnv(), SQLITE_PATH: sqlitePath, DATA_DIR: dir, NODE_ENV: 'development' },
       encoding: 'utf8',
     });
     const created = JSON.parse(out) as { key: string; app: string; scopes: string[] };
@@ -88,7 +89,7 @@ describe('CLI keys', () => {
     }
     expect(() =>
       execFileSync('npx', ['tsx', 'src/cli.ts', 'keys', 'create', '--app', 'acme', '--scopes', 'root'], {
-        env: { ...process.env, SQLITE_PATH: sqlitePath, DATA_DIR: dir },
+        env: { ...inheritedEnv(), SQLITE_PATH: sqlitePath, DATA_DIR: dir },
         encoding: 'utf8',
         stdio: 'pipe',
       }),

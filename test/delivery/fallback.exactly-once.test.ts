@@ -8,20 +8,23 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSqliteDeliveryStore } from '../../src/storage/sqlite/delivery.store.js';
+import { createNumberProtector } from '../../src/events/number-protection.js';
+import { createStores } from '../../src/storage/stores.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
-import { createTestApp, RELAXED_LIMITS, startVerification, type TestApp } from '../helpers/test-app.js';
+import { createTestApp, RELAXED_LIMITS, REPORTS_KEY, startVerification, TEST_STORAGE, type TestApp } from '../helpers/test-app.js';
 import { flashCallsIn, RANGES } from './helpers.js';
 
 describe('a fallback is placed once, whatever races for it', () => {
   const apps: TestApp[] = [];
-  afterEach(() => apps.splice(0).forEach((a) => a.close()));
+  // The second instance first: the first one owns (and on PostgreSQL drops) the database.
+  afterEach(() => apps.splice(0).reverse().forEach((a) => a.close()));
 
+  /** Two instances on one database: a SQLite file, or (TEST_STORAGE=postgres) one PostgreSQL database with a pool each. */
   async function twoInstances(): Promise<[TestApp, TestApp]> {
-    const path = join(mkdtempSync(join(tmpdir(), 'otp-once-')), 'verify.db');
+    const sqlitePath = TEST_STORAGE === 'sqlite' ? join(mkdtempSync(join(tmpdir(), 'otp-once-')), 'verify.db') : undefined;
     const clock = createFakeClock();
-    const a = await createTestApp({ env: { ...RELAXED_LIMITS, FLASHCALL_RANGES: RANGES }, sqlitePath: path, clock });
-    const b = await createTestApp({ env: { ...RELAXED_LIMITS, FLASHCALL_RANGES: RANGES }, sqlitePath: path, clock });
+    const a = await createTestApp({ env: { ...RELAXED_LIMITS, FLASHCALL_RANGES: RANGES }, sqlitePath, clock });
+    const b = await createTestApp({ env: { ...RELAXED_LIMITS, FLASHCALL_RANGES: RANGES }, sameDatabaseAs: a, clock });
     apps.push(a, b);
     return [a, b];
   }
@@ -59,7 +62,7 @@ describe('a fallback is placed once, whatever races for it', () => {
     const [a] = await twoInstances();
     const started = await startVerification(a, { to: '+33612345678', channel: 'auto' });
     a.clock.advance(45_000);
-    const store = createSqliteDeliveryStore(a.database.db);
+    const store = createStores(a.storage, { clock: a.clock, protector: createNumberProtector(Buffer.from(REPORTS_KEY)) }).delivery;
     // An instance claims the fallback, then crashes before placing the call.
     expect(await store.claimDue(a.clock.now(), 'ins_dead', 60_000, 10)).toEqual([{ verificationId: started.id, reason: 'no_check' }]);
     const flash = a.deps.delivery.flashCalls!;

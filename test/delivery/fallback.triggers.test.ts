@@ -28,8 +28,8 @@ describe('fallback from SMS to a flash call under auto, once', () => {
     expect((started as unknown as { fallback: unknown }).fallback).toMatchObject({ state: 'done', reason: 'provider_failed' });
     expect(sms.sent).toHaveLength(1); // a 4xx is never retried
     const { from } = callFor(t, started.id);
-    expect(eventsOf(t, 'delivery_failed')).toEqual([expect.objectContaining({ kind: 'failure', provider: 'http', provider_error: 'http_400: unknown destination' })]);
-    expect(eventsOf(t, 'fallback')).toEqual([expect.objectContaining({ kind: 'success', rule: 'fallback:provider_failed', verification_id: started.id })]);
+    expect(await eventsOf(t, 'delivery_failed')).toEqual([expect.objectContaining({ kind: 'failure', provider: 'http', provider_error: 'http_400: unknown destination' })]);
+    expect(await eventsOf(t, 'fallback')).toEqual([expect.objectContaining({ kind: 'success', rule: 'fallback:provider_failed', verification_id: started.id })]);
 
     // The timed fallback was consumed: nothing more is placed when it would have been due.
     t.clock.advance(60_000);
@@ -75,7 +75,7 @@ describe('fallback from SMS to a flash call under auto, once', () => {
       expect.objectContaining({ channel: 'sms', status: 'undelivered', error: { code: '30003', message: 'Unreachable handset' } }),
       expect.objectContaining({ channel: 'flashcall', status: 'sent' }),
     ]);
-    expect(eventsOf(t, 'delivery_failed')).toEqual([expect.objectContaining({ rule: 'status_callback', provider_error: '30003: Unreachable handset' })]);
+    expect(await eventsOf(t, 'delivery_failed')).toEqual([expect.objectContaining({ rule: 'status_callback', provider_error: '30003: Unreachable handset' })]);
 
     await expectProblem(await postStatus(t, { messageId: 'never-sent', status: 'failed' }), 404, 'not_found');
   });

@@ -76,6 +76,9 @@ export async function getVerification(t: TestApp, id: string): Promise<Record<st
   return (await response.json()) as Record<string, unknown> & { deliveries: Record<string, unknown>[]; fallback: Record<string, unknown> | null };
 }
 
-export function eventsOf(t: TestApp, reason: string): { kind: string; reason: string; rule: string | null; provider: string | null; provider_error: string | null; details: string | null; verification_id: string | null }[] {
-  return t.database.raw.prepare('SELECT * FROM events WHERE reason = ? ORDER BY id').all(reason) as never;
+export type EventRow = { kind: string; reason: string; rule: string | null; provider: string | null; provider_error: string | null; details: string | null; verification_id: string | null };
+
+/** The event rows of one reason, oldest first, on either dialect. */
+export function eventsOf(t: TestApp, reason: string): Promise<EventRow[]> {
+  return t.rows<EventRow>('SELECT * FROM events WHERE reason = ? ORDER BY id', reason);
 }

@@ -47,7 +47,7 @@ describe('SMS_PROVIDER=http', () => {
       expect(request!.headers['x-otp-signature']).toBe(signWebhook(SECRET, timestamp, request!.body));
       const code = /(\d{6})/.exec(payload.body)![1]!;
       expect((await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code } })).status).toBe(200);
-      const row = t.database.raw.prepare('SELECT provider_message_id AS id FROM deliveries WHERE verification_id = ?').get(v.id);
+      const [row] = await t.rows('SELECT provider_message_id AS id FROM deliveries WHERE verification_id = ?', v.id);
       expect(row).toEqual({ id: 'gw-42' });
     } finally {
       t.close();
@@ -61,7 +61,7 @@ describe('SMS_PROVIDER=http', () => {
     try {
       const v = await startVerification(t);
       expect(v.deliveries[0]).toMatchObject({ status: 'failed', error: { code: 'http_503' } });
-      const failure = t.database.raw.prepare("SELECT reason, provider, provider_error AS error FROM events WHERE kind = 'failure'").get();
+      const [failure] = await t.rows("SELECT reason, provider, provider_error AS error FROM events WHERE kind = 'failure'");
       expect(failure).toMatchObject({ reason: 'delivery_failed', provider: 'http', error: expect.stringContaining('http_503') });
     } finally {
       t.close();

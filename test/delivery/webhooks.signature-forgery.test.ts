@@ -50,8 +50,8 @@ describe('forged delivery callbacks are refused and change nothing', () => {
     const view = await getVerification(t, started.id);
     expect(view.deliveries).toEqual([expect.objectContaining({ status: 'sent' })]);
     expect(view.fallback).toMatchObject({ state: 'scheduled' });
-    expect(eventsOf(t, 'invalid_signature')).toHaveLength(7);
-    expect(eventsOf(t, 'invalid_signature')[0]).toMatchObject({ kind: 'failure', rule: 'webhook:http', provider: 'http' });
+    expect(await eventsOf(t, 'invalid_signature')).toHaveLength(7);
+    expect((await eventsOf(t, 'invalid_signature'))[0]).toMatchObject({ kind: 'failure', rule: 'webhook:http', provider: 'http' });
 
     const ok = await post(raw, { 'x-otp-timestamp': String(now), 'x-otp-signature': signWebhook(SECRET, now, raw) });
     expect(ok.status).toBe(200);
@@ -94,7 +94,7 @@ describe('forged delivery callbacks are refused and change nothing', () => {
     await expectProblem(await send({ ...params, MessageSid: 'SM9999' }, twilioSignature(AUTH_TOKEN, url, params)), 401, 'invalid_signature');
     expect(flashCallsIn(t)).toBe(0);
     expect((await getVerification(t, started.id)).deliveries).toEqual([expect.objectContaining({ status: 'sent' })]);
-    expect(eventsOf(t, 'invalid_signature').every((e) => e.rule === 'webhook:twilio')).toBe(true);
+    expect((await eventsOf(t, 'invalid_signature')).every((e) => e.rule === 'webhook:twilio')).toBe(true);
 
     expect((await send(params, twilioSignature(AUTH_TOKEN, url, params))).status).toBe(200);
     expect((await getVerification(t, started.id)).fallback).toMatchObject({ state: 'done', reason: 'delivery_failed' });

@@ -12,7 +12,18 @@ export interface ServerProcess {
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-/** Starts the real server (`src/main.ts`) on a free loopback port and waits until it listens. */
+/** Variables that pick the storage. CI exports them for the whole run; a child gets them only when its test passes them. */
+const STORAGE_VARIABLES = ['DATABASE_URL', 'DATABASE_POOL_SIZE', 'REDIS_URL', 'TEST_STORAGE', 'SQLITE_PATH'];
+
+/** This process's environment minus the storage selection, for children (the CLI) that need the rest of it. */
+export function inheritedEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !STORAGE_VARIABLES.includes(entry[0])));
+}
+
+/**
+ * Starts the real server (`src/main.ts`) on a free loopback port and waits until it listens. It
+ * inherits only PATH: storage (DATABASE_URL, REDIS_URL) is what `env` says, never what CI exported.
+ */
 export async function startServer(env: Record<string, string>, timeoutMs = 45_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,

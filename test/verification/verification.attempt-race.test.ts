@@ -21,7 +21,7 @@ describe('verification: concurrent checks', () => {
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 422)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(45);
-    const row = t.database.raw.prepare('SELECT attempts, status FROM verifications WHERE id = ?').get(v.id);
+    const [row] = await t.rows('SELECT attempts, status FROM verifications WHERE id = ?', v.id);
     expect(row).toEqual({ attempts: 5, status: 'locked' });
   });
 
@@ -33,7 +33,7 @@ describe('verification: concurrent checks', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     // The others lost the race: already used, or out of attempts while the winner was approving.
     expect(statuses.filter((s) => s !== 200).every((s) => s === 409 || s === 429)).toBe(true);
-    const approvals = t.database.raw.prepare("SELECT count(*) AS n FROM events WHERE reason = 'approved' AND verification_id = ?").get(v.id);
+    const [approvals] = await t.rows("SELECT count(*) AS n FROM events WHERE reason = 'approved' AND verification_id = ?", v.id);
     expect(approvals).toEqual({ n: 1 });
   });
 
@@ -45,8 +45,8 @@ describe('verification: concurrent checks', () => {
     const responses = await Promise.all(bodies.map((c) => t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: c } })));
     const approved = responses.filter((r) => r.status === 200).length;
     expect(approved).toBeLessThanOrEqual(1);
-    const row = t.database.raw.prepare('SELECT attempts FROM verifications WHERE id = ?').get(v.id) as { attempts: number };
-    expect(row.attempts).toBeLessThanOrEqual(5);
-    expect(responses.filter((r) => r.status === 422).length + approved).toBe(row.attempts);
+    const [row] = await t.rows<{ attempts: number }>('SELECT attempts FROM verifications WHERE id = ?', v.id);
+    expect(row!.attempts).toBeLessThanOrEqual(5);
+    expect(responses.filter((r) => r.status === 422).length + approved).toBe(row!.attempts);
   });
 });

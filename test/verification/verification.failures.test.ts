@@ -10,11 +10,12 @@ describe('verification failures: every reason answers with its status and is rec
   });
   afterEach(() => t.close());
 
-  const failures = (): Record<string, unknown>[] =>
+  const failures = async (): Promise<Record<string, unknown>[]> =>
     (
-      t.database.raw
-        .prepare("SELECT reason, rule, number_enc AS numberEnc, ip, user_agent AS userAgent, verification_id AS verificationId FROM events WHERE kind = 'failure' ORDER BY id")
-        .all() as Record<string, unknown>[]
+      await t.rows(
+        // Quoted aliases: PostgreSQL folds unquoted ones to lower case.
+        `SELECT reason, rule, number_enc AS "numberEnc", ip, user_agent AS "userAgent", verification_id AS "verificationId" FROM events WHERE kind = 'failure' ORDER BY id`,
+      )
     ).map(({ numberEnc, ...row }) => ({ ...row, number: revealNumber(numberEnc as string | null) }));
 
   it('answers 422 incorrect_code with attemptsRemaining, then locks after 5 wrong codes, even for the right code', async () => {
@@ -28,8 +29,8 @@ describe('verification failures: every reason answers with its status and is rec
     expect(JSON.stringify(locked)).not.toContain(code);
     const read = (await (await t.call('GET', `/v1/verifications/${v.id}`)).json()) as { status: string; attempts: number };
     expect(read).toMatchObject({ status: 'max_attempts_exceeded', attempts: 5 });
-    expect(failures().filter((f) => f.reason === 'incorrect_code')).toHaveLength(5);
-    expect(failures().at(-1)).toMatchObject({ reason: 'max_attempts_exceeded', number: '+14155550123', verificationId: v.id });
+    expect((await failures()).filter((f) => f.reason === 'incorrect_code')).toHaveLength(5);
+    expect((await failures()).at(-1)).toMatchObject({ reason: 'max_attempts_exceeded', number: '+14155550123', verificationId: v.id });
   });
 
   it('answers 410 expired once the TTL has passed, with the injected clock', async () => {
@@ -70,7 +71,7 @@ describe('verification failures: every reason answers with its status and is rec
     for (const to of ['+1415555', 'hello', '+14155550123, +14155550124', 'call +14155550123', '+999123456789', '0612345678', '', ['+14155550123'], 14155550123, null]) {
       await expectProblem(await t.call('POST', '/v1/verifications', { body: { to } }), 400, 'invalid_phone');
     }
-    const invalid = failures().filter((f) => f.reason === 'invalid_phone');
+    const invalid = (await failures()).filter((f) => f.reason === 'invalid_phone');
     expect(invalid).toHaveLength(10);
     expect(invalid[0]).toMatchObject({ ip: '198.51.100.10' });
   });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalTransaction, transactionHash } from '../../src/verification/transaction.js';
 import { appCode, enrollVerified, STEP_MS } from '../helpers/factors.js';
-import { createTestApp, expectProblem, startVerification, type TestApp } from '../helpers/test-app.js';
+import { createTestApp, expectProblem, pendingOnPostgres, startVerification, type TestApp } from '../helpers/test-app.js';
 
 const TRANSFER = { amount: '250.00', currency: 'EUR', payee: 'ACME SARL' };
 
@@ -81,8 +81,8 @@ describe('transaction-bound SMS codes', () => {
       await expectProblem(await t.call('POST', '/v1/verifications', { body: { to: '+14155550123', transaction } }), 400, 'invalid_request');
     }
     expect(t.outbox()).toEqual([]);
-    const recorded = t.database.raw.prepare("SELECT count(*) AS n FROM events WHERE reason = 'invalid_request' AND rule = 'transaction'").get() as { n: number };
-    expect(recorded.n).toBeGreaterThanOrEqual(5);
+    const [recorded] = await t.rows<{ n: number }>("SELECT count(*) AS n FROM events WHERE reason = 'invalid_request' AND rule = 'transaction'");
+    expect(recorded!.n).toBeGreaterThanOrEqual(5);
   });
 });
 
@@ -95,7 +95,9 @@ describe('canonical transactions', () => {
   });
 });
 
-describe('transaction on factor challenges', () => {
+const factorsPending = pendingOnPostgres('factors');
+
+describe.skipIf(factorsPending !== undefined)(`transaction on factor challenges${factorsPending ? ` (skipped: ${factorsPending})` : ''}`, () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await createTestApp();

@@ -9,6 +9,7 @@ import * as schema from './schema.js';
 export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
 export interface SqliteHandle {
+  kind: 'sqlite';
   db: SqliteDb;
   raw: Database.Database;
   close(): void;
@@ -34,5 +35,5 @@ export function openSqlite(path: string): SqliteHandle {
   raw.pragma('cache_size = -65536');
   const db = drizzle(raw, { schema });
   migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
-  return { db, raw, close: () => raw.close() };
+  return { kind: 'sqlite', db, raw, close: () => raw.close() };
 }

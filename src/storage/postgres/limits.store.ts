@@ -1,0 +1,147 @@
+import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
+import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterStore } from '../../limits/limits.store.js';
+import type { Clock } from '../../platform/clock.js';
+import type { PostgresDb } from './db.js';
+import { appLimits, blocklist, rateCounters } from './schema.js';
+
+const PURGE_EVERY = 1000;
+
+/**
+ * Fixed-window counters in PostgreSQL (used unless REDIS_URL is set), with the semantics of
+ * storage/sqlite/limits.store.ts. Each hit is one `INSERT … ON CONFLICT DO UPDATE … RETURNING`:
+ * PostgreSQL locks the row for the update, so concurrent hits on one key (from any instance)
+ * are applied one after the other and each receives a distinct total.
+ */
+export function createPostgresCounterStore(db: PostgresDb, clock: Clock): CounterStore {
+  let hits = 0;
+  return {
+    async hit(key, windowMs, cost = 1) {
+      const now = clock.now();
+      if (++hits % PURGE_EVERY === 0) {
+        // Ended windows are dead rows: delete up to 1000 of them. SKIP LOCKED: a row a hit holds is
+        // left for next time, and two instances purging at once never wait on (or deadlock with) each other.
+        await db
+          .execute(sql`DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= ${now} LIMIT ${PURGE_EVERY} FOR UPDATE SKIP LOCKED)`)
+          .catch(() => undefined);
+      }
+      const expired = sql`${rateCounters.expiresAt} <= ${now}`;
+      const [row] = await db
+        .insert(rateCounters)
+        .values({ key, points: cost, expiresAt: now + windowMs })
+        .onConflictDoUpdate({
+          target: rateCounters.key,
+          set: {
+            // Both expressions read the row as it was before this statement (SQL UPDATE semantics).
+            points: sql`CASE WHEN ${expired} THEN excluded.points ELSE ${rateCounters.points} + excluded.points END`,
+            expiresAt: sql`CASE WHEN ${expired} THEN excluded.expires_at ELSE ${rateCounters.expiresAt} END`,
+          },
+        })
+        .returning({ points: rateCounters.points, expiresAt: rateCounters.expiresAt });
+      return { points: row!.points, resetInMs: Math.max(0, row!.expiresAt - now) };
+    },
+
+    async peek(key) {
+      const now = clock.now();
+      const [row] = await db
+        .select({ points: rateCounters.points, expiresAt: rateCounters.expiresAt })
+        .from(rateCounters)
+        .where(and(eq(rateCounters.key, key), gt(rateCounters.expiresAt, now)));
+      return row ? { points: row.points, resetInMs: row.expiresAt - now } : { points: 0, resetInMs: 0 };
+    },
+
+    async hold(key, durationMs) {
+      const now = clock.now();
+      await db
+        .insert(rateCounters)
+        .values({ key, points: 1, expiresAt: now + durationMs })
+        .onConflictDoUpdate({
+          target: rateCounters.key,
+          set: {
+            points: sql`CASE WHEN ${rateCounters.expiresAt} <= ${now} THEN 1 ELSE greatest(${rateCounters.points}, 1) END`,
+            expiresAt: sql`greatest(${rateCounters.expiresAt}, excluded.expires_at)`,
+          },
+        });
+    },
+
+    close: () => Promise.resolve(),
+  };
+}
+
+const unexpired = (now: number): SQL | undefined => or(isNull(blocklist.expiresAt), gt(blocklist.expiresAt, now));
+const asEntry = (row: typeof blocklist.$inferSelect): BlockEntry => row as BlockEntry;
+
+export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
+  return {
+    async insert(entry) {
+      await db.insert(blocklist).values(entry);
+    },
+
+    insertAutoPrefixBlock(entry, now) {
+      // `INSERT … WHERE NOT EXISTS` alone is not enough here: under READ COMMITTED two transactions
+      // both see no entry and both insert (SQLite's single writer serialises them; PostgreSQL does
+      // not). A transaction-scoped advisory lock on the prefix serialises the check-and-insert.
+      return db.transaction(async (tx) => {
+        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`blocklist:auto-prefix:${entry.value}`}, 0))`);
+        const result = await tx.execute(sql`
+          INSERT INTO blocklist (id, kind, value, action, reason, created_by, created_at, expires_at)
+          SELECT ${entry.id}, 'prefix', ${entry.value}, 'block', ${entry.reason}, ${entry.createdBy}, ${entry.createdAt}::bigint, ${entry.expiresAt}::bigint
+          WHERE NOT EXISTS (
+            SELECT 1 FROM blocklist
+            WHERE kind = 'prefix' AND value = ${entry.value} AND action = 'block' AND (expires_at IS NULL OR expires_at > ${now})
+          )`);
+        return result.rowCount === 1 ? entry : undefined;
+      });
+    },
+
+    async list(now, filter) {
+      const rows = await db
+        .select()
+        .from(blocklist)
+        .where(and(unexpired(now), filter.kind ? eq(blocklist.kind, filter.kind) : undefined, filter.action ? eq(blocklist.action, filter.action) : undefined))
+        .orderBy(asc(blocklist.createdAt), asc(blocklist.id));
+      return rows.map(asEntry);
+    },
+
+    async candidates(subject, now) {
+      // Read on every decision (no cache): a change made by any instance applies to the next request everywhere.
+      const rows = await db
+        .select()
+        .from(blocklist)
+        .where(
+          and(
+            unexpired(now),
+            or(
+              and(eq(blocklist.kind, 'number'), eq(blocklist.value, subject.number)),
+              and(eq(blocklist.kind, 'prefix'), sql`left(${subject.number}::text, length(${blocklist.value})) = ${blocklist.value}`),
+              subject.country === undefined ? undefined : and(eq(blocklist.kind, 'country'), eq(blocklist.value, subject.country)),
+              subject.ip === undefined ? undefined : and(eq(blocklist.kind, 'ip'), eq(blocklist.value, subject.ip)),
+              eq(blocklist.kind, 'cidr'),
+            ),
+          ),
+        );
+      return rows.map(asEntry);
+    },
+
+    async remove(id) {
+      const rows = await db.delete(blocklist).where(eq(blocklist.id, id)).returning({ id: blocklist.id });
+      return rows.length === 1;
+    },
+  };
+}
+
+export function createPostgresAppLimitsStore(db: PostgresDb): AppLimitsStore {
+  return {
+    async get(app) {
+      const [row] = await db.select().from(appLimits).where(eq(appLimits.app, app));
+      return row ? { app: row.app, overrides: JSON.parse(row.overrides) as AppLimitOverrides, updatedAt: row.updatedAt } : undefined;
+    },
+    async put(app, overrides, now) {
+      const json = JSON.stringify(overrides);
+      await db
+        .insert(appLimits)
+        .values({ app, overrides: json, updatedAt: now })
+        .onConflictDoUpdate({ target: appLimits.app, set: { overrides: json, updatedAt: now } });
+      return { app, overrides, updatedAt: now };
+    },
+  };
+}
