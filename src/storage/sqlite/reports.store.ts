@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Dimension, OffenderDimension, RecordScope, ReportsStore, StoredEvent, TimeBucket } from '../../reports/reports.store.js';
 import type { SqliteDb } from './db.js';
@@ -29,7 +29,11 @@ function inScope(scope: RecordScope): SQL[] {
 const count = sql<number>`count(*)`;
 const countIf = (condition: SQL): SQL<number> => sql<number>`coalesce(sum(case when ${condition} then 1 else 0 end), 0)`;
 
-/** SQLite implementation: each method is a single SELECT over the events indexes. */
+/**
+ * SQLite implementation: each method is a single SELECT over the events indexes. Ties are broken
+ * by the group's columns in ascending binary order, NULL first (SQLite's own order), so a report
+ * reads the same on every run and on PostgreSQL (storage/postgres/reports.store.ts).
+ */
 export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
   return {
     countFailures(scope, groupBy, stackBy) {
@@ -45,7 +49,7 @@ export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
           .from(events)
           .where(where)
           .groupBy(key, stack)
-          .orderBy(bucket ? key : desc(count), desc(count))
+          .orderBy(...(bucket ? [asc(key), desc(count)] : [desc(count), asc(key)]), asc(stack))
           .all();
         return Promise.resolve(rows);
       }
@@ -54,7 +58,7 @@ export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
         .from(events)
         .where(where)
         .groupBy(key)
-        .orderBy(bucket ? key : desc(count))
+        .orderBy(...(bucket ? [asc(key)] : [desc(count), asc(key)]))
         .all();
       return Promise.resolve(rows);
     },
@@ -73,7 +77,7 @@ export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
         .from(events)
         .where(and(inArray(events.reason, ['started', 'sent', 'delivered', 'delivery_failed', 'approved']), ...inScope(scope)))
         .groupBy(key)
-        .orderBy(desc(sql`2`))
+        .orderBy(desc(sql`2`), asc(key))
         .all();
       return Promise.resolve(rows);
     },
@@ -140,7 +144,7 @@ export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
           .from(events)
           .where(and(where, inArray(key, keys)))
           .groupBy(key, events.rule, events.reason)
-          .orderBy(desc(count))
+          .orderBy(desc(count), asc(key), asc(events.rule), asc(events.reason))
           .all();
         return Promise.resolve(rows);
       }
@@ -149,7 +153,7 @@ export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
         .from(events)
         .where(where)
         .groupBy(events.rule, events.reason)
-        .orderBy(desc(count))
+        .orderBy(desc(count), asc(events.rule), asc(events.reason))
         .all();
       return Promise.resolve(rows);
     },
