@@ -19,6 +19,17 @@ const POSTGRES_SUITES = [
   'test/delivery/http.provider.test.ts',
   'test/delivery/twilio.gateway.test.ts',
   'test/delivery/webhooks.signature-forgery.test.ts',
+  'test/factors/factors.flow.test.ts',
+  'test/factors/factors.qr.test.ts',
+  'test/factors/factors.guard.test.ts',
+  'test/factors/factors.replay.test.ts',
+  'test/optin/optin.flow.test.ts',
+  'test/optin/optin.config.test.ts',
+  'test/reports/reports.abuse.test.ts',
+  'test/reports/reports.conversion.test.ts',
+  'test/reports/reports.failures.test.ts',
+  'test/reports/dashboard.test.ts',
+  'test/reports/block-status.test.ts',
 ];
 
 const postgres = process.env.DATABASE_URL

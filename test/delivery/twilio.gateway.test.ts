@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { twilioSignature, FLASH_CALL_TWIML } from '../../src/delivery/twilio.provider.js';
-import { createTestApp, pendingOnPostgres, startVerification, type TestApp } from '../helpers/test-app.js';
+import { createTestApp, startVerification, type TestApp } from '../helpers/test-app.js';
 import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio } from './fake-twilio.js';
 import { eventsOf, getVerification, RANGES } from './helpers.js';
 
@@ -56,7 +56,6 @@ describe('Twilio gateway against a fake of its REST API', () => {
     expect((await getVerification(t, started.id)).deliveries).toEqual([expect.objectContaining({ status: 'delivered' })]);
 
     // The receipt is a `delivered` event of the verification's app and country, so delivery rates can be computed.
-    if (pendingOnPostgres('reports')) return;
     const report = await t.call('GET', '/v1/reports/conversion?groupBy=country');
     const { groups } = (await report.json()) as { groups: { key: string; started: number; sent: number; delivered: number; deliveryRate: number | null }[] };
     expect(groups).toEqual([expect.objectContaining({ key: 'FR', started: 1, sent: 1, delivered: 1, deliveryRate: 1 })]);

@@ -30,7 +30,7 @@ describe('TOTP replay protection', () => {
       409,
       'already_used',
     );
-    const replays = t.database.raw.prepare("SELECT rule, details FROM events WHERE reason = 'already_used'").all() as { rule: string; details: string }[];
+    const replays = await t.rows<{ rule: string; details: string }>("SELECT rule, details FROM events WHERE reason = 'already_used'");
     expect(replays).toHaveLength(3);
     expect(replays[0]).toMatchObject({ rule: 'totp:replay' });
     expect(JSON.parse(replays[0]!.details)).toMatchObject({ factorId: factor.id });
@@ -54,8 +54,8 @@ describe('TOTP replay protection', () => {
       const body = (await response.json()) as { reason: string };
       expect(['already_used', 'max_attempts_exceeded', 'rate_limited']).toContain(body.reason);
     }
-    const approvals = t.database.raw.prepare("SELECT count(*) AS n FROM events WHERE reason = 'approved' AND kind = 'success'").get() as { n: number };
-    expect(approvals.n).toBe(1);
+    const [approvals] = await t.rows<{ n: number }>("SELECT count(*) AS n FROM events WHERE reason = 'approved' AND kind = 'success'");
+    expect(Number(approvals?.n)).toBe(1);
   });
 
   it('approves exactly once under 20 concurrent requests for an activation code too', async () => {
@@ -64,7 +64,7 @@ describe('TOTP replay protection', () => {
     const code = await appCode(factor.secret, t.clock.now());
     const responses = await Promise.all(Array.from({ length: 20 }, () => t.call('POST', `/v1/factors/${factor.id}/verify`, { body: { code } })));
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
-    const codes = t.database.raw.prepare('SELECT count(*) AS n FROM factor_recovery_codes WHERE factor_id = ?').get(factor.id) as { n: number };
-    expect(codes.n).toBe(10); // one activation's recovery codes, not several
+    const [codes] = await t.rows<{ n: number }>('SELECT count(*) AS n FROM factor_recovery_codes WHERE factor_id = ?', factor.id);
+    expect(Number(codes?.n)).toBe(10); // one activation's recovery codes, not several
   });
 });

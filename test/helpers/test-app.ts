@@ -85,23 +85,6 @@ export type TestStorage = 'sqlite' | 'postgres';
 /** The storage test apps use unless told: TEST_STORAGE=postgres (the PostgreSQL vitest project) or SQLite. */
 export const TEST_STORAGE: TestStorage = process.env.TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
 
-/**
- * Capabilities whose PostgreSQL stores are not merged yet (they come from another branch): with
- * TEST_STORAGE=postgres their cases are skipped with this reason. Delete an entry when its store lands.
- */
-export const PENDING_ON_POSTGRES: Partial<Record<'factors' | 'optin' | 'reports', string>> = {
-  factors: 'the factors store is not yet implemented on PostgreSQL',
-  optin: 'the opt-in store is not yet implemented on PostgreSQL',
-  reports: 'the reports store is not yet implemented on PostgreSQL',
-};
-
-/** Why a case needing this capability's store cannot run on the current TEST_STORAGE, or undefined when it can. */
-export function pendingOnPostgres(capability: keyof typeof PENDING_ON_POSTGRES): string | undefined {
-  const reason = TEST_STORAGE === 'postgres' ? PENDING_ON_POSTGRES[capability] : undefined;
-  if (reason) console.warn(`skipped on PostgreSQL: ${reason}`);
-  return reason;
-}
-
 const teardowns = new Set<Promise<void>>();
 const sharedUrls = new WeakMap<Database, string>();
 

@@ -202,7 +202,7 @@ describe('double opt-in', () => {
     t.clock.advance(HOUR + 1);
     expect(await t.deps.optin.service.expireDue()).toBe(1);
     expect(await t.deps.optin.service.expireDue()).toBe(0);
-    const row = t.database.raw.prepare("SELECT type FROM optin_consent_ledger WHERE type = 'expired'").all();
+    const row = await t.rows("SELECT type FROM optin_consent_ledger WHERE type = 'expired'");
     expect(row).toHaveLength(1);
   });
 
@@ -309,7 +309,7 @@ describe('a refused confirmation SMS', () => {
       const { trail } = await consentOf(t, list.id);
       expect(trail.map((e) => e.type)).toEqual(['requested', 'message_failed']);
       expect(trail[1]?.details).toEqual({ provider: 'http', from: SENDER, errorCode: 'http_400' });
-      const failures = t.database.raw.prepare("SELECT provider_error FROM events WHERE reason = 'delivery_failed'").all();
+      const failures = await t.rows("SELECT provider_error FROM events WHERE reason = 'delivery_failed'");
       const code = /code (\d{6})/.exec(lastBody)?.[1] ?? '';
       expect(code).toHaveLength(6);
       expect(failures).toEqual([{ provider_error: expect.stringMatching(/^http_400: number unreachable: ACME: reply YES .* enter code \[code\] on/) }]);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalTransaction, transactionHash } from '../../src/verification/transaction.js';
 import { appCode, enrollVerified, STEP_MS } from '../helpers/factors.js';
-import { createTestApp, expectProblem, pendingOnPostgres, startVerification, type TestApp } from '../helpers/test-app.js';
+import { createTestApp, expectProblem, startVerification, type TestApp } from '../helpers/test-app.js';
 
 const TRANSFER = { amount: '250.00', currency: 'EUR', payee: 'ACME SARL' };
 
@@ -95,9 +95,7 @@ describe('canonical transactions', () => {
   });
 });
 
-const factorsPending = pendingOnPostgres('factors');
-
-describe.skipIf(factorsPending !== undefined)(`transaction on factor challenges${factorsPending ? ` (skipped: ${factorsPending})` : ''}`, () => {
+describe('transaction on factor challenges', () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await createTestApp();

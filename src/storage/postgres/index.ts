@@ -1,11 +1,11 @@
-import type { FactorStore } from '../../factors/factors.store.js';
-import type { OptinStore } from '../../optin/optin.store.js';
-import type { ReportsStore } from '../../reports/reports.store.js';
 import type { StoreOptions, Stores } from '../stores.js';
 import { createPostgresApiKeyStore, createPostgresAppStore } from './admin.store.js';
 import type { PostgresHandle } from './db.js';
 import { createPostgresDeliveryStore } from './delivery.store.js';
 import { isPostgresUnavailable } from './errors.js';
+import { createPostgresFactorStore } from './factors.store.js';
+import { createPostgresOptinStore } from './optin.store.js';
+import { createPostgresReportsStore } from './reports.store.js';
 import { createPostgresEventRecorder } from './events.store.js';
 import { createPostgresAppLimitsStore, createPostgresBlocklistStore, createPostgresCounterStore } from './limits.store.js';
 import { createPostgresEventRetentionStore } from './retention.store.js';
@@ -28,10 +28,9 @@ export function createPostgresStores(handle: PostgresHandle, options: StoreOptio
     counters: createPostgresCounterStore(db, options.clock),
     blocklist: createPostgresBlocklistStore(db),
     appLimits: createPostgresAppLimitsStore(db),
-    // ── Slots for the PostgreSQL stores of another branch: replace each with its create…(db). ──
-    factors: notYetOnPostgres<FactorStore>('factors'),
-    optin: notYetOnPostgres<OptinStore>('optin'),
-    reports: notYetOnPostgres<ReportsStore>('reports'),
+    factors: createPostgresFactorStore(db),
+    optin: createPostgresOptinStore(db),
+    reports: createPostgresReportsStore(db),
     async ping() {
       // A server that accepts connections but never answers must not hold /readyz for long.
       let timer: NodeJS.Timeout | undefined;
@@ -46,17 +45,4 @@ export function createPostgresStores(handle: PostgresHandle, options: StoreOptio
     },
     isUnavailable: isPostgresUnavailable,
   };
-}
-
-/**
- * A placeholder for a store not yet written for PostgreSQL: the service wires and serves every
- * other capability, and any call into this one rejects saying so (answered as a 500).
- */
-function notYetOnPostgres<T extends object>(name: string): T {
-  return new Proxy({} as T, {
-    get: (_target, property) =>
-      typeof property === 'string' && property !== 'then'
-        ? () => Promise.reject(new Error(`the ${name} store is not yet implemented on PostgreSQL (src/storage/postgres/index.ts)`))
-        : undefined,
-  });
 }
