@@ -13,6 +13,7 @@ import { createDeliveryStatusService, type DeliveryStatusService } from './deliv
 import { createTwilioSmsProvider, createTwilioVoiceProvider, type TwilioOptions } from './delivery/twilio.provider.js';
 import type { WebhookSecrets } from './delivery/webhooks.router.js';
 import type { EventRecorder } from './events/events.js';
+import type { ReadinessChecks } from './http/system.router.js';
 import type { AppLimitsService } from './limits/app-limits.service.js';
 import type { BlocklistService } from './limits/blocklist.service.js';
 import type { TrustProxy } from './limits/ip.js';
@@ -53,7 +54,8 @@ export interface AppDeps {
   events: EventRecorder;
   tokens: TokenIssuer;
   rotateSigningKey: () => Promise<string>;
-  ready: () => Promise<void>;
+  /** The state of each dependency when the service can serve (/readyz); rejects when it cannot. */
+  ready: () => Promise<ReadinessChecks>;
   openapiYaml: string;
   bodyLimitBytes: number;
   blocklist: BlocklistService;
@@ -309,7 +311,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     rotateSigningKey: () => rotateSigningKey(signingKeys, clock.now()),
     ready: () => {
       database.raw.prepare('SELECT 1').get();
-      return Promise.resolve();
+      return Promise.resolve({ database: 'ok' as const, ...limits.health() });
     },
     openapiYaml: existsSync(OPENAPI_PATH) ? readFileSync(OPENAPI_PATH, 'utf8') : '',
     bodyLimitBytes: config.bodyLimitBytes,
