@@ -36,8 +36,9 @@ describe('API key revocation', () => {
 
     it('a key revoked through one process is refused by the other on its very next request', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'otp-revoke-processes-'));
-      const [one, two] = await Promise.all([startServerProcess(dir, {}), startServerProcess(dir, {})]);
-      servers.push(one, two);
+      // Each is tracked as soon as it listens, so one failing to start never leaves the other running.
+      const launch = () => startServerProcess(dir, {}).then((server) => (servers.push(server), server));
+      const [one, two] = await Promise.all([launch(), launch()]);
       const created = await api(one.url, 'POST', '/v1/admin/api-keys', { app: 'acme', scopes: ['verify'] });
       expect(created.status).toBe(201);
       const { key } = (await created.json()) as { key: string };

@@ -106,10 +106,10 @@ describe.skipIf(unavailable !== undefined)('Redis outage (a private redis-server
   it('SIGKILL mid-run: no 500, no wrong code approved, holds and blocklist kept, budgets divided, logged once; recovers when Redis is back', async () => {
     redis = await startRedis();
     const dir = mkdtempSync(join(tmpdir(), 'otp-redis-outage-'));
-    const [a, b] = await Promise.all([startServerProcess(dir, { ...ENV, REDIS_URL: redis.url }), startServerProcess(dir, { ...ENV, REDIS_URL: redis.url })]);
-    servers.push(a, b);
-    const one = a;
-    const two = b;
+    // Each is tracked as soon as it listens, so one failing to start never leaves the other running.
+    const url = redis.url;
+    const launch = () => startServerProcess(dir, { ...ENV, REDIS_URL: url }).then((server) => (servers.push(server), server));
+    const [one, two] = await Promise.all([launch(), launch()]);
     const all: Answer[] = [];
     const track = async (answer: Promise<Answer>): Promise<Answer> => {
       const settled = await answer;
