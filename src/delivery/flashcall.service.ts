@@ -117,6 +117,26 @@ export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
     return result;
   }
 
+  /**
+   * A timed fallback over an SMS the provider accepted but never confirmed (no receipt, no check):
+   * a gateway that takes messages and drops them looks exactly like this, so it is a failure of
+   * its own in the record, not only a fallback.
+   */
+  async function recordUnconfirmed(v: VerificationRecord, now: number): Promise<void> {
+    const sms = (await deps.verifications.listDeliveries(v.id)).filter((d) => d.channel === 'sms').at(-1);
+    if (sms?.status !== 'sent') return;
+    await deps.events.record({
+      ...facts(v),
+      channel: 'sms',
+      provider: sms.provider,
+      at: now,
+      kind: 'failure',
+      reason: 'delivery_unconfirmed',
+      rule: 'fallback:no_check',
+      providerError: `no_receipt: accepted${sms.providerMessageId === null ? '' : ` as ${sms.providerMessageId}`}, no delivery receipt and no check within ${Math.round((now - sms.updatedAt) / 1000)} s`.slice(0, 300),
+    });
+  }
+
   /** Runs a claimed fallback to its end: switch, call, complete. */
   async function execute(claimed: ClaimedFallback): Promise<boolean> {
     const now = clock.now();
@@ -130,6 +150,7 @@ export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
     const { delivery, from } = prepare(v.id, now, binding);
     await deps.verifications.addDelivery(delivery);
     await deps.events.record({ ...facts(v), at: now, kind: 'success', reason: 'fallback', rule: `fallback:${claimed.reason}`, details: { fallbackReason: claimed.reason } });
+    if (claimed.reason === 'no_check') await recordUnconfirmed(v, now);
     const result = await place(v, delivery, from);
     await deps.store.completeFallback(v.id, owner, 'done', delivery.id, clock.now());
     return result.status === 'sent';

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
-import type { SendResult, SmsProvider, VoiceProvider } from './provider.js';
+import { bodyExcerpt, type SendResult, type SmsProvider, type VoiceProvider } from './provider.js';
 
 export interface HttpProviderOptions {
   url: string;
@@ -68,7 +68,7 @@ async function postSigned(options: HttpProviderOptions, payload: Record<string, 
     if (!response.ok) {
       return { status: 'failed', errorCode: `http_${response.status}`, errorMessage: text.slice(0, 200) || response.statusText, transient: response.status >= 500 };
     }
-    return { status: 'sent', providerMessageId: readMessageId(text) };
+    return readAcceptance(text);
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     return timedOut
@@ -79,8 +79,8 @@ async function postSigned(options: HttpProviderOptions, payload: Record<string, 
 
 /**
  * A generic gateway: POSTs `{ to, body, verificationId }` as JSON to the configured URL, signed.
- * Any 2xx is a send (an `id` or `messageId` in the JSON answer becomes the provider message id);
- * a non-2xx, a network error or the timeout is a failure, reported and never thrown.
+ * A 2xx with an empty body or a JSON object is a send (see readAcceptance); a non-2xx, a 2xx with
+ * any other body, a network error or the timeout is a failure, reported and never thrown.
  */
 export function createHttpSmsProvider(options: HttpProviderOptions): SmsProvider {
   return {
@@ -98,16 +98,25 @@ export function createHttpVoiceProvider(options: HttpProviderOptions): VoiceProv
   };
 }
 
-function readMessageId(text: string): string | undefined {
+/**
+ * What a 2xx answer means. An empty body or a JSON object is a send (its `id` or `messageId`, when
+ * a string or number, becomes the provider message id). Anything else (an HTML page from a proxy
+ * or captive portal, truncated JSON, an array) is no answer this protocol defines: `invalid_response`,
+ * not retried (the gateway may have taken the message) but a failure, so the fallback follows now
+ * rather than when the timed fallback is due.
+ */
+function readAcceptance(text: string): SendResult {
+  if (text.trim() === '') return { status: 'sent' };
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object') {
-      const record = parsed as Record<string, unknown>;
-      const id = record.id ?? record.messageId;
-      if (typeof id === 'string' || typeof id === 'number') return String(id).slice(0, 128);
-    }
+    parsed = JSON.parse(text);
   } catch {
-    // A 2xx without JSON is still a send.
+    parsed = undefined;
   }
-  return undefined;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { status: 'failed', errorCode: 'invalid_response', errorMessage: `2xx answer is not a JSON object: ${bodyExcerpt(text)}`, transient: false };
+  }
+  const record = parsed as Record<string, unknown>;
+  const id = record.id ?? record.messageId;
+  return { status: 'sent', providerMessageId: typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 128) : undefined };
 }

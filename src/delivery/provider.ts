@@ -33,3 +33,9 @@ export interface VoiceProvider {
   readonly name: string;
   call(call: FlashCall): Promise<SendResult>;
 }
+
+/** The first characters of a body, on one line, for an error text. */
+export function bodyExcerpt(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 80 ? `${line.slice(0, 80)}…` : line;
+}

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { SendResult, SmsProvider, VoiceProvider } from './provider.js';
+import { bodyExcerpt, type SendResult, type SmsProvider, type VoiceProvider } from './provider.js';
 
 export interface TwilioOptions {
   accountSid: string;
@@ -33,7 +33,7 @@ interface TwilioError {
  * POSTs a form to /2010-04-01/Accounts/{Sid}/{resource}.json with HTTP Basic auth (Account SID and
  * Auth Token), as Twilio's REST API documents. 201 with `{ sid }` is a send; an error body
  * `{ code, message, more_info, status }` becomes `twilio_<code>` with its message. 5xx and timeouts
- * are transient; 4xx (including 429) are not retried.
+ * are transient; 4xx (including 429) are not retried; a 2xx without a sid is `invalid_response`.
  */
 async function postForm(options: TwilioOptions, resource: 'Messages' | 'Calls', params: Record<string, string>): Promise<SendResult> {
   const doFetch = options.fetch ?? fetch;
@@ -49,7 +49,8 @@ async function postForm(options: TwilioOptions, resource: 'Messages' | 'Calls', 
     const text = await response.text();
     let parsed: Record<string, unknown> = {};
     try {
-      parsed = JSON.parse(text) as Record<string, unknown>;
+      const value: unknown = JSON.parse(text);
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) parsed = value as Record<string, unknown>;
     } catch {
       // Not JSON (a proxy's error page): keep the status.
     }
@@ -59,8 +60,14 @@ async function postForm(options: TwilioOptions, resource: 'Messages' | 'Calls', 
       const message = typeof error.message === 'string' ? error.message : text.slice(0, 200) || response.statusText;
       return { status: 'failed', errorCode: code, errorMessage: message.slice(0, 200), transient: response.status >= 500 };
     }
+    // Twilio answers every created resource with its sid. A 2xx without one came from something
+    // else (a proxy, a captive portal): the message may not exist, and no callback could name it.
+    // Not retried (it may exist), but a failure, so the fallback follows now.
     const sid = parsed.sid;
-    return { status: 'sent', providerMessageId: typeof sid === 'string' ? sid.slice(0, 64) : undefined };
+    if (typeof sid !== 'string' || sid === '') {
+      return { status: 'failed', errorCode: 'invalid_response', errorMessage: `${response.status} answer without a sid: ${bodyExcerpt(text)}`, transient: false };
+    }
+    return { status: 'sent', providerMessageId: sid.slice(0, 64) };
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     return timedOut

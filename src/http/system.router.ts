@@ -8,11 +8,20 @@ import type { AppEnv } from './app-env.js';
 import { problem } from './problem.js';
 import { docsAssetRoute, docsRoute, healthRoute, jwksRoute, metricsRoute, openapiRoute, readyRoute } from './system.routes.js';
 
+/** What /readyz reports: the database answers; `redis` when REDIS_URL is set. */
+export interface ReadinessChecks {
+  database: 'ok';
+  redis?: 'ok' | 'unavailable';
+}
+
 export interface SystemRouterDeps {
   tokens: TokenIssuer;
   metrics: Metrics;
-  /** Resolves when the database answers; rejects otherwise. */
-  ready: () => Promise<void>;
+  /**
+   * Resolves with the state of each dependency (`database`, and `redis` when configured) when the
+   * service can serve; rejects when it cannot (the database does not answer).
+   */
+  ready: () => Promise<ReadinessChecks>;
   /** The repository's openapi.yaml, served as is. */
   openapiYaml: string;
 }
@@ -47,8 +56,8 @@ export function createSystemRouter(deps: SystemRouterDeps, base: () => OpenAPIHo
 
   router.openapi(readyRoute, async (c) => {
     try {
-      await deps.ready();
-      return c.json({ status: 'ready' as const }, 200);
+      const checks = await deps.ready();
+      return c.json({ status: 'ready' as const, checks }, 200);
     } catch {
       return problem(c, 'not_ready', { retryAfterSeconds: 5 }) as never;
     }

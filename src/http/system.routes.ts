@@ -16,8 +16,23 @@ export const readyRoute = createRoute({
   path: '/readyz',
   tags: TAGS,
   summary: 'Readiness: the database answers',
+  description:
+    'Ready (200) when the database answers. A Redis outage keeps the instance ready: the rate limits are answered by each instance\'s in-memory insurance with budgets divided by LIMITS_INSTANCES, and `checks.redis` says `unavailable`.',
   responses: {
-    200: { description: 'Ready', content: { 'application/json': { schema: z.object({ status: z.literal('ready') }) } } },
+    200: {
+      description: 'Ready',
+      content: {
+        'application/json': {
+          schema: z.object({
+            status: z.literal('ready'),
+            checks: z.object({
+              database: z.literal('ok'),
+              redis: z.enum(['ok', 'unavailable']).optional().openapi({ description: 'Present when REDIS_URL is set' }),
+            }),
+          }),
+        },
+      },
+    },
     ...problemResponses('not_ready'),
   },
 });

@@ -1,6 +1,7 @@
 import type { FactorGuard } from '../factors/factors.guard.js';
 import { DomainError } from '../platform/errors.js';
 import { canonicalIp } from './ip.js';
+import { counterKeys } from './limits.counters.js';
 import type { CounterStore } from './limits.store.js';
 
 const HOUR_MS = 3_600_000;
@@ -33,9 +34,9 @@ export function createFactorLimitsGuard(deps: { counters: CounterStore; limits: 
 
   return {
     async beforeAttempt(attempt) {
-      await take('factor-user-checks:hour', `rate:factor-user-checks:hour:${attempt.app}:${attempt.user}`, deps.limits.userChecksPerHour);
+      await take('factor-user-checks:hour', counterKeys.rate('factor-user-checks:hour', attempt.app, attempt.user), deps.limits.userChecksPerHour);
       const ip = attempt.ip === undefined ? undefined : canonicalIp(attempt.ip);
-      if (ip !== undefined) await take('ip-checks:hour', `rate:ip-checks:hour:${attempt.app}:${ip}`, deps.limits.ipChecksPerHour);
+      if (ip !== undefined) await take('ip-checks:hour', counterKeys.rate('ip-checks:hour', attempt.app, ip), deps.limits.ipChecksPerHour);
     },
     afterAttempt: () => Promise.resolve(),
   };

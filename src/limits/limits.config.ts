@@ -14,6 +14,9 @@ const rateEnv = Object.fromEntries(RATE_RULE_NAMES.map((name) => [RATE_RULES[nam
 export const LIMITS_ENV = {
   ...rateEnv,
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  // How many instances share REDIS_URL: while Redis is down each one allows 1/N of every budget.
+  LIMITS_INSTANCES: int(1, 1000).default(1),
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 10_000).default(500),
   TRUST_PROXY: z.string().optional(),
   LOCKOUT_BASE_SECONDS: int(1, 86_400).default(900),
   LOCKOUT_MAX_SECONDS: int(1, 30 * 86_400).default(86_400),
@@ -39,6 +42,14 @@ export const SIGNAL_SCORES = { prefixVelocity: 60, ipFanout: 60, sequential: 50,
 export interface LimitsConfig {
   rates: Record<RateRuleName, number>;
   redisUrl: string | undefined;
+  /**
+   * LIMITS_INSTANCES: the instances sharing Redis. While Redis is unavailable each instance counts
+   * on its own (rate-limiter-flexible's insurance) and lets through 1/instances of every rate
+   * limit, so all of them together stay within the budget.
+   */
+  instances: number;
+  /** A Redis command unanswered this long is answered by the insurance instead (REDIS_COMMAND_TIMEOUT_MS). */
+  redisCommandTimeoutMs: number;
   trustProxy: TrustProxy;
   lockout: { baseSeconds: number; maxSeconds: number };
   geo: { denyCountries: string[]; denyNonGeographic: boolean };
@@ -81,6 +92,8 @@ export function limitsConfig(env: LimitsEnv): LimitsConfig {
   return {
     rates,
     redisUrl: env.REDIS_URL,
+    instances: env.LIMITS_INSTANCES,
+    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     trustProxy: env.TRUST_PROXY === undefined ? { kind: 'none' } : parseTrustProxy(env.TRUST_PROXY),
     lockout: { baseSeconds: env.LOCKOUT_BASE_SECONDS, maxSeconds: env.LOCKOUT_MAX_SECONDS },
     geo: { denyCountries: countryList(env.GEO_DENY_COUNTRIES), denyNonGeographic: env.GEO_DENY_NON_GEOGRAPHIC },

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface LimitsMetrics {
   refusals: Counter<'reason' | 'rule'>;
@@ -21,4 +21,16 @@ export function createLimitsMetrics(registry: Registry): LimitsMetrics {
       registers: [registry],
     }),
   };
+}
+
+/** `rate_limiter_redis_available`: 1 while Redis answers, 0 while the insurance does (read at each scrape). */
+export function registerRedisGauge(registry: Registry, available: () => boolean): void {
+  new Gauge({
+    name: 'rate_limiter_redis_available',
+    help: 'Whether the rate limiters reach Redis (1) or answer from the per-instance insurance (0)',
+    registers: [registry],
+    collect() {
+      this.set(available() ? 1 : 0);
+    },
+  });
 }

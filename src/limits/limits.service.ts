@@ -3,6 +3,7 @@ import { DomainError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { CheckAttempt, CheckOutcome, LimitState, StartAttempt, VerificationGuard } from '../verification/guard.js';
 import { matchBlocklist } from './blocklist.match.js';
+import { counterKeys } from './limits.counters.js';
 import { SIGNAL_SCORES, type LimitsConfig } from './limits.config.js';
 import { RATE_RULE_NAMES, RATE_RULES, REJECTED_NUMBER_TYPES, type RateRuleName, type RateSubject } from './limits.rules.js';
 import type { AppLimitOverrides, AppLimitsStore, BlocklistStore, CounterStore } from './limits.store.js';
@@ -67,10 +68,8 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
     return effectiveLimits(config, (await deps.appLimits.get(app))?.overrides);
   }
 
-  const holdKey = (app: string, number: string) => `hold:${app}:${number}`;
-
   async function checkHold(app: string, number: string): Promise<void> {
-    const hold = await counters.peek(holdKey(app, number));
+    const hold = await counters.peek(counterKeys.hold(app, number));
     if (hold.points > 0) refuse(rateLimited('number:hold', hold.resetInMs, { heldForMs: hold.resetInMs }));
   }
 
@@ -108,7 +107,7 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
       const value = subjectValue(rule.subject, app, subject.number, subject.callingCode, subject.ip);
       if (value === undefined) continue;
       const limit = limits[name];
-      const counter = await counters.hit(`rate:${name}:${app}:${value}`, rule.windowSeconds * 1000);
+      const counter = await counters.hit(counterKeys.rate(name, app, value), rule.windowSeconds * 1000);
       totals.set(name, counter.points);
       const state: LimitState = {
         policy: name,
@@ -211,7 +210,7 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
   async function checkConversion(app: string, prefix: string): Promise<void> {
     // Once decided, the prefix is not judged again for the block's duration: a block the security
     // team removes stays removed instead of being re-created by the next start.
-    const decidedKey = `conv:decided:${prefix}`;
+    const decidedKey = counterKeys.decided(prefix);
     if ((await counters.peek(decidedKey)).points > 0) return;
     const starts = await counters.hit(`conv:starts:${app}:${prefix}`, HOUR_MS);
     if (starts.points < abuse.conversionMinStarts) return;
@@ -272,7 +271,7 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
       const totals = await consume('check', attempt.app, settings.rates, { number: attempt.to, callingCode: '', ip: attempt.ip }, attempt.onLimitState);
       // The check that spends the last of the number's daily guess budget holds the number for a
       // full day from now: guesses in any 24 h then stay within the budget, even across windows.
-      if (totals.get('number-checks:day') === settings.rates['number-checks:day']) await counters.hold(holdKey(attempt.app, attempt.to), DAY_MS);
+      if (totals.get('number-checks:day') === settings.rates['number-checks:day']) await counters.hold(counterKeys.hold(attempt.app, attempt.to), DAY_MS);
     },
 
     async afterCheck(attempt: CheckAttempt, outcome: CheckOutcome) {
@@ -285,10 +284,10 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
       // Repeated lock-outs hold the number for an escalating time (NIST SP 800-63B §5.2.2: limit
       // failed attempts per subscriber, not per session): the 2nd lock-out in a day holds it for
       // LOCKOUT_BASE_SECONDS, each further one doubles it, up to LOCKOUT_MAX_SECONDS.
-      const lockouts = await counters.hit(`lockouts:${attempt.app}:${attempt.to}`, DAY_MS);
+      const lockouts = await counters.hit(counterKeys.lockouts(attempt.app, attempt.to), DAY_MS);
       if (lockouts.points < 2) return;
       const seconds = Math.min(config.lockout.maxSeconds, config.lockout.baseSeconds * 2 ** (lockouts.points - 2));
-      await counters.hold(holdKey(attempt.app, attempt.to), seconds * 1000);
+      await counters.hold(counterKeys.hold(attempt.app, attempt.to), seconds * 1000);
     },
   };
 }

@@ -6,25 +6,35 @@ import type { VerificationGuard } from '../verification/guard.js';
 import { createAppLimitsService, type AppLimitsService } from './app-limits.service.js';
 import { createBlocklistService, type BlocklistService } from './blocklist.service.js';
 import type { LimitsConfig } from './limits.config.js';
-import { createLimitsMetrics } from './limits.metrics.js';
+import { isBudgetKey, splitCounters } from './limits.counters.js';
+import { createLimitsMetrics, registerRedisGauge } from './limits.metrics.js';
 import { createLimitsGuard } from './limits.service.js';
 import type { AppLimitsStore, BlocklistStore, CounterStore } from './limits.store.js';
+
+/** What /readyz reports of the limits' stores: `redis` only when REDIS_URL is set. */
+export interface LimitsHealth {
+  /** `unavailable`: every instance limits on its own, with budgets divided by LIMITS_INSTANCES. */
+  redis?: 'ok' | 'unavailable';
+}
 
 export interface Limits {
   guard: VerificationGuard;
   blocklist: BlocklistService;
   appLimits: AppLimitsService;
   counters: CounterStore;
+  health(): LimitsHealth;
   close(): Promise<void>;
 }
-
-const FALLBACK_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Picks the limits' implementations (called from deps.ts): counters in Redis when REDIS_URL is set
  * (shared by every instance, with in-memory insurance), in the database's own counter table
- * otherwise (SQLite or PostgreSQL); the blocklist and per-app overrides always in the database
- * every instance shares.
+ * otherwise (SQLite or PostgreSQL); lock-out state, the blocklist and per-app overrides always in
+ * the database every instance shares.
+ *
+ * A Redis outage is logged twice, whatever the request rate: once when the first request is
+ * answered by the insurance, once when Redis answers again (with how many operations the
+ * insurance answered meanwhile); each of those operations is counted in rate_limiter_fallbacks_total.
  */
 export async function createLimits(options: {
   config: LimitsConfig;
@@ -36,21 +46,39 @@ export async function createLimits(options: {
 }): Promise<Limits> {
   const { config, stores, clock, logger } = options;
   const metrics = createLimitsMetrics(options.metrics.registry);
-  let lastFallbackLog = -Infinity;
-  const counters = config.redisUrl
+  const database = stores.counters;
+  let outage: { since: number; fallbacks: number } | undefined;
+  const beginOutage = (operation: string): { since: number; fallbacks: number } => {
+    if (!outage) {
+      outage = { since: clock.now(), fallbacks: 0 };
+      logger.warn(
+        { operation, instances: config.instances },
+        `Redis unavailable: rate limits answered by each instance's in-memory insurance, every budget divided by LIMITS_INSTANCES=${config.instances}`,
+      );
+    }
+    return outage;
+  };
+  const redis = config.redisUrl
     ? await createRedisCounterStore({
         url: config.redisUrl,
+        commandTimeoutMs: config.redisCommandTimeoutMs,
+        insuranceShare: { instances: config.instances, isBudgetKey },
         onFallback: (operation) => {
           metrics.fallbacks.inc({ operation });
-          const now = clock.now();
-          if (now - lastFallbackLog >= FALLBACK_LOG_INTERVAL_MS) {
-            lastFallbackLog = now;
-            logger.warn({ operation }, 'Redis unavailable: rate limits answered by the per-instance in-memory insurance limiter');
-          }
+          beginOutage(operation).fallbacks += 1;
+        },
+        onReady: () => {
+          if (!outage) return;
+          logger.warn({ fallbacks: outage.fallbacks, downMs: clock.now() - outage.since }, 'Redis available again: rate limits counted in Redis');
+          outage = undefined;
         },
         onConnectionError: (error) => logger.debug({ err: error.message }, 'Redis connection error'),
       })
-    : stores.counters;
+    : undefined;
+  if (redis) registerRedisGauge(options.metrics.registry, () => redis.available());
+  // Unreachable at start: the service starts anyway (the insurance answers) and says so once.
+  if (redis && !redis.available()) beginOutage('connect');
+  const counters = redis ? splitCounters({ shared: redis, durable: database }) : database;
   const blocklistStore = stores.blocklist;
   const appLimitsStore = stores.appLimits;
   return {
@@ -65,6 +93,7 @@ export async function createLimits(options: {
     blocklist: createBlocklistService({ store: blocklistStore, clock }),
     appLimits: createAppLimitsService({ store: appLimitsStore, clock, config }),
     counters,
+    health: () => (redis ? { redis: redis.available() ? 'ok' : 'unavailable' } : {}),
     close: () => counters.close(),
   };
 }

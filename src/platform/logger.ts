@@ -23,6 +23,13 @@ const REDACT = [
   '*.body',
 ];
 
+/**
+ * A JSON logger, on stdout unless told. Writes are synchronous: nothing per request is logged at
+ * the default level, a line logged just before a crash is not lost, and a stdout nobody reads any
+ * more (a log shipper that died) cannot hang the process. With pino's asynchronous default, the
+ * flush pino runs at exit retried a write failing with EPIPE forever, so SIGTERM never ended the
+ * process (sonic-boom's flushSync retries every error, not only EAGAIN).
+ */
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
   return pino(
     {
@@ -31,7 +38,7 @@ export function createLogger(options: { level: string; destination?: Destination
       base: { service: 'otp-verify' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
 

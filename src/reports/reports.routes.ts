@@ -123,7 +123,7 @@ const EventSchema = z
     kind: z.string().openapi({ description: 'failure, success or audit' }),
     reason: z.string().openapi({
       description:
-        'failure: a problem reason (invalid_phone, unsupported_number_type, blocked, rate_limited, abuse_suspected, delivery_failed, incorrect_code, expired, max_attempts_exceeded, already_used, canceled, not_found, unauthorized, forbidden, invalid_signature, …); success: started, sent, delivered, approved, canceled; audit: number_revealed',
+        'failure: a problem reason (invalid_phone, unsupported_number_type, blocked, rate_limited, abuse_suspected, delivery_failed, delivery_unconfirmed, incorrect_code, expired, max_attempts_exceeded, already_used, canceled, not_found, unauthorized, forbidden, invalid_signature, …); success: started, sent, delivered, approved, canceled; audit: number_revealed',
     }),
     rule: z.string().nullable().openapi({ description: 'The rule that fired, e.g. limit:prefix:1h' }),
     details: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The rule's figures, e.g. {\"count\":31,\"limit\":30}" }),

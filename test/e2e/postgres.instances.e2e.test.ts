@@ -58,7 +58,7 @@ describe.skipIf(skip !== undefined)(`two instances on one PostgreSQL database${s
 
     const [a, b] = await Promise.all(dirs.map((dir) => startServer({ ...SHARED, DATA_DIR: dir, DATABASE_URL: database.url })));
     servers.push(a!, b!);
-    for (const server of [a!, b!]) expect(await (await fetch(`${server.url}/readyz`)).json()).toEqual({ status: 'ready' });
+    for (const server of [a!, b!]) expect(await (await fetch(`${server.url}/readyz`)).json()).toEqual({ status: 'ready', checks: { database: 'ok' } });
 
     const started = await post(a!.url, '/v1/verifications', { to: '+33612345678' }, key);
     expect(started.status).toBe(201);

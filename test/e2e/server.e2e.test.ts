@@ -30,7 +30,7 @@ describe('the real server over HTTP on loopback', () => {
     const base = server.url;
 
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready' });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', checks: { database: 'ok' } });
 
     const keyResponse = await post(base, '/v1/admin/api-keys', { app: 'acme', scopes: ['verify'] });
     const { key } = (await keyResponse.json()) as { key: string };

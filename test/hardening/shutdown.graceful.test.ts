@@ -72,3 +72,24 @@ describe('graceful shutdown on SIGTERM (real server)', { timeout: 60_000 }, () =
     expect(server.output()).toContain('"msg":"stopped"');
   });
 });
+
+describe('SIGTERM when nobody reads the output any more (real server)', { timeout: 60_000 }, () => {
+  it('exits 0 within the bound although every log write fails with EPIPE', async () => {
+    const server = await startServer({ ADMIN_API_KEY: ADMIN_KEY, DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-epipe-')), SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
+    try {
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      // A log shipper that died: our ends of the server's stdout and stderr are closed.
+      server.child.stdout?.destroy();
+      server.child.stderr?.destroy();
+      const signalled = performance.now();
+      // Bounded: a hung process fails the test here and is then SIGKILLed, never left behind.
+      const code = await Promise.race([server.stop('SIGTERM'), new Promise<string>((resolve) => setTimeout(() => resolve('still running'), EXIT_BOUND_MS + 2000))]);
+      const tookMs = Math.round(performance.now() - signalled);
+      console.log(`[SIGTERM, stdout closed] exit ${code} after ${tookMs} ms`);
+      expect(code).toBe(0);
+      expect(tookMs).toBeLessThan(EXIT_BOUND_MS);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+});

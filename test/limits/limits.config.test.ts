@@ -16,6 +16,8 @@ describe('limits configuration', () => {
     });
     expect(limits.trustProxy).toEqual({ kind: 'none' });
     expect(limits.redisUrl).toBeUndefined();
+    expect(limits.instances).toBe(1);
+    expect(limits.redisCommandTimeoutMs).toBe(500);
     expect(limits.geo.denyCountries).toContain('CU');
   });
 
@@ -24,5 +26,13 @@ describe('limits configuration', () => {
     expect(() => loadConfig({ LIMIT_IP_STARTS_10M: '0', GEO_DENY_COUNTRIES: 'CU,Cuba', REDIS_URL: 'http://x', LOCKOUT_BASE_SECONDS: '600', LOCKOUT_MAX_SECONDS: '60' })).toThrow(
       /LIMIT_IP_STARTS_10M[\s\S]*REDIS_URL[\s\S]*GEO_DENY_COUNTRIES[\s\S]*LOCKOUT_MAX_SECONDS/,
     );
+  });
+
+  it('LIMITS_INSTANCES and REDIS_COMMAND_TIMEOUT_MS: whole numbers in range, reported together', () => {
+    expect(loadConfig({ LIMITS_INSTANCES: '4', REDIS_COMMAND_TIMEOUT_MS: '250' }).limits).toMatchObject({ instances: 4, redisCommandTimeoutMs: 250 });
+    for (const bad of ['0', '-2', '1.5', 'three', '1001']) {
+      expect(() => loadConfig({ LIMITS_INSTANCES: bad }), bad).toThrow(/LIMITS_INSTANCES/);
+    }
+    expect(() => loadConfig({ LIMITS_INSTANCES: '0', REDIS_COMMAND_TIMEOUT_MS: '10' })).toThrow(/LIMITS_INSTANCES[\s\S]*REDIS_COMMAND_TIMEOUT_MS/);
   });
 });

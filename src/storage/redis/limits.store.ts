@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { CounterStore } from '../../limits/limits.store.js';
 
 export interface RedisCounterStoreOptions {
@@ -10,8 +10,24 @@ export interface RedisCounterStoreOptions {
   onFallback: (operation: string) => void;
   /** Called on connection errors (ioredis emits them while reconnecting). */
   onConnectionError?: (error: Error) => void;
+  /** Called each time the connection becomes ready: the first time, and after every outage. */
+  onReady?: () => void;
   /** How long to wait for the first connection before answering from the insurance (ms). */
   connectTimeoutMs?: number;
+  /** A command unanswered this long fails and the insurance answers (ms; default 500). */
+  commandTimeoutMs?: number;
+  /**
+   * While the insurance answers, the count of a budget key is reported `instances` times over, so
+   * each of `instances` instances lets through 1/instances of the budget and together they stay
+   * within it (LIMITS_INSTANCES). Other keys (abuse signals) count per instance.
+   */
+  insuranceShare?: { instances: number; isBudgetKey: (key: string) => boolean };
+}
+
+/** Redis counters, and whether Redis is answering right now (for /readyz and metrics). */
+export interface RedisCounterStore extends CounterStore {
+  /** True while the connection is ready; false while the insurance answers. */
+  available(): boolean;
 }
 
 // Limits are compared by the caller (limits.service.ts), so each limiter counts without a ceiling.
@@ -22,45 +38,73 @@ const HOLD_SCRIPT = `local ttl = redis.call('pttl', KEYS[1])
 if ttl < tonumber(ARGV[1]) then redis.call('set', KEYS[1], 1, 'PX', ARGV[1]) end
 return 1`;
 
+interface InsuranceOptions {
+  duration: number;
+  prefix: string;
+  report: (operation: string) => void;
+  share: RedisCounterStoreOptions['insuranceShare'];
+}
+
 /**
  * The insurance limiter: rate-limiter-flexible answers from it whenever Redis rejects or is not
- * ready. Subclassed (the library's extension point) only to report each use, so the fallback is
- * logged and counted. While Redis is down each instance counts on its own: a shared budget of N
- * becomes at most N per instance until Redis is back.
+ * ready. Subclassed (the library's extension point) to report each use, so the fallback is logged
+ * and counted, and to divide budgets among instances (see `insuranceShare`).
  */
-function insurance(duration: number, prefix: string, report: (operation: string) => void): RateLimiterMemory {
+function insurance(options: InsuranceOptions): RateLimiterMemory {
+  const { report, share } = options;
   class ReportingMemoryLimiter extends RateLimiterMemory {
-    override consume(key: string | number, points?: number, options?: Record<string, unknown>): Promise<RateLimiterRes> {
+    override async consume(key: string | number, points?: number, consumeOptions?: Record<string, unknown>): Promise<RateLimiterRes> {
       report('consume');
-      return super.consume(key, points, options);
+      const res = await super.consume(key, points, consumeOptions);
+      if (!share || share.instances <= 1 || !share.isBudgetKey(String(key))) return res;
+      return new RateLimiterRes(res.remainingPoints, res.msBeforeNext, res.consumedPoints * share.instances, res.isFirstInDuration);
     }
-    override get(key: string | number, options?: Record<string, unknown>): Promise<RateLimiterRes | null> {
+    override get(key: string | number, getOptions?: Record<string, unknown>): Promise<RateLimiterRes | null> {
       report('get');
-      return super.get(key, options);
+      return super.get(key, getOptions);
     }
   }
-  return new ReportingMemoryLimiter({ points: UNLIMITED, duration, keyPrefix: prefix });
+  return new ReportingMemoryLimiter({ points: UNLIMITED, duration: options.duration, keyPrefix: options.prefix });
 }
 
 /**
  * Counters in Redis through rate-limiter-flexible's RateLimiterRedis (an atomic Lua INCRBY + TTL,
  * so every instance shares one budget), each with an in-memory insurance limiter that keeps the
- * service answering when Redis is unavailable.
+ * service answering when Redis is unavailable: refused, unreachable, or not answering within
+ * `commandTimeoutMs`. A Redis that stops answering on an open connection is disconnected, so the
+ * requests after the first timed-out one are answered at once from the insurance instead of each
+ * waiting out the timeout; ioredis reconnects in the background and the counters go back to Redis
+ * as soon as it answers.
  */
-export async function createRedisCounterStore(options: RedisCounterStoreOptions): Promise<CounterStore> {
+export async function createRedisCounterStore(options: RedisCounterStoreOptions): Promise<RedisCounterStore> {
   const prefix = options.keyPrefix ?? 'otp';
+  const connectTimeout = options.connectTimeoutMs ?? 2000;
   const client = new Redis(options.url, {
     // Fail fast instead of queueing: a request must not wait for Redis to come back.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: options.connectTimeoutMs ?? 2000,
+    connectTimeout,
+    commandTimeout: options.commandTimeoutMs ?? 500,
+    // A dropped connection to a frozen Redis never gets its FIN answered: destroy it at once.
+    disconnectTimeout: 50,
     lazyConnect: true,
   });
+  let dropping = false;
+  client.on('close', () => (dropping = false));
   client.on('error', (error: Error) => options.onConnectionError?.(error));
-  const connectTimeout = options.connectTimeoutMs ?? 2000;
+  client.on('ready', () => options.onReady?.());
   await Promise.race([client.connect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, connectTimeout).unref())]);
 
-  const report = options.onFallback;
+  const report = (operation: string): void => {
+    // Answered by the insurance although the connection looks ready: a command timed out (a frozen
+    // or partitioned Redis) or failed. Dropping the connection makes the next operations fail fast
+    // (not ready) until a reconnect, ready check included, succeeds.
+    if (client.status === 'ready' && !dropping) {
+      dropping = true;
+      client.disconnect(true);
+    }
+    options.onFallback(operation);
+  };
   const limiters = new Map<number, RateLimiterRedis>();
   const limiterFor = (windowMs: number): RateLimiterRedis => {
     const duration = Math.max(1, Math.ceil(windowMs / 1000));
@@ -72,16 +116,18 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
         duration,
         keyPrefix: prefix,
         rejectIfRedisNotReady: true,
-        insuranceLimiter: insurance(duration, prefix, report),
+        insuranceLimiter: insurance({ duration, prefix, report, share: options.insuranceShare }),
       });
       limiters.set(duration, limiter);
     }
     return limiter;
   };
-  const holdMemory = insurance(1, prefix, report);
+  const holdMemory = insurance({ duration: 1, prefix, report, share: undefined });
   const holds: RateLimiterAbstract = new RateLimiterRedis({ storeClient: client, points: UNLIMITED, duration: 1, keyPrefix: prefix, rejectIfRedisNotReady: true, insuranceLimiter: holdMemory });
 
   return {
+    available: () => client.status === 'ready' && !dropping,
+
     async hit(key, windowMs, cost = 1) {
       const res = await limiterFor(windowMs).consume(key, cost);
       return { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) };

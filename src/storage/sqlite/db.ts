@@ -34,6 +34,13 @@ export function openSqlite(path: string): SqliteHandle {
   raw.pragma('mmap_size = 1073741824');
   raw.pragma('cache_size = -65536');
   const db = drizzle(raw, { schema });
-  migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
+  try {
+    migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
+  } catch {
+    // drizzle reads the last applied migration before its BEGIN: two instances starting at once on
+    // a new file both see none, one applies them, the other fails on CREATE TABLE and rolls back.
+    // Run again: it now sees them applied; a migration that is itself broken fails again and throws.
+    migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
+  }
   return { kind: 'sqlite', db, raw, close: () => raw.close() };
 }

@@ -1,0 +1,50 @@
+import type { CounterState, CounterStore } from './limits.store.js';
+
+/**
+ * The counter keys of the limits, in one place, because where a key is kept depends on its kind:
+ * budgets (`rate:`) are divided among instances while Redis is down; lock-out state is kept in the
+ * database whatever the counter store.
+ */
+export const counterKeys = {
+  /** A rate limit's budget: `rate:<rule>:<app>:<subject>` (verification and factor limits). */
+  rate: (rule: string, app: string, subject: string): string => `rate:${rule}:${app}:${subject}`,
+  /** A hold on a number: no start and no check while it lasts. */
+  hold: (app: string, number: string): string => `hold:${app}:${number}`,
+  /** Lock-outs of a number in the last day (the hold's escalation). */
+  lockouts: (app: string, number: string): string => `lockouts:${app}:${number}`,
+  /** A prefix the conversion rule has judged; not judged again while this lasts. */
+  decided: (prefix: string): string => `conv:decided:${prefix}`,
+};
+
+const BUDGET_PREFIX = 'rate:';
+const DURABLE_PREFIXES = ['hold:', 'lockouts:', 'conv:decided:'];
+
+/** A rate limit's budget, the counters LIMITS_INSTANCES divides while Redis is unavailable. */
+export function isBudgetKey(key: string): boolean {
+  return key.startsWith(BUDGET_PREFIX);
+}
+
+/**
+ * Lock-out state. Written only on a lock-out or a decision, and a security promise (NIST SP
+ * 800-63B §5.2.2: failed attempts are limited per subscriber), so it lives in the database every
+ * instance shares, like the blocklist: a Redis outage must not lift a hold.
+ */
+export function isDurableKey(key: string): boolean {
+  return DURABLE_PREFIXES.some((prefix) => key.startsWith(prefix));
+}
+
+/**
+ * One CounterStore over two: durable keys (isDurableKey) go to `durable`, every other key to
+ * `shared`. Each key always goes to the same store, so each keeps its own store's guarantees.
+ */
+export function splitCounters(stores: { shared: CounterStore; durable: CounterStore }): CounterStore {
+  const pick = (key: string): CounterStore => (isDurableKey(key) ? stores.durable : stores.shared);
+  return {
+    hit: (key: string, windowMs: number, cost?: number): Promise<CounterState> => pick(key).hit(key, windowMs, cost),
+    peek: (key: string): Promise<CounterState> => pick(key).peek(key),
+    hold: (key: string, durationMs: number): Promise<void> => pick(key).hold(key, durationMs),
+    close: async (): Promise<void> => {
+      await Promise.all([stores.shared.close(), stores.durable.close()]);
+    },
+  };
+}
