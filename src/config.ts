@@ -130,6 +130,14 @@ function crossChecks(env: Record<string, string>): string[] {
   if (env.DATABASE_URL !== undefined && env.SQLITE_PATH !== undefined) {
     problems.push('DATABASE_URL and SQLITE_PATH are both set: set DATABASE_URL for PostgreSQL or SQLITE_PATH for SQLite, not both');
   }
+  if (env.DATABASE_URL !== undefined) {
+    // A generated secret lives in one instance's DATA_DIR: a code sent by one instance would be
+    // refused by the next, and numbers and authenticator secrets sealed by one unreadable by another.
+    const unshared = ['OTP_PEPPER', 'REPORTS_ENCRYPTION_KEY', 'FACTOR_ENCRYPTION_KEYS'].filter((name) => env[name] === undefined);
+    if (unshared.length > 0) {
+      problems.push(`${unshared.join(', ')} must be set when DATABASE_URL is set: every instance sharing the database needs the same secrets (development generates them per DATA_DIR)`);
+    }
+  }
   if (env.OTP_PEPPER !== undefined && env.OTP_PEPPER.length < 32) problems.push('OTP_PEPPER must be at least 32 characters (e.g. `openssl rand -base64 32`)');
   if (production && env.OTP_PEPPER === undefined) problems.push('OTP_PEPPER is required when NODE_ENV=production (e.g. `openssl rand -base64 32`)');
   if (env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 characters');

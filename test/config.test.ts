@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { PRODUCTION_ENV } from './helpers/production-env.js';
 
+/** The secrets PostgreSQL deployments must set (instances sharing a database must share them). */
+const SHARED_SECRETS = {
+  OTP_PEPPER: PRODUCTION_ENV.OTP_PEPPER,
+  REPORTS_ENCRYPTION_KEY: PRODUCTION_ENV.REPORTS_ENCRYPTION_KEY,
+  FACTOR_ENCRYPTION_KEYS: PRODUCTION_ENV.FACTOR_ENCRYPTION_KEYS,
+};
+
 describe('configuration', () => {
   it('has safe development defaults: port 3000, SQLite in ./data, log provider, 600 s codes', () => {
     const config = loadConfig({});
@@ -37,16 +44,22 @@ describe('configuration', () => {
 
   it('keeps SQLite by default and selects PostgreSQL with DATABASE_URL, refusing another scheme or both at once', () => {
     expect(loadConfig({ SQLITE_PATH: '/var/lib/otp/verify.db' }).database).toEqual({ kind: 'sqlite', path: '/var/lib/otp/verify.db' });
-    expect(loadConfig({ DATABASE_URL: 'postgres://otp:secret@db:5432/otp', DATABASE_POOL_SIZE: '25' }).database).toEqual({
+    expect(loadConfig({ ...SHARED_SECRETS, DATABASE_URL: 'postgres://otp:secret@db:5432/otp', DATABASE_POOL_SIZE: '25' }).database).toEqual({
       kind: 'postgres',
       url: 'postgres://otp:secret@db:5432/otp',
       poolSize: 25,
     });
-    expect(loadConfig({ DATABASE_URL: 'postgresql://db/otp' }).database).toMatchObject({ kind: 'postgres', poolSize: 10 });
-    expect(() => loadConfig({ DATABASE_URL: 'mysql://db/otp' })).toThrow(/DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/);
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/otp', SQLITE_PATH: './verify.db' })).toThrow(/DATABASE_URL and SQLITE_PATH are both set/);
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/otp', DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+    expect(loadConfig({ ...SHARED_SECRETS, DATABASE_URL: 'postgresql://db/otp' }).database).toMatchObject({ kind: 'postgres', poolSize: 10 });
+    expect(() => loadConfig({ ...SHARED_SECRETS, DATABASE_URL: 'mysql://db/otp' })).toThrow(/DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(() => loadConfig({ ...SHARED_SECRETS, DATABASE_URL: 'postgres://db/otp', SQLITE_PATH: './verify.db' })).toThrow(/DATABASE_URL and SQLITE_PATH are both set/);
+    expect(() => loadConfig({ ...SHARED_SECRETS, DATABASE_URL: 'postgres://db/otp', DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
     // The URL's password is never echoed in a configuration error.
-    expect(() => loadConfig({ DATABASE_URL: 'mysql://otp:hunter2-secret@db/otp' })).toThrow(/^(?![\s\S]*hunter2)/);
+    expect(() => loadConfig({ ...SHARED_SECRETS, DATABASE_URL: 'mysql://otp:hunter2-secret@db/otp' })).toThrow(/^(?![\s\S]*hunter2)/);
   });
+  it('refuses PostgreSQL without the secrets every instance must share, naming each', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/otp' })).toThrow(/OTP_PEPPER, REPORTS_ENCRYPTION_KEY, FACTOR_ENCRYPTION_KEYS must be set when DATABASE_URL is set/);
+    expect(() => loadConfig({ ...SHARED_SECRETS, OTP_PEPPER: undefined, DATABASE_URL: 'postgres://db/otp' })).toThrow(/OTP_PEPPER must be set when DATABASE_URL is set/);
+    expect(loadConfig({ ...SHARED_SECRETS, DATABASE_URL: 'postgres://db/otp' }).database.kind).toBe('postgres');
+  });
+
 });

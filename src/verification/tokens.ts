@@ -77,7 +77,6 @@ export async function rotateSigningKey(store: SigningKeyStore, now: number): Pro
 export async function createTokenIssuer(options: TokenIssuerOptions): Promise<TokenIssuer> {
   const { store, clock, issuer, ttlSeconds } = options;
   let active: ActiveKey | undefined;
-  let published: JWK[] = [];
   let loadedAt = -Infinity;
   let envKey: { active: ActiveKey; publicJwk: JWK } | undefined;
 
@@ -89,26 +88,25 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
     envKey = { active: { kid, key }, publicJwk: { ...publicJwk, kid, alg: ALG, use: 'sig' } };
   }
 
+  const publishable = (now: number): Promise<SigningKeyRecord[]> =>
+    // Retired keys stay published for the token lifetime plus a minute of clock skew.
+    store.listPublishable(now - (ttlSeconds + 60) * 1000);
+
   async function refresh(): Promise<void> {
     const now = clock.now();
-    // Retired keys stay published for the token lifetime plus a minute of clock skew.
-    let records = await store.listPublishable(now - (ttlSeconds + 60) * 1000);
-    if (!envKey && !records.some((r) => r.retiredAt === null)) {
-      const created = await createSigningKey(now);
-      await store.insert(created);
-      records = await store.listPublishable(now - (ttlSeconds + 60) * 1000);
-    }
-    const storedPublic = records.map((r) => JSON.parse(r.publicJwk) as JWK);
     if (envKey) {
       active = envKey.active;
-      published = [envKey.publicJwk, ...storedPublic.filter((k) => k.kid !== envKey?.active.kid)];
     } else {
+      let records = await publishable(now);
+      if (!records.some((r) => r.retiredAt === null)) {
+        await store.insert(await createSigningKey(now));
+        records = await publishable(now);
+      }
       const newest = records.find((r) => r.retiredAt === null);
       if (!newest) throw new Error('no active signing key');
       if (active?.kid !== newest.kid) {
         active = { kid: newest.kid, key: (await importJWK(JSON.parse(newest.privateJwk) as JWK, ALG)) as CryptoKey };
       }
-      published = storedPublic;
     }
     loadedAt = now;
   }
@@ -136,9 +134,14 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
         .setExpirationTime(nowSeconds + ttlSeconds)
         .sign(key.key);
     },
+    // Read from the store on every request, never from this instance's memory: a key another
+    // instance created (a rotation, or two instances starting together on an empty database) signs
+    // tokens there at once, and a relying party that meets its kid refetches the JWKS from whichever
+    // instance its load balancer picks.
     async jwks() {
       await current();
-      return { keys: published };
+      const stored = (await publishable(clock.now())).map((r) => JSON.parse(r.publicJwk) as JWK);
+      return { keys: envKey ? [envKey.publicJwk, ...stored.filter((k) => k.kid !== envKey?.active.kid)] : stored };
     },
   };
 }
