@@ -277,6 +277,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** The name of every environment variable the service reads (deployment files are checked against it). */
+export const ENV_NAMES: readonly string[] = Object.keys(ENV_SCHEMA.shape);
+
 /** Reads the configuration from an environment. Pure; throws ConfigError listing every problem at once. */
 export function loadConfig(source: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
