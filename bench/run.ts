@@ -199,8 +199,8 @@ async function checkScenario(t: Target, s: Settings, spec: { id: string; name: s
   return measure(t.server.pid, { id: spec.id, name: spec.name, mode: 'saturated', tool: 'autocannon', connections: s.connections, expectedStatus: [spec.status] }, () => run(pool, s.duration));
 }
 
-/** Every scenario against the running server, in a fixed order. */
-async function scenarios(t: Target, s: Settings): Promise<ScenarioResult[]> {
+/** Every scenario against the running server, in a fixed order; `afterStart` runs once starts have written something. */
+async function scenarios(t: Target, s: Settings, afterStart: () => Promise<void> = () => Promise.resolve()): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   const auth = { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' };
   const startBody = (): string => JSON.stringify({ to: randomMobile(), signals: { ip: randomIp() } });
@@ -216,6 +216,7 @@ async function scenarios(t: Target, s: Settings): Promise<ScenarioResult[]> {
     ),
   );
   say(results.at(-1)!);
+  await afterStart();
 
   // check, right and wrong code
   results.push(await checkScenario(t, s, { id: 'check-right', name: 'check, right code', status: 200, usesEach: 1, code: (e) => e.code }));
@@ -400,8 +401,8 @@ async function main(): Promise<void> {
   let report: BenchReport | undefined;
   try {
     log(`bench: ${backend.label}, empty database`);
-    const baseline = await scenarios(target, s);
-    log(`bench: ${await backend.verify(app)}`);
+    // Fails fast when the server did not use the backend it was given (a build without PostgreSQL support runs on SQLite).
+    const baseline = await scenarios(target, s, async () => log(`bench: ${await backend.verify(app)}`));
     await server.stop();
 
     let growth: BenchReport['growth'];
