@@ -454,7 +454,8 @@ async function main(): Promise<void> {
     log(saturatedTable(report.scenarios.filter((r) => r.mode === 'saturated')));
     log('');
     log(`Fixed rate: ${s.rate}/s for ${s.duration} s, at most ${s.connections} connections. "paced": one request every ${1000 / s.rate} ms; "p99 from schedule" also counts`);
-    log('waiting for a free connection. "autocannon overallRate" sends each second\'s requests back to back at its start (bursts), shown for comparison.');
+    log('waiting for a free connection; "not sent": still waiting when the time was up (the server could not keep the rate).');
+    log('"autocannon overallRate" sends each second\'s requests back to back at its start (bursts), shown for comparison.');
     log(fixedRateTable(report.scenarios.filter((r) => r.mode === 'fixed-rate')));
     if (growth) {
       log('');

@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http';
+import { Agent, request, type ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 
@@ -22,6 +22,8 @@ export interface Measurement {
 /** A paced run also knows when each request was due: latency from then counts the queueing a late start hid. */
 export interface PacedMeasurement extends Measurement {
   targetRate: number;
+  /** Requests still waiting for a connection when the duration was over: the server was behind the rate. */
+  notSent: number;
   latencyFromScheduleMs: { p50: number; p90: number; p99: number; max: number };
 }
 
@@ -98,6 +100,8 @@ function percentiles(values: Float64Array): { p50: number; p90: number; p99: num
  * each connection send its share back to back at the top of every second: a burst of
  * `connections` concurrent requests, then silence, so its p99 is the saturated p99 at that
  * concurrency rather than latency at the rate.
+ * A second after the duration is over, requests still waiting for a connection are dropped and counted in
+ * `notSent` (the server could not keep up), so a rate beyond capacity does not stretch the run.
  * `next()` returning undefined ends the run early (a pool of verifications ran out).
  */
 export async function paced(options: { url: string; rate: number; durationSeconds: number; connections: number; next: () => PacedRequest | undefined }): Promise<PacedMeasurement> {
@@ -112,13 +116,16 @@ export async function paced(options: { url: string; rate: number; durationSecond
   let done = 0;
   let errors = 0;
   let timeouts = 0;
+  let notSent = 0;
   let stoppedEarly: string | undefined;
+  const waiting = new Map<number, ClientRequest>();
   const started = performance.now();
   let lastDone = started;
 
+  const dropped = new WeakSet<ClientRequest>();
   await new Promise<void>((resolveRun) => {
     const finishIfDone = (): void => {
-      if (done + errors === issued && (issued === total || stoppedEarly)) {
+      if (done + errors + notSent === issued && (issued === total || stoppedEarly)) {
         clearInterval(timer);
         resolveRun();
       }
@@ -139,13 +146,18 @@ export async function paced(options: { url: string; rate: number; durationSecond
           });
         },
       );
-      req.on('socket', () => (sent[i] = performance.now()));
+      waiting.set(i, req);
+      req.on('socket', () => {
+        waiting.delete(i);
+        sent[i] = performance.now();
+      });
       req.on('timeout', () => {
         timeouts++;
         req.destroy(new Error('timeout'));
       });
       req.on('error', () => {
-        errors++;
+        if (dropped.has(req)) notSent++;
+        else errors++;
         finishIfDone();
       });
       req.end(spec.body);
@@ -162,6 +174,14 @@ export async function paced(options: { url: string; rate: number; durationSecond
         sent[i] = performance.now();
         fire(i, started + (i * 1000) / options.rate, spec);
       }
+      // A second of grace: the last requests of the schedule are waiting for a socket only briefly.
+      if (issued === total && waiting.size > 0 && performance.now() - started >= options.durationSeconds * 1000 + 1000) {
+        for (const req of waiting.values()) {
+          dropped.add(req);
+          req.destroy();
+        }
+        waiting.clear();
+      }
       finishIfDone();
     }, 1);
   });
@@ -172,6 +192,7 @@ export async function paced(options: { url: string; rate: number; durationSecond
     seconds,
     reqPerSec: Math.round(done / seconds),
     targetRate: options.rate,
+    notSent,
     latencyMs: percentiles(fromSend.subarray(0, done)),
     latencyFromScheduleMs: percentiles(fromSchedule.subarray(0, done)),
     errors,

@@ -12,6 +12,8 @@ export interface ScenarioResult extends Measurement {
   targetRate?: number;
   /** Paced runs: latency from when each request was due. */
   latencyFromScheduleMs?: PacedMeasurement['latencyFromScheduleMs'];
+  /** Paced runs: requests dropped at the end, still waiting for a connection (the server was behind). */
+  notSent?: number;
   /** Statuses the scenario should get; anything else is counted in `unexpected`. */
   expectedStatus: number[];
   unexpected: number;
@@ -95,11 +97,12 @@ export function saturatedTable(results: readonly ScenarioResult[]): string {
 
 export function fixedRateTable(results: readonly ScenarioResult[]): string {
   return table(
-    ['scenario', 'target/s', 'achieved/s', 'p50 ms', 'p99 ms', 'p99 from schedule ms', 'max ms', 'errors', 'unexpected', 'status codes', 'peak RSS MB', 'CPU ms/req'],
+    ['scenario', 'target/s', 'achieved/s', 'not sent', 'p50 ms', 'p99 ms', 'p99 from schedule ms', 'max ms', 'errors', 'unexpected', 'status codes', 'peak RSS MB', 'CPU ms/req'],
     results.map((r) => [
       r.name + (r.stoppedEarly ? ` (${r.stoppedEarly})` : ''),
       fmt(r.targetRate),
       fmt(r.reqPerSec),
+      fmt(r.notSent),
       fmt(r.latencyMs.p50, 1),
       fmt(r.latencyMs.p99, 1),
       fmt(r.latencyFromScheduleMs?.p99, 1),
@@ -110,7 +113,7 @@ export function fixedRateTable(results: readonly ScenarioResult[]): string {
       fmt(r.server.peakRssMb),
       fmt(r.server.cpuMsPerRequest, 2),
     ]),
-    (i) => i > 0 && i !== 9,
+    (i) => i > 0 && i !== 10,
   );
 }
 
