@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -21,6 +21,8 @@ export interface BenchProcess {
  */
 export async function launch(script: string, env: Record<string, string>, logPath: string, timeoutMs = 60_000): Promise<BenchProcess> {
   const fd = openSync(logPath, 'a');
+  // A restart appends to the same log: only what this process writes counts.
+  const from = fstatSync(fd).size;
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, [script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, fd] });
@@ -38,7 +40,7 @@ export async function launch(script: string, env: Record<string, string>, logPat
   if (pid === undefined) throw new Error(`could not start ${script}`);
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const log = readFileSync(logPath, 'utf8');
+    const log = readFileSync(logPath).subarray(from).toString('utf8');
     const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(log);
     if (match) {
       return {

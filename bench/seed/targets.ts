@@ -18,11 +18,34 @@ export interface TableRows {
 
 export interface SeedTarget {
   readonly dialect: 'sqlite' | 'postgres';
-  /** Inserts every batch in one transaction: all of their rows or none. */
+  /**
+   * Inserts every batch: inside the open transaction when called from `transaction`'s callback,
+   * otherwise in a transaction of its own (all of their rows or none).
+   */
   write(batches: readonly TableRows[]): Promise<void>;
+  /**
+   * Runs `run` in one transaction. Large transactions matter on big tables: inserts at random
+   * keys dirty index pages all over, and each commit writes every dirty page again.
+   */
+  transaction(run: () => Promise<void>): Promise<void>;
+  /**
+   * Drops the secondary indexes of these tables (never a primary key) and returns what recreates
+   * them: a bulk load then builds each index once, sorted, instead of inserting at random keys.
+   * Only while no server uses the database.
+   */
+  dropIndexes(tables: readonly SeedTable[]): Promise<IndexDefinition[]>;
+  createIndexes(indexes: readonly IndexDefinition[]): Promise<void>;
   count(table: SeedTable): Promise<number>;
   close(): Promise<void>;
 }
+
+/** An index as its database states it: its name and the statement that creates it. */
+export interface IndexDefinition {
+  name: string;
+  sql: string;
+}
+
+const tableNames = (tables: readonly SeedTable[]): string[] => tables.map((t) => getTableConfig(SEED_TABLES[t]).name);
 
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
@@ -60,15 +83,16 @@ function flatten(rows: readonly Row[], columns: readonly string[], from: number,
 
 /**
  * SQLite through better-sqlite3: multi-row INSERTs (up to 32,766 parameters each) prepared once
- * per size, inside one synchronous transaction per write. The connection writes with
- * `synchronous = OFF` while it seeds: a power cut loses seed data, never the server's.
+ * per size. This connection is the only one that writes while it seeds, with `synchronous = OFF`
+ * and a 1 GiB page cache: a power cut may lose seed rows, never the server's.
  */
 export function createSqliteSeedTarget(raw: Database.Database): SeedTarget {
   const plan = columnPlan();
   const statements = new Map<string, Database.Statement>();
   const previousSync = raw.pragma('synchronous', { simple: true }) as number;
+  const previousCache = raw.pragma('cache_size', { simple: true }) as number;
   raw.pragma('synchronous = OFF');
-  raw.pragma('cache_size = -262144');
+  raw.pragma('cache_size = -1048576');
   const statement = (name: string, columns: readonly string[], rows: number): Database.Statement => {
     const key = `${name}:${rows}`;
     let prepared = statements.get(key);
@@ -79,7 +103,7 @@ export function createSqliteSeedTarget(raw: Database.Database): SeedTarget {
     }
     return prepared;
   };
-  const writeAll = raw.transaction((batches: readonly TableRows[]) => {
+  const insertAll = (batches: readonly TableRows[]): void => {
     for (const { table, rows } of batches) {
       if (rows.length === 0) continue;
       const { name, columns } = plan(table, rows[0]!);
@@ -89,11 +113,37 @@ export function createSqliteSeedTarget(raw: Database.Database): SeedTarget {
         statement(name, columns, to - from).run(flatten(rows, columns, from, to));
       }
     }
-  });
+  };
+  const insertInOwnTransaction = raw.transaction(insertAll);
   return {
     dialect: 'sqlite',
     write(batches) {
-      writeAll(batches);
+      if (raw.inTransaction) insertAll(batches);
+      else insertInOwnTransaction(batches);
+      return Promise.resolve();
+    },
+    // BEGIN/COMMIT by hand around async work: nothing else uses this connection meanwhile.
+    async transaction(run) {
+      raw.exec('BEGIN');
+      try {
+        await run();
+        raw.exec('COMMIT');
+      } catch (error) {
+        if (raw.inTransaction) raw.exec('ROLLBACK');
+        throw error;
+      }
+    },
+    dropIndexes(tables) {
+      const names = tableNames(tables);
+      // sql IS NULL: the automatic index of a PRIMARY KEY or UNIQUE constraint, which stays.
+      const indexes = raw
+        .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${names.map(() => '?').join(',')})`)
+        .all(...names) as IndexDefinition[];
+      for (const index of indexes) raw.exec(`DROP INDEX ${quote(index.name)}`);
+      return Promise.resolve(indexes);
+    },
+    createIndexes(indexes) {
+      for (const index of indexes) raw.exec(index.sql);
       return Promise.resolve();
     },
     count(table) {
@@ -102,6 +152,7 @@ export function createSqliteSeedTarget(raw: Database.Database): SeedTarget {
     },
     close() {
       raw.pragma(`synchronous = ${previousSync}`);
+      raw.pragma(`cache_size = ${previousCache}`);
       return Promise.resolve();
     },
   };
@@ -134,25 +185,50 @@ export async function createPostgresSeedTarget(url: string): Promise<SeedTarget>
     }
     return error instanceof Error ? error : new Error(String(error));
   };
+  const insertAll = async (batches: readonly TableRows[]): Promise<void> => {
+    for (const { table, rows } of batches) {
+      if (rows.length === 0) continue;
+      const { name, columns } = plan(table, rows[0]!);
+      const perStatement = Math.min(1000, Math.floor(65_535 / columns.length));
+      for (let from = 0; from < rows.length; from += perStatement) {
+        const to = Math.min(rows.length, from + perStatement);
+        await client.query({ name: `seed_${name}_${to - from}`, text: text(name, columns, to - from), values: flatten(rows, columns, from, to) });
+      }
+    }
+  };
+  let open = false;
+  const transaction = async (run: () => Promise<void>): Promise<void> => {
+    await client.query('BEGIN');
+    open = true;
+    try {
+      await run();
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw explain(error);
+    } finally {
+      open = false;
+    }
+  };
   return {
     dialect: 'postgres',
-    async write(batches) {
-      await client.query('BEGIN');
-      try {
-        for (const { table, rows } of batches) {
-          if (rows.length === 0) continue;
-          const { name, columns } = plan(table, rows[0]!);
-          const perStatement = Math.min(1000, Math.floor(65_535 / columns.length));
-          for (let from = 0; from < rows.length; from += perStatement) {
-            const to = Math.min(rows.length, from + perStatement);
-            await client.query({ name: `seed_${name}_${to - from}`, text: text(name, columns, to - from), values: flatten(rows, columns, from, to) });
-          }
-        }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw explain(error);
-      }
+    write: (batches) => (open ? insertAll(batches) : transaction(() => insertAll(batches))),
+    transaction,
+    async dropIndexes(tables) {
+      // Indexes that back a constraint (primary key, unique) stay.
+      const result = await client
+        .query<IndexDefinition>(
+          `SELECT indexname AS name, indexdef AS sql FROM pg_indexes
+           WHERE schemaname = current_schema() AND tablename = ANY($1)
+             AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace)`,
+          [tableNames(tables)],
+        )
+        .catch((error: unknown) => Promise.reject(explain(error)));
+      for (const index of result.rows) await client.query(`DROP INDEX ${quote(index.name)}`);
+      return result.rows;
+    },
+    async createIndexes(indexes) {
+      for (const index of indexes) await client.query(index.sql);
     },
     async count(table) {
       const name = getTableConfig(SEED_TABLES[table]).name;

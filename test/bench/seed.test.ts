@@ -9,7 +9,7 @@ import { createPostgresSeedTarget, createSqliteSeedTarget, SEED_TABLES } from '.
 import { createNumberProtector } from '../../src/events/number-protection.js';
 import { openSqlite } from '../../src/storage/sqlite/db.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
-import { createTestApp, ADMIN_KEY, PEPPER, REPORTS_KEY, startVerification, type TestApp } from '../helpers/test-app.js';
+import { ADMIN_KEY, createTestApp, PEPPER, REPORTS_KEY, startVerification, type TestApp } from '../helpers/test-app.js';
 
 /**
  * The growth benchmark is only as good as its seeded rows: they must be rows the service itself
@@ -109,6 +109,26 @@ describe('bench seeder on SQLite', () => {
   });
 });
 
+describe('bench seeder with rebuilt indexes', () => {
+  it('leaves every index the schema has, and the rows, as a row-by-row load would', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otp-seed-test-'));
+    const handle = openSqlite(join(dir, 'rebuilt.db'));
+    const indexes = (): string[] => (handle.raw.prepare(`SELECT name || ': ' || coalesce(sql, '') AS d FROM sqlite_master WHERE type = 'index' ORDER BY name`).pluck().all() as string[]);
+    const before = indexes();
+    const target = createSqliteSeedTarget(handle.raw);
+    const phases: string[] = [];
+    await seed(target, { verifications: 500, failures: 500, apps: ['shop'], now: Date.now(), protector, rebuildIndexes: true, onIndexes: (phase, n) => phases.push(`${phase} ${n}`) });
+    expect(indexes()).toEqual(before);
+    // verifications 1, deliveries 2, events 9 secondary indexes; the primary keys' automatic ones stay.
+    expect(phases).toEqual(['dropped 12', 'rebuilt 12']);
+    expect(await target.count('events')).toBe(500);
+    expect(handle.raw.prepare(`SELECT count(*) FROM events INDEXED BY events_number_hash_at_idx WHERE number_hash IS NOT NULL`).pluck().get()).toBeGreaterThan(0);
+    await target.close();
+    handle.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 /** PostgreSQL: the same rows through the pg writer, into tables named and typed after the SQLite schema. */
 const DATABASE_URL = process.env.DATABASE_URL;
 const pgReason = DATABASE_URL?.startsWith('postgres') ? undefined : 'DATABASE_URL is not a postgres:// URL';
@@ -139,6 +159,7 @@ describe.skipIf(pgReason !== undefined)('bench seeder on PostgreSQL', () => {
       });
       await db.query(`CREATE TABLE "${config.name}" (${columns.join(', ')})`);
     }
+    await db.query('CREATE INDEX events_at_idx ON "events" ("at")');
     await db.end();
   });
   afterAll(async () => {
@@ -151,11 +172,17 @@ describe.skipIf(pgReason !== undefined)('bench seeder on PostgreSQL', () => {
   it('writes exactly the rows asked for, in batched transactions', async () => {
     const target = await createPostgresSeedTarget(url);
     try {
-      const summary = await seed(target, { verifications: 1000, failures: 1000, apps: ['shop', 'bank'], now: Date.now(), protector, chunk: 400 });
+      const summary = await seed(target, { verifications: 1000, failures: 1000, apps: ['shop', 'bank'], now: Date.now(), protector, chunk: 400, rebuildIndexes: true });
       const pool = await seedCheckPool(target, { app: 'shop', count: 5, now: Date.now(), pepper: Buffer.from(PEPPER, 'utf8') });
       expect(await target.count('verifications')).toBe(1000 + pool.length);
       expect(await target.count('deliveries')).toBe(summary.deliveries + pool.length);
       expect(await target.count('events')).toBe(1000);
+      // The secondary index was dropped for the load and is back; primary keys were never touched.
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      const { rows } = await db.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename IN ('events', 'verifications') ORDER BY 1`);
+      await db.end();
+      expect(rows.map((r) => r.indexname)).toEqual(['events_at_idx', 'events_pkey', 'verifications_pkey']);
     } finally {
       await target.close();
     }
