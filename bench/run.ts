@@ -197,7 +197,8 @@ async function checkScenario(t: Target, s: Settings, spec: { id: string; name: s
     const warm = await run(await seedPool(t, Math.min(20_000, Math.ceil((t.ceilingReqPerSec * s.warmup * 1.2) / spec.usesEach))), s.warmup);
     expectedRate = warm.stoppedEarly ? t.ceilingReqPerSec : warm.reqPerSec;
   }
-  const pool = await seedPool(t, Math.ceil((expectedRate * s.duration * 1.5) / spec.usesEach) + 1000);
+  // Three times the warm-up's rate: a warm server checks faster than one still warming up.
+  const pool = await seedPool(t, Math.ceil((expectedRate * s.duration * 3) / spec.usesEach) + 2000);
   return measure(t.server.pid, { id: spec.id, name: spec.name, mode: 'saturated', tool: 'autocannon', connections: s.connections, expectedStatus: [spec.status] }, () => run(pool, s.duration));
 }
 
@@ -468,7 +469,7 @@ async function main(): Promise<void> {
       log(saturatedTable(growth.scenarios.filter((r) => r.mode === 'saturated')));
       log(fixedRateTable(growth.scenarios.filter((r) => r.mode === 'fixed-rate')));
       log('');
-      log('Slowdown after growth (throughput lost; p99 change):');
+      log('Slowdown after growth (throughput lost; p99 and server CPU per response, the steadiest figure on a shared machine):');
       log(growthTable(baseline, growth.scenarios));
     }
     log('');

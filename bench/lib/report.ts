@@ -41,6 +41,8 @@ export interface Slowdown {
   reqPerSecPercent: number | null;
   /** How much higher p99 after growth, in %. */
   p99Percent: number | null;
+  /** How much more server CPU time per response after growth, in %: the steadiest of the three on a shared machine. */
+  cpuPercent: number | null;
 }
 
 export interface BenchReport {
@@ -134,6 +136,7 @@ export function slowdowns(before: readonly ScenarioResult[], after: readonly Sce
         name: a.name,
         reqPerSecPercent: a.mode === 'saturated' && b.reqPerSec > 0 ? Math.round((1 - a.reqPerSec / b.reqPerSec) * 1000) / 10 : null,
         p99Percent: b.latencyMs.p99 > 0 ? Math.round((a.latencyMs.p99 / b.latencyMs.p99 - 1) * 1000) / 10 : null,
+        cpuPercent: a.server.cpuMsPerRequest !== null && b.server.cpuMsPerRequest ? Math.round((a.server.cpuMsPerRequest / b.server.cpuMsPerRequest - 1) * 1000) / 10 : null,
       },
     ];
   });
@@ -143,9 +146,20 @@ export function growthTable(before: readonly ScenarioResult[], after: readonly S
   const rows = slowdowns(before, after).map((s) => {
     const b = before.find((x) => x.id === s.id)!;
     const a = after.find((x) => x.id === s.id)!;
-    return [s.name, fmt(b.reqPerSec), fmt(a.reqPerSec), pct(s.reqPerSecPercent), fmt(b.latencyMs.p99, 1), fmt(a.latencyMs.p99, 1), pct(s.p99Percent)];
+    return [
+      s.name,
+      fmt(b.reqPerSec),
+      fmt(a.reqPerSec),
+      pct(s.reqPerSecPercent),
+      fmt(b.latencyMs.p99, 1),
+      fmt(a.latencyMs.p99, 1),
+      pct(s.p99Percent),
+      fmt(b.server.cpuMsPerRequest, 2),
+      fmt(a.server.cpuMsPerRequest, 2),
+      pct(s.cpuPercent),
+    ];
   });
-  return table(['scenario', 'req/s before', 'req/s after', 'slowdown', 'p99 before', 'p99 after', 'p99 change'], rows);
+  return table(['scenario', 'req/s before', 'req/s after', 'slowdown', 'p99 before', 'p99 after', 'p99 change', 'CPU ms/req before', 'after', 'CPU change'], rows);
 }
 
 /** Two runs side by side, scenario by scenario (matched on id). */

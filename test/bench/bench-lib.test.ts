@@ -64,11 +64,11 @@ describe('bench report', () => {
 
   it('reports growth as throughput lost and p99 gained, per scenario present in both runs', () => {
     const before = [result('start', 1000, 20), result('check@rate', 1000, 4, 'fixed-rate'), result('gone', 5, 5)];
-    const after = [result('start', 800, 30), result('check@rate', 1000, 5, 'fixed-rate')];
+    const after = [{ ...result('start', 800, 30), server: { peakRssMb: 120, cpuMsPerRequest: 1.25 } }, result('check@rate', 1000, 5, 'fixed-rate')];
     expect(slowdowns(before, after)).toEqual([
-      { id: 'start', name: 'start', reqPerSecPercent: 20, p99Percent: 50 },
-      // A fixed-rate run's throughput is the rate asked for: only its latency can slow down.
-      { id: 'check@rate', name: 'check@rate', reqPerSecPercent: null, p99Percent: 25 },
+      { id: 'start', name: 'start', reqPerSecPercent: 20, p99Percent: 50, cpuPercent: 25 },
+      // A fixed-rate run's throughput is the rate asked for: only its latency and cost can grow.
+      { id: 'check@rate', name: 'check@rate', reqPerSecPercent: null, p99Percent: 25, cpuPercent: 0 },
     ]);
   });
 
