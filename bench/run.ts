@@ -23,7 +23,7 @@ import { createNumberProtector } from '../src/events/number-protection.js';
 import { postgresBackend, redact, sqliteBackend, withRedis, type Backend } from './lib/backend.js';
 import { cannon, paced, type Measurement, type PacedRequest } from './lib/load.js';
 import { createOutboxReader } from './lib/outbox.js';
-import { buildServer, cpuTimeMs, launch, peakRssMb, resetPeakRss, ROOT, type BenchProcess } from './lib/process.js';
+import { buildServer, cpuTimeMs, launch, peakRssMb, resetPeakRss, ROOT, sampleMemory, type BenchProcess } from './lib/process.js';
 import { fixedRateTable, growthTable, saturatedTable, slowdowns, type BenchReport, type ScenarioResult } from './lib/report.js';
 import { createSeedProgress } from './seed/progress.js';
 import { seed, seedCheckPool, type PoolEntry } from './seed/seeder.js';
@@ -129,8 +129,15 @@ async function measure(
   run: () => Promise<Measurement>,
 ): Promise<ScenarioResult> {
   resetPeakRss(pid);
+  const memory = sampleMemory(pid);
   const cpuBefore = cpuTimeMs(pid);
-  const m = await run();
+  let m: Measurement;
+  let peakAnonMb: number | null;
+  try {
+    m = await run();
+  } finally {
+    ({ peakAnonMb } = memory.stop());
+  }
   const cpuAfter = cpuTimeMs(pid);
   const unexpected = Object.entries(m.statusCodes)
     .filter(([status]) => !meta.expectedStatus.includes(Number(status)))
@@ -141,6 +148,7 @@ async function measure(
     unexpected,
     server: {
       peakRssMb: peakRssMb(pid),
+      peakRssAnonMb: peakAnonMb,
       cpuMsPerRequest: cpuBefore === null || cpuAfter === null || m.requests === 0 ? null : Math.round(((cpuAfter - cpuBefore) / m.requests) * 100) / 100,
     },
     ratioToCeiling: null,

@@ -116,3 +116,42 @@ export function buildServer(): string {
   if (result.status !== 0) throw new Error(`the server does not build (tsc -p tsconfig.build.json):\n${result.stdout}${result.stderr}`);
   return join(ROOT, 'dist/main.js');
 }
+
+/** Resident memory by kind, from /proc/<pid>/status, in MB: anon (heap, stacks) and file (mapped files, e.g. SQLite's mmap). */
+function residentMb(pid: number): { anon: number; file: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+    const anon = kb('RssAnon');
+    const file = kb('RssFile');
+    return Number.isFinite(anon) && Number.isFinite(file) ? { anon: anon / 1024, file: file / 1024 } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Samples a process's anonymous and file-backed resident memory every `intervalMs` until stopped.
+ * The kernel keeps a peak only of their sum (VmHWM), and with SQLite's mmap the database pages a
+ * request touched count there too: the anonymous peak is the process's own memory.
+ */
+export function sampleMemory(pid: number, intervalMs = 200): { stop(): { peakAnonMb: number | null; peakFileMb: number | null } } {
+  let peakAnon: number | null = null;
+  let peakFile: number | null = null;
+  const sample = (): void => {
+    const now = residentMb(pid);
+    if (!now) return;
+    peakAnon = Math.max(peakAnon ?? 0, now.anon);
+    peakFile = Math.max(peakFile ?? 0, now.file);
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 10) / 10);
+      return { peakAnonMb: round(peakAnon), peakFileMb: round(peakFile) };
+    },
+  };
+}

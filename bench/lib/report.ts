@@ -19,8 +19,12 @@ export interface ScenarioResult extends Measurement {
   unexpected: number;
   /** The flow scenario: completed start → check pairs per second. */
   flowsPerSec?: number;
-  /** The server process during the measured run (not the warm-up). */
-  server: { peakRssMb: number | null; cpuMsPerRequest: number | null };
+  /**
+   * The server process during the measured run (not the warm-up): peak resident memory (VmHWM,
+   * which includes database pages SQLite reads through mmap), peak anonymous resident memory
+   * (sampled every 200 ms: the process's own heap and stacks), CPU time per response.
+   */
+  server: { peakRssMb: number | null; peakRssAnonMb?: number | null; cpuMsPerRequest: number | null };
   /** req/s over the ceiling's req/s (saturated runs). */
   ratioToCeiling: number | null;
 }
@@ -79,7 +83,7 @@ export function table(headers: string[], rows: string[][], rightAligned: (i: num
 
 export function saturatedTable(results: readonly ScenarioResult[]): string {
   return table(
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'unexpected', 'status codes', 'peak RSS MB', 'CPU ms/req', 'of ceiling'],
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'unexpected', 'status codes', 'peak RSS MB (anon)', 'CPU ms/req', 'of ceiling'],
     results.map((r) => [
       r.name + (r.flowsPerSec === undefined ? '' : ` [${fmt(r.flowsPerSec)} flows/s]`) + (r.stoppedEarly ? ` (${r.stoppedEarly})` : ''),
       fmt(r.reqPerSec),
@@ -89,7 +93,7 @@ export function saturatedTable(results: readonly ScenarioResult[]): string {
       fmt(nonSuccess(r)),
       fmt(r.unexpected),
       statusSummary(r),
-      fmt(r.server.peakRssMb),
+      rss(r),
       fmt(r.server.cpuMsPerRequest, 2),
       r.ratioToCeiling === null ? '–' : `${(r.ratioToCeiling * 100).toFixed(1)}%`,
     ]),
@@ -99,7 +103,7 @@ export function saturatedTable(results: readonly ScenarioResult[]): string {
 
 export function fixedRateTable(results: readonly ScenarioResult[]): string {
   return table(
-    ['scenario', 'target/s', 'achieved/s', 'not sent', 'p50 ms', 'p99 ms', 'p99 from schedule ms', 'max ms', 'errors', 'unexpected', 'status codes', 'peak RSS MB', 'CPU ms/req'],
+    ['scenario', 'target/s', 'achieved/s', 'not sent', 'p50 ms', 'p99 ms', 'p99 from schedule ms', 'max ms', 'errors', 'unexpected', 'status codes', 'peak RSS MB (anon)', 'CPU ms/req'],
     results.map((r) => [
       r.name + (r.stoppedEarly ? ` (${r.stoppedEarly})` : ''),
       fmt(r.targetRate),
@@ -112,12 +116,15 @@ export function fixedRateTable(results: readonly ScenarioResult[]): string {
       fmt(r.errors),
       fmt(r.unexpected),
       statusSummary(r),
-      fmt(r.server.peakRssMb),
+      rss(r),
       fmt(r.server.cpuMsPerRequest, 2),
     ]),
     (i) => i > 0 && i !== 10,
   );
 }
+
+/** `994 (180)`: the peak resident set, and in brackets its anonymous part (without mapped database pages). */
+const rss = (r: ScenarioResult): string => `${fmt(r.server.peakRssMb)}${r.server.peakRssAnonMb === undefined || r.server.peakRssAnonMb === null ? '' : ` (${fmt(r.server.peakRssAnonMb)})`}`;
 
 export function nonSuccess(r: Pick<ScenarioResult, 'statusCodes'>): number {
   return Object.entries(r.statusCodes)
