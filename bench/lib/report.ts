@@ -186,11 +186,17 @@ export function compareTable(a: readonly ScenarioResult[], b: readonly ScenarioR
       fmt(x?.latencyMs.p99, 1),
       fmt(y?.latencyMs.p99, 1),
       change(x?.latencyMs.p99, y?.latencyMs.p99),
-      fmt(x?.server.peakRssMb),
-      fmt(y?.server.peakRssMb),
+      fmt(x?.server.cpuMsPerRequest, 2),
+      fmt(y?.server.cpuMsPerRequest, 2),
+      change(x?.server.cpuMsPerRequest ?? undefined, y?.server.cpuMsPerRequest ?? undefined),
+      x ? rss(x) : '–',
+      y ? rss(y) : '–',
       x ? fmt(nonSuccess(x)) : '–',
       y ? fmt(nonSuccess(y)) : '–',
     ];
   });
-  return table(['scenario', 'A req/s', 'B req/s', 'Δ', 'A p50', 'B p50', 'A p99', 'B p99', 'Δ p99', 'A RSS', 'B RSS', 'A non-2xx', 'B non-2xx'], rows);
+  return table(
+    ['scenario', 'A req/s', 'B req/s', 'Δ', 'A p50', 'B p50', 'A p99', 'B p99', 'Δ p99', 'A CPU ms/req', 'B CPU ms/req', 'Δ CPU', 'A RSS (anon)', 'B RSS (anon)', 'A non-2xx', 'B non-2xx'],
+    rows,
+  );
 }
