@@ -1,28 +1,41 @@
 /**
- * `npm run bench`: autocannon from this process against the real server (a separate process) on
- * loopback. Scenarios: a bare Hono route (the ceiling), start (log provider appending to the
- * outbox), check with the right code, check with a wrong code. Prints req/s, p50, p99, errors,
- * the server's peak RSS and the ratio to the ceiling; writes the same to bench/results/<time>.json.
+ * `npm run bench [-- --growth]`: the service under load, from a load generator in this process
+ * against the built server (`node dist/main.js`) in another process, on loopback.
  *
- * Environment: BENCH_DURATION (seconds, default 10), BENCH_CONNECTIONS (default 50).
+ * Saturated (autocannon, fixed connections, after a warm-up): a bare Hono route in its own
+ * process (the ceiling), start, check with the right code, check with a wrong code, and the full
+ * start → check flow with the code read back from the log provider's outbox. Fixed rate: start
+ * and check at BENCH_RATE req/s, paced evenly (and, for comparison, with autocannon's overallRate).
+ * `--growth` seeds 10^6 verifications (with deliveries) and 10^6 failure records, restarts the
+ * server on that database and runs the scenarios again.
+ *
+ * Prints req/s, p50/p99, errors, statuses, the server's peak RSS and CPU per request and the ratio
+ * to the ceiling; writes the same to bench/results/<time>-<backend>.json (bench/compare.ts puts
+ * two side by side). Run `npm run bench -- --help` for the options and their environment variables.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import autocannon from 'autocannon';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import type autocannon from 'autocannon';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createNumberProtector } from '../src/events/number-protection.js';
+import { postgresBackend, redact, sqliteBackend, withRedis, type Backend } from './lib/backend.js';
+import { cannon, paced, type Measurement, type PacedRequest } from './lib/load.js';
+import { createOutboxReader } from './lib/outbox.js';
+import { buildServer, cpuTimeMs, launch, peakRssMb, resetPeakRss, ROOT, sampleMemory, type BenchProcess } from './lib/process.js';
+import { fixedRateTable, growthTable, saturatedTable, slowdowns, type BenchReport, type ScenarioResult } from './lib/report.js';
+import { createSeedProgress } from './seed/progress.js';
+import { seed, seedCheckPool, type PoolEntry } from './seed/seeder.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const ADMIN = 'bench-admin-key-0123456789abcdefghijklmnop';
+const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
 
 /**
  * Limits raised for the run (and said so in the output): the bench sends tens of thousands of
- * starts to one country from random numbers and addresses in seconds, which the default limits and
- * abuse rules rightly refuse. Every rule still runs and counts; none fires.
+ * starts to one country in seconds, which the default limits and abuse rules rightly refuse.
+ * Every rule still runs and counts; none fires. Numbers and end-user addresses are random too.
  */
-const RAISED_LIMITS: Record<string, string> = {
+export const RAISED_LIMITS: Record<string, string> = {
   LIMIT_NUMBER_STARTS_10M: '1000000',
   LIMIT_NUMBER_STARTS_DAY: '1000000',
   LIMIT_IP_STARTS_10M: '1000000',
@@ -38,181 +51,448 @@ const RAISED_LIMITS: Record<string, string> = {
   ABUSE_COUNTRY_CONVERSION_MIN_STARTS: '10000000',
 };
 
-interface Server {
-  url: string;
-  child: ChildProcess;
+interface Settings {
+  connections: number;
+  duration: number;
+  warmup: number;
+  rate: number;
+  growth: boolean;
+  verifications: number;
+  failures: number;
+  databaseUrl?: string;
+  redisUrl?: string;
+  keep: boolean;
+  rebuildIndexes: boolean;
 }
 
-function launch(args: string[], env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolvePromise, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
-      if (match) resolvePromise({ url: `http://127.0.0.1:${match[1]}`, child });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+function whole(value: string): number {
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');
+  return n;
 }
 
-/** Peak resident set size of a process, from /proc (VmHWM), in MB. */
-function peakRssMb(pid: number | undefined): number | null {
+function settings(): Settings {
+  const program = new Command()
+    .name('npm run bench --')
+    .description('Load the real server from another process; see README "Performance".')
+    .addOption(new Option('--connections <n>', 'concurrent connections').env('BENCH_CONNECTIONS').argParser(whole).default(50))
+    .addOption(new Option('--duration <s>', 'seconds per measured scenario').env('BENCH_DURATION').argParser(whole).default(10))
+    .addOption(new Option('--warmup <s>', 'seconds of warm-up before each saturated scenario').env('BENCH_WARMUP').argParser(whole).default(2))
+    .addOption(new Option('--rate <n>', 'requests per second of the fixed-rate scenarios').env('BENCH_RATE').argParser(whole).default(1000))
+    .addOption(new Option('--growth', 'then seed and run the scenarios again on the grown database').env('BENCH_GROWTH').default(false))
+    .addOption(new Option('--verifications <n>', 'verifications seeded by --growth').env('BENCH_GROWTH_VERIFICATIONS').argParser(whole).default(1_000_000))
+    .addOption(new Option('--failures <n>', 'failure records seeded by --growth').env('BENCH_GROWTH_FAILURES').argParser(whole).default(1_000_000))
+    .addOption(new Option('--database-url <url>', 'postgres://… (the server gets its own database on that server as DATABASE_URL); SQLite when absent').env('BENCH_DATABASE_URL'))
+    .addOption(new Option('--redis-url <url>', 'redis://… for the rate-limit counters (the server gets REDIS_URL)').env('BENCH_REDIS_URL'))
+    .addOption(new Option('--rebuild-indexes', 'growth: drop secondary indexes for the load and rebuild them (faster; compact indexes instead of grown ones)').env('BENCH_REBUILD_INDEXES').default(false))
+    .addOption(new Option('--keep', 'keep the data directory and database afterwards').env('BENCH_KEEP').default(false))
+    .parse();
+  const opts = program.opts<Settings & { growth: boolean | string; keep: boolean | string; rebuildIndexes: boolean | string }>();
+  const flag = (v: boolean | string): boolean => v === true || v === '1' || v === 'true' || v === 'yes';
+  if (opts.connections < 1 || opts.duration < 1 || opts.rate < 1) program.error('--connections, --duration and --rate must be at least 1');
+  return { ...opts, growth: flag(opts.growth), keep: flag(opts.keep), rebuildIndexes: flag(opts.rebuildIndexes) };
+}
+
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+// French mobile ranges where every number is valid (+3363 and +3369 have unassigned blocks).
+const MOBILE_RANGES = ['+3361', '+3362', '+3364', '+3365', '+3366', '+3367', '+3368'];
+
+/** Random French mobile numbers: distinct per start, so per-number limits see one start each. */
+function randomMobile(): string {
+  return `${MOBILE_RANGES[randomInt(MOBILE_RANGES.length)]}${String(randomInt(10_000_000)).padStart(7, '0')}`;
+}
+
+/** Random end-user addresses (signals.ip): per-IP and per-subnet limits see few starts each. */
+function randomIp(): string {
+  return `${randomInt(11, 200)}.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+}
+
+function letters(n: number): string {
+  return Array.from({ length: n }, () => String.fromCharCode(97 + randomInt(26))).join('');
+}
+
+interface Target {
+  server: BenchProcess;
+  key: string;
+  app: string;
+  outboxPath: string;
+  backend: Backend;
+  pepper: Buffer;
+  ceilingReqPerSec: number;
+}
+
+/** Runs one measured load against a process: its peak RSS and CPU time are taken around it, not the warm-up. */
+async function measure(
+  pid: number,
+  meta: Pick<ScenarioResult, 'id' | 'name' | 'mode' | 'tool' | 'connections' | 'expectedStatus'> & { targetRate?: number },
+  run: () => Promise<Measurement>,
+): Promise<ScenarioResult> {
+  resetPeakRss(pid);
+  const memory = sampleMemory(pid);
+  const cpuBefore = cpuTimeMs(pid);
+  let m: Measurement;
+  let peakAnonMb: number | null;
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
-    return Math.round((kb / 1024) * 10) / 10;
-  } catch {
-    return null;
+    m = await run();
+  } finally {
+    ({ peakAnonMb } = memory.stop());
   }
-}
-
-interface Result {
-  scenario: string;
-  requests: number;
-  reqPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  non2xx: number;
-  peakRssMb: number | null;
-  ratioToCeiling: number | null;
-}
-
-async function cannon(scenario: string, options: autocannon.Options, pid: number | undefined, expectedStatus: number): Promise<Result> {
-  const result = await autocannon({ connections: CONNECTIONS, ...options, expectBody: undefined });
-  const bad = Object.entries(result.statusCodeStats ?? {})
-    .filter(([status]) => Number(status) !== expectedStatus)
-    .reduce((sum, [, stat]) => sum + (stat as { count: number }).count, 0);
+  const cpuAfter = cpuTimeMs(pid);
+  const unexpected = Object.entries(m.statusCodes)
+    .filter(([status]) => !meta.expectedStatus.includes(Number(status)))
+    .reduce((sum, [, n]) => sum + n, 0);
   return {
-    scenario,
-    requests: result.requests.total,
-    reqPerSec: Math.round(result.requests.average),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: bad,
-    peakRssMb: peakRssMb(pid),
+    ...meta,
+    ...m,
+    unexpected,
+    server: {
+      peakRssMb: peakRssMb(pid),
+      peakRssAnonMb: peakAnonMb,
+      cpuMsPerRequest: cpuBefore === null || cpuAfter === null || m.requests === 0 ? null : Math.round(((cpuAfter - cpuBefore) / m.requests) * 100) / 100,
+    },
     ratioToCeiling: null,
   };
 }
 
-function randomFrenchMobile(): string {
-  return `+336${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+/** A cursor over a pool of seeded verifications; `take` returns undefined once it is spent. */
+function cursor(pool: readonly PoolEntry[], usesEach = 1): () => PoolEntry | undefined {
+  let next = 0;
+  return () => pool[Math.floor(next++ / usesEach)];
 }
 
-function randomIp(): string {
-  return `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
+const wrongCode = (code: string): string => String((Number(code) + 1) % 1_000_000).padStart(code.length, '0');
+
+async function seedPool(t: Target, count: number): Promise<PoolEntry[]> {
+  const target = await t.backend.openTarget();
+  try {
+    return await seedCheckPool(target, { app: t.app, count, now: Date.now(), pepper: t.pepper });
+  } finally {
+    await target.close();
+  }
 }
 
-async function prepareVerifications(url: string, key: string, outbox: string, count: number): Promise<{ id: string; code: string }[]> {
-  const ids: string[] = [];
-  const batch = 50;
-  for (let i = 0; i < count; i += batch) {
-    const responses = await Promise.all(
-      Array.from({ length: Math.min(batch, count - i) }, () =>
-        fetch(`${url}/v1/verifications`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ to: randomFrenchMobile(), signals: { ip: randomIp() } }),
-        }).then((r) => r.json() as Promise<{ id: string }>),
+/**
+ * A check scenario on seeded pending verifications: a warm-up on a pool sized from the ceiling,
+ * then a pool sized from the warm-up's rate, so it lasts the run without bloating the database.
+ */
+async function checkScenario(t: Target, s: Settings, spec: { id: string; name: string; status: number; usesEach: number; code: (entry: PoolEntry) => string }): Promise<ScenarioResult> {
+  const auth = { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' };
+  const requestsFor = (pool: PoolEntry[], stop: { now?: (why: string) => void }): autocannon.Request[] => {
+    const take = cursor(pool, spec.usesEach);
+    const last = pool[pool.length - 1]!;
+    return [
+      {
+        method: 'POST',
+        headers: auth,
+        setupRequest: (req) => {
+          let entry = take();
+          if (!entry) {
+            stop.now?.(`pool of ${pool.length.toLocaleString('en-US')} ran out`);
+            entry = last;
+          }
+          return { ...req, path: `/v1/verifications/${entry.id}/check`, body: JSON.stringify({ code: spec.code(entry), signals: { ip: randomIp() } }) };
+        },
+      },
+    ];
+  };
+  const run = async (pool: PoolEntry[], seconds: number): Promise<Measurement> => {
+    const stop: { now?: (why: string) => void } = {};
+    return cannon({ url: t.server.url, connections: s.connections, durationSeconds: seconds, requests: requestsFor(pool, stop) }, { onInstance: (fn) => (stop.now = fn) });
+  };
+  let expectedRate = t.ceilingReqPerSec;
+  if (s.warmup > 0) {
+    const warm = await run(await seedPool(t, Math.min(20_000, Math.ceil((t.ceilingReqPerSec * s.warmup * 1.2) / spec.usesEach))), s.warmup);
+    expectedRate = warm.stoppedEarly ? t.ceilingReqPerSec : warm.reqPerSec;
+  }
+  // Three times the warm-up's rate: a warm server checks faster than one still warming up.
+  const pool = await seedPool(t, Math.ceil((expectedRate * s.duration * 3) / spec.usesEach) + 2000);
+  return measure(t.server.pid, { id: spec.id, name: spec.name, mode: 'saturated', tool: 'autocannon', connections: s.connections, expectedStatus: [spec.status] }, () => run(pool, s.duration));
+}
+
+/** Every scenario against the running server, in a fixed order; `afterStart` runs once starts have written something. */
+async function scenarios(t: Target, s: Settings, afterStart: () => Promise<void> = () => Promise.resolve()): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  const auth = { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' };
+  const startBody = (): string => JSON.stringify({ to: randomMobile(), signals: { ip: randomIp() } });
+  const say = (r: ScenarioResult): void => log(`  ${r.name}: ${r.reqPerSec.toLocaleString('en-US')} req/s, p99 ${Math.round(r.latencyMs.p99)} ms${r.unexpected ? `, ${r.unexpected} unexpected statuses` : ''}`);
+
+  // start
+  const startRequests: autocannon.Request[] = [{ method: 'POST', path: '/v1/verifications', headers: auth, setupRequest: (req) => ({ ...req, body: startBody() }) }];
+  const startRun = (seconds: number): Promise<Measurement> => cannon({ url: t.server.url, connections: s.connections, durationSeconds: seconds, requests: startRequests });
+  if (s.warmup > 0) await startRun(s.warmup);
+  results.push(
+    await measure(t.server.pid, { id: 'start', name: 'start (SMS, log provider → outbox)', mode: 'saturated', tool: 'autocannon', connections: s.connections, expectedStatus: [201] }, () =>
+      startRun(s.duration),
+    ),
+  );
+  say(results.at(-1)!);
+  await afterStart();
+
+  // check, right and wrong code
+  results.push(await checkScenario(t, s, { id: 'check-right', name: 'check, right code', status: 200, usesEach: 1, code: (e) => e.code }));
+  say(results.at(-1)!);
+  // Four wrong codes per verification: the fifth would lock it (MAX_CHECK_ATTEMPTS=5).
+  results.push(await checkScenario(t, s, { id: 'check-wrong', name: 'check, wrong code', status: 422, usesEach: 4, code: (e) => wrongCode(e.code) }));
+  say(results.at(-1)!);
+
+  // start → check, the code read back from the outbox as a person reads the SMS
+  const outbox = createOutboxReader(t.outboxPath);
+  interface Flow {
+    id?: string;
+    ip?: string;
+  }
+  const flowRequests: autocannon.Request[] = [
+    {
+      method: 'POST',
+      path: '/v1/verifications',
+      headers: auth,
+      setupRequest: (req, context) => {
+        const flow = context as Flow;
+        flow.ip = randomIp();
+        return { ...req, body: JSON.stringify({ to: randomMobile(), signals: { ip: flow.ip } }) };
+      },
+      onResponse: (status, body, context) => {
+        if (status === 201) (context as Flow).id = (JSON.parse(body) as { id: string }).id;
+      },
+    },
+    {
+      method: 'POST',
+      headers: auth,
+      setupRequest: (req, context) => {
+        const flow = context as Flow;
+        // A start that failed has no check: returning nothing makes autocannon begin the next pair.
+        if (!flow.id) return undefined as unknown as autocannon.Request;
+        const code = outbox.take(flow.id) ?? 'missing-from-outbox';
+        return { ...req, path: `/v1/verifications/${flow.id}/check`, body: JSON.stringify({ code, signals: { ip: flow.ip } }) };
+      },
+    },
+  ];
+  const flowRun = (seconds: number): Promise<Measurement> => cannon({ url: t.server.url, connections: s.connections, durationSeconds: seconds, requests: flowRequests });
+  if (s.warmup > 0) await flowRun(s.warmup);
+  const flow = await measure(t.server.pid, { id: 'flow', name: 'start → check (outbox)', mode: 'saturated', tool: 'autocannon', connections: s.connections, expectedStatus: [201, 200] }, () =>
+    flowRun(s.duration),
+  );
+  flow.flowsPerSec = Math.round((flow.statusCodes['200'] ?? 0) / flow.seconds);
+  outbox.close();
+  results.push(flow);
+  say(flow);
+
+  // Fixed rate, paced evenly: latency at a load the server can carry.
+  const rateName = (what: string, how: string): string => `${what} @ ${s.rate.toLocaleString('en-US')}/s (${how})`;
+  const fixedMeta = (id: string, name: string, tool: 'paced' | 'autocannon', expected: number) => ({ id, name, mode: 'fixed-rate' as const, tool, connections: s.connections, expectedStatus: [expected], targetRate: s.rate });
+  results.push(
+    await measure(t.server.pid, fixedMeta('start@rate', rateName('start', 'paced'), 'paced', 201), () =>
+      paced({ url: t.server.url, rate: s.rate, durationSeconds: s.duration, connections: s.connections, next: (): PacedRequest => ({ method: 'POST', path: '/v1/verifications', headers: auth, body: startBody() }) }),
+    ),
+  );
+  say(results.at(-1)!);
+  {
+    const take = cursor(await seedPool(t, Math.ceil(s.rate * s.duration * 1.05) + 100));
+    results.push(
+      await measure(t.server.pid, fixedMeta('check@rate', rateName('check, right code', 'paced'), 'paced', 200), () =>
+        paced({
+          url: t.server.url,
+          rate: s.rate,
+          durationSeconds: s.duration,
+          connections: s.connections,
+          next: () => {
+            const e = take();
+            return e && { method: 'POST', path: `/v1/verifications/${e.id}/check`, headers: auth, body: JSON.stringify({ code: e.code, signals: { ip: randomIp() } }) };
+          },
+        }),
       ),
     );
-    ids.push(...responses.map((r) => r.id));
+    say(results.at(-1)!);
   }
-  const codes = new Map<string, string>();
-  for (const line of readFileSync(outbox, 'utf8').split('\n')) {
-    if (!line) continue;
-    const entry = JSON.parse(line) as { verificationId: string; body: string };
-    codes.set(entry.verificationId, /(\d{6})/.exec(entry.body)?.[1] ?? '');
+
+  // The same rates through autocannon's overallRate, for comparison (bursts at the top of each second).
+  results.push(
+    await measure(t.server.pid, fixedMeta('start@rate-autocannon', rateName('start', 'autocannon overallRate'), 'autocannon', 201), () =>
+      cannon({ url: t.server.url, connections: s.connections, durationSeconds: s.duration, requests: startRequests, overallRate: s.rate }),
+    ),
+  );
+  say(results.at(-1)!);
+  {
+    const pool = await seedPool(t, Math.ceil(s.rate * s.duration * 1.05) + 100);
+    const take = cursor(pool);
+    const stop: { now?: (why: string) => void } = {};
+    const requests: autocannon.Request[] = [
+      {
+        method: 'POST',
+        headers: auth,
+        setupRequest: (req) => {
+          let e = take();
+          if (!e) {
+            stop.now?.('pool ran out');
+            e = pool[pool.length - 1]!;
+          }
+          return { ...req, path: `/v1/verifications/${e.id}/check`, body: JSON.stringify({ code: e.code, signals: { ip: randomIp() } }) };
+        },
+      },
+    ];
+    results.push(
+      await measure(t.server.pid, fixedMeta('check@rate-autocannon', rateName('check, right code', 'autocannon overallRate'), 'autocannon', 200), () =>
+        cannon({ url: t.server.url, connections: s.connections, durationSeconds: s.duration, requests, overallRate: s.rate }, { onInstance: (fn) => (stop.now = fn) }),
+      ),
+    );
+    say(results.at(-1)!);
   }
-  return ids.map((id) => ({ id, code: codes.get(id) ?? '' }));
+  return results;
 }
 
-function print(results: Result[]): void {
-  const rows = results.map((r) => ({
-    scenario: r.scenario,
-    'req/s': r.reqPerSec,
-    'p50 ms': r.p50Ms,
-    'p99 ms': r.p99Ms,
-    errors: r.errors,
-    'unexpected status': r.non2xx,
-    'peak RSS MB': r.peakRssMb,
-    'x ceiling': r.ratioToCeiling === null ? '' : `${Math.round(r.ratioToCeiling * 1000) / 10}%`,
-  }));
-  console.table(rows);
+async function createKey(url: string, app: string): Promise<string> {
+  const response = await fetch(`${url}/v1/admin/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ app, scopes: ['verify'] }),
+  });
+  if (response.status !== 201) throw new Error(`creating an API key answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { key: string }).key;
 }
 
 async function main(): Promise<void> {
-  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30) };
-  console.log(`bench: ${CONNECTIONS} connections, ${DURATION} s per scenario, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}`);
-  console.log('bench: limits and abuse thresholds raised so they count but never fire (see RAISED_LIMITS in bench/run.ts)');
-  const results: Result[] = [];
-
-  const ceiling = await launch(['--import', 'tsx', 'bench/ceiling.ts'], {});
-  await cannon('warm-up', { url: `${ceiling.url}/echo`, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"to":"+33612345678"}', duration: 2 }, ceiling.child.pid, 201);
-  const ceilingResult = await cannon('ceiling (bare hono POST)', { url: `${ceiling.url}/echo`, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"to":"+33612345678"}', duration: DURATION }, ceiling.child.pid, 201);
-  results.push(ceilingResult);
-  ceiling.child.kill('SIGKILL');
-
+  const s = settings();
+  const startedAt = new Date();
+  const loadStart = loadavg().map((l) => Math.round(l * 100) / 100);
+  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), platform: platform() };
+  const runId = letters(8);
+  const app = `bench-${runId}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'otp-bench-'));
-  const outbox = join(dataDir, 'outbox.jsonl');
-  const server = await launch(['--import', 'tsx', 'src/main.ts'], {
+  const pepper = randomBytes(32).toString('base64');
+  const reportsKey = randomBytes(32).toString('base64');
+
+  log(`bench: ${s.connections} connections, ${s.duration} s per scenario after ${s.warmup} s of warm-up; fixed rate ${s.rate}/s${s.growth ? `; growth: +${s.verifications.toLocaleString('en-US')} verifications, +${s.failures.toLocaleString('en-US')} failures` : ''}`);
+  log(`bench: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}; load average ${loadStart.join(' ')} (the load generator shares these CPUs with the server)`);
+  log(`bench: limits and abuse thresholds RAISED for this run so they count but never fire (RAISED_LIMITS in bench/run.ts); numbers and end-user IPs are random`);
+
+  let backend: Backend = s.databaseUrl ? await postgresBackend(s.databaseUrl, runId, log) : sqliteBackend(dataDir);
+  if (s.redisUrl) backend = withRedis(backend, s.redisUrl);
+  log(`bench: backend ${backend.label}${s.databaseUrl ? ` (${redact(backend.serverEnv.DATABASE_URL ?? '')})` : ''}${s.redisUrl ? `, Redis ${redact(s.redisUrl)}` : ''}; data in ${dataDir}`);
+
+  log('bench: building the server (tsc -p tsconfig.build.json → dist/) to run it as production does: node dist/main.js');
+  const serverScript = buildServer();
+
+  // The ceiling: a bare Hono route in its own process, same connections and duration.
+  const ceilingProcess = await launch(join(ROOT, 'bench/ceiling.js'), {}, join(dataDir, 'ceiling.log'));
+  const echo: autocannon.Request[] = [{ method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body: '{"to":"+33612345678"}' }];
+  if (s.warmup > 0) await cannon({ url: ceilingProcess.url, connections: s.connections, durationSeconds: s.warmup, requests: echo });
+  const ceiling = await measure(ceilingProcess.pid, { id: 'ceiling', name: 'ceiling (bare Hono POST)', mode: 'saturated', tool: 'autocannon', connections: s.connections, expectedStatus: [201] }, () =>
+    cannon({ url: ceilingProcess.url, connections: s.connections, durationSeconds: s.duration, requests: echo }),
+  );
+  log(`  ${ceiling.name}: ${ceiling.reqPerSec.toLocaleString('en-US')} req/s, p99 ${ceiling.latencyMs.p99} ms`);
+  const ceilingPaced = await measure(
+    ceilingProcess.pid,
+    { id: 'ceiling@rate', name: `ceiling @ ${s.rate.toLocaleString('en-US')}/s (paced)`, mode: 'fixed-rate', tool: 'paced', connections: s.connections, expectedStatus: [201], targetRate: s.rate },
+    () => paced({ url: ceilingProcess.url, rate: s.rate, durationSeconds: s.duration, connections: s.connections, next: () => ({ method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body: '{"to":"+33612345678"}' }) }),
+  );
+  await ceilingProcess.stop();
+
+  const serverEnv: Record<string, string> = {
+    NODE_ENV: 'development',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',
     DATA_DIR: dataDir,
-    ADMIN_API_KEY: ADMIN,
+    OUTBOX_PATH: join(dataDir, 'outbox.jsonl'),
     LOG_PROVIDER_STDOUT: 'false',
+    ADMIN_API_KEY: ADMIN_KEY,
+    OTP_PEPPER: pepper,
+    REPORTS_ENCRYPTION_KEY: reportsKey,
     ...RAISED_LIMITS,
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_ENV_')).map(([k, v]) => [k.slice(10), v ?? ''])),
-  });
-  const pid = server.child.pid;
-  const keyResponse = await fetch(`${server.url}/v1/admin/api-keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ app: 'bench', scopes: ['verify'] }),
-  });
-  const { key } = (await keyResponse.json()) as { key: string };
-  const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-
-  const startOptions = (duration: number): autocannon.Options => ({
-    url: `${server.url}/v1/verifications`,
-    duration,
-    requests: [{ method: 'POST', headers: auth, setupRequest: (req) => ({ ...req, body: JSON.stringify({ to: randomFrenchMobile(), signals: { ip: randomIp() } }) }) }],
-  });
-  await cannon('warm-up', startOptions(2), pid, 201);
-  results.push(await cannon('start (SMS, log provider → outbox)', startOptions(DURATION), pid, 201));
-
-  // Checks need verifications that can still take them: prepare a pool, then spend it.
-  const poolSize = Math.max(2000, Math.round(ceilingResult.reqPerSec * 0.3 * DURATION));
-  const pool = await prepareVerifications(server.url, key, outbox, poolSize);
-  let next = 0;
-  const checkOptions = (pick: () => { path: string; body: string }, amount: number): autocannon.Options => ({
-    url: server.url,
-    amount,
-    requests: [{ method: 'POST', headers: auth, setupRequest: (req) => ({ ...req, ...pick() }) }],
-  });
-  const right = (): { path: string; body: string } => {
-    const v = pool[next++ % pool.length]!;
-    return { path: `/v1/verifications/${v.id}/check`, body: JSON.stringify({ code: v.code }) };
+    ...backend.serverEnv,
+    // BENCH_ENV_X=y reaches the server as X=y (e.g. BENCH_ENV_LOG_LEVEL=warn).
+    ...Object.fromEntries(Object.entries(process.env).flatMap(([k, v]) => (k.startsWith('BENCH_ENV_') && v !== undefined ? [[k.slice('BENCH_ENV_'.length), v]] : []))),
   };
-  results.push(await cannon('check, right code', checkOptions(right, Math.floor(pool.length / 2)), pid, 200));
-  const wrongPool = pool.slice(Math.floor(pool.length / 2));
-  let wrongNext = 0;
-  const wrong = (): { path: string; body: string } => {
-    const v = wrongPool[Math.floor(wrongNext++ / 4) % wrongPool.length]!;
-    return { path: `/v1/verifications/${v.id}/check`, body: JSON.stringify({ code: v.code === '000000' ? '000001' : '000000' }) };
-  };
-  results.push(await cannon('check, wrong code', checkOptions(wrong, wrongPool.length * 4), pid, 422));
+  const logPath = join(dataDir, 'server.log');
+  let server = await launch(serverScript, serverEnv, logPath);
+  const key = await createKey(server.url, app);
+  const target: Target = { server, key, app, outboxPath: serverEnv.OUTBOX_PATH!, backend, pepper: Buffer.from(pepper, 'utf8'), ceilingReqPerSec: ceiling.reqPerSec };
 
-  server.child.kill('SIGTERM');
-  for (const r of results) r.ratioToCeiling = r === ceilingResult ? 1 : r.reqPerSec / ceilingResult.reqPerSec;
-  print(results);
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const file = join(ROOT, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ machine, connections: CONNECTIONS, durationSeconds: DURATION, backend: 'sqlite', results }, null, 2)}\n`);
-  console.log(`written ${file}`);
+  let report: BenchReport | undefined;
+  try {
+    log(`bench: ${backend.label}, empty database`);
+    // Fails fast when the server did not use the backend it was given (a build without PostgreSQL support runs on SQLite).
+    const baseline = await scenarios(target, s, async () => log(`bench: ${await backend.verify(app)}`));
+    await server.stop();
+
+    let growth: BenchReport['growth'];
+    if (s.growth) {
+      log(
+        `bench: seeding ${s.verifications.toLocaleString('en-US')} verifications (with deliveries) and ${s.failures.toLocaleString('en-US')} failure records over 30 days (server stopped; ${s.rebuildIndexes ? 'secondary indexes dropped and rebuilt' : 'indexes kept and grown row by row'})`,
+      );
+      const seedTarget = await backend.openTarget();
+      const progress = createSeedProgress({ verifications: s.verifications, failures: s.failures });
+      let summary;
+      try {
+        summary = await seed(seedTarget, {
+          verifications: s.verifications,
+          failures: s.failures,
+          apps: [app, 'shop', 'bank', 'social', 'rides'],
+          now: Date.now(),
+          protector: createNumberProtector(Buffer.from(reportsKey, 'utf8')),
+          rebuildIndexes: s.rebuildIndexes,
+          onProgress: progress.onProgress,
+        });
+      } finally {
+        progress.stop();
+        await seedTarget.close();
+      }
+      const seeding = { ...summary, seconds: Math.round(summary.seconds * 10) / 10 };
+      log(`bench: seeded ${seeding.rows.toLocaleString('en-US')} rows (${seeding.verifications.toLocaleString('en-US')} verifications, ${seeding.deliveries.toLocaleString('en-US')} deliveries, ${seeding.failures.toLocaleString('en-US')} failures) in ${seeding.seconds} s: ${seeding.rowsPerSecond.toLocaleString('en-US')} rows/s`);
+      server = await launch(serverScript, serverEnv, logPath);
+      target.server = server;
+      log(`bench: ${backend.label}, grown database`);
+      const grown = await scenarios(target, s);
+      await server.stop();
+      growth = { seeding, scenarios: grown, slowdown: slowdowns(baseline, grown) };
+    }
+
+    const all = [ceiling, ...baseline, ...(growth?.scenarios ?? [])];
+    for (const r of all) if (r.mode === 'saturated') r.ratioToCeiling = Math.round((r.reqPerSec / ceiling.reqPerSec) * 10_000) / 10_000;
+    const loadEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+    report = {
+      version: 1,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      backend: backend.label,
+      machine,
+      loadAverage: { start: loadStart, end: loadEnd },
+      settings: { connections: s.connections, durationSeconds: s.duration, warmupSeconds: s.warmup, fixedRate: s.rate, raisedLimits: RAISED_LIMITS },
+      scenarios: [ceiling, ceilingPaced, ...baseline],
+      ...(growth ? { growth } : {}),
+    };
+
+    log('');
+    log(`Saturated: ${s.connections} connections, ${s.duration} s each (${backend.label}, limits raised; CPU ms/req is the server process's CPU time per response)`);
+    log(saturatedTable(report.scenarios.filter((r) => r.mode === 'saturated')));
+    log('');
+    log(`Fixed rate: ${s.rate}/s for ${s.duration} s, at most ${s.connections} connections. "paced": one request every ${1000 / s.rate} ms; "p99 from schedule" also counts`);
+    log('waiting for a free connection; "not sent": still waiting when the time was up (the server could not keep the rate).');
+    log('"autocannon overallRate" sends each second\'s requests back to back at its start (bursts), shown for comparison.');
+    log(fixedRateTable(report.scenarios.filter((r) => r.mode === 'fixed-rate')));
+    if (growth) {
+      log('');
+      log(`After growth (+${growth.seeding.verifications.toLocaleString('en-US')} verifications, +${growth.seeding.deliveries.toLocaleString('en-US')} deliveries, +${growth.seeding.failures.toLocaleString('en-US')} failures; seeded in ${growth.seeding.seconds} s, ${growth.seeding.rowsPerSecond.toLocaleString('en-US')} rows/s):`);
+      log(saturatedTable(growth.scenarios.filter((r) => r.mode === 'saturated')));
+      log(fixedRateTable(growth.scenarios.filter((r) => r.mode === 'fixed-rate')));
+      log('');
+      log('Slowdown after growth (throughput lost; p99 and server CPU per response, the steadiest figure on a shared machine):');
+      log(growthTable(baseline, growth.scenarios));
+    }
+    log('');
+    log(`load average: ${loadStart.join(' ')} at the start, ${loadEnd.join(' ')} at the end`);
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    const file = join(ROOT, 'bench/results', `${startedAt.toISOString().replace(/[:.]/g, '-')}-${backend.label.replace(/\+/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    log(`written ${relative(process.cwd(), file)}`);
+  } finally {
+    await server.stop();
+    const cleaned = await backend.cleanup({ keep: s.keep, app }).catch((error: unknown) => `cleanup failed: ${String(error)}`);
+    if (cleaned) log(`bench: ${cleaned}`);
+    if (s.keep) log(`bench: kept ${dataDir}`);
+    else rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 main().catch((error: unknown) => {
