@@ -399,6 +399,8 @@ async function main(): Promise<void> {
     ADMIN_API_KEY: ADMIN_KEY,
     OTP_PEPPER: pepper,
     REPORTS_ENCRYPTION_KEY: reportsKey,
+    // Instances sharing PostgreSQL must share their secrets (config refuses DATABASE_URL without them).
+    FACTOR_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     ...RAISED_LIMITS,
     ...backend.serverEnv,
     // BENCH_ENV_X=y reaches the server as X=y (e.g. BENCH_ENV_LOG_LEVEL=warn).

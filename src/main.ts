@@ -51,9 +51,25 @@ async function main(): Promise<void> {
   // Slow-client attacks (slowloris, a body trickled a byte at a time): a request that has not sent
   // its headers within HEADERS_TIMEOUT_MS, or all of itself within REQUEST_TIMEOUT_MS, gets 408 and
   // its socket closed. Node checks these every connectionsCheckingInterval, so that is kept short.
+  // Requests whose handler is still running. A client that hangs up does not stop its handler, so
+  // "no connection left" is not "no request left": shutdown waits for this to reach zero before it
+  // closes the database under a handler's feet.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const tracked = async (request: Request, env: unknown): Promise<Response> => {
+    inFlight += 1;
+    try {
+      return await app.fetch(request, env);
+    } finally {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    }
+  };
+  const handlersDone = (): Promise<void> => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (drained = resolve)));
+
   const { headersTimeoutMs, requestTimeoutMs } = config.http;
   const serverOptions = { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) };
-  const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions }, (info) => {
+  const server: ServerType = serve({ fetch: tracked, port: config.port, hostname: config.host, serverOptions }, (info) => {
     logger.info(
       { port: info.port, host: config.host, database: `${config.database.kind}:${describeDatabase(config.database)}`, sms: config.sms.provider, voice: config.flashCall ? config.voice.provider : 'off' },
       'listening',
@@ -74,7 +90,7 @@ async function main(): Promise<void> {
     const schedulerStopped = Promise.all([scheduler?.stop(), optinExpiry.stop()]);
     stopRetention();
     server.close(() => {
-      void schedulerStopped
+      void Promise.all([schedulerStopped, handlersDone()])
         .then(() => deps.close())
         .catch((error: unknown) => logger.error({ err: error }, 'closing dependencies failed'))
         .then(() => database.close())

@@ -7,6 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { ADMIN_KEY, RELAXED_LIMITS } from '../helpers/test-app.js';
@@ -70,6 +71,57 @@ describe('graceful shutdown on SIGTERM (real server)', { timeout: 60_000 }, () =
     expect(code).toBe(0);
     expect(tookMs).toBeLessThan(EXIT_BOUND_MS);
     expect(server.output()).toContain('"msg":"stopped"');
+  });
+});
+
+describe('SIGTERM while handlers of abandoned requests still run (real server)', { timeout: 60_000 }, () => {
+  it('waits for a handler whose client hung up before closing the database: its delivery and records are written, nothing fails', async () => {
+    const gateway = await startGateway();
+    const dataDir = mkdtempSync(join(tmpdir(), 'otp-hangup-'));
+    const server = await startServer({
+      ...RELAXED_LIMITS,
+      ADMIN_API_KEY: ADMIN_KEY,
+      DATA_DIR: dataDir,
+      SMS_PROVIDER: 'http',
+      SMS_HTTP_URL: gateway.url,
+      SMS_HTTP_SECRET: 'gateway-secret-0123456789',
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    });
+    try {
+      gateway.mode = 'slow';
+      gateway.slowMs = 1000;
+      // The client gives up while the gateway is still answering: its socket closes, its handler runs on.
+      const abandoned = new AbortController();
+      const request = fetch(`${server.url}/v1/verifications`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to: '+14155550199' }),
+        signal: abandoned.signal,
+      }).catch(() => 'aborted');
+      const deadline = performance.now() + 20_000;
+      while (gateway.pending() < 1 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      abandoned.abort();
+      expect(await request).toBe('aborted');
+      await new Promise((r) => setTimeout(r, 100));
+      // No connection is left, but the handler still waits for the gateway.
+      expect(await server.stop('SIGTERM')).toBe(0);
+      const output = server.output();
+      expect(output).not.toMatch(/"level":50/);
+      expect(output).not.toContain('Cannot use a pool after calling end');
+      expect(output).not.toContain('The database connection is not open');
+      expect(output).toContain('"msg":"stopped"');
+      // The handler finished: the gateway's answer is recorded, not left "queued" by an early exit.
+      const db = new Database(join(dataDir, 'verify.db'), { readonly: true });
+      try {
+        expect(db.prepare('SELECT status FROM deliveries').all()).toEqual([{ status: 'sent' }]);
+        expect(db.prepare("SELECT count(*) AS n FROM events WHERE reason = 'sent'").get()).toEqual({ n: 1 });
+      } finally {
+        db.close();
+      }
+    } finally {
+      await server.stop('SIGKILL');
+      await gateway.close();
+    }
   });
 });
 
