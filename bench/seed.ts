@@ -7,7 +7,8 @@
  * DATA_DIR) so that the reports API can read the protected numbers.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import type { Config } from '../src/config.js';
+import { configOrExit } from '../src/config.process.js';
 import { resolveReportsSecret } from '../src/deps.js';
 import { createNumberProtector } from '../src/events/number-protection.js';
 import { openSqlite } from '../src/storage/sqlite/db.js';
@@ -21,17 +22,7 @@ function count(value: string): number {
   return n;
 }
 
-function config(): Config {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
+const config = (): Config => configOrExit();
 
 const program = new Command()
   .name('bench:seed')

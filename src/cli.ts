@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 import { createAdminService, SCOPES, type Scope } from './admin/admin.service.js';
 import { createApp, openApiDocument } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfig, type Config } from './config.js';
+import { configOrExit } from './config.process.js';
 import { createDeps, resolvePepper, resolveReportsSecret } from './deps.js';
 import { createNumberProtector } from './events/number-protection.js';
 import { createRetentionJob } from './jobs/retention.js';
@@ -16,17 +17,7 @@ import { rotateSigningKey } from './verification/tokens.js';
 
 /** Offline commands on the same services and database the server uses. */
 
-function config(): Config {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
+const config = (): Config => configOrExit();
 
 /** Opens the configured database (SQLite, or PostgreSQL when DATABASE_URL is set), applying pending migrations. */
 async function withDatabase<T>(run: (database: Database, cfg: Config, stores: () => Stores) => Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { configOrExit } from './config.process.js';
 import { createDeps, resolvePepper, resolveReportsSecret } from './deps.js';
 import { createFallbackScheduler } from './jobs/fallback.scheduler.js';
 import { createOptinExpiryJob } from './jobs/optin-expiry.job.js';
@@ -11,16 +11,7 @@ import { describeDatabase, openDatabase } from './storage/database.js';
 
 /** The only place that touches the process: config → database → deps → app → serve → graceful shutdown. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = configOrExit();
   const logger = createLogger({ level: config.logLevel });
   // A PostgreSQL connection dropped while idle is replaced by the pool; say so, without a stack.
   const database = await openDatabase(config.database, { onIdleError: (error) => logger.warn({ err: error.message }, 'database connection lost; the pool reconnects') });
