@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * HTTP-level suites that run a second time on PostgreSQL (TEST_STORAGE=postgres: every test app on a
- * fresh database of DATABASE_URL's server, counters in PostgreSQL). Suites that read SQLite rows
+ * fresh database of DATABASE_URL's server; counters in Redis under a key prefix of its own when
+ * REDIS_URL is set, as scaled-out deployments run, in PostgreSQL otherwise). Suites that read SQLite rows
  * directly, start real servers or only test pure functions are not in it.
  */
 const POSTGRES_SUITES = [

@@ -17,6 +17,7 @@ export const LIMITS_ENV = {
   // How many instances share REDIS_URL: while Redis is down each one allows 1/N of every budget.
   LIMITS_INSTANCES: int(1, 1000).default(1),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 10_000).default(500),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'must be 1-64 letters, digits, colons, dashes or underscores').default('otp'),
   TRUST_PROXY: z.string().optional(),
   LOCKOUT_BASE_SECONDS: int(1, 86_400).default(900),
   LOCKOUT_MAX_SECONDS: int(1, 30 * 86_400).default(86_400),
@@ -42,6 +43,8 @@ export const SIGNAL_SCORES = { prefixVelocity: 60, ipFanout: 60, sequential: 50,
 export interface LimitsConfig {
   rates: Record<RateRuleName, number>;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key (REDIS_KEY_PREFIX): deployments or tests sharing one Redis keep apart. */
+  redisKeyPrefix: string;
   /**
    * LIMITS_INSTANCES: the instances sharing Redis. While Redis is unavailable each instance counts
    * on its own (rate-limiter-flexible's insurance) and lets through 1/instances of every rate
@@ -92,6 +95,7 @@ export function limitsConfig(env: LimitsEnv): LimitsConfig {
   return {
     rates,
     redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
     instances: env.LIMITS_INSTANCES,
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     trustProxy: env.TRUST_PROXY === undefined ? { kind: 'none' } : parseTrustProxy(env.TRUST_PROXY),

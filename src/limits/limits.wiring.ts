@@ -61,6 +61,7 @@ export async function createLimits(options: {
   const redis = config.redisUrl
     ? await createRedisCounterStore({
         url: config.redisUrl,
+        keyPrefix: config.redisKeyPrefix,
         commandTimeoutMs: config.redisCommandTimeoutMs,
         insuranceShare: { instances: config.instances, isBudgetKey },
         onFallback: (operation) => {

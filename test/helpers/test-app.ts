@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +134,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     OUTBOX_PATH: outboxPath,
     LOG_PROVIDER_STDOUT: 'false',
     JWT_ISSUER: 'http://verify.test',
+    // The PostgreSQL project runs with Redis too when REDIS_URL is set (CI): PostgreSQL + Redis, as
+    // scaled-out deployments run. Each app gets its own key prefix on the shared Redis.
+    ...(storageKind === 'postgres' && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}` } : {}),
     ...options.env,
   });
   const clock = options.clock ?? createFakeClock();

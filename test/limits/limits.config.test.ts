@@ -35,4 +35,10 @@ describe('limits configuration', () => {
     }
     expect(() => loadConfig({ LIMITS_INSTANCES: '0', REDIS_COMMAND_TIMEOUT_MS: '10' })).toThrow(/LIMITS_INSTANCES[\s\S]*REDIS_COMMAND_TIMEOUT_MS/);
   });
+
+  it('REDIS_KEY_PREFIX keeps deployments sharing one Redis apart; a prefix that could break key parsing is refused', () => {
+    expect(loadConfig({}).limits.redisKeyPrefix).toBe('otp');
+    expect(loadConfig({ REDIS_KEY_PREFIX: 'eu-1:verify' }).limits.redisKeyPrefix).toBe('eu-1:verify');
+    for (const bad of ['has space', 'a*b', 'x'.repeat(65)]) expect(() => loadConfig({ REDIS_KEY_PREFIX: bad }), bad).toThrow(/REDIS_KEY_PREFIX/);
+  });
 });
