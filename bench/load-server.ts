@@ -8,7 +8,8 @@
  * LOAD_DURATION (s, default 10), LOAD_CONNECTIONS (default 50), LOAD_RATE (req/s for the whole
  * run; saturated when absent), LOAD_RUNTIME (tsx | dist: `node dist/main.js` after `npm run build`),
  * LOAD_CPU_PROF=1 (the server writes a .cpuprofile into bench/results/ on exit),
- * LOAD_DATA_DIR (reuse a data directory, e.g. one seeded by bench/seed.ts), LOAD_ENV_* (extra
+ * LOAD_SERVER_DIR (run the server of another checkout, for A/B runs; default this one),
+ * LOAD_DATA_DIR (reuse a data directory, e.g. a seeded one), LOAD_ENV_* (extra
  * server environment). Printed: req/s, latency percentiles, status codes, the server's CPU time
  * per request (/proc/<pid>/stat), its write syscalls and bytes per request (/proc/<pid>/io), and
  * its peak RSS.
@@ -55,7 +56,7 @@ function launch(dataDir: string): Promise<Server> {
   const prof = process.env.LOAD_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench/results')] : [];
   const extra = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LOAD_ENV_')).map(([k, v]) => [k.slice(9), v ?? '']));
   const env = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN, LOG_PROVIDER_STDOUT: 'false', ...RAISED_LIMITS, ...extra };
-  const child = spawn(process.execPath, [...prof, ...entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...prof, ...entry], { cwd: process.env.LOAD_SERVER_DIR ?? ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolvePromise, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -87,6 +87,14 @@ function observe(deps: AppDeps): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** Answers only once the request's writes are durable (deps.settled): nothing acknowledged can be lost. */
+function commitBeforeAnswer(settled: () => Promise<void>): MiddlewareHandler<AppEnv> {
+  return async function commitBeforeAnswerMiddleware(_c, next) {
+    await next();
+    await settled();
+  };
+}
+
 /**
  * Builds the whole HTTP application from its dependencies. No side effects: nothing listens,
  * nothing is read from the environment. Tests call it with an in-memory database and a fake clock.
@@ -99,6 +107,7 @@ export function createApp(deps: AppDeps): App {
   app.use('*', requestId());
   app.use('*', clientAddress(deps.trustProxy));
   app.use('*', observe(deps));
+  if (deps.settled) app.use('*', commitBeforeAnswer(deps.settled));
   app.use('/docs', htmlPolicy());
   app.use('*', securityHeaders());
   app.use('/v1/*', corsPolicy(deps.corsOrigins ?? []));

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { enableCommitGroup, flushOpenBatches } from './commit-group.js';
 import * as schema from './schema.js';
 
 export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -11,17 +12,22 @@ export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Databas
 export interface SqliteHandle {
   db: SqliteDb;
   raw: Database.Database;
+  /** Resolves once every write made so far is committed (writes of one event-loop turn commit together: commit-group.ts). */
+  settled(): Promise<void>;
+  /** Commits what is pending, then closes the connection. */
   close(): void;
 }
 
 export const SQLITE_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/sqlite');
 
 /**
- * Opens (creating if needed) a SQLite database in WAL mode and applies pending migrations.
- * `:memory:` gives a private in-memory database, as tests use.
+ * Opens (creating if needed) a SQLite database in WAL mode, applies pending migrations and turns
+ * group commit on. `:memory:` gives a private in-memory database, as tests use.
  */
 export function openSqlite(path: string): SqliteHandle {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // Another connection of this process may hold the write lock until its turn ends: commit it first.
+  flushOpenBatches();
   const raw = new Database(path);
   raw.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: durable across process crashes; only an OS crash can lose the last commits.
@@ -34,5 +40,14 @@ export function openSqlite(path: string): SqliteHandle {
   raw.pragma('cache_size = -65536');
   const db = drizzle(raw, { schema });
   migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
-  return { db, raw, close: () => raw.close() };
+  const group = enableCommitGroup(raw);
+  return {
+    db,
+    raw,
+    settled: () => group.settled(),
+    close: () => {
+      group.flush();
+      raw.close();
+    },
+  };
 }
