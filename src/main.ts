@@ -7,6 +7,7 @@ import { createOptinExpiryJob } from './jobs/optin-expiry.job.js';
 import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
+import { startWalCheckpointer } from './storage/sqlite/checkpointer.js';
 import { openSqlite } from './storage/sqlite/db.js';
 
 /** The only place that touches the process: config → database → deps → app → serve → graceful shutdown. */
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const database = openSqlite(config.sqlitePath);
+  const checkpointer = startWalCheckpointer(database, { intervalMs: 100, onError: (message) => logger.warn({ message }, 'WAL checkpoint worker') });
   const deps = await createDeps({
     config,
     database,
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     server.close(() => {
       void schedulerStopped
         .then(() => deps.close())
+        .then(() => checkpointer.stop())
         .catch((error: unknown) => logger.error({ err: error }, 'closing dependencies failed'))
         .finally(() => {
         database.close();
