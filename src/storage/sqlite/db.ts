@@ -34,10 +34,13 @@ export function openSqlite(path: string): SqliteHandle {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
-  // Reports aggregate a year of events (about 400 MB per million records): read pages through a memory
-  // map and keep a 64 MiB page cache instead of one pread per page through the 2 MiB default.
-  raw.pragma('mmap_size = 1073741824');
-  raw.pragma('cache_size = -65536');
+  // Pages are read with pread into a 16 MiB page cache, not through a memory map: every page of a
+  // mapped file the process touches counts in its resident memory, and random inserts into the
+  // indexes touch pages all over a large database (measured on 1.5 GB: 1.1 GB resident with a 1 GiB
+  // map, 170 MB without, and starts no slower). Reports cost the same except a whole year's
+  // conversion by country (0.8 s → 1.3 s on a million records).
+  raw.pragma('mmap_size = 0');
+  raw.pragma('cache_size = -16384');
   const db = drizzle(raw, { schema });
   migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
   const group = enableCommitGroup(raw);
