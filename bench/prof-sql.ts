@@ -7,6 +7,7 @@
  *   npx tsx bench/prof-sql.ts            N=2000 requests of each kind
  *   PROF_SQL_PATH=/tmp/big/verify.db     reuse a (seeded) database file
  *   PROF_SQL_TRACE=1                     every distinct statement: runs and µs per request
+ *   PROF_SQL_PLAN=1                      with TRACE, each statement's EXPLAIN QUERY PLAN
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,14 @@ const raw = t.database.raw;
 for (const pragma of (process.env.PROF_SQL_PRAGMA ?? '').split(';').filter((p) => p.trim())) raw.pragma(pragma.trim());
 const totalChanges = (): number => (raw.prepare('SELECT total_changes() AS n').pluck().get() as number);
 
+/** EXPLAIN QUERY PLAN of a statement, its parameters bound to NULL (the plan does not depend on them). */
+function plan(sql: string): string[] {
+  if (!/^\s*(select|insert|update|delete)/i.test(sql)) return [];
+  const parameters = (sql.match(/\?/g) ?? []).length;
+  const rows = raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array<null>(parameters).fill(null)) as { detail: string }[];
+  return rows.map((row) => row.detail);
+}
+
 let wallStarted = performance.now();
 function report(label: string, cpu: NodeJS.CpuUsage, changesBefore: number, n: number): void {
   const wallUs = Math.round(((performance.now() - wallStarted) * 1000) / n);
@@ -55,6 +64,7 @@ function report(label: string, cpu: NodeJS.CpuUsage, changesBefore: number, n: n
   if (process.env.PROF_SQL_TRACE) {
     for (const [sql, k] of [...counts].sort((x, y) => (nanos.get(y[0]) ?? 0) - (nanos.get(x[0]) ?? 0))) {
       console.log(`  ${(k / n).toFixed(2)}×  ${((nanos.get(sql) ?? 0) / n / 1000).toFixed(1).padStart(6)} µs  ${sql.replace(/\s+/g, ' ').slice(0, 140)}`);
+      if (process.env.PROF_SQL_PLAN) for (const step of plan(sql)) console.log(`             plan: ${step}`);
     }
   }
   counts.clear();
