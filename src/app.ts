@@ -1,7 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
-import { bodyLimit } from 'hono/body-limit';
 import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import type { MiddlewareHandler } from 'hono';
@@ -12,6 +11,7 @@ import { createOptinRouter } from './optin/optin.router.js';
 import { createWebhookRouter } from './delivery/webhooks.router.js';
 import type { AppEnv } from './http/app-env.js';
 import { authenticate, requireScope } from './http/auth.js';
+import { declaredBodyLimit } from './http/body-limit.js';
 import { clientAddress, getClientAddress } from './http/client-address.js';
 import { rateLimitHeaders } from './http/rate-limit-headers.js';
 import { corsPolicy, htmlPolicy, securityHeaders } from './http/security-headers.js';
@@ -90,6 +90,14 @@ function observe(deps: AppDeps): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** Answers only once the request's writes are durable (deps.settled): nothing acknowledged can be lost. */
+function commitBeforeAnswer(settled: () => Promise<void>): MiddlewareHandler<AppEnv> {
+  return async function commitBeforeAnswerMiddleware(_c, next) {
+    await next();
+    await settled();
+  };
+}
+
 /**
  * Builds the whole HTTP application from its dependencies. No side effects: nothing listens,
  * nothing is read from the environment. Tests call it with an in-memory database and a fake clock.
@@ -102,10 +110,11 @@ export function createApp(deps: AppDeps): App {
   app.use('*', requestId());
   app.use('*', clientAddress(deps.trustProxy));
   app.use('*', observe(deps));
+  if (deps.settled) app.use('*', commitBeforeAnswer(deps.settled));
   app.use('/docs', htmlPolicy());
   app.use('*', securityHeaders());
   app.use('/v1/*', corsPolicy(deps.corsOrigins ?? []));
-  app.use('*', bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
+  app.use('*', declaredBodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
   // Provider callbacks carry no API key: their routes check the provider's signature instead.
   app.use('/v1/*', except('/v1/webhooks/*', authenticate(deps.admin, deps.events, deps.clock)));
   app.use('/v1/verifications/*', scope('verify'));

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createAdminService, type AdminService } from './admin/admin.service.js';
 import type { Config } from './config.js';
 import { createFlashCalls, STRONG_CODE_LENGTH, type FlashCalls } from './delivery/flashcall.service.js';
+import { smsAfterCommit, voiceAfterCommit } from './delivery/after-commit.js';
 import { createHttpSmsProvider, createHttpVoiceProvider } from './delivery/http.provider.js';
 import { createLogSmsProvider, createLogVoiceProvider } from './delivery/log.provider.js';
 import type { SmsProvider, VoiceProvider } from './delivery/provider.js';
@@ -60,6 +61,11 @@ export interface AppDeps {
   trustProxy: TrustProxy;
   /** Releases connections the dependencies hold (Redis); the database is closed by its owner. */
   close: () => Promise<void>;
+  /**
+   * Resolves once every write made so far is durable; the HTTP layer answers only after it. SQLite
+   * commits a turn's writes together (storage/sqlite/commit-group.ts); absent: writes are durable when made.
+   */
+  settled?: () => Promise<void>;
   delivery: DeliveryDeps;
   reports: ReportsService;
   /** Keys of this app read every app's reports. */
@@ -209,7 +215,9 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     clock,
     onBreaker: (provider: string, state: 'open' | 'closed') => logger.warn({ provider, state }, `provider circuit breaker ${state}`),
   };
-  const sms = withResilience(options.sms ?? createSmsProvider(config, clock), resilience);
+  const settled = (): Promise<void> => database.settled();
+  // Nothing leaves the process before the writes it depends on are committed.
+  const sms = smsAfterCommit(withResilience(options.sms ?? createSmsProvider(config, clock), resilience), settled);
   const limits = await createLimits({ config: config.limits, stores, clock, logger, metrics });
   const recorder: EventRecorder = {
     record: async (event) => {
@@ -244,7 +252,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   let flashCalls: FlashCalls | undefined;
   if (config.flashCall) {
     const { plan, weakCodeMaxAttempts } = config.flashCall;
-    const voice = withVoiceResilience(options.voice ?? createVoiceProvider(config, clock), resilience);
+    const voice = voiceAfterCommit(withVoiceResilience(options.voice ?? createVoiceProvider(config, clock), resilience), settled);
     const { retries, baseDelayMs } = config.resilience;
     // A claim is taken over only once its instance has surely given up: twice the longest send.
     const longestSendMs = config.twilio.timeoutMs * (retries + 1) + baseDelayMs * 1.5 * (2 ** retries - 1);
@@ -314,6 +322,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     trustProxy: config.limits.trustProxy,
     corsOrigins: config.corsOrigins,
     close: () => limits.close(),
+    settled,
     optin: { service: optin, logInbound: config.sms.provider === 'log' },
     delivery: {
       flashCalls,

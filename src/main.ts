@@ -8,6 +8,7 @@ import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { describeDatabase, openDatabase } from './storage/database.js';
+import { startWalCheckpointer } from './storage/sqlite/checkpointer.js';
 
 /** The only place that touches the process: config → database → deps → app → serve → graceful shutdown. */
 async function main(): Promise<void> {
@@ -15,6 +16,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   // A PostgreSQL connection dropped while idle is replaced by the pool; say so, without a stack.
   const database = await openDatabase(config.database, { onIdleError: (error) => logger.warn({ err: error.message }, 'database connection lost; the pool reconnects') });
+  // SQLite: WAL checkpoints run in a worker thread, off the event loop (PostgreSQL checkpoints itself).
+  const checkpointer =
+    database.kind === 'sqlite' ? startWalCheckpointer(database, { intervalMs: 100, onError: (message) => logger.warn({ message }, 'WAL checkpoint worker') }) : undefined;
   const deps = await createDeps({
     config,
     database,
@@ -83,6 +87,7 @@ async function main(): Promise<void> {
     server.close(() => {
       void Promise.all([schedulerStopped, handlersDone()])
         .then(() => deps.close())
+        .then(() => checkpointer?.stop())
         .catch((error: unknown) => logger.error({ err: error }, 'closing dependencies failed'))
         .then(() => database.close())
         .catch((error: unknown) => logger.error({ err: error }, 'closing the database failed'))

@@ -175,11 +175,19 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
       }
     }
 
-    // Sequential numbers: each start marks its neighbours (±1, ±2); a start on a marked number is sequential.
-    const adjacent = await counters.peek(`sig:adj:${app}:${number}`);
+    // Sequential numbers: a start on a number within ±2 of one started in the last hour is sequential.
+    // Each start marks its own number and looks its neighbours up: four reads and one write, where
+    // marking the four neighbours instead would write four rows per start.
     const digits = BigInt(number.slice(1));
-    for (const delta of [-2n, -1n, 1n, 2n]) await counters.hold(`sig:adj:${app}:+${(digits + delta).toString()}`, HOUR_MS);
-    const sequential = await counters.hit(`sig:seq:${app}:${prefix}`, HOUR_MS, adjacent.points > 0 ? 1 : 0);
+    let adjacent = false;
+    for (const delta of [-2n, -1n, 1n, 2n]) {
+      if ((await counters.peek(`sig:started:${app}:+${(digits + delta).toString()}`)).points > 0) {
+        adjacent = true;
+        break;
+      }
+    }
+    await counters.hold(`sig:started:${app}:${number}`, HOUR_MS);
+    const sequential = await counters.hit(`sig:seq:${app}:${prefix}`, HOUR_MS, adjacent ? 1 : 0);
     if (sequential.points >= abuse.sequentialPerHour) {
       score += SIGNAL_SCORES.sequential;
       fired.push({ signal: 'sequential', sequentialPerHour: sequential.points, threshold: abuse.sequentialPerHour, score: SIGNAL_SCORES.sequential });

@@ -123,6 +123,17 @@ describe('slow clients and duplicated headers against the real server', { timeou
     expect(exchange.closedAfterMs).toBeLessThan(REQUEST_TIMEOUT_MS + 2500);
   });
 
+  it('counts a chunked body of undeclared length as it arrives: 413 over the limit, accepted under it', async () => {
+    const chunked = (body: string): string =>
+      `POST /v1/verifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    const oversized = await rawRequest(server.url, chunked(`{"to":"+14155550123","purpose":"${'x'.repeat(70_000)}"}`));
+    expect(oversized.status).toBe(413);
+    expect(JSON.parse(oversized.body)).toMatchObject({ reason: 'payload_too_large' });
+    const small = await rawRequest(server.url, chunked('{"to":"+14155550123"}'));
+    expect(small.status).toBe(201);
+    expect(JSON.parse(small.body)).toMatchObject({ status: 'pending' });
+  });
+
   it('refuses two Authorization headers, even when both carry valid keys (401, not whichever came first)', async () => {
     for (const [first, second] of [
       [key, 'garbage-garbage-garbage'],

@@ -96,4 +96,19 @@ describe('SMS pumping', () => {
     // A number far from the others in another block is fine.
     expect((await start(t, key, spreadNumber(3), { ip: '198.51.100.10' })).status).toBe(201);
   });
+
+  it('counts a start as sequential when a number within 2 of it, above or below, was started in the last hour', async () => {
+    t = await createTestApp({ env: { ABUSE_CONVERSION_MIN_STARTS: '1000', ABUSE_SEQUENTIAL_HOUR: '1', ABUSE_BLOCK_SCORE: '50' } });
+    const key = await t.createKey('acme', ['verify']);
+    expect((await start(t, key, `${BLOCK}500`, { ip: '198.51.100.1' })).status).toBe(201);
+    t.clock.advance(59 * 60_000);
+    // 498 is 2 below 500, started 59 minutes ago: sequential (score 50 reaches the block score).
+    await expectProblem(await start(t, key, `${BLOCK}498`, { ip: '198.51.100.2' }), 403, 'abuse_suspected');
+    expect((failures(t).at(-1)!.details!.signals as { signal: string }[]).map((s) => s.signal)).toEqual(['sequential']);
+    t.clock.advance(2 * 60_000);
+    // 502 is 2 above 500, now started 61 minutes ago, and 4 from 498: not sequential.
+    expect((await start(t, key, `${BLOCK}502`, { ip: '198.51.100.3' })).status).toBe(201);
+    // 501 is 1 below 502, started just now: sequential.
+    await expectProblem(await start(t, key, `${BLOCK}501`, { ip: '198.51.100.4' }), 403, 'abuse_suspected');
+  });
 });

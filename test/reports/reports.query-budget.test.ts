@@ -58,6 +58,8 @@ describe.skipIf(process.env.SKIP_QUERY_BUDGET === '1')('reports on a year of dat
     for (let i = 0; i < 2000; i += 1) await t.deps.events.record({ at: 0, kind: 'success', reason: 'pool', number: `+336${String(10_000_000 + i * 37).padStart(8, '0')}` });
     for (const row of raw.prepare("select number_hash as hash, number_enc as enc, prefix from events where reason = 'pool'").all() as typeof pool) pool.push(row);
     raw.prepare("delete from events where reason = 'pool'").run();
+    // The writes above are in the turn's open transaction (group commit); pragmas need it committed.
+    await t.database.settled();
 
     const weights = REASONS.flatMap(([reason, kind, weight]) => Array.from({ length: weight }, () => ({ reason, kind })));
     const insert = raw.prepare(

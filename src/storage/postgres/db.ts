@@ -12,6 +12,8 @@ export interface PostgresHandle {
   db: PostgresDb;
   pool: pg.Pool;
   /** Ends every connection of the pool; waits for queries in flight. */
+  /** Every statement commits on its own on PostgreSQL: what has run is durable (resolves at once). */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,7 +60,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     await pool.end();
     throw error;
   }
-  return { kind: 'postgres', db, pool, close: () => pool.end() };
+  return { kind: 'postgres', db, pool, settled: () => Promise.resolve(), close: () => pool.end() };
 }
 
 /** Applies pending migrations on one connection held under the migration advisory lock. */

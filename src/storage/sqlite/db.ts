@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { enableCommitGroup, flushOpenBatches } from './commit-group.js';
 import * as schema from './schema.js';
 
 export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -12,27 +13,35 @@ export interface SqliteHandle {
   kind: 'sqlite';
   db: SqliteDb;
   raw: Database.Database;
+  /** Resolves once every write made so far is committed (writes of one event-loop turn commit together: commit-group.ts). */
+  settled(): Promise<void>;
+  /** Commits what is pending, then closes the connection. */
   close(): void;
 }
 
 export const SQLITE_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/sqlite');
 
 /**
- * Opens (creating if needed) a SQLite database in WAL mode and applies pending migrations.
- * `:memory:` gives a private in-memory database, as tests use.
+ * Opens (creating if needed) a SQLite database in WAL mode, applies pending migrations and turns
+ * group commit on. `:memory:` gives a private in-memory database, as tests use.
  */
 export function openSqlite(path: string): SqliteHandle {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // Another connection of this process may hold the write lock until its turn ends: commit it first.
+  flushOpenBatches();
   const raw = new Database(path);
   raw.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: durable across process crashes; only an OS crash can lose the last commits.
   raw.pragma('synchronous = NORMAL');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
-  // Reports aggregate a year of events (about 400 MB per million records): read pages through a memory
-  // map and keep a 64 MiB page cache instead of one pread per page through the 2 MiB default.
-  raw.pragma('mmap_size = 1073741824');
-  raw.pragma('cache_size = -65536');
+  // Pages are read with pread into a 16 MiB page cache, not through a memory map: every page of a
+  // mapped file the process touches counts in its resident memory, and random inserts into the
+  // indexes touch pages all over a large database (measured on 1.5 GB: 1.1 GB resident with a 1 GiB
+  // map, 170 MB without, and starts no slower). Reports cost the same except a whole year's
+  // conversion by country (0.8 s → 1.3 s on a million records).
+  raw.pragma('mmap_size = 0');
+  raw.pragma('cache_size = -16384');
   const db = drizzle(raw, { schema });
   try {
     migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
@@ -42,5 +51,15 @@ export function openSqlite(path: string): SqliteHandle {
     // Run again: it now sees them applied; a migration that is itself broken fails again and throws.
     migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
   }
-  return { kind: 'sqlite', db, raw, close: () => raw.close() };
+  const group = enableCommitGroup(raw);
+  return {
+    kind: 'sqlite',
+    db,
+    raw,
+    settled: () => group.settled(),
+    close: () => {
+      group.flush();
+      raw.close();
+    },
+  };
 }

@@ -1,8 +1,11 @@
 import type { EventRecorder } from '../../events/events.js';
-import type { NumberProtector } from '../../events/number-protection.js';
+import type { NumberProtector, ProtectedNumber } from '../../events/number-protection.js';
 import type { SqliteDb } from './db.js';
 import { allPlaceholders } from './prepared.js';
 import { events } from './schema.js';
+
+/** Numbers whose protected form is kept for the next events about them (a start records two or three). */
+const RECENT_NUMBERS = 4096;
 
 /**
  * Appends events. The number never reaches the table in clear: it is stored as a keyed hash, an
@@ -12,9 +15,22 @@ import { events } from './schema.js';
 export function createSqliteEventRecorder(db: SqliteDb, protector: NumberProtector): EventRecorder {
   const { id: _id, ...columns } = allPlaceholders(events);
   const insert = db.insert(events).values(columns).prepare();
+  // The events of one verification store its number's ciphertext once computed: the same value in
+  // several rows tells no more than their equal number_hash already does, and spares an encryption
+  // (and its random IV) per row.
+  const recent = new Map<string, ProtectedNumber>();
+  const protect = (number: string): ProtectedNumber => {
+    let value = recent.get(number);
+    if (value === undefined) {
+      value = protector.protect(number);
+      if (recent.size >= RECENT_NUMBERS) recent.delete(recent.keys().next().value as string);
+      recent.set(number, value);
+    }
+    return value;
+  };
   return {
     record(event) {
-      const protectedNumber = event.number ? protector.protect(event.number) : undefined;
+      const protectedNumber = event.number ? protect(event.number) : undefined;
       insert.run({
         at: event.at,
         app: event.app ?? null,
