@@ -26,6 +26,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, st
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { RAISED_LIMITS } from './lib/raised-limits.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SCENARIO = process.argv[2] ?? 'start';
@@ -35,23 +36,6 @@ const RATE = process.env.LOAD_RATE ? Number(process.env.LOAD_RATE) : undefined;
 const RUNTIME = process.env.LOAD_RUNTIME ?? 'tsx';
 const ADMIN = 'bench-admin-key-0123456789abcdefghijklmnop';
 const TICKS = 100; // USER_HZ on Linux
-
-/** The limits of bench/run.ts: every rule runs and counts, none fires. */
-const RAISED_LIMITS: Record<string, string> = {
-  LIMIT_NUMBER_STARTS_10M: '1000000',
-  LIMIT_NUMBER_STARTS_DAY: '1000000',
-  LIMIT_IP_STARTS_10M: '1000000',
-  LIMIT_SUBNET_STARTS_10M: '1000000',
-  LIMIT_COUNTRY_STARTS_HOUR: '100000000',
-  LIMIT_APP_STARTS_HOUR: '100000000',
-  LIMIT_NUMBER_CHECKS_DAY: '1000000',
-  LIMIT_IP_CHECKS_HOUR: '1000000',
-  ABUSE_PREFIX_STARTS_10M: '1000000',
-  ABUSE_IP_FANOUT_HOUR: '1000000',
-  ABUSE_SEQUENTIAL_HOUR: '1000000',
-  ABUSE_CONVERSION_MIN_STARTS: '1000000',
-  ABUSE_COUNTRY_CONVERSION_MIN_STARTS: '10000000',
-};
 
 interface Server {
   url: string;

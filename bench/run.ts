@@ -27,29 +27,10 @@ import { buildServer, cpuTimeMs, launch, peakRssMb, resetPeakRss, ROOT, sampleMe
 import { fixedRateTable, growthTable, saturatedTable, slowdowns, type BenchReport, type ScenarioResult } from './lib/report.js';
 import { createSeedProgress } from './seed/progress.js';
 import { seed, seedCheckPool, type PoolEntry } from './seed/seeder.js';
+import { RAISED_LIMITS } from './lib/raised-limits.js';
 
 const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
 
-/**
- * Limits raised for the run (and said so in the output): the bench sends tens of thousands of
- * starts to one country in seconds, which the default limits and abuse rules rightly refuse.
- * Every rule still runs and counts; none fires. Numbers and end-user addresses are random too.
- */
-export const RAISED_LIMITS: Record<string, string> = {
-  LIMIT_NUMBER_STARTS_10M: '1000000',
-  LIMIT_NUMBER_STARTS_DAY: '1000000',
-  LIMIT_IP_STARTS_10M: '1000000',
-  LIMIT_SUBNET_STARTS_10M: '1000000',
-  LIMIT_COUNTRY_STARTS_HOUR: '100000000',
-  LIMIT_APP_STARTS_HOUR: '100000000',
-  LIMIT_NUMBER_CHECKS_DAY: '1000000',
-  LIMIT_IP_CHECKS_HOUR: '1000000',
-  ABUSE_PREFIX_STARTS_10M: '1000000',
-  ABUSE_IP_FANOUT_HOUR: '1000000',
-  ABUSE_SEQUENTIAL_HOUR: '1000000',
-  ABUSE_CONVERSION_MIN_STARTS: '1000000',
-  ABUSE_COUNTRY_CONVERSION_MIN_STARTS: '10000000',
-};
 
 interface Settings {
   connections: number;
@@ -364,7 +345,7 @@ async function main(): Promise<void> {
 
   log(`bench: ${s.connections} connections, ${s.duration} s per scenario after ${s.warmup} s of warm-up; fixed rate ${s.rate}/s${s.growth ? `; growth: +${s.verifications.toLocaleString('en-US')} verifications, +${s.failures.toLocaleString('en-US')} failures` : ''}`);
   log(`bench: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}; load average ${loadStart.join(' ')} (the load generator shares these CPUs with the server)`);
-  log(`bench: limits and abuse thresholds RAISED for this run so they count but never fire (RAISED_LIMITS in bench/run.ts); numbers and end-user IPs are random`);
+  log(`bench: limits and abuse thresholds RAISED for this run so they count but never fire (RAISED_LIMITS in bench/lib/raised-limits.ts); numbers and end-user IPs are random`);
 
   let backend: Backend = s.databaseUrl ? await postgresBackend(s.databaseUrl, runId, log) : sqliteBackend(dataDir);
   if (s.redisUrl) backend = withRedis(backend, s.redisUrl);

@@ -24,7 +24,7 @@ import type { FactorGuard } from './factors/factors.guard.js';
 import { createFactorService, type FactorService } from './factors/factors.service.js';
 import { createOptinService, type OptinService } from './optin/optin.service.js';
 import { createSecretBox, parseSealingKeys, type SealingKey } from './factors/secret-box.js';
-import { createNumberProtector } from './events/number-protection.js';
+import { createNumberProtector, withRecentNumbers } from './events/number-protection.js';
 import { createRetentionJob, type RetentionJob } from './jobs/retention.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
@@ -200,7 +200,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { config, database, clock, logger, pepper } = options;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
   const protector = createNumberProtector(options.reportsSecret ?? resolveReportsSecret(config));
-  const stores: Stores = createStores(database, { clock, protector });
+  const stores: Stores = createStores(database, { clock, protector: withRecentNumbers(protector) });
   const { events, signingKeys, apps } = stores;
   const tokens = await createTokenIssuer({
     store: signingKeys,

@@ -58,6 +58,27 @@ export function createNumberProtector(secret: Buffer): NumberProtector {
   };
 }
 
+/**
+ * Keeps the protected form of the last `size` numbers and gives it again for the next events about
+ * them (a start records two or three): the same ciphertext in several rows tells no more than their
+ * equal hash already does, and spares an encryption and its random IV per row. Reading is untouched.
+ */
+export function withRecentNumbers(protector: NumberProtector, size = 4096): NumberProtector {
+  const recent = new Map<string, ProtectedNumber>();
+  return {
+    ...protector,
+    protect(e164) {
+      let value = recent.get(e164);
+      if (value === undefined) {
+        value = protector.protect(e164);
+        if (recent.size >= size) recent.delete(recent.keys().next().value as string);
+        recent.set(e164, value);
+      }
+      return value;
+    },
+  };
+}
+
 /** The number range a number belongs to: its E.164 form minus the last 4 digits (`+33612345678` → `+3361234`). */
 export function numberPrefix(e164: string): string {
   return e164.length > 6 ? e164.slice(0, -4) : e164.slice(0, Math.min(e164.length, 3));

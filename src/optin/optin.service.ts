@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { redactCode } from '../delivery/flashcall.js';
 import type { SmsProvider } from '../delivery/provider.js';
-import type { EventRecord, EventRecorder } from '../events/events.js';
+import type { EventRecorder } from '../events/events.js';
+import { createFailureRecorder } from '../events/failures.js';
 import type { Clock } from '../platform/clock.js';
-import { DomainError, type DomainErrorOptions, type Reason } from '../platform/errors.js';
+import { DomainError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { generateCode, hashCode, matchCode } from '../verification/codes.js';
 import { OPEN_GUARD, type CheckAttempt, type LimitStateSink, type VerificationGuard } from '../verification/guard.js';
@@ -194,20 +195,7 @@ export function createOptinService(deps: OptinServiceDeps): OptinService {
   const { store, clock, pepper, settings } = deps;
   const guard = deps.guard ?? OPEN_GUARD;
 
-  async function fail(reason: Reason, event: Omit<EventRecord, 'at' | 'kind' | 'reason'>, options?: DomainErrorOptions): Promise<never> {
-    const details = options?.figures || options?.details ? { ...options.details, ...options.figures } : undefined;
-    await deps.events.record({ ...event, at: clock.now(), kind: 'failure', reason, rule: options?.rule, details });
-    throw new DomainError(reason, options);
-  }
-
-  async function guarded(step: () => Promise<void>, event: Omit<EventRecord, 'at' | 'kind' | 'reason'>): Promise<void> {
-    try {
-      await step();
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      await fail(error.reason, event, { details: error.details, retryAfterSeconds: error.retryAfterSeconds, rule: error.rule, figures: error.figures });
-    }
-  }
+  const { fail, guarded } = createFailureRecorder(deps.events, clock);
 
   async function listOrFail(caller: OptinCaller, listId: string): Promise<ListRecord> {
     const list = await store.findList(caller.app, listId);

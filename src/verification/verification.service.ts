@@ -1,11 +1,12 @@
 import type { Clock } from '../platform/clock.js';
-import { DomainError, type DomainErrorOptions, type Reason } from '../platform/errors.js';
+import { DomainError, type Reason } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { AppStore } from '../admin/admin.store.js';
 import { codeFromCallingNumber, redactCode } from '../delivery/flashcall.js';
 import type { FallbackView, FlashCalls } from '../delivery/flashcall.service.js';
 import type { SendResult, SmsProvider } from '../delivery/provider.js';
 import type { EventRecord, EventRecorder } from '../events/events.js';
+import { createFailureRecorder } from '../events/failures.js';
 import { generateCode, hashCode, matchCode } from './codes.js';
 import { OPEN_GUARD, type CheckAttempt, type LimitStateSink, type StartAttempt, type VerificationGuard } from './guard.js';
 import { renderVerificationMessage, resolveLocale } from './messages.js';
@@ -159,21 +160,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   const { store, clock, pepper, defaults } = deps;
   const guard = deps.guard ?? OPEN_GUARD;
 
-  async function fail(reason: Reason, event: Omit<EventRecord, 'at' | 'kind' | 'reason'>, options?: DomainErrorOptions): Promise<never> {
-    const details = options?.figures || options?.details ? { ...options.details, ...options.figures } : undefined;
-    await deps.events.record({ ...event, at: clock.now(), kind: 'failure', reason, rule: options?.rule, details });
-    throw new DomainError(reason, options);
-  }
-
-  /** Runs a guard step; a refusal is recorded as a failure with its rule and figures, then rethrown. */
-  async function guarded(step: () => Promise<void>, event: Omit<EventRecord, 'at' | 'kind' | 'reason'>): Promise<void> {
-    try {
-      await step();
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      await fail(error.reason, event, { details: error.details, retryAfterSeconds: error.retryAfterSeconds, rule: error.rule, figures: error.figures });
-    }
-  }
+  const { fail, guarded } = createFailureRecorder(deps.events, clock);
 
   function bindingOf(transaction: string | null): { transactionHash?: string } {
     return transaction === null ? {} : { transactionHash: transactionHash(parseTransaction(transaction)) };
