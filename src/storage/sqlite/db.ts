@@ -21,6 +21,26 @@ export interface SqliteHandle {
 
 export const SQLITE_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/sqlite');
 
+const WAL_RETRY_MS = 5000;
+const WAL_RETRY_STEP_MS = 10;
+
+/**
+ * Switches to WAL. Changing the journal mode needs the file to itself, and SQLite answers
+ * SQLITE_BUSY at once, without its busy handler, while another process is opening or migrating the
+ * same new file (instances starting together): retry for up to WAL_RETRY_MS.
+ */
+function enableWal(raw: Database.Database): void {
+  for (let waited = 0; ; waited += WAL_RETRY_STEP_MS) {
+    try {
+      raw.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || waited >= WAL_RETRY_MS) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, WAL_RETRY_STEP_MS);
+    }
+  }
+}
+
 /**
  * Opens (creating if needed) a SQLite database in WAL mode, applies pending migrations and turns
  * group commit on. `:memory:` gives a private in-memory database, as tests use.
@@ -30,7 +50,7 @@ export function openSqlite(path: string): SqliteHandle {
   // Another connection of this process may hold the write lock until its turn ends: commit it first.
   flushOpenBatches();
   const raw = new Database(path);
-  raw.pragma('journal_mode = WAL');
+  enableWal(raw);
   // NORMAL in WAL mode: durable across process crashes; only an OS crash can lose the last commits.
   raw.pragma('synchronous = NORMAL');
   raw.pragma('busy_timeout = 5000');
