@@ -59,7 +59,7 @@ export function createBlocklistService(deps: { store: BlocklistStore; clock: Clo
         throw new DomainError('invalid_request', { details: { errors: [{ path: 'expiresAt', message: 'must be in the future' }] } });
       }
       const entry: BlockEntry = {
-        id: newId('blk'),
+        id: newId('blk', now),
         kind: input.kind,
         value: canonicalValue(input.kind, input.value),
         action: input.action ?? 'block',

@@ -1,4 +1,4 @@
-import type { CounterState, CounterStore } from './limits.store.js';
+import type { CounterHit, CounterState, CounterStore, LimitedHit } from './limits.store.js';
 
 /**
  * The counter keys of the limits, in one place, because where a key is kept depends on its kind:
@@ -39,12 +39,38 @@ export function isDurableKey(key: string): boolean {
  */
 export function splitCounters(stores: { shared: CounterStore; durable: CounterStore }): CounterStore {
   const pick = (key: string): CounterStore => (isDurableKey(key) ? stores.durable : stores.shared);
+  /** A batch split by store, each part sent to its store at once, the results put back in order. */
+  async function inBoth<T>(items: readonly T[], keyOf: (item: T) => string, run: (store: CounterStore, part: T[]) => Promise<CounterState[]>): Promise<CounterState[]> {
+    const durable = items.filter((item) => isDurableKey(keyOf(item)));
+    const shared = items.filter((item) => !isDurableKey(keyOf(item)));
+    const [fromDurable, fromShared] = await Promise.all([run(stores.durable, durable), run(stores.shared, shared)]);
+    let d = 0;
+    let s = 0;
+    return items.map((item) => (isDurableKey(keyOf(item)) ? fromDurable[d++] : fromShared[s++]) as CounterState);
+  }
   return {
     hit: (key: string, windowMs: number, cost?: number): Promise<CounterState> => pick(key).hit(key, windowMs, cost),
+    hitMany: (hits: readonly CounterHit[]): Promise<CounterState[]> => inBoth(hits, (h) => h.key, (store, part) => store.hitMany(part)),
+    hitUntil: (hits: readonly LimitedHit[]): Promise<CounterState[]> => {
+      const store = hits.length > 0 && hits.every((h) => pick(h.key) === pick(hits[0]!.key)) ? pick(hits[0]!.key) : undefined;
+      return store ? store.hitUntil(hits) : hitUntilOneByOne({ hit: (key, windowMs, cost) => pick(key).hit(key, windowMs, cost) }, hits);
+    },
     peek: (key: string): Promise<CounterState> => pick(key).peek(key),
+    peekMany: (keys: readonly string[]): Promise<CounterState[]> => inBoth(keys, (key) => key, (store, part) => store.peekMany(part)),
     hold: (key: string, durationMs: number): Promise<void> => pick(key).hold(key, durationMs),
     close: async (): Promise<void> => {
       await Promise.all([stores.shared.close(), stores.durable.close()]);
     },
   };
+}
+
+/** `hitUntil` as one awaited hit after another (stores without a one-round-trip form: Redis, mixed stores). */
+export async function hitUntilOneByOne(store: Pick<CounterStore, 'hit'>, hits: readonly LimitedHit[]): Promise<CounterState[]> {
+  const totals: CounterState[] = [];
+  for (const h of hits) {
+    const total = await store.hit(h.key, h.windowMs, h.cost);
+    totals.push(total);
+    if (total.points > h.limit) break;
+  }
+  return totals;
 }

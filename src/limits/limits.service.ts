@@ -6,7 +6,7 @@ import { matchBlocklist } from './blocklist.match.js';
 import { counterKeys } from './limits.counters.js';
 import { SIGNAL_SCORES, type LimitsConfig } from './limits.config.js';
 import { RATE_RULE_NAMES, RATE_RULES, REJECTED_NUMBER_TYPES, type RateRuleName, type RateSubject } from './limits.rules.js';
-import type { AppLimitOverrides, AppLimitsStore, BlocklistStore, CounterStore } from './limits.store.js';
+import type { AppLimitOverrides, AppLimitsStore, BlocklistStore, CounterHit, CounterState, CounterStore } from './limits.store.js';
 import { canonicalIp, subnetOf } from './ip.js';
 
 const HOUR_MS = 3_600_000;
@@ -68,9 +68,22 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
     return effectiveLimits(config, (await deps.appLimits.get(app))?.overrides);
   }
 
-  async function checkHold(app: string, number: string): Promise<void> {
-    const hold = await counters.peek(counterKeys.hold(app, number));
+  function checkHold(hold: CounterState): void {
     if (hold.points > 0) refuse(rateLimited('number:hold', hold.resetInMs, { heldForMs: hold.resetInMs }));
+  }
+
+  /** Hits named counters in one batch (CounterStore.hitMany); absent entries are skipped. */
+  async function hitNamed<K extends string>(hits: Partial<Record<K, CounterHit>>): Promise<Partial<Record<K, CounterState>>> {
+    const names = Object.keys(hits) as K[];
+    const results = await counters.hitMany(names.map((name) => hits[name] as CounterHit));
+    return Object.fromEntries(names.map((name, i) => [name, results[i]])) as Partial<Record<K, CounterState>>;
+  }
+
+  /** Peeks named counters in one batch (CounterStore.peekMany); absent entries are skipped. */
+  async function peekNamed<K extends string>(keys: Partial<Record<K, string>>): Promise<Partial<Record<K, CounterState>>> {
+    const names = Object.keys(keys) as K[];
+    const results = await counters.peekMany(names.map((name) => keys[name] as string));
+    return Object.fromEntries(names.map((name, i) => [name, results[i]])) as Partial<Record<K, CounterState>>;
   }
 
   function subjectValue(subject: RateSubject, app: string, number: string, callingCode: string, ip: string | undefined): string | undefined {
@@ -89,8 +102,11 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
   }
 
   /**
-   * Takes one point from every rule of this phase; the first rule over its limit refuses. Reports
-   * the tightest rule (fewest remaining) for the RateLimit-* headers, whether allowed or refused.
+   * Takes one point from every rule of this phase, in catalogue order (narrowest first), in one
+   * batch (CounterStore.hitUntil); the first rule over its limit refuses, and the rules after it
+   * are not counted: a flood one number's limit refuses does not spend its IP's, country's or
+   * app's budget. Reports the tightest rule (fewest remaining) for the RateLimit-* headers,
+   * whether allowed or refused.
    */
   async function consume(
     phase: 'start' | 'check',
@@ -99,27 +115,31 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
     subject: { number: string; callingCode: string; ip: string | undefined },
     report: ((state: LimitState) => void) | undefined,
   ): Promise<Map<RateRuleName, number>> {
-    let tightest: LimitState | undefined;
-    const totals = new Map<RateRuleName, number>();
+    const rules: { name: RateRuleName; key: string; windowSeconds: number }[] = [];
     for (const name of RATE_RULE_NAMES) {
       const rule = RATE_RULES[name];
       if (rule.on !== phase) continue;
       const value = subjectValue(rule.subject, app, subject.number, subject.callingCode, subject.ip);
-      if (value === undefined) continue;
+      if (value !== undefined) rules.push({ name, key: counterKeys.rate(name, app, value), windowSeconds: rule.windowSeconds });
+    }
+    const results = await counters.hitUntil(rules.map((r) => ({ key: r.key, windowMs: r.windowSeconds * 1000, limit: limits[r.name] })));
+    let tightest: LimitState | undefined;
+    const totals = new Map<RateRuleName, number>();
+    for (const [i, counter] of results.entries()) {
+      const { name, windowSeconds } = rules[i] as (typeof rules)[number];
       const limit = limits[name];
-      const counter = await counters.hit(counterKeys.rate(name, app, value), rule.windowSeconds * 1000);
       totals.set(name, counter.points);
       const state: LimitState = {
         policy: name,
         limit,
         remaining: Math.max(0, limit - counter.points),
-        windowSeconds: rule.windowSeconds,
+        windowSeconds,
         resetSeconds: Math.max(1, Math.ceil(counter.resetInMs / 1000)),
       };
       if (!tightest || state.remaining < tightest.remaining) tightest = state;
       if (counter.points > limit) {
         report?.(state);
-        refuse(rateLimited(name, counter.resetInMs, { count: counter.points, limit, windowSeconds: rule.windowSeconds, subject: rule.subject }));
+        refuse(rateLimited(name, counter.resetInMs, { count: counter.points, limit, windowSeconds, subject: RATE_RULES[name].subject }));
       }
     }
     if (tightest) report?.(tightest);
@@ -152,14 +172,51 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
     if (settings.denyCountries.includes(country)) refuse(new DomainError('blocked', { rule: 'geo:denied', figures: { country } }));
   }
 
-  /** Scores the pumping signatures of a new start; refuses when they add up to the block score. */
-  async function scoreSignals(attempt: StartAttempt, prefix: string): Promise<void> {
+  /** The counters a new start's rules read, looked up in one batch before anything is counted. */
+  type Mark = 'hold' | 'decided' | 'fanout' | 'convApprovals' | 'countryApprovals' | `started${number}`;
+  const NEIGHBOURS = [-2n, -1n, 1n, 2n];
+
+  function markKeys(attempt: StartAttempt, prefix: string, scored: boolean): Partial<Record<Mark, string>> {
     const { app } = attempt;
     const number = attempt.phone.e164;
+    const keys: Partial<Record<Mark, string>> = { hold: counterKeys.hold(app, number) };
+    if (!scored) return keys;
+    // Sequential numbers: a start on a number within ±2 of one started in the last hour is sequential.
+    // Each start marks its own number and looks its neighbours up, where marking the four
+    // neighbours instead would write four rows per start.
+    const digits = BigInt(number.slice(1));
+    NEIGHBOURS.forEach((delta, i) => (keys[`started${i}`] = `sig:started:${app}:+${(digits + delta).toString()}`));
+    keys.decided = counterKeys.decided(prefix);
+    keys.convApprovals = `conv:approved:${app}:${prefix}`;
+    if (attempt.ip !== undefined) keys.fanout = `sig:fanout:${app}:${attempt.ip}`;
+    if (attempt.phone.country !== undefined) keys.countryApprovals = `conv:country:approved:${app}:${attempt.phone.country}`;
+    return keys;
+  }
+
+  /**
+   * Scores the pumping signatures of a new start; refuses when they add up to the block score.
+   * Its counters move in one batch (the fan-out counter in a second, on a number's first start
+   * from an IP); what it compares with was read in the marks.
+   */
+  async function scoreSignals(attempt: StartAttempt, prefix: string, marks: Partial<Record<Mark, CounterState>>): Promise<void> {
+    const { app } = attempt;
+    const number = attempt.phone.e164;
+    const country = attempt.phone.country;
     const fired: Record<string, unknown>[] = [];
     let score = 0;
+    const adjacent = NEIGHBOURS.some((_, i) => (marks[`started${i}`]?.points ?? 0) > 0);
 
-    const velocity = await counters.hit(`sig:prefix:${app}:${prefix}`, 600_000);
+    const [hit] = await Promise.all([
+      hitNamed<'velocity' | 'seen' | 'sequential' | 'countryStarts'>({
+        velocity: { key: `sig:prefix:${app}:${prefix}`, windowMs: 600_000 },
+        ...(attempt.ip === undefined ? {} : { seen: { key: `sig:seen:${app}:${attempt.ip}:${number}`, windowMs: HOUR_MS } }),
+        sequential: { key: `sig:seq:${app}:${prefix}`, windowMs: HOUR_MS, cost: adjacent ? 1 : 0 },
+        ...(country === undefined ? {} : { countryStarts: { key: `conv:country:starts:${app}:${country}`, windowMs: HOUR_MS } }),
+      }),
+      counters.hold(`sig:started:${app}:${number}`, HOUR_MS),
+    ]);
+
+    const velocity = hit.velocity as CounterState;
     if (velocity.points > abuse.prefixStartsPer10m) {
       score += SIGNAL_SCORES.prefixVelocity;
       fired.push({ signal: 'prefix_velocity', prefix, starts10m: velocity.points, threshold: abuse.prefixStartsPer10m, score: SIGNAL_SCORES.prefixVelocity });
@@ -167,42 +224,26 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
 
     if (attempt.ip !== undefined) {
       // Distinct numbers per IP: the fan-out counter moves only on a number's first start from that IP.
-      const seen = await counters.hit(`sig:seen:${app}:${attempt.ip}:${number}`, HOUR_MS);
-      const fanout = await counters.hit(`sig:fanout:${app}:${attempt.ip}`, HOUR_MS, seen.points === 1 ? 1 : 0);
+      const fanout = hit.seen?.points === 1 ? await counters.hit(`sig:fanout:${app}:${attempt.ip}`, HOUR_MS) : (marks.fanout ?? { points: 0, resetInMs: 0 });
       if (fanout.points > abuse.ipFanoutPerHour) {
         score += SIGNAL_SCORES.ipFanout;
         fired.push({ signal: 'ip_fanout', numbersPerHour: fanout.points, threshold: abuse.ipFanoutPerHour, score: SIGNAL_SCORES.ipFanout });
       }
     }
 
-    // Sequential numbers: a start on a number within ±2 of one started in the last hour is sequential.
-    // Each start marks its own number and looks its neighbours up: four reads and one write, where
-    // marking the four neighbours instead would write four rows per start.
-    const digits = BigInt(number.slice(1));
-    let adjacent = false;
-    for (const delta of [-2n, -1n, 1n, 2n]) {
-      if ((await counters.peek(`sig:started:${app}:+${(digits + delta).toString()}`)).points > 0) {
-        adjacent = true;
-        break;
-      }
-    }
-    await counters.hold(`sig:started:${app}:${number}`, HOUR_MS);
-    const sequential = await counters.hit(`sig:seq:${app}:${prefix}`, HOUR_MS, adjacent ? 1 : 0);
+    const sequential = hit.sequential as CounterState;
     if (sequential.points >= abuse.sequentialPerHour) {
       score += SIGNAL_SCORES.sequential;
       fired.push({ signal: 'sequential', sequentialPerHour: sequential.points, threshold: abuse.sequentialPerHour, score: SIGNAL_SCORES.sequential });
     }
 
     // Conversion per country: a destination whose starts are rarely approved is being pumped somewhere.
-    const country = attempt.phone.country;
-    if (country !== undefined) {
-      const starts = await counters.hit(`conv:country:starts:${app}:${country}`, HOUR_MS);
-      if (starts.points >= abuse.countryConversionMinStarts) {
-        const approvals = await counters.hit(`conv:country:approved:${app}:${country}`, HOUR_MS, 0);
-        if (approvals.points * 100 < abuse.conversionMinPercent * starts.points) {
-          score += SIGNAL_SCORES.countryConversion;
-          fired.push({ signal: 'country_conversion', country, startsPerHour: starts.points, approvedPerHour: approvals.points, minPercent: abuse.conversionMinPercent, score: SIGNAL_SCORES.countryConversion });
-        }
+    const starts = hit.countryStarts;
+    if (country !== undefined && starts !== undefined && starts.points >= abuse.countryConversionMinStarts) {
+      const approvals = marks.countryApprovals?.points ?? 0;
+      if (approvals * 100 < abuse.conversionMinPercent * starts.points) {
+        score += SIGNAL_SCORES.countryConversion;
+        fired.push({ signal: 'country_conversion', country, startsPerHour: starts.points, approvedPerHour: approvals, minPercent: abuse.conversionMinPercent, score: SIGNAL_SCORES.countryConversion });
       }
     }
 
@@ -215,31 +256,30 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
    * createdBy "auto") and reversibly (DELETE it). Starts and approvals are counted in fixed
    * one-hour windows per app; a start refused by an earlier rule is not counted.
    */
-  async function checkConversion(app: string, prefix: string): Promise<void> {
+  async function checkConversion(app: string, prefix: string, marks: Partial<Record<Mark, CounterState>>): Promise<void> {
     // Once decided, the prefix is not judged again for the block's duration: a block the security
     // team removes stays removed instead of being re-created by the next start.
-    const decidedKey = counterKeys.decided(prefix);
-    if ((await counters.peek(decidedKey)).points > 0) return;
+    if ((marks.decided?.points ?? 0) > 0) return;
     const starts = await counters.hit(`conv:starts:${app}:${prefix}`, HOUR_MS);
     if (starts.points < abuse.conversionMinStarts) return;
-    const approvals = await counters.hit(`conv:approved:${app}:${prefix}`, HOUR_MS, 0);
-    if (approvals.points * 100 >= abuse.conversionMinPercent * starts.points) return;
+    const approvals = marks.convApprovals?.points ?? 0;
+    if (approvals * 100 >= abuse.conversionMinPercent * starts.points) return;
     const now = clock.now();
-    const figures = { prefix, startsPerHour: starts.points, approvedPerHour: approvals.points, minPercent: abuse.conversionMinPercent, minStarts: abuse.conversionMinStarts };
+    const figures = { prefix, startsPerHour: starts.points, approvedPerHour: approvals, minPercent: abuse.conversionMinPercent, minStarts: abuse.conversionMinStarts };
     const entry = await deps.blocklist.insertAutoPrefixBlock(
       {
-        id: newId('blk'),
+        id: newId('blk', now),
         kind: 'prefix',
         value: prefix,
         action: 'block',
-        reason: `conversion collapse: ${approvals.points} of ${starts.points} starts approved within an hour (app ${app})`,
+        reason: `conversion collapse: ${approvals} of ${starts.points} starts approved within an hour (app ${app})`,
         createdBy: 'auto',
         createdAt: now,
         expiresAt: now + abuse.autoBlockSeconds * 1000,
       },
       now,
     );
-    await counters.hold(decidedKey, abuse.autoBlockSeconds * 1000);
+    await counters.hold(counterKeys.decided(prefix), abuse.autoBlockSeconds * 1000);
     refuse(new DomainError('blocked', { rule: 'auto:conversion_collapse', figures: { ...figures, blockId: entry?.id ?? null } }));
   }
 
@@ -248,15 +288,20 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
       const attempt: StartAttempt = { ...original, ip: original.ip === undefined ? undefined : canonicalIp(original.ip) };
       const { app } = attempt;
       const number = attempt.phone.e164;
-      const settings = await settingsFor(app);
-      await checkHold(app, number);
+      const prefix = prefixOf(number, abuse.prefixSuffixDigits);
+      // A resend is counted by the rate limits but not scored again.
+      const scored = attempt.verificationId === undefined;
+      const subject = { number, country: attempt.phone.country, ip: attempt.ip };
+      // Everything the rules read, read at once (side-effect free: the order of refusals below is the rules' order).
+      const [settings, marks, candidates] = await Promise.all([
+        settingsFor(app),
+        peekNamed(markKeys(attempt, prefix, scored)),
+        deps.blocklist.candidates(subject, clock.now()),
+      ]);
+      checkHold(marks.hold as CounterState);
       checkNumberType(attempt, settings);
 
-      const matched = matchBlocklist(await deps.blocklist.candidates({ number, country: attempt.phone.country, ip: attempt.ip }, clock.now()), {
-        number,
-        country: attempt.phone.country,
-        ip: attempt.ip,
-      });
+      const matched = matchBlocklist(candidates, subject);
       // An allow entry exempts from the blocklist, geo and abuse rules, never from rate limits.
       const allowed = matched?.action === 'allow';
       if (matched?.action === 'block') {
@@ -266,16 +311,15 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
 
       await consume('start', app, settings.rates, { number, callingCode: attempt.phone.callingCode, ip: attempt.ip }, attempt.onLimitState);
 
-      if (allowed || attempt.verificationId !== undefined) return;
-      const prefix = prefixOf(number, abuse.prefixSuffixDigits);
-      await scoreSignals(attempt, prefix);
-      await checkConversion(app, prefix);
+      if (allowed || !scored) return;
+      await scoreSignals(attempt, prefix, marks);
+      await checkConversion(app, prefix, marks);
     },
 
     async beforeCheck(original: CheckAttempt) {
       const attempt: CheckAttempt = { ...original, ip: original.ip === undefined ? undefined : canonicalIp(original.ip) };
-      const settings = await settingsFor(attempt.app);
-      await checkHold(attempt.app, attempt.to);
+      const [settings, hold] = await Promise.all([settingsFor(attempt.app), counters.peek(counterKeys.hold(attempt.app, attempt.to))]);
+      checkHold(hold);
       const totals = await consume('check', attempt.app, settings.rates, { number: attempt.to, callingCode: '', ip: attempt.ip }, attempt.onLimitState);
       // The check that spends the last of the number's daily guess budget holds the number for a
       // full day from now: guesses in any 24 h then stay within the budget, even across windows.
@@ -284,8 +328,8 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
 
     async afterCheck(attempt: CheckAttempt, outcome: CheckOutcome) {
       if (outcome === 'approved') {
-        await counters.hit(`conv:approved:${attempt.app}:${prefixOf(attempt.to, abuse.prefixSuffixDigits)}`, HOUR_MS);
-        if (attempt.country !== null) await counters.hit(`conv:country:approved:${attempt.app}:${attempt.country}`, HOUR_MS);
+        const prefixApprovals = { key: `conv:approved:${attempt.app}:${prefixOf(attempt.to, abuse.prefixSuffixDigits)}`, windowMs: HOUR_MS };
+        await counters.hitMany(attempt.country === null ? [prefixApprovals] : [prefixApprovals, { key: `conv:country:approved:${attempt.app}:${attempt.country}`, windowMs: HOUR_MS }]);
         return;
       }
       if (outcome !== 'locked') return;

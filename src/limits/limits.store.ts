@@ -7,9 +7,22 @@ export interface CounterState {
   resetInMs: number;
 }
 
+/** One hit of `hitMany`: `cost` (default 1) added to `key` in its window of `windowMs`. */
+export interface CounterHit {
+  key: string;
+  windowMs: number;
+  cost?: number;
+}
+
+/** One hit of `hitUntil`, with the limit its total is compared with. */
+export interface LimitedHit extends CounterHit {
+  limit: number;
+}
+
 /**
  * Fixed-window counters shared by every instance using the same store. Implementations: SQLite
- * (one guarded upsert per call) and Redis (rate-limiter-flexible's atomic Lua increment).
+ * and PostgreSQL (one guarded upsert per call, one multi-row upsert per batch) and Redis
+ * (rate-limiter-flexible's atomic Lua increment, a batch's commands pipelined).
  */
 export interface CounterStore {
   /**
@@ -18,8 +31,23 @@ export interface CounterStore {
    * totals, so a caller that compares the total with a limit never lets more than the limit pass.
    */
   hit(key: string, windowMs: number, cost?: number): Promise<CounterState>;
+  /**
+   * Several hits at once, each with the guarantee of `hit` (a batch is not one transaction: each
+   * counter is atomic on its own, as if hit alone, in no particular order). One statement or round
+   * trip where the store allows. Keys must be distinct. Results come in the order of `hits`.
+   */
+  hitMany(hits: readonly CounterHit[]): Promise<CounterState[]>;
+  /**
+   * Hits in order and stops after the first hit whose total exceeds its `limit`: that hit counts,
+   * the later ones do not, exactly as if each were hit alone one after the other (a request one
+   * narrow limit refuses does not spend the wider budgets). Returns the totals of the hits made.
+   * One statement or round trip where the store allows; keys must be distinct.
+   */
+  hitUntil(hits: readonly LimitedHit[]): Promise<CounterState[]>;
   /** The current value without changing it. */
   peek(key: string): Promise<CounterState>;
+  /** Several peeks at once (one statement or round trip where the store allows); results in order. */
+  peekMany(keys: readonly string[]): Promise<CounterState[]>;
   /** Keeps `key` non-zero for at least `durationMs` from now (never shortens an existing hold). */
   hold(key: string, durationMs: number): Promise<void>;
   /** Releases resources (Redis connections). */

@@ -25,6 +25,23 @@ describe.each(stores)('counter store contract: %s', (_name, create, enabled) => 
     await store.close();
   });
 
+  it.skipIf(!enabled)('batches: hits and peeks in the order given, and hits in order stop after the first over its limit', async () => {
+    const store = await create();
+    await store.hit('b', 60_000, 2);
+    expect((await store.hitMany([{ key: 'a', windowMs: 60_000 }, { key: 'b', windowMs: 60_000, cost: 3 }])).map((c) => c.points)).toEqual([1, 5]);
+    expect((await store.peekMany(['b', 'none', 'a'])).map((c) => c.points)).toEqual([5, 0, 1]);
+    const rules = [
+      { key: 'narrow', windowMs: 60_000, limit: 1 },
+      { key: 'wide', windowMs: 60_000, limit: 100 },
+    ];
+    expect((await store.hitUntil(rules)).map((c) => c.points)).toEqual([1, 1]);
+    expect((await store.hitUntil(rules)).map((c) => c.points)).toEqual([2]);
+    expect((await store.peek('wide')).points).toBe(1);
+    const concurrent = await Promise.all(Array.from({ length: 20 }, () => store.hitMany([{ key: 'x', windowMs: 60_000 }, { key: 'y', windowMs: 60_000 }])));
+    expect(concurrent.map(([x]) => x?.points).sort((p, q) => (p ?? 0) - (q ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await store.close();
+  });
+
   it.skipIf(!enabled)('reads without counting, and a hold is never shortened', async () => {
     const store = await create();
     expect(await store.peek('absent')).toEqual({ points: 0, resetInMs: 0 });

@@ -70,6 +70,8 @@ function blockEntry(overrides: Partial<BlockEntry> = {}): BlockEntry {
   return { id: `BL${sequence}`, kind: 'number', value: '+14155550123', action: 'block', reason: 'test', createdBy: 'admin', createdAt: T0, expiresAt: null, ...overrides };
 }
 
+/** SQLite: another connection's writes are visible here once its turn's batch commits (group commit, one turn later). */
+const otherConnectionsCommitted = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const times = <T>(n: number, run: (i: number) => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: n }, (_, i) => run(i)));
 
 describeStoreContract('admin stores', (ctx) => {
@@ -379,6 +381,73 @@ describeStoreContract('limits stores', (ctx) => {
     expect(await stores.counters.peek('lock')).toEqual({ points: 1, resetInMs: 5 * MINUTE });
     clock.advance(5 * MINUTE);
     expect((await stores.counters.peek('lock')).points).toBe(0);
+  });
+
+  it('a batch of hits counts each key as hit alone, results in the order given; a batch of peeks reads without counting', async () => {
+    const { stores, clock } = ctx();
+    await stores.counters.hit('b', MINUTE, 4);
+    const batch = await stores.counters.hitMany([
+      { key: 'c', windowMs: 2 * MINUTE },
+      { key: 'b', windowMs: MINUTE, cost: 2 },
+      { key: 'a', windowMs: MINUTE, cost: 0 },
+    ]);
+    expect(batch).toEqual([
+      { points: 1, resetInMs: 2 * MINUTE },
+      { points: 6, resetInMs: MINUTE },
+      { points: 0, resetInMs: MINUTE },
+    ]);
+    clock.advance(MINUTE);
+    expect(await stores.counters.peekMany(['a', 'missing', 'c', 'b'])).toEqual([
+      { points: 0, resetInMs: 0 },
+      { points: 0, resetInMs: 0 },
+      { points: 1, resetInMs: MINUTE },
+      { points: 0, resetInMs: 0 },
+    ]);
+    expect(await stores.counters.hitMany([{ key: 'b', windowMs: MINUTE }])).toEqual([{ points: 1, resetInMs: MINUTE }]);
+    expect(await stores.counters.hitMany([])).toEqual([]);
+    expect(await stores.counters.peekMany([])).toEqual([]);
+    await expect(stores.counters.hitMany([{ key: 'x', windowMs: MINUTE }, { key: 'x', windowMs: MINUTE }])).rejects.toThrow(/duplicate/);
+  });
+
+  it('concurrent batches sharing keys in different orders lose no hit and never deadlock', async () => {
+    const { stores, openAnother } = ctx();
+    const other = await openAnother();
+    const keys = ['p', 'q', 'r', 's'];
+    await times(20, (i) => (i % 2 === 0 ? stores : other).counters.hitMany((i % 4 < 2 ? keys : [...keys].reverse()).map((key) => ({ key, windowMs: MINUTE }))));
+    await otherConnectionsCommitted();
+    expect((await stores.counters.peekMany(keys)).map((c) => c.points)).toEqual([20, 20, 20, 20]);
+  });
+
+  it('hits in order stop after the first total over its limit: the later keys are not counted', async () => {
+    const { stores } = ctx();
+    const rules = [
+      { key: 'narrow', windowMs: MINUTE, limit: 2 },
+      { key: 'wide', windowMs: 2 * MINUTE, limit: 100 },
+    ];
+    expect(await stores.counters.hitUntil(rules)).toEqual([
+      { points: 1, resetInMs: MINUTE },
+      { points: 1, resetInMs: 2 * MINUTE },
+    ]);
+    await stores.counters.hitUntil(rules);
+    // The narrow limit refuses from now on: it still counts, the wide one no longer does.
+    expect(await stores.counters.hitUntil(rules)).toEqual([{ points: 3, resetInMs: MINUTE }]);
+    expect(await stores.counters.hitUntil(rules)).toEqual([{ points: 4, resetInMs: MINUTE }]);
+    expect((await stores.counters.peek('wide')).points).toBe(2);
+    expect(await stores.counters.hitUntil([])).toEqual([]);
+  });
+
+  it('concurrent hits in order never let more through than the limit', async () => {
+    const { stores, openAnother } = ctx();
+    const other = await openAnother();
+    const rules = [
+      { key: 'number', windowMs: MINUTE, limit: 5 },
+      { key: 'app', windowMs: MINUTE, limit: 1000 },
+    ];
+    const results = await times(30, (i) => (i % 2 === 0 ? stores : other).counters.hitUntil(rules));
+    await otherConnectionsCommitted();
+    expect(results.filter((r) => r.length === 2 && r.every((c, j) => c.points <= rules[j]!.limit))).toHaveLength(5);
+    expect((await stores.counters.peek('number')).points).toBe(30);
+    expect((await stores.counters.peek('app')).points).toBe(5);
   });
 
   it('the blocklist matches numbers, prefixes, countries, addresses and every CIDR, unexpired only', async () => {

@@ -1,10 +1,17 @@
 import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
-import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterStore } from '../../limits/limits.store.js';
+import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterStore, LimitedHit } from '../../limits/limits.store.js';
 import type { Clock } from '../../platform/clock.js';
+import { assertDistinct, inOrder, type CounterRow } from '../counter-batch.js';
 import type { PostgresDb } from './db.js';
 import { appLimits, blocklist, rateCounters } from './schema.js';
 
 const PURGE_EVERY = 1000;
+
+/** The fixed-window upsert of the batch statements, `$1` being now (both CASEs read the row as it was before the statement). */
+const UPSERT = `ON CONFLICT (key) DO UPDATE SET
+  points = CASE WHEN c.expires_at <= $1::bigint THEN excluded.points ELSE c.points + excluded.points END,
+  expires_at = CASE WHEN c.expires_at <= $1::bigint THEN excluded.expires_at ELSE c.expires_at END
+  RETURNING key, points, expires_at`;
 
 /**
  * Fixed-window counters in PostgreSQL (used unless REDIS_URL is set), with the semantics of
@@ -38,6 +45,60 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
         })
         .returning({ points: rateCounters.points, expiresAt: rateCounters.expiresAt });
       return { points: row!.points, resetInMs: Math.max(0, row!.expiresAt - now) };
+    },
+
+    async hitMany(batch) {
+      if (batch.length === 0) return [];
+      assertDistinct(batch);
+      const now = clock.now();
+      // Rows are locked in key order, the same in every batch, so two batches sharing keys wait
+      // for each other instead of deadlocking.
+      const sorted = [...batch].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const { rows } = await db.$client.query<CounterRow>(
+        `INSERT INTO rate_counters AS c (key, points, expires_at) SELECT * FROM unnest($2::text[], $3::integer[], $4::bigint[]) ${UPSERT}`,
+        [now, sorted.map((h) => h.key), sorted.map((h) => h.cost ?? 1), sorted.map((h) => now + h.windowMs)],
+      );
+      return inOrder(
+        batch.map((h) => h.key),
+        rows,
+        now,
+        true,
+      );
+    },
+
+    async hitUntil(batch) {
+      if (batch.length === 0) return [];
+      assertDistinct(batch);
+      const now = clock.now();
+      // One statement: hit i+1 is inserted only if hit i's total (its RETURNING) is within its
+      // limit, so the hits stop after the first over its limit, as one by one. Rows are locked
+      // in the order given, which is the rules' fixed order, the same in every request.
+      const params: unknown[] = [now];
+      const steps = batch.map((h, i) => {
+        let guard = '';
+        if (i > 0) {
+          params.push((batch[i - 1] as LimitedHit).limit);
+          guard = ` WHERE (SELECT points FROM h${i - 1}) <= $${params.length}::integer`;
+        }
+        params.push(h.key, h.cost ?? 1, now + h.windowMs);
+        const n = params.length;
+        return `h${i} AS (INSERT INTO rate_counters AS c (key, points, expires_at) SELECT $${n - 2}::text, $${n - 1}::integer, $${n}::bigint${guard} ${UPSERT})`;
+      });
+      const select = batch.map((_, i) => `SELECT ${i} AS i, key, points, expires_at FROM h${i}`).join(' UNION ALL ');
+      const { rows } = await db.$client.query<CounterRow & { i: number }>(`WITH ${steps.join(', ')} ${select}`, params);
+      return inOrder(
+        batch.slice(0, rows.length).map((h) => h.key),
+        rows,
+        now,
+        true,
+      );
+    },
+
+    async peekMany(keys) {
+      if (keys.length === 0) return [];
+      const now = clock.now();
+      const { rows } = await db.$client.query<CounterRow>('SELECT key, points, expires_at FROM rate_counters WHERE key = ANY($1::text[]) AND expires_at > $2', [keys, now]);
+      return inOrder(keys, rows, now, false);
     },
 
     async peek(key) {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { CounterStore } from '../../limits/limits.store.js';
+import type { CounterState, CounterStore } from '../../limits/limits.store.js';
+import { hitUntilOneByOne } from '../../limits/limits.counters.js';
 
 export interface RedisCounterStoreOptions {
   url: string;
@@ -125,17 +126,31 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   const holdMemory = insurance({ duration: 1, prefix, report, share: undefined });
   const holds: RateLimiterAbstract = new RateLimiterRedis({ storeClient: client, points: UNLIMITED, duration: 1, keyPrefix: prefix, rejectIfRedisNotReady: true, insuranceLimiter: holdMemory });
 
+  async function hit(key: string, windowMs: number, cost = 1): Promise<CounterState> {
+    const res = await limiterFor(windowMs).consume(key, cost);
+    return { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) };
+  }
+
+  async function peek(key: string): Promise<CounterState> {
+    const res = await holds.get(key);
+    return res && res.msBeforeNext !== 0 ? { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) } : { points: 0, resetInMs: 0 };
+  }
+
   return {
     available: () => client.status === 'ready' && !dropping,
+    hit,
+    peek,
 
-    async hit(key, windowMs, cost = 1) {
-      const res = await limiterFor(windowMs).consume(key, cost);
-      return { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) };
+    // ioredis writes each command as it is issued, so a batch's commands share one round trip.
+    hitMany(batch) {
+      return Promise.all(batch.map((h) => hit(h.key, h.windowMs, h.cost)));
     },
 
-    async peek(key) {
-      const res = await holds.get(key);
-      return res && res.msBeforeNext !== 0 ? { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) } : { points: 0, resetInMs: 0 };
+    // Each hit waits for the one before: whether it happens depends on that one's total.
+    hitUntil: (batch) => hitUntilOneByOne({ hit }, batch),
+
+    peekMany(keys) {
+      return Promise.all(keys.map((key) => peek(key)));
     },
 
     async hold(key, durationMs) {

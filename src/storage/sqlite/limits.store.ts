@@ -1,8 +1,10 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
-import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterStore } from '../../limits/limits.store.js';
+import type { Statement } from 'better-sqlite3';
+import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterState, CounterStore } from '../../limits/limits.store.js';
+import { assertDistinct, inOrder, type CounterRow } from '../counter-batch.js';
 import type { Clock } from '../../platform/clock.js';
 import type { SqliteDb } from './db.js';
-import { appLimits, blocklist, rateCounters } from './schema.js';
+import { appLimits, blocklist } from './schema.js';
 
 const PURGE_EVERY = 1000;
 
@@ -11,56 +13,121 @@ const PURGE_EVERY = 1000;
  * reads Date.now() itself (our Clock could not drive it, so windows could not be tested
  * deterministically) and creates its table outside the migrations. The semantics are the
  * library's fixed window, as one `INSERT … ON CONFLICT DO UPDATE … RETURNING` per hit.
+ *
+ * Raw better-sqlite3 statements, prepared once: a start runs about ten of these, and drizzle's
+ * query layer cost more than the statements themselves (profiled). Every call is synchronous, so
+ * a batch runs with no other request in between (and, under group commit, inside the turn's
+ * transaction, so no other process either).
  */
+/** A synchronous result as a promise, and a synchronous throw as a rejected one. */
+function answer<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
 export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterStore {
   let hits = 0;
-  const p = sql.placeholder;
-  const expired = sql`${rateCounters.expiresAt} <= ${p('now')}`;
-  // Prepared once: these run several times per request.
-  const hitStatement = db
-    .insert(rateCounters)
-    .values({ key: p('key'), points: p('cost'), expiresAt: p('expiresAt') })
-    .onConflictDoUpdate({
-      target: rateCounters.key,
-      set: {
-        // Both expressions read the row as it was before this statement (SQL UPDATE semantics).
-        points: sql`CASE WHEN ${expired} THEN excluded.points ELSE ${rateCounters.points} + excluded.points END`,
-        expiresAt: sql`CASE WHEN ${expired} THEN excluded.expires_at ELSE ${rateCounters.expiresAt} END`,
-      },
-    })
-    .returning({ points: rateCounters.points, expiresAt: rateCounters.expiresAt })
-    .prepare();
-  const peekStatement = db
-    .select({ points: rateCounters.points, expiresAt: rateCounters.expiresAt })
-    .from(rateCounters)
-    .where(and(eq(rateCounters.key, p('key')), gt(rateCounters.expiresAt, p('now'))))
-    .prepare();
-  const holdStatement = db
-    .insert(rateCounters)
-    .values({ key: p('key'), points: 1, expiresAt: p('expiresAt') })
-    .onConflictDoUpdate({
-      target: rateCounters.key,
-      set: {
-        points: sql`CASE WHEN ${rateCounters.expiresAt} <= ${p('now')} THEN 1 ELSE max(${rateCounters.points}, 1) END`,
-        expiresAt: sql`max(${rateCounters.expiresAt}, excluded.expires_at)`,
-      },
-    })
-    .prepare();
+  const raw = db.$client;
+  const UPSERT = `ON CONFLICT (key) DO UPDATE SET
+    points = CASE WHEN rate_counters.expires_at <= @now THEN excluded.points ELSE rate_counters.points + excluded.points END,
+    expires_at = CASE WHEN rate_counters.expires_at <= @now THEN excluded.expires_at ELSE rate_counters.expires_at END
+    RETURNING key, points, expires_at`;
+  // Both CASE expressions read the row as it was before the statement (SQL UPDATE semantics).
+  const hitStatement = raw.prepare(`INSERT INTO rate_counters (key, points, expires_at) VALUES (@key, @cost, @expiresAt) ${UPSERT}`);
+  const peekStatement = raw.prepare('SELECT key, points, expires_at FROM rate_counters WHERE key = @key AND expires_at > @now');
+  const holdStatement = raw.prepare(
+    `INSERT INTO rate_counters (key, points, expires_at) VALUES (@key, 1, @expiresAt)
+     ON CONFLICT (key) DO UPDATE SET
+       points = CASE WHEN rate_counters.expires_at <= @now THEN 1 ELSE max(rate_counters.points, 1) END,
+       expires_at = max(rate_counters.expires_at, excluded.expires_at)`,
+  );
+  const purgeStatement = raw.prepare('DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= @now LIMIT @limit)');
+  // Batches: one multi-row upsert (or one IN lookup) per batch size, prepared on first use.
+  const sized = (build: (size: number) => string): ((size: number) => Statement) => {
+    const statements = new Map<number, Statement>();
+    return (size) => {
+      let statement = statements.get(size);
+      if (!statement) statements.set(size, (statement = raw.prepare(build(size))));
+      return statement;
+    };
+  };
+  const hitManyStatement = sized(
+    (size) => `INSERT INTO rate_counters (key, points, expires_at) VALUES ${Array.from({ length: size }, (_, i) => `(@k${i}, @c${i}, @e${i})`).join(', ')} ${UPSERT}`,
+  );
+  const peekManyStatement = sized(
+    (size) => `SELECT key, points, expires_at FROM rate_counters WHERE key IN (${Array.from({ length: size }, (_, i) => `@k${i}`).join(', ')}) AND expires_at > @now`,
+  );
+
+  /** Ended windows are dead rows: every 1000th hit deletes up to 1000 of them (bounded work per request). */
+  function counted(count: number, now: number): void {
+    const before = hits;
+    hits += count;
+    if (Math.floor(hits / PURGE_EVERY) !== Math.floor(before / PURGE_EVERY)) purgeStatement.run({ now, limit: PURGE_EVERY });
+  }
+
+  function hitNow(key: string, windowMs: number, cost: number, now: number): CounterState {
+    const row = hitStatement.get({ key, cost, expiresAt: now + windowMs, now }) as CounterRow;
+    return { points: Number(row.points), resetInMs: Math.max(0, Number(row.expires_at) - now) };
+  }
+
   return {
     hit(key, windowMs, cost = 1) {
       const now = clock.now();
-      // Ended windows are dead rows: every 1000th hit deletes up to 1000 of them (bounded work per request).
-      if (++hits % PURGE_EVERY === 0) {
-        db.run(sql`DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= ${now} LIMIT ${PURGE_EVERY})`);
-      }
-      const row = hitStatement.get({ key, cost, expiresAt: now + windowMs, now });
-      return Promise.resolve({ points: row.points, resetInMs: Math.max(0, row.expiresAt - now) });
+      counted(1, now);
+      return Promise.resolve(hitNow(key, windowMs, cost, now));
     },
+
+    hitMany: (batch) =>
+      answer(() => {
+        if (batch.length === 0) return [];
+        assertDistinct(batch);
+        const now = clock.now();
+        counted(batch.length, now);
+        const params: Record<string, string | number> = { now };
+        batch.forEach((h, i) => {
+          params[`k${i}`] = h.key;
+          params[`c${i}`] = h.cost ?? 1;
+          params[`e${i}`] = now + h.windowMs;
+        });
+        const rows = hitManyStatement(batch.length).all(params) as CounterRow[];
+        return inOrder(
+          batch.map((h) => h.key),
+          rows,
+          now,
+          true,
+        );
+      }),
+
+    hitUntil: (batch) =>
+      answer(() => {
+        assertDistinct(batch);
+        const now = clock.now();
+        const totals: CounterState[] = [];
+        for (const h of batch) {
+          counted(1, now);
+          const total = hitNow(h.key, h.windowMs, h.cost ?? 1, now);
+          totals.push(total);
+          if (total.points > h.limit) break;
+        }
+        return totals;
+      }),
 
     peek(key) {
       const now = clock.now();
-      const row = peekStatement.get({ key, now });
-      return Promise.resolve(row ? { points: row.points, resetInMs: row.expiresAt - now } : { points: 0, resetInMs: 0 });
+      const row = peekStatement.get({ key, now }) as CounterRow | undefined;
+      return Promise.resolve(row ? { points: Number(row.points), resetInMs: Number(row.expires_at) - now } : { points: 0, resetInMs: 0 });
+    },
+
+    peekMany(keys) {
+      if (keys.length === 0) return Promise.resolve([]);
+      const now = clock.now();
+      const params: Record<string, string | number> = { now };
+      keys.forEach((key, i) => (params[`k${i}`] = key));
+      const rows = peekManyStatement(keys.length).all(params) as CounterRow[];
+      return Promise.resolve(inOrder(keys, rows, now, false));
     },
 
     hold(key, durationMs) {
