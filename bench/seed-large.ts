@@ -58,12 +58,12 @@ function inBatches(total: number, label: string, row: (i: number) => void): void
 }
 
 inBatches(VERIFICATIONS, 'verifications + deliveries + started events', (i) => {
-  const id = newId('ver');
   const to = randomNumber();
   const at = NOW - Math.floor(Math.random() * 30 * DAY);
+  const id = newId('ver', at);
   const approved = i % 3 === 0;
   insertVerification.run(id, APP, to, approved ? 'approved' : 'pending', approved ? 1 : i % 5, at, at, at + 600_000, approved ? at + 30_000 : null);
-  insertDelivery.run(newId('dlv'), id, 'x'.repeat(64), `log-${i}`, at, at);
+  insertDelivery.run(newId('dlv', at), id, 'x'.repeat(64), `log-${i}`, at, at);
   const p = protector.protect(to);
   insertEvent.run(at, APP, 'success', 'started', null, p.hash, p.encrypted, p.prefix, randomIp(), id);
 });

@@ -1,3 +1,4 @@
+import { newId } from '../../src/platform/ids.js';
 import { randomFillSync } from 'node:crypto';
 import type { NumberProtector } from '../../src/events/number-protection.js';
 import { hashCode } from '../../src/verification/codes.js';
@@ -43,34 +44,8 @@ export function createRandom(seed: number): Picker & { next(): number; chance(p:
 
 type Random = ReturnType<typeof createRandom>;
 
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const ID_POOL = Buffer.alloc(16 * 4096);
 let idOffset = ID_POOL.length;
-
-/**
- * newId (src/platform/ids.ts) with its random bytes drawn 64 KiB at a time: the same 128 random
- * bits and Crockford base32 shape, without one randomBytes call per id (a third of seeding time).
- */
-export function newId(prefix: string): string {
-  if (idOffset + 16 > ID_POOL.length) {
-    randomFillSync(ID_POOL);
-    idOffset = 0;
-  }
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (let i = idOffset; i < idOffset + 16; i++) {
-    buffer = ((buffer << 8) | ID_POOL[i]!) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += ALPHABET[(buffer >> bits) & 31];
-    }
-  }
-  idOffset += 16;
-  if (bits > 0) out += ALPHABET[(buffer << (5 - bits)) & 31];
-  return `${prefix}_${out}`;
-}
 
 /**
  * A stand-in for the HMAC of a settled delivery's code (64 hex digits, as random as the real one):
@@ -164,7 +139,7 @@ const DELIVERY_STATUSES = [
 /** A verification of the past as the service leaves it: settled, with one delivery (8%: two, after a resend). */
 export function verificationRows(context: RowContext, traffic: Traffic, at: number): { verification: Row; deliveries: Row[]; number: string; country: string } {
   const { random } = context;
-  const id = newId('ver');
+  const id = newId('ver', at);
   const app = traffic.app();
   const { number, destination } = traffic.number();
   const { status } = random.weighted(STATUSES);
@@ -206,7 +181,7 @@ export function verificationRows(context: RowContext, traffic: Traffic, at: numb
     const failed = deliveryStatus === 'failed' || deliveryStatus === 'undelivered';
     const error = failed ? random.one(PROVIDER_ERRORS) : undefined;
     deliveries.push({
-      id: newId('dlv'),
+      id: newId('dlv', sentAt),
       verification_id: id,
       channel: 'sms',
       provider,
@@ -259,7 +234,7 @@ export function failureRow(context: RowContext, traffic: Traffic, at: number, kn
       const drawn = traffic.number();
       number = drawn.number;
       country = drawn.destination.country;
-      verificationId = newId('ver');
+      verificationId = newId('ver', at);
     }
   }
   const { rule, details } = kind.rule ? kind.rule(random, country) : { rule: null, details: null };
@@ -292,7 +267,7 @@ export function failureRow(context: RowContext, traffic: Traffic, at: number, kn
  * hash is of `code` under the server's pepper, exactly as a start leaves it.
  */
 export function pendingVerificationRows(options: { app: string; number: string; now: number; ttlMs: number; pepper: Buffer; code: string }): { verification: Row; delivery: Row } {
-  const id = newId('ver');
+  const id = newId('ver', options.now);
   const { now } = options;
   return {
     verification: {
@@ -323,7 +298,7 @@ export function pendingVerificationRows(options: { app: string; number: string; 
       transaction: null,
     },
     delivery: {
-      id: newId('dlv'),
+      id: newId('dlv', options.now),
       verification_id: id,
       channel: 'sms',
       provider: 'log',

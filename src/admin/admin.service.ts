@@ -85,7 +85,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminService {
 
     async createKey(input) {
       const now = deps.clock.now();
-      const id = newId('key');
+      const id = newId('key', now);
       const secret = randomBytes(32).toString('base64url');
       const scopes = [...new Set(input.scopes)];
       await deps.apps.ensure(input.app, now);

@@ -69,7 +69,7 @@ export const STRONG_CODE_LENGTH = 6;
 
 export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
   const { plan, voice, clock } = deps;
-  const owner = newId('ins');
+  const owner = newId('ins', clock.now());
   const maxAttempts = plan.codeLength < STRONG_CODE_LENGTH ? Math.min(deps.weakCodeMaxAttempts, deps.defaultMaxAttempts) : deps.defaultMaxAttempts;
 
   const facts = (v: VerificationRecord): Omit<EventRecord, 'at' | 'kind' | 'reason'> => ({
@@ -86,7 +86,7 @@ export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
     return {
       from: drawn.from,
       delivery: {
-        id: newId('dlv'),
+        id: newId('dlv', now),
         verificationId,
         channel: 'flashcall',
         provider: voice.name,

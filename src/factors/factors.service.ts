@@ -231,7 +231,7 @@ export function createFactorService(deps: FactorServiceDeps): FactorService {
     async enroll(ctx, input) {
       const now = clock.now();
       const settings = await deps.apps.get(ctx.app);
-      const id = newId('fac');
+      const id = newId('fac', now);
       const secret = newTotpSecret();
       const factor: FactorRecord = {
         id,
@@ -319,7 +319,7 @@ export function createFactorService(deps: FactorServiceDeps): FactorService {
       await guard.afterAttempt(attempt, 'approved');
       const extra: Record<string, unknown> = { factor_id: factor.id, method };
       if (transaction) extra.txn_hash = transactionHash(transaction);
-      const challengeId = newId('chl');
+      const challengeId = newId('chl', clock.now());
       const token = await deps.tokens.sign({ subject: factor.user, audience: factor.app, id: challengeId, amr: ['otp'], extra });
       await deps.events.record({ ...event, at: clock.now(), kind: 'success', reason: 'approved', rule: method });
       return { id: challengeId, status: 'approved', method, token, transaction, recoveryCodesRemaining: await store.countUnusedRecoveryCodes(factor.id) };

@@ -238,7 +238,7 @@ export function createOptinService(deps: OptinServiceDeps): OptinService {
   async function send(lists: ListRecord[], number: string, body: string, signupId: string | null, code?: string): Promise<LedgerEntry[]> {
     const first = lists[0];
     if (!first) return [];
-    const result = await deps.sms.send({ to: number, body, from: first.sender, verificationId: signupId ?? newId('msg') });
+    const result = await deps.sms.send({ to: number, body, from: first.sender, verificationId: signupId ?? newId('msg', clock.now()) });
     const shown = code === undefined ? body : body.split(code).join('•'.repeat(code.length));
     if (result.status !== 'sent') {
       // A gateway may echo the body in its error: the code never reaches the event record.
@@ -307,7 +307,7 @@ export function createOptinService(deps: OptinServiceDeps): OptinService {
       );
       if (problems.length > 0) return fail('invalid_request', { app: caller.app, ip: caller.clientIp, rule: 'optin:template' }, { details: { errors: problems } });
       const list: ListRecord = {
-        id: newId('lst'),
+        id: newId('lst', clock.now()),
         app: caller.app,
         name: input.name,
         brand: input.brand,
@@ -338,7 +338,7 @@ export function createOptinService(deps: OptinServiceDeps): OptinService {
       );
       await sweep();
       const now = clock.now();
-      const signupId = newId('sgn');
+      const signupId = newId('sgn', now);
       const code = generateCode(settings.codeLength);
       const locale: OptinLocale = resolveOptinLocale(input.locale);
       const requested = entry(list, phone.e164, {
@@ -354,7 +354,7 @@ export function createOptinService(deps: OptinServiceDeps): OptinService {
       });
       const row = await store.openSignup(
         {
-          id: newId('sub'),
+          id: newId('sub', now),
           app: caller.app,
           listId: list.id,
           number: phone.e164,

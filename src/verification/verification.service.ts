@@ -277,7 +277,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
   function newDelivery(verificationId: string, channel: Channel, code: string, now: number, transaction: string | null): DeliveryRecord {
     return {
-      id: newId('dlv'),
+      id: newId('dlv', now),
       verificationId,
       channel,
       provider: deps.sms.name,
@@ -393,7 +393,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       const now = clock.now();
       const codeLength = flash && byCall ? flash.codeLength : (await brandAndDomain(ctx.app)).codeLength;
       const ttlSeconds = input.ttlSeconds ?? defaults.ttlSeconds;
-      const id = newId('ver');
+      const id = newId('ver', now);
       const v: VerificationRecord = {
         id,
         app: ctx.app,

@@ -136,7 +136,7 @@ const defined = <T>(values: (T | undefined)[]): T[] => values.filter((v): v is T
 
 function aList(app: string, overrides: Partial<ListRecord> = {}): ListRecord {
   return {
-    id: newId('lst'),
+    id: newId('lst', Date.now()),
     app,
     name: 'Weekly deals',
     brand: 'ACME',
@@ -151,11 +151,11 @@ function aList(app: string, overrides: Partial<ListRecord> = {}): ListRecord {
 
 function aSignup(list: ListRecord, number: string, overrides: Partial<SignupInput> = {}): SignupInput {
   return {
-    id: newId('sub'),
+    id: newId('sub', Date.now()),
     app: list.app,
     listId: list.id,
     number,
-    signupId: newId('sgn'),
+    signupId: newId('sgn', Date.now()),
     codeHash: randomBytes(32).toString('hex'),
     maxAttempts: 3,
     locale: 'en',
@@ -190,7 +190,7 @@ function anEntry(list: ListRecord, number: string, type: LedgerEntry['type'], ov
 // Factor fixtures
 
 function aFactor(app: string, user: string, overrides: Partial<FactorRecord> = {}): FactorRecord {
-  const id = newId('fac');
+  const id = newId('fac', Date.now());
   return {
     id,
     app,
@@ -214,7 +214,7 @@ function aFactor(app: string, user: string, overrides: Partial<FactorRecord> = {
 const hashes = (n: number): string[] => Array.from({ length: n }, () => randomBytes(32).toString('hex'));
 
 async function verifiedFactor(store: FactorStore, app: string, codes: readonly string[], overrides: Partial<FactorRecord> = {}): Promise<FactorRecord> {
-  const factor = aFactor(app, newId('usr'), overrides);
+  const factor = aFactor(app, newId('usr', Date.now()), overrides);
   expect(await store.createIfBelowLimit(factor, 5, 0)).toBe(true);
   expect(await store.activate(factor.id, 1000, NOW, codes)).toBe(true);
   return factor;
@@ -488,11 +488,11 @@ for (const dialect of DIALECTS) {
 
     describe('OptinStore', () => {
       it('keeps lists per app, oldest first (then by id), and finds them by sender across apps', async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const { sender } = aList(app);
         const late = aList(app, { createdAt: NOW + 10, sender });
         const [tieA, tieB] = [aList(app, { createdAt: NOW }), aList(app, { createdAt: NOW })].sort((a, b) => compareText(a.id, b.id));
-        const elsewhere = aList(newId('app'), { createdAt: NOW - 5, sender, templates: {}, helpContact: null });
+        const elsewhere = aList(newId('app', Date.now()), { createdAt: NOW - 5, sender, templates: {}, helpContact: null });
         for (const list of [late, tieB!, tieA!, elsewhere]) await h.optin.createList(list);
 
         expect(await h.optin.findList(app, late.id)).toEqual(late);
@@ -500,11 +500,11 @@ for (const dialect of DIALECTS) {
         expect(await h.optin.findList(elsewhere.app, elsewhere.id)).toEqual(elsewhere);
         expect((await h.optin.listLists(app)).map((l) => l.id)).toEqual([tieA!.id, tieB!.id, late.id]);
         expect(await h.optin.listsBySender(sender)).toEqual([elsewhere, late]);
-        expect(await h.optin.listLists(newId('app'))).toEqual([]);
+        expect(await h.optin.listLists(newId('app', Date.now()))).toEqual([]);
       });
 
       it('opens a sign-up, restarts it with a new generation unless confirmed, and writes evidence only when the row changed', async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         await h.optin.createList(list);
         const number = '+14155550123';
         const first = aSignup(list, number);
@@ -555,7 +555,7 @@ for (const dialect of DIALECTS) {
       });
 
       it(`${RACERS} concurrent sign-ups of one number all succeed in turn and leave one generation`, async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         await h.optin.createList(list);
         const number = '+33612345678';
         const inputs = Array.from({ length: RACERS }, () => aSignup(list, number));
@@ -568,7 +568,7 @@ for (const dialect of DIALECTS) {
       });
 
       it(`reserves no more attempts than are left, whatever ${RACERS} concurrent callers do`, async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         await h.optin.createList(list);
         const number = '+447700900123';
         const signup = aSignup(list, number, { maxAttempts: 3 });
@@ -580,18 +580,18 @@ for (const dialect of DIALECTS) {
 
         const other = aSignup(list, '+447700900124', { expiresAt: NOW + 100 });
         await h.optin.openSignup(other, []);
-        expect(await h.optin.reserveAttempt(list.id, other.number, newId('sgn'), NOW + 1)).toBeUndefined();
+        expect(await h.optin.reserveAttempt(list.id, other.number, newId('sgn', Date.now()), NOW + 1)).toBeUndefined();
         expect(await h.optin.reserveAttempt(list.id, other.number, other.signupId, NOW + 100)).toBeUndefined(); // expired
         expect(await h.optin.reserveAttempt(list.id, other.number, other.signupId, NOW + 99)).toBe(1);
       });
 
       it(`confirms a pending generation for exactly one of ${RACERS} concurrent callers, with its evidence once`, async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         await h.optin.createList(list);
         const number = '+14155550199';
         const signup = aSignup(list, number);
         await h.optin.openSignup(signup, []);
-        expect(await h.optin.confirmPending(list.id, number, newId('sgn'), NOW + 1, [anEntry(list, number, 'confirmed')])).toBeUndefined();
+        expect(await h.optin.confirmPending(list.id, number, newId('sgn', Date.now()), NOW + 1, [anEntry(list, number, 'confirmed')])).toBeUndefined();
         expect(await h.optin.confirmPending(list.id, number, signup.signupId, NOW + HOUR, [anEntry(list, number, 'confirmed')])).toBeUndefined(); // window ended
 
         const results = await race(RACERS, (i) => h.optin.confirmPending(list.id, number, signup.signupId, NOW + 5, [anEntry(list, number, 'confirmed', { details: { racer: i } })]));
@@ -602,7 +602,7 @@ for (const dialect of DIALECTS) {
       });
 
       it(`unsubscribes for exactly one of ${RACERS} concurrent callers, passing it the changed row`, async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         await h.optin.createList(list);
         const number = '+14155550177';
         expect(await h.optin.unsubscribe(list.id, number, NOW, () => [anEntry(list, number, 'unsubscribed')])).toBeUndefined(); // never signed up
@@ -622,7 +622,7 @@ for (const dialect of DIALECTS) {
       });
 
       it('expires each due sign-up exactly once across concurrent sweeps, with one ledger entry each, and nothing else', async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         await h.optin.createList(list);
         const due = Array.from({ length: 25 }, (_, i) => aSignup(list, `+1202555${String(1000 + i)}`, { expiresAt: NOW - 1000 + i }));
         const notDue = Array.from({ length: 3 }, (_, i) => aSignup(list, `+1202556${String(1000 + i)}`, { expiresAt: NOW + 1 }));
@@ -644,7 +644,7 @@ for (const dialect of DIALECTS) {
       });
 
       it('pages through a list by id after a cursor, optionally in one status', async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         await h.optin.createList(list);
         const signups = Array.from({ length: 12 }, (_, i) => aSignup(list, `+3361234${String(1000 + i)}`));
         for (const signup of signups) await h.optin.openSignup(signup, []);
@@ -667,7 +667,7 @@ for (const dialect of DIALECTS) {
       });
 
       it('appends ledger entries as given and returns a trail oldest first', async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         const number = '+4915112345678';
         const entries = [
           anEntry(list, number, 'reply_received', { at: NOW + 5, channel: 'sms', text: 'YES', textSha256: 'ab'.repeat(32), ip: null, userAgent: null, details: { keyword: 'YES', nested: { a: [1, 2] } } }),
@@ -681,7 +681,7 @@ for (const dialect of DIALECTS) {
       });
 
       it('refuses to rewrite or delete consent evidence, even through raw SQL', async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         const number = '+14155550111';
         await h.optin.appendLedger([anEntry(list, number, 'confirmed', { at: NOW })]);
         await expect(h.exec(`UPDATE optin_consent_ledger SET type = 'unsubscribed' WHERE list_id = '${list.id}'`)).rejects.toThrow(/append-only/);
@@ -690,7 +690,7 @@ for (const dialect of DIALECTS) {
       });
 
       it('purges only entries older than the cutoff, and the ledger is append-only again right after', async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         const number = '+14155550222';
         await h.optin.appendLedger([1000, 2000, 3000].map((at) => anEntry(list, number, 'requested', { at })));
         const older = await h.queryNumber('SELECT count(*) FROM optin_consent_ledger WHERE at < 2500');
@@ -702,7 +702,7 @@ for (const dialect of DIALECTS) {
       });
 
       it('concurrent purges delete each old entry once and fail none', async () => {
-        const list = aList(newId('app'));
+        const list = aList(newId('app', Date.now()));
         await h.optin.appendLedger(Array.from({ length: 30 }, (_, i) => anEntry(list, `+1415555${String(3000 + i)}`, 'requested', { at: 10_000 + i })));
         const older = await h.queryNumber('SELECT count(*) FROM optin_consent_ledger WHERE at < 20000');
         const deleted = await race(4, () => h.optin.purgeLedgerBefore(20_000));
@@ -713,7 +713,7 @@ for (const dialect of DIALECTS) {
 
     describe('FactorStore', () => {
       it(`creates at most the per-user limit under ${RACERS} concurrent enrolments, after removing stale unverified factors`, async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const user = 'user_1';
         const stale = aFactor(app, user, { createdAt: NOW - DAY });
         const keep = aFactor(app, user, { createdAt: NOW - DAY, status: 'verified' });
@@ -729,22 +729,22 @@ for (const dialect of DIALECTS) {
         expect(listed.map((f) => f.createdAt)).toEqual([...listed.map((f) => f.createdAt)].sort((a, b) => a - b));
         // Another user and another app have their own limit.
         expect(await h.factors.createIfBelowLimit(aFactor(app, 'user_2'), 4, 0)).toBe(true);
-        expect(await h.factors.createIfBelowLimit(aFactor(newId('app'), user), 4, 0)).toBe(true);
+        expect(await h.factors.createIfBelowLimit(aFactor(newId('app', Date.now()), user), 4, 0)).toBe(true);
       });
 
       it("finds a factor only in its own app and lists a user's factors oldest first", async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const factors = [aFactor(app, 'u', { createdAt: NOW + 2 }), aFactor(app, 'u', { createdAt: NOW }), aFactor(app, 'v', { createdAt: NOW + 1 })];
         for (const factor of factors) await h.factors.createIfBelowLimit(factor, 5, 0);
         expect(await h.factors.findById(app, factors[0]!.id)).toEqual(factors[0]);
-        expect(await h.factors.findById(newId('app'), factors[0]!.id)).toBeUndefined();
-        expect(await h.factors.findById(app, newId('fac'))).toBeUndefined();
+        expect(await h.factors.findById(newId('app', Date.now()), factors[0]!.id)).toBeUndefined();
+        expect(await h.factors.findById(app, newId('fac', Date.now()))).toBeUndefined();
         expect(await h.factors.listByUser(app, 'u')).toEqual([factors[1], factors[0]]);
         expect(await h.factors.listByUser(app, 'nobody')).toEqual([]);
       });
 
       it(`gives out no more attempts than are left to ${RACERS + 2} concurrent callers, then locks until the lock ends`, async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const factor = aFactor(app, 'u', { maxAttempts: 5 });
         await h.factors.createIfBelowLimit(factor, 5, 0);
         const taken = defined(await race(RACERS + 2, () => h.factors.reserveAttempt(factor.id, NOW)));
@@ -761,7 +761,7 @@ for (const dialect of DIALECTS) {
       });
 
       it(`activates for exactly one of ${RACERS} concurrent callers, storing its recovery codes once`, async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const factor = aFactor(app, 'u', { lastStep: 500 });
         await h.factors.createIfBelowLimit(factor, 5, 0);
         expect(await h.factors.activate(factor.id, 500, NOW, hashes(10))).toBe(false); // not later than the last step
@@ -773,7 +773,7 @@ for (const dialect of DIALECTS) {
       });
 
       it(`accepts a time step once among ${RACERS} concurrent callers, and never an earlier one`, async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const factor = await verifiedFactor(h.factors, app, hashes(2));
         expect(await h.factors.acceptStep(factor.id, 1000, NOW)).toBe(false); // the step that activated it
         await h.factors.reserveAttempt(factor.id, NOW);
@@ -787,7 +787,7 @@ for (const dialect of DIALECTS) {
       });
 
       it(`lets one of ${RACERS} concurrent callers use a recovery code, once`, async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const codes = hashes(3);
         const factor = await verifiedFactor(h.factors, app, codes);
         await h.factors.reserveAttempt(factor.id, NOW);
@@ -802,12 +802,12 @@ for (const dialect of DIALECTS) {
       });
 
       it('replaces every recovery code atomically, even under concurrent replacements, and only on a verified factor', async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const factor = await verifiedFactor(h.factors, app, hashes(10));
         const unverified = aFactor(app, 'other');
         await h.factors.createIfBelowLimit(unverified, 5, 0);
         expect(await h.factors.replaceRecoveryCodes(unverified.id, hashes(10), NOW)).toBe(false);
-        expect(await h.factors.replaceRecoveryCodes(newId('fac'), hashes(10), NOW)).toBe(false);
+        expect(await h.factors.replaceRecoveryCodes(newId('fac', Date.now()), hashes(10), NOW)).toBe(false);
         expect(await h.factors.countUnusedRecoveryCodes(unverified.id)).toBe(0);
 
         const sets = Array.from({ length: 5 }, () => hashes(8));
@@ -819,9 +819,9 @@ for (const dialect of DIALECTS) {
       });
 
       it(`deletes a factor and its codes for exactly one of ${RACERS} concurrent callers, and only in its own app`, async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const factor = await verifiedFactor(h.factors, app, hashes(4));
-        expect(await h.factors.delete(newId('app'), factor.id)).toBe(false);
+        expect(await h.factors.delete(newId('app', Date.now()), factor.id)).toBe(false);
         const results = await race(RACERS, () => h.factors.delete(app, factor.id));
         expect(results.filter(Boolean)).toHaveLength(1);
         expect(await h.factors.findById(app, factor.id)).toBeUndefined();
@@ -830,7 +830,7 @@ for (const dialect of DIALECTS) {
       });
 
       it('lists secrets not sealed under a key by exact prefix (a `_` in the key id is no wildcard), and replaces one only if unchanged', async () => {
-        const app = newId('app');
+        const app = newId('app', Date.now());
         const kid = `k_${randomBytes(3).toString('hex')}`;
         const under = aFactor(app, 'a', { secretSealed: `v1.${kid}.secret-a` });
         const lookalike = aFactor(app, 'b', { secretSealed: `v1.${kid.replace('_', 'x')}.secret-b` });

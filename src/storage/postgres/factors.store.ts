@@ -73,7 +73,7 @@ export function createPostgresFactorStore(db: PostgresDb): FactorStore {
           .returning({ id: factors.id });
         if (!row) return false;
         if (recoveryCodeHashes.length > 0) {
-          await tx.insert(factorRecoveryCodes).values(recoveryCodeHashes.map((codeHash) => ({ id: newId('rcv'), factorId: id, codeHash, createdAt: now, usedAt: null })));
+          await tx.insert(factorRecoveryCodes).values(recoveryCodeHashes.map((codeHash) => ({ id: newId('rcv', now), factorId: id, codeHash, createdAt: now, usedAt: null })));
         }
         return true;
       });
@@ -121,7 +121,7 @@ export function createPostgresFactorStore(db: PostgresDb): FactorStore {
         if (!factor) return false;
         await tx.delete(factorRecoveryCodes).where(eq(factorRecoveryCodes.factorId, factorId));
         if (codeHashes.length > 0) {
-          await tx.insert(factorRecoveryCodes).values(codeHashes.map((codeHash) => ({ id: newId('rcv'), factorId, codeHash, createdAt: now, usedAt: null })));
+          await tx.insert(factorRecoveryCodes).values(codeHashes.map((codeHash) => ({ id: newId('rcv', now), factorId, codeHash, createdAt: now, usedAt: null })));
         }
         return true;
       });

@@ -68,7 +68,7 @@ export function createSqliteFactorStore(db: SqliteDb): FactorStore {
             .get();
           if (!row) return false;
           tx.insert(factorRecoveryCodes)
-            .values(recoveryCodeHashes.map((codeHash) => ({ id: newId('rcv'), factorId: id, codeHash, createdAt: now, usedAt: null })))
+            .values(recoveryCodeHashes.map((codeHash) => ({ id: newId('rcv', now), factorId: id, codeHash, createdAt: now, usedAt: null })))
             .run();
           return true;
         },
@@ -121,7 +121,7 @@ export function createSqliteFactorStore(db: SqliteDb): FactorStore {
           if (!factor) return false;
           tx.delete(factorRecoveryCodes).where(eq(factorRecoveryCodes.factorId, factorId)).run();
           tx.insert(factorRecoveryCodes)
-            .values(codeHashes.map((codeHash) => ({ id: newId('rcv'), factorId, codeHash, createdAt: now, usedAt: null })))
+            .values(codeHashes.map((codeHash) => ({ id: newId('rcv', now), factorId, codeHash, createdAt: now, usedAt: null })))
             .run();
           return true;
         },
