@@ -26,7 +26,6 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, st
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { productionNodeFlags } from './lib/process.js';
 import { RAISED_LIMITS } from './lib/raised-limits.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -44,7 +43,7 @@ interface Server {
 }
 
 function launch(dataDir: string): Promise<Server> {
-  const entry = SCENARIO === 'ceiling' ? ['--import', 'tsx', 'bench/ceiling.ts'] : RUNTIME === 'dist' ? [...productionNodeFlags(), 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const entry = SCENARIO === 'ceiling' ? ['--import', 'tsx', 'bench/ceiling.ts'] : RUNTIME === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const prof = process.env.LOAD_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench/results')] : [];
   // LOAD_NODE_FLAGS='--trace-gc' and the like; the server's output is kept in <data dir>/server.log.
   prof.push(...(process.env.LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean));

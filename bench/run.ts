@@ -23,7 +23,7 @@ import { createNumberProtector } from '../src/events/number-protection.js';
 import { postgresBackend, redact, sqliteBackend, withRedis, type Backend } from './lib/backend.js';
 import { cannon, paced, type Measurement, type PacedRequest } from './lib/load.js';
 import { createOutboxReader } from './lib/outbox.js';
-import { buildServer, cpuTimeMs, launch, productionNodeFlags, peakRssMb, resetPeakRss, ROOT, sampleMemory, type BenchProcess } from './lib/process.js';
+import { buildServer, cpuTimeMs, launch, peakRssMb, resetPeakRss, ROOT, sampleMemory, type BenchProcess } from './lib/process.js';
 import { fixedRateTable, growthTable, saturatedTable, slowdowns, type BenchReport, type ScenarioResult } from './lib/report.js';
 import { createSeedProgress } from './seed/progress.js';
 import { seed, seedCheckPool, type PoolEntry } from './seed/seeder.js';
@@ -351,9 +351,8 @@ async function main(): Promise<void> {
   if (s.redisUrl) backend = withRedis(backend, s.redisUrl);
   log(`bench: backend ${backend.label}${s.databaseUrl ? ` (${redact(backend.serverEnv.DATABASE_URL ?? '')})` : ''}${s.redisUrl ? `, Redis ${redact(s.redisUrl)}` : ''}; data in ${dataDir}`);
 
-  log(`bench: building the server (tsc -p tsconfig.build.json → dist/) to run it as production does (npm run start:prod): node ${[...productionNodeFlags(), 'dist/main.js'].join(' ')}`);
+  log('bench: building the server (tsc -p tsconfig.build.json → dist/) to run it as production does: node dist/main.js');
   const serverScript = buildServer();
-  const serverFlags = productionNodeFlags();
 
   // The ceiling: a bare Hono route in its own process, same connections and duration.
   const ceilingProcess = await launch(join(ROOT, 'bench/ceiling.js'), {}, join(dataDir, 'ceiling.log'));
@@ -389,7 +388,7 @@ async function main(): Promise<void> {
     ...Object.fromEntries(Object.entries(process.env).flatMap(([k, v]) => (k.startsWith('BENCH_ENV_') && v !== undefined ? [[k.slice('BENCH_ENV_'.length), v]] : []))),
   };
   const logPath = join(dataDir, 'server.log');
-  let server = await launch(serverScript, serverEnv, logPath, undefined, serverFlags);
+  let server = await launch(serverScript, serverEnv, logPath);
   const key = await createKey(server.url, app);
   const target: Target = { server, key, app, outboxPath: serverEnv.OUTBOX_PATH!, backend, pepper: Buffer.from(pepper, 'utf8'), ceilingReqPerSec: ceiling.reqPerSec };
 
@@ -424,7 +423,7 @@ async function main(): Promise<void> {
       }
       const seeding = { ...summary, seconds: Math.round(summary.seconds * 10) / 10 };
       log(`bench: seeded ${seeding.rows.toLocaleString('en-US')} rows (${seeding.verifications.toLocaleString('en-US')} verifications, ${seeding.deliveries.toLocaleString('en-US')} deliveries, ${seeding.failures.toLocaleString('en-US')} failures) in ${seeding.seconds} s: ${seeding.rowsPerSecond.toLocaleString('en-US')} rows/s`);
-      server = await launch(serverScript, serverEnv, logPath, undefined, serverFlags);
+      server = await launch(serverScript, serverEnv, logPath);
       target.server = server;
       log(`bench: ${backend.label}, grown database`);
       const grown = await scenarios(target, s);

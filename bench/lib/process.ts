@@ -19,13 +19,13 @@ export interface BenchProcess {
  * (plus PATH), its stdout and stderr appended to `logPath`, and waits for its pino `listening`
  * line (`{"port":…,"msg":"listening"}`).
  */
-export async function launch(script: string, env: Record<string, string>, logPath: string, timeoutMs = 60_000, nodeFlags: readonly string[] = []): Promise<BenchProcess> {
+export async function launch(script: string, env: Record<string, string>, logPath: string, timeoutMs = 60_000): Promise<BenchProcess> {
   const fd = openSync(logPath, 'a');
   // A restart appends to the same log: only what this process writes counts.
   const from = fstatSync(fd).size;
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...nodeFlags, script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, fd] });
+    child = spawn(process.execPath, [script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, fd] });
   } finally {
     closeSync(fd);
   }
@@ -104,17 +104,6 @@ export function cpuTimeMs(pid: number): number | null {
   } catch {
     return null;
   }
-}
-
-/**
- * The node flags production runs the server with: those of `npm run start:prod` (`node <flags>
- * dist/main.js`), which the Dockerfile's CMD repeats (test/deploy/runtime-flags.test.ts).
- */
-export function productionNodeFlags(): string[] {
-  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-  const match = /^node((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js$/.exec(scripts['start:prod'] ?? '');
-  if (!match) throw new Error('package.json start:prod is not `node [--flags] dist/main.js`');
-  return (match[1] ?? '').split(' ').filter(Boolean);
 }
 
 /**
