@@ -1,3 +1,5 @@
+import type { EventRecord } from '../events/events.js';
+
 export type VerificationStatus = 'pending' | 'approved' | 'canceled' | 'locked';
 export type Channel = 'sms' | 'flashcall';
 export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'undelivered';
@@ -49,14 +51,24 @@ export interface DeliveryRecord {
 
 export type SendSlot = { ok: true; sends: number } | { ok: false; why: 'not_pending' | 'expired' | 'cooldown' | 'max_sends'; retryAt?: number };
 
+/** A check attempt taken: the new attempt count, and every delivery of the verification (oldest first) to match the code against. */
+export interface ReservedAttempt {
+  attempts: number;
+  deliveries: DeliveryRecord[];
+}
+
 /**
  * Storage of verifications and their deliveries. Every state change is one guarded statement
  * (`UPDATE … WHERE <guard> RETURNING`), so its contract holds under concurrent callers and across
  * instances sharing a database, with no read-modify-write in JavaScript.
+ *
+ * Methods taking an `event` append it to the event record (events/events.ts) in the same atomic
+ * write as their change: both happen or neither does, in one round trip on PostgreSQL. The caller
+ * tells its EventRecorder with `counted()` (metrics) instead of recording it again.
  */
 export interface VerificationStore {
-  /** Inserts a pending verification together with its first delivery, atomically. */
-  create(verification: VerificationRecord, firstDelivery: DeliveryRecord): Promise<void>;
+  /** Inserts a pending verification together with its first delivery (and appends `started`), all or nothing. */
+  create(verification: VerificationRecord, firstDelivery: DeliveryRecord, started?: EventRecord): Promise<void>;
   /** The verification with this id belonging to this app; another app's id is not found. */
   findById(app: string, id: string): Promise<VerificationRecord | undefined>;
   /** The newest verification of this number for this app that is pending and unexpired at `now`. */
@@ -65,11 +77,12 @@ export interface VerificationStore {
   /**
    * Takes one check attempt: increments `attempts` iff the verification is pending, unexpired at
    * `now` and below its attempt limit. Under N concurrent callers at most `maxAttempts - attempts`
-   * of them receive the new count; the others receive undefined.
+   * of them receive the new count; the others receive undefined. A caller that takes an attempt also
+   * receives the verification's deliveries, read in the same statement.
    */
-  reserveAttempt(id: string, now: number): Promise<number | undefined>;
-  /** pending → approved. Under concurrent callers exactly one receives true. */
-  approvePending(id: string, now: number, channel: Channel): Promise<boolean>;
+  reserveAttempt(id: string, now: number): Promise<ReservedAttempt | undefined>;
+  /** pending → approved. Under concurrent callers exactly one receives true; `approved` is appended iff this call approved. */
+  approvePending(id: string, now: number, channel: Channel, approved?: EventRecord): Promise<boolean>;
   /** pending → locked, iff every attempt has been used. */
   lockIfExhausted(id: string): Promise<void>;
   /** pending → canceled for this app's verification; true iff this call canceled it. */
@@ -80,6 +93,6 @@ export interface VerificationStore {
    */
   reserveSend(id: string, now: number, cooldownMs: number): Promise<SendSlot>;
   addDelivery(delivery: DeliveryRecord): Promise<void>;
-  /** Records what the provider said about a delivery. */
-  completeDelivery(id: string, patch: Pick<DeliveryRecord, 'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'>): Promise<void>;
+  /** Records what the provider said about a delivery (and appends `event`, together). */
+  completeDelivery(id: string, patch: Pick<DeliveryRecord, 'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'>, event?: EventRecord): Promise<void>;
 }

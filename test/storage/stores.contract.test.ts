@@ -142,9 +142,27 @@ describeStoreContract('verification store', (ctx) => {
     const v = verification({ attempts: 1, maxAttempts: 5 });
     await stores.verifications.create(v, delivery(v.id));
     const results = await times(30, () => stores.verifications.reserveAttempt(v.id, T0 + 1000));
-    const granted = results.filter((r): r is number => r !== undefined).sort((a, b) => a - b);
+    const granted = results
+      .filter((r) => r !== undefined)
+      .map((r) => r.attempts)
+      .sort((a, b) => a - b);
     expect(granted).toEqual([2, 3, 4, 5]);
     expect((await stores.verifications.findById('shop', v.id))?.attempts).toBe(5);
+  });
+
+  it('reserveAttempt hands the caller that took an attempt every delivery of the verification, oldest first', async () => {
+    const { stores } = ctx();
+    const v = verification();
+    const first = delivery(v.id, { createdAt: T0 });
+    const second = delivery(v.id, { createdAt: T0, channel: 'flashcall', callerIdPrefix: '+4420' }); // same millisecond: insertion order
+    const third = delivery(v.id, { createdAt: T0 + 1 });
+    await stores.verifications.create(v, first);
+    await stores.verifications.addDelivery(second);
+    await stores.verifications.addDelivery(third);
+    const other = verification();
+    await stores.verifications.create(other, delivery(other.id));
+    expect(await stores.verifications.reserveAttempt(v.id, T0 + 2)).toEqual({ attempts: 1, deliveries: [first, second, third] });
+    expect(await stores.verifications.reserveAttempt(v.id, T0 + 3)).toEqual({ attempts: 2, deliveries: [first, second, third] });
   });
 
   it('reserveAttempt refuses an expired or settled verification', async () => {
@@ -164,6 +182,43 @@ describeStoreContract('verification store', (ctx) => {
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await stores.verifications.findById('shop', v.id)).toMatchObject({ status: 'approved', approvedAt: T0 + 1000, approvedChannel: 'sms' });
     expect(await stores.verifications.cancelPending('shop', v.id, T0 + 2000)).toBe(false);
+  });
+
+  it('create is all or nothing: a verification, its first delivery and its started event', async () => {
+    const { stores, query } = ctx();
+    const v = verification();
+    const first = delivery(v.id);
+    const started = { at: T0, kind: 'success' as const, reason: 'started', app: 'shop', number: v.to, verificationId: v.id };
+    await stores.verifications.create(v, first, started);
+    expect(await query(`SELECT reason FROM events WHERE verification_id = '${v.id}'`)).toEqual([{ reason: 'started' }]);
+    // The same verification id again: refused, and neither its delivery nor its event is written.
+    const again = delivery(v.id);
+    await expect(stores.verifications.create(v, again, { ...started, reason: 'started-again' })).rejects.toThrow();
+    expect(await stores.verifications.listDeliveries(v.id)).toEqual([first]);
+    // A delivery id already taken: the new verification and its event are not written either.
+    const w = verification();
+    const taken = { ...delivery(w.id), id: first.id };
+    await expect(stores.verifications.create(w, taken, { ...started, verificationId: w.id })).rejects.toThrow();
+    expect(await stores.verifications.findById('shop', w.id)).toBeUndefined();
+    expect(await query(`SELECT reason FROM events WHERE verification_id = '${w.id}' OR reason = 'started-again'`)).toEqual([]);
+  });
+
+  it('concurrent approvePending with its event: exactly one approval, exactly one approved event', async () => {
+    const { stores, query } = ctx();
+    const v = verification();
+    await stores.verifications.create(v, delivery(v.id));
+    const approved = { at: T0 + 1000, kind: 'success' as const, reason: 'approved', app: 'shop', channel: 'sms', number: v.to, verificationId: v.id };
+    const results = await times(20, () => stores.verifications.approvePending(v.id, T0 + 1000, 'sms', approved));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const rows = await query<Record<string, unknown>>(`SELECT kind, reason, channel, app, number_enc, at FROM events WHERE verification_id = '${v.id}'`);
+    expect(rows.map((r) => ({ ...r, at: Number(r.at) }))).toEqual([
+      { kind: 'success', reason: 'approved', channel: 'sms', app: 'shop', number_enc: expect.any(String), at: T0 + 1000 },
+    ]);
+    // Refused (expired, or settled already): no event.
+    const late = verification();
+    await stores.verifications.create(late, delivery(late.id));
+    expect(await stores.verifications.approvePending(late.id, late.expiresAt, 'sms', { ...approved, verificationId: late.id })).toBe(false);
+    expect(await query(`SELECT reason FROM events WHERE verification_id = '${late.id}'`)).toEqual([]);
   });
 
   it('approvePending refuses once the code has expired', async () => {
@@ -219,6 +274,17 @@ describeStoreContract('verification store', (ctx) => {
       { ...first, status: 'failed', providerMessageId: 'SM1', errorCode: '30003', errorMessage: 'unreachable', updatedAt: T0 + 2 },
       second,
     ]);
+  });
+
+  it('completeDelivery with an event writes both', async () => {
+    const { stores, query } = ctx();
+    const v = verification();
+    const d = delivery(v.id);
+    await stores.verifications.create(v, d);
+    const sent = { at: T0 + 3, kind: 'success' as const, reason: 'sent', app: 'shop', provider: 'log', verificationId: v.id };
+    await stores.verifications.completeDelivery(d.id, { status: 'sent', providerMessageId: 'SM9', errorCode: null, errorMessage: null, updatedAt: T0 + 3 }, sent);
+    expect(await stores.verifications.listDeliveries(v.id)).toEqual([{ ...d, status: 'sent', providerMessageId: 'SM9', updatedAt: T0 + 3 }]);
+    expect(await query(`SELECT reason, provider FROM events WHERE verification_id = '${v.id}'`)).toEqual([{ reason: 'sent', provider: 'log' }]);
   });
 });
 

@@ -1,21 +1,31 @@
 import { and, asc, desc, eq, gt, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import type { NumberProtector } from '../../events/number-protection.js';
 import type { DeliveryRecord, SendSlot, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
+import { eventRow } from '../event-row.js';
 import type { PostgresDb } from './db.js';
-import { deliveries, deliveryColumns, verificationColumns, verifications } from './schema.js';
+import { appendEventPerRow } from './events.store.js';
+import { deliveries, deliveryColumns, events, verificationColumns, verifications } from './schema.js';
 
 /**
  * PostgreSQL implementation. Each transition is one guarded `UPDATE … WHERE <guard> RETURNING`:
  * PostgreSQL locks the row, and a second writer re-evaluates the guard on the row the first one
  * committed (READ COMMITTED), so the contract holds across every instance sharing the database.
+ *
+ * A change that writes several rows (a verification, its first delivery, its event) is ONE
+ * statement with data-modifying CTEs: a statement is atomic on its own, so this is all or nothing
+ * like BEGIN … COMMIT, in one round trip and one commit instead of four.
  */
-export function createPostgresVerificationStore(db: PostgresDb): VerificationStore {
+export function createPostgresVerificationStore(db: PostgresDb, protector: NumberProtector): VerificationStore {
   const v = verifications;
   return {
-    async create(verification, firstDelivery) {
-      await db.transaction(async (tx) => {
-        await tx.insert(verifications).values(verification);
-        await tx.insert(deliveries).values(firstDelivery);
-      });
+    async create(verification, firstDelivery, started) {
+      const created = db.$with('created').as(db.insert(verifications).values(verification));
+      if (!started) {
+        await db.with(created).insert(deliveries).values(firstDelivery);
+        return;
+      }
+      const delivered = db.$with('delivered').as(db.insert(deliveries).values(firstDelivery));
+      await db.with(created, delivered).insert(events).values(eventRow(started, protector));
     },
 
     async findById(app, id) {
@@ -41,21 +51,36 @@ export function createPostgresVerificationStore(db: PostgresDb): VerificationSto
     },
 
     async reserveAttempt(id, now) {
-      const [row] = await db
-        .update(v)
-        .set({ attempts: sql`${v.attempts} + 1` })
-        .where(and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now), lt(v.attempts, v.maxAttempts)))
-        .returning({ attempts: v.attempts });
-      return row?.attempts;
+      // The deliveries are read in the same statement (its snapshot): every delivery whose code could
+      // have reached the person was committed before its message was sent, so before this check began.
+      const reserved = db.$with('reserved').as(
+        db
+          .update(v)
+          .set({ attempts: sql`${v.attempts} + 1` })
+          .where(and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now), lt(v.attempts, v.maxAttempts)))
+          .returning({ attempts: v.attempts }),
+      );
+      const rows = await db
+        .with(reserved)
+        .select({ attempts: reserved.attempts, delivery: deliveryColumns })
+        .from(reserved)
+        .leftJoin(deliveries, eq(deliveries.verificationId, id))
+        .orderBy(asc(deliveries.createdAt), asc(deliveries.rowid));
+      const [first] = rows;
+      if (!first) return undefined;
+      return { attempts: first.attempts, deliveries: rows.flatMap((row) => (row.delivery ? [row.delivery as DeliveryRecord] : [])) };
     },
 
-    async approvePending(id, now, channel) {
-      const rows = await db
+    async approvePending(id, now, channel, approved) {
+      const approve = db
         .update(v)
         .set({ status: 'approved', approvedAt: now, approvedChannel: channel })
         .where(and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now)))
         .returning({ id: v.id });
-      return rows.length === 1;
+      if (!approved) return (await approve).length === 1;
+      const done = db.$with('approved').as(approve);
+      const appended = db.$with('appended', {}).as(appendEventPerRow('approved', approved, protector));
+      return (await db.with(done, appended).select({ id: done.id }).from(done)).length === 1;
     },
 
     async lockIfExhausted(id) {
@@ -101,8 +126,8 @@ export function createPostgresVerificationStore(db: PostgresDb): VerificationSto
       await db.insert(deliveries).values(delivery);
     },
 
-    async completeDelivery(id, patch) {
-      await db
+    async completeDelivery(id, patch, event) {
+      const complete = db
         .update(deliveries)
         .set({
           status: patch.status,
@@ -112,6 +137,11 @@ export function createPostgresVerificationStore(db: PostgresDb): VerificationSto
           updatedAt: patch.updatedAt,
         })
         .where(eq(deliveries.id, id));
+      if (!event) {
+        await complete;
+        return;
+      }
+      await db.with(db.$with('completed').as(complete)).insert(events).values(eventRow(event, protector));
     },
   };
 }

@@ -1,6 +1,9 @@
 import { and, asc, desc, eq, gt, lt, lte, or, isNull, sql } from 'drizzle-orm';
 import type { SendSlot, VerificationRecord, VerificationStore, DeliveryRecord } from '../../verification/verification.store.js';
+import type { EventRecord } from '../../events/events.js';
+import type { NumberProtector } from '../../events/number-protection.js';
 import type { SqliteDb } from './db.js';
+import { prepareEventAppend } from './events.store.js';
 import { allPlaceholders } from './prepared.js';
 import { deliveries, verifications } from './schema.js';
 
@@ -10,7 +13,8 @@ const p = sql.placeholder;
  * SQLite implementation. better-sqlite3 is synchronous, so each guarded statement is atomic by
  * itself, and across processes SQLite's write lock serialises them. Statements are prepared once.
  */
-export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
+export function createSqliteVerificationStore(db: SqliteDb, protector: NumberProtector): VerificationStore {
+  const appendEvent = prepareEventAppend(db, protector);
   const insertVerification = db.insert(verifications).values(allPlaceholders(verifications)).prepare();
   const insertDelivery = db.insert(deliveries).values(allPlaceholders(deliveries)).prepare();
   const byId = db.select().from(verifications).where(and(eq(verifications.id, p('id')), eq(verifications.app, p('app')))).prepare();
@@ -79,14 +83,24 @@ export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
     .where(eq(deliveries.id, p('id')))
     .prepare();
 
-  const createBoth = db.$client.transaction((verification: VerificationRecord, firstDelivery: DeliveryRecord) => {
+  // Several rows written together, in one transaction (a savepoint inside the turn's group commit).
+  const createBoth = db.$client.transaction((verification: VerificationRecord, firstDelivery: DeliveryRecord, started: EventRecord | undefined) => {
     insertVerification.run({ ...verification });
     insertDelivery.run({ ...firstDelivery });
+    if (started) appendEvent(started);
   });
+  // A change and its event run back to back in one synchronous call, so both join the same group
+  // commit (commit-group.ts): a crash keeps both or neither. No transaction of their own: that would
+  // commit apart from the turn's batch when none is open (one more WAL commit).
 
   return {
-    create(verification, firstDelivery) {
-      createBoth(verification, firstDelivery);
+    create(verification, firstDelivery, started) {
+      try {
+        createBoth(verification, firstDelivery, started);
+      } catch (error) {
+        // A rejected promise, as on PostgreSQL, never a synchronous throw.
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
       return Promise.resolve();
     },
 
@@ -103,11 +117,15 @@ export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
     },
 
     reserveAttempt(id, now) {
-      return Promise.resolve(reserveAttempt.get({ id, now })?.attempts);
+      // Synchronous: no other write can come between the reservation and the read.
+      const reserved = reserveAttempt.get({ id, now });
+      return Promise.resolve(reserved && { attempts: reserved.attempts, deliveries: deliveriesOf.all({ verificationId: id }) as DeliveryRecord[] });
     },
 
-    approvePending(id, now, channel) {
-      return Promise.resolve(approve.get({ id, now, channel }) !== undefined);
+    approvePending(id, now, channel, approved) {
+      if (approve.get({ id, now, channel }) === undefined) return Promise.resolve(false);
+      if (approved) appendEvent(approved);
+      return Promise.resolve(true);
     },
 
     lockIfExhausted(id) {
@@ -134,8 +152,9 @@ export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
       return Promise.resolve();
     },
 
-    completeDelivery(id, patch) {
+    completeDelivery(id, patch, event) {
       complete.run({ id, ...patch });
+      if (event) appendEvent(event);
       return Promise.resolve();
     },
   };
