@@ -315,15 +315,28 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     };
   }
 
-  async function findOrFail(ctx: CallerContext, id: string, signals?: EndUserSignals): Promise<VerificationRecord> {
-    const v = await store.findById(ctx.app, id);
-    if (!v) {
-      return fail('not_found', { app: ctx.app, ip: signals?.ip ?? ctx.clientIp, userAgent: signals?.userAgent ?? ctx.userAgent });
-    }
-    return v;
+  function notFound(ctx: CallerContext, signals?: EndUserSignals): Promise<never> {
+    return fail('not_found', { app: ctx.app, ip: signals?.ip ?? ctx.clientIp, userAgent: signals?.userAgent ?? ctx.userAgent });
   }
 
-  async function checkRecord(ctx: CallerContext, v: VerificationRecord, code: string, signals?: EndUserSignals, options?: CheckOptions): Promise<CheckResult> {
+  async function findOrFail(ctx: CallerContext, id: string, signals?: EndUserSignals): Promise<VerificationRecord> {
+    return (await store.findById(ctx.app, id)) ?? notFound(ctx, signals);
+  }
+
+  /**
+   * Checks a code against a verification and the deliveries read with it. The code is matched first,
+   * then ONE guarded write takes the attempt and settles it (approves, or locks after the last
+   * wrong one): a check is one read and one write. The deliveries read are every one whose code could
+   * have reached the person, since each is committed before its message or call leaves.
+   */
+  async function checkRecord(
+    ctx: CallerContext,
+    v: VerificationRecord,
+    all: DeliveryRecord[],
+    code: string,
+    signals?: EndUserSignals,
+    options?: CheckOptions,
+  ): Promise<CheckResult> {
     const facts = eventFacts(ctx, v, signals);
     const presented = options?.transaction ? serializeTransaction(await canonicalOrFail(options.transaction, facts)) : null;
     const blocked = blockedReason(v, clock.now());
@@ -331,14 +344,6 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const attempt = checkAttempt(ctx, v, signals);
     await guarded(() => guard.beforeCheck(attempt), facts);
 
-    const reserved = await store.reserveAttempt(v.id, clock.now());
-    if (reserved === undefined) {
-      // Lost a race or crossed a boundary since the read: explain from the current state.
-      const current = (await store.findById(ctx.app, v.id)) ?? v;
-      return fail(blockedReason(current, clock.now()) ?? 'max_attempts_exceeded', facts);
-    }
-
-    const { attempts, deliveries: all } = reserved;
     // A flash call's code may also come as the full calling number (an app reading the call log):
     // then only flash-call deliveries whose caller-ID prefix it carries can match.
     const calls = all.filter((d) => d.channel === 'flashcall' && d.callerIdPrefix !== null);
@@ -347,19 +352,24 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const deliveries = fromNumber === undefined ? all : calls;
     // The presented transaction is part of the hashed value: another amount or payee simply does not match.
     const matched = matchCode(pepper, v.id, fromNumber ?? code, deliveries.map((d) => d.codeHash), bindingOf(presented));
+    const now = clock.now();
+
     if (matched < 0) {
-      const locked = attempts >= v.maxAttempts;
-      if (locked) await store.lockIfExhausted(v.id);
-      await guard.afterCheck(attempt, locked ? 'locked' : 'incorrect');
-      const attemptsRemaining = Math.max(0, v.maxAttempts - attempts);
+      const taken = await store.takeAttempt(v.id, now);
+      if (taken === undefined) {
+        // Lost a race or crossed a boundary since the read: explain from the current state.
+        const current = (await store.findById(ctx.app, v.id)) ?? v;
+        return fail(blockedReason(current, clock.now()) ?? 'max_attempts_exceeded', facts);
+      }
+      await guard.afterCheck(attempt, taken.status === 'locked' ? 'locked' : 'incorrect');
+      const attemptsRemaining = Math.max(0, v.maxAttempts - taken.attempts);
       return fail('incorrect_code', facts, { details: { attemptsRemaining } });
     }
 
     const channel = deliveries[matched]?.channel ?? v.channel;
-    const approvedAt = clock.now();
     // The 'approved' event is appended by the approval itself: written iff this call approved.
-    const approved: EventRecord = { ...facts, at: approvedAt, kind: 'success', reason: 'approved', channel };
-    if (!(await store.approvePending(v.id, approvedAt, channel, approved))) {
+    const approved: EventRecord = { ...facts, at: now, kind: 'success', reason: 'approved', channel };
+    if ((await store.takeAttempt(v.id, now, { channel, event: approved })) === undefined) {
       const current = (await store.findById(ctx.app, v.id)) ?? v;
       return fail(blockedReason(current, clock.now()) ?? 'already_used', facts);
     }
@@ -475,7 +485,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     },
 
     async check(ctx, id, code, signals, options) {
-      return checkRecord(ctx, await findOrFail(ctx, id, signals), code, signals, options);
+      const found = await store.findWithDeliveries(ctx.app, id);
+      if (!found) return notFound(ctx, signals);
+      return checkRecord(ctx, found.verification, found.deliveries, code, signals, options);
     },
 
     async checkByNumber(ctx, to, code, signals, options) {
@@ -490,7 +502,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       }
       const v = await store.findNewestPending(ctx.app, phone.e164, clock.now());
       if (!v) return fail('not_found', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country });
-      return checkRecord(ctx, v, code, signals, options);
+      return checkRecord(ctx, v, await store.listDeliveries(v.id), code, signals, options);
     },
 
     async get(ctx, id) {

@@ -51,10 +51,16 @@ export interface DeliveryRecord {
 
 export type SendSlot = { ok: true; sends: number } | { ok: false; why: 'not_pending' | 'expired' | 'cooldown' | 'max_sends'; retryAt?: number };
 
-/** A check attempt taken: the new attempt count, and every delivery of the verification (oldest first) to match the code against. */
-export interface ReservedAttempt {
-  attempts: number;
+/** A verification with every one of its deliveries, oldest first (what a check matches the code against). */
+export interface VerificationWithDeliveries {
+  verification: VerificationRecord;
   deliveries: DeliveryRecord[];
+}
+
+/** A check attempt taken by takeAttempt: the new attempt count and the status it left. */
+export interface TakenAttempt {
+  attempts: number;
+  status: VerificationStatus;
 }
 
 /**
@@ -71,20 +77,20 @@ export interface VerificationStore {
   create(verification: VerificationRecord, firstDelivery: DeliveryRecord, started?: EventRecord): Promise<void>;
   /** The verification with this id belonging to this app; another app's id is not found. */
   findById(app: string, id: string): Promise<VerificationRecord | undefined>;
+  /** findById with the verification's deliveries (oldest first), in one read. */
+  findWithDeliveries(app: string, id: string): Promise<VerificationWithDeliveries | undefined>;
   /** The newest verification of this number for this app that is pending and unexpired at `now`. */
   findNewestPending(app: string, to: string, now: number): Promise<VerificationRecord | undefined>;
   listDeliveries(verificationId: string): Promise<DeliveryRecord[]>;
   /**
-   * Takes one check attempt: increments `attempts` iff the verification is pending, unexpired at
-   * `now` and below its attempt limit. Under N concurrent callers at most `maxAttempts - attempts`
-   * of them receive the new count; the others receive undefined. A caller that takes an attempt also
-   * receives the verification's deliveries, read in the same statement.
+   * Takes one check attempt and applies its outcome in the same guarded write. Iff the verification
+   * is pending, unexpired at `now` and below its attempt limit, increments `attempts` and:
+   * - with `approve` (the code matched): pending → approved by that channel, appending `approve.event`;
+   * - without (it did not): pending → locked when that was its last attempt.
+   * Under N concurrent callers at most `maxAttempts - attempts` take an attempt, at most one
+   * approves, and an approved verification takes no more; the others receive undefined.
    */
-  reserveAttempt(id: string, now: number): Promise<ReservedAttempt | undefined>;
-  /** pending → approved. Under concurrent callers exactly one receives true; `approved` is appended iff this call approved. */
-  approvePending(id: string, now: number, channel: Channel, approved?: EventRecord): Promise<boolean>;
-  /** pending → locked, iff every attempt has been used. */
-  lockIfExhausted(id: string): Promise<void>;
+  takeAttempt(id: string, now: number, approve?: { channel: Channel; event?: EventRecord }): Promise<TakenAttempt | undefined>;
   /** pending → canceled for this app's verification; true iff this call canceled it. */
   cancelPending(app: string, id: string, now: number): Promise<boolean>;
   /**

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { NumberProtector } from '../../events/number-protection.js';
-import type { DeliveryRecord, SendSlot, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
+import type { DeliveryRecord, SendSlot, TakenAttempt, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
 import { eventRow } from '../event-row.js';
 import type { PostgresDb } from './db.js';
 import { appendEventPerRow } from './events.store.js';
@@ -36,6 +36,21 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
       return row as VerificationRecord | undefined;
     },
 
+    async findWithDeliveries(app, id) {
+      const rows = await db
+        .select({ verification: verificationColumns, delivery: deliveryColumns })
+        .from(v)
+        .leftJoin(deliveries, eq(deliveries.verificationId, v.id))
+        .where(and(eq(v.id, id), eq(v.app, app)))
+        .orderBy(asc(deliveries.createdAt), asc(deliveries.rowid));
+      const [first] = rows;
+      if (!first) return undefined;
+      return {
+        verification: first.verification as VerificationRecord,
+        deliveries: rows.flatMap((row) => (row.delivery ? [row.delivery as DeliveryRecord] : [])),
+      };
+    },
+
     async findNewestPending(app, to, now) {
       const [row] = await db
         .select(verificationColumns)
@@ -50,44 +65,27 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
       return (await db.select(deliveryColumns).from(deliveries).where(eq(deliveries.verificationId, verificationId)).orderBy(asc(deliveries.createdAt), asc(deliveries.rowid))) as DeliveryRecord[];
     },
 
-    async reserveAttempt(id, now) {
-      // The deliveries are read in the same statement (its snapshot): every delivery whose code could
-      // have reached the person was committed before its message was sent, so before this check began.
-      const reserved = db.$with('reserved').as(
-        db
-          .update(v)
-          .set({ attempts: sql`${v.attempts} + 1` })
-          .where(and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now), lt(v.attempts, v.maxAttempts)))
-          .returning({ attempts: v.attempts }),
-      );
-      const rows = await db
-        .with(reserved)
-        .select({ attempts: reserved.attempts, delivery: deliveryColumns })
-        .from(reserved)
-        .leftJoin(deliveries, eq(deliveries.verificationId, id))
-        .orderBy(asc(deliveries.createdAt), asc(deliveries.rowid));
-      const [first] = rows;
-      if (!first) return undefined;
-      return { attempts: first.attempts, deliveries: rows.flatMap((row) => (row.delivery ? [row.delivery as DeliveryRecord] : [])) };
-    },
-
-    async approvePending(id, now, channel, approved) {
-      const approve = db
+    async takeAttempt(id, now, approve) {
+      const open = and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now), lt(v.attempts, v.maxAttempts));
+      const take = db
         .update(v)
-        .set({ status: 'approved', approvedAt: now, approvedChannel: channel })
-        .where(and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now)))
-        .returning({ id: v.id });
-      if (!approved) return (await approve).length === 1;
-      const done = db.$with('approved').as(approve);
-      const appended = db.$with('appended', {}).as(appendEventPerRow('approved', approved, protector));
-      return (await db.with(done, appended).select({ id: done.id }).from(done)).length === 1;
-    },
-
-    async lockIfExhausted(id) {
-      await db
-        .update(v)
-        .set({ status: 'locked' })
-        .where(and(eq(v.id, id), eq(v.status, 'pending'), sql`${v.attempts} >= ${v.maxAttempts}`));
+        .set(
+          approve
+            ? { attempts: sql`${v.attempts} + 1`, status: 'approved', approvedAt: now, approvedChannel: approve.channel }
+            : // SET reads the row as it was: its last attempt is the one that makes attempts + 1 reach the limit.
+              { attempts: sql`${v.attempts} + 1`, status: sql`case when ${v.attempts} + 1 >= ${v.maxAttempts} then 'locked' else ${v.status} end` },
+        )
+        .where(open)
+        .returning({ attempts: v.attempts, status: v.status });
+      if (!approve?.event) {
+        const [row] = await take;
+        return row as TakenAttempt | undefined;
+      }
+      // The approval and its event in one statement: the event is written iff this call approved.
+      const taken = db.$with('taken').as(take);
+      const appended = db.$with('appended', {}).as(appendEventPerRow('taken', approve.event, protector));
+      const [row] = await db.with(taken, appended).select({ attempts: taken.attempts, status: taken.status }).from(taken);
+      return row as TakenAttempt | undefined;
     },
 
     async cancelPending(app, id, now) {

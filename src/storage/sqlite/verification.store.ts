@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, lt, lte, or, isNull, sql } from 'drizzle-orm';
-import type { SendSlot, VerificationRecord, VerificationStore, DeliveryRecord } from '../../verification/verification.store.js';
+import type { SendSlot, TakenAttempt, VerificationRecord, VerificationStore, DeliveryRecord } from '../../verification/verification.store.js';
 import type { EventRecord } from '../../events/events.js';
 import type { NumberProtector } from '../../events/number-protection.js';
 import type { SqliteDb } from './db.js';
@@ -27,29 +27,27 @@ export function createSqliteVerificationStore(db: SqliteDb, protector: NumberPro
     .limit(1)
     .prepare();
   const deliveriesOf = db.select().from(deliveries).where(eq(deliveries.verificationId, p('verificationId'))).orderBy(asc(deliveries.createdAt)).prepare();
-  const reserveAttempt = db
+  const open = and(
+    eq(verifications.id, p('id')),
+    eq(verifications.status, 'pending'),
+    gt(verifications.expiresAt, p('now')),
+    lt(verifications.attempts, verifications.maxAttempts),
+  );
+  const takeApproving = db
     .update(verifications)
-    .set({ attempts: sql`${verifications.attempts} + 1` })
-    .where(
-      and(
-        eq(verifications.id, p('id')),
-        eq(verifications.status, 'pending'),
-        gt(verifications.expiresAt, p('now')),
-        lt(verifications.attempts, verifications.maxAttempts),
-      ),
-    )
-    .returning({ attempts: verifications.attempts })
+    .set({ attempts: sql`${verifications.attempts} + 1`, status: 'approved', approvedAt: sql`${p('now')}`, approvedChannel: sql`${p('channel')}` })
+    .where(open)
+    .returning({ attempts: verifications.attempts, status: verifications.status })
     .prepare();
-  const approve = db
+  const takeFailing = db
     .update(verifications)
-    .set({ status: 'approved', approvedAt: sql`${p('now')}`, approvedChannel: sql`${p('channel')}` })
-    .where(and(eq(verifications.id, p('id')), eq(verifications.status, 'pending'), gt(verifications.expiresAt, p('now'))))
-    .returning({ id: verifications.id })
-    .prepare();
-  const lock = db
-    .update(verifications)
-    .set({ status: 'locked' })
-    .where(and(eq(verifications.id, p('id')), eq(verifications.status, 'pending'), sql`${verifications.attempts} >= ${verifications.maxAttempts}`))
+    .set({
+      attempts: sql`${verifications.attempts} + 1`,
+      // SET reads the row as it was: its last attempt is the one that makes attempts + 1 reach the limit.
+      status: sql`case when ${verifications.attempts} + 1 >= ${verifications.maxAttempts} then 'locked' else ${verifications.status} end`,
+    })
+    .where(open)
+    .returning({ attempts: verifications.attempts, status: verifications.status })
     .prepare();
   const cancel = db
     .update(verifications)
@@ -108,6 +106,12 @@ export function createSqliteVerificationStore(db: SqliteDb, protector: NumberPro
       return Promise.resolve(byId.get({ id, app }) as VerificationRecord | undefined);
     },
 
+    findWithDeliveries(app, id) {
+      // Synchronous: no write can come between the two reads.
+      const verification = byId.get({ id, app }) as VerificationRecord | undefined;
+      return Promise.resolve(verification && { verification, deliveries: deliveriesOf.all({ verificationId: id }) as DeliveryRecord[] });
+    },
+
     findNewestPending(app, to, now) {
       return Promise.resolve(newestPending.get({ app, to, now }) as VerificationRecord | undefined);
     },
@@ -116,21 +120,12 @@ export function createSqliteVerificationStore(db: SqliteDb, protector: NumberPro
       return Promise.resolve(deliveriesOf.all({ verificationId }) as DeliveryRecord[]);
     },
 
-    reserveAttempt(id, now) {
-      // Synchronous: no other write can come between the reservation and the read.
-      const reserved = reserveAttempt.get({ id, now });
-      return Promise.resolve(reserved && { attempts: reserved.attempts, deliveries: deliveriesOf.all({ verificationId: id }) as DeliveryRecord[] });
-    },
-
-    approvePending(id, now, channel, approved) {
-      if (approve.get({ id, now, channel }) === undefined) return Promise.resolve(false);
-      if (approved) appendEvent(approved);
-      return Promise.resolve(true);
-    },
-
-    lockIfExhausted(id) {
-      lock.run({ id });
-      return Promise.resolve();
+    takeAttempt(id, now, approve) {
+      if (!approve) return Promise.resolve(takeFailing.get({ id, now }) as TakenAttempt | undefined);
+      // The event right after, in the same synchronous call: both join the turn's group commit.
+      const taken = takeApproving.get({ id, now, channel: approve.channel }) as TakenAttempt | undefined;
+      if (taken && approve.event) appendEvent(approve.event);
+      return Promise.resolve(taken);
     },
 
     cancelPending(app, id, now) {
