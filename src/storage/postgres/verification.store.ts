@@ -13,7 +13,8 @@ import { deliveries, deliveryColumns, events, verificationColumns, verifications
  *
  * A change that writes several rows (a verification, its first delivery, its event) is ONE
  * statement with data-modifying CTEs: a statement is atomic on its own, so this is all or nothing
- * like BEGIN … COMMIT, in one round trip and one commit instead of four.
+ * like BEGIN … COMMIT, in one round trip and one commit (a transaction costs BEGIN and COMMIT as
+ * round trips of their own, and an event written apart one more commit).
  */
 export function createPostgresVerificationStore(db: PostgresDb, protector: NumberProtector): VerificationStore {
   const v = verifications;
