@@ -89,41 +89,45 @@ function report(label: string, cpu: NodeJS.CpuUsage, wallMs: number, n: number, 
   }
 }
 
-const random = (): string => `+3361${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
-// Warm up: keys, app rows, prepared plans, the JIT.
-for (let i = 0; i < 100; i++) await t.call('POST', '/v1/verifications', { body: { to: random() } });
+try {
+  const random = (): string => `+3361${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+  // Warm up: keys, app rows, prepared plans, the JIT.
+  for (let i = 0; i < 100; i++) await t.call('POST', '/v1/verifications', { body: { to: random() } });
 
-async function measure(label: string, run: () => Promise<number>): Promise<void> {
-  const before = await xactCommit();
-  reset();
-  counting = true;
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  const n = await run();
-  const wallMs = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  counting = false;
-  report(label, used, wallMs, n, (await xactCommit()) - before);
+  async function measure(label: string, run: () => Promise<number>): Promise<void> {
+    const before = await xactCommit();
+    reset();
+    counting = true;
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const n = await run();
+    const wallMs = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    counting = false;
+    report(label, used, wallMs, n, (await xactCommit()) - before);
+  }
+
+  const ids: string[] = [];
+  await measure('start', async () => {
+    for (let i = 0; i < N; i++) {
+      const response = await t.call('POST', '/v1/verifications', { body: { to: random(), signals: { ip: `10.${i % 250}.${(i >> 8) % 250}.7` } } });
+      if (response.status !== 201) throw new Error(`start answered ${response.status}: ${await response.text()}`);
+      ids.push(((await response.json()) as { id: string }).id);
+    }
+    return N;
+  });
+  const codes = new Map(t.outbox().map((line) => [line.verificationId, /(\d{6})/.exec(line.body)?.[1] ?? '']));
+  await measure('check', async () => {
+    for (const id of ids) {
+      const response = await t.call('POST', `/v1/verifications/${id}/check`, { body: { code: codes.get(id) } });
+      if (response.status !== 200) throw new Error(`check answered ${response.status}: ${await response.text()}`);
+    }
+    return ids.length;
+  });
+  console.log(`counters: ${process.env.REDIS_URL ? 'Redis' : 'PostgreSQL'}; database ${database}; N=${N}`);
+} finally {
+  // The bench database is dropped even when a request fails.
+  await stats.end();
+  t.close();
+  await settleTestApps();
 }
-
-const ids: string[] = [];
-await measure('start', async () => {
-  for (let i = 0; i < N; i++) {
-    const response = await t.call('POST', '/v1/verifications', { body: { to: random(), signals: { ip: `10.${i % 250}.${(i >> 8) % 250}.7` } } });
-    if (response.status !== 201) throw new Error(`start answered ${response.status}: ${await response.text()}`);
-    ids.push(((await response.json()) as { id: string }).id);
-  }
-  return N;
-});
-const codes = new Map(t.outbox().map((line) => [line.verificationId, /(\d{6})/.exec(line.body)?.[1] ?? '']));
-await measure('check', async () => {
-  for (const id of ids) {
-    const response = await t.call('POST', `/v1/verifications/${id}/check`, { body: { code: codes.get(id) } });
-    if (response.status !== 200) throw new Error(`check answered ${response.status}: ${await response.text()}`);
-  }
-  return ids.length;
-});
-console.log(`counters: ${process.env.REDIS_URL ? 'Redis' : 'PostgreSQL'}; database ${database}; N=${N}`);
-await stats.end();
-t.close();
-await settleTestApps();
