@@ -224,6 +224,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       await events.record(event);
       metrics.events.inc({ kind: event.kind, reason: event.reason });
     },
+    counted: (event) => metrics.events.inc({ kind: event.kind, reason: event.reason }),
   };
   const factors = createFactorService({
     store: stores.factors,

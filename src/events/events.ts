@@ -23,4 +23,9 @@ export interface EventRecord {
 /** Appends one record to the event log; rejects only when the database is unavailable. */
 export interface EventRecorder {
   record(event: EventRecord): Promise<void>;
+  /**
+   * Told of an event a store appended itself, in the same write as its own change (e.g.
+   * VerificationStore.create): counts it as record() would (metrics), without writing it again.
+   */
+  counted?(event: EventRecord): void;
 }

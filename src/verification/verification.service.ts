@@ -132,6 +132,13 @@ export interface VerificationService {
   resend(ctx: CallerContext, id: string, channel?: 'sms' | 'flashcall'): Promise<VerificationView>;
 }
 
+/** What an app sets about its messages (apps table), with the service's defaults. */
+interface AppMessageSettings {
+  brand: string;
+  webOtpDomain: string | undefined;
+  codeLength: number;
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 function statusOf(v: VerificationRecord, now: number): VerificationView['status'] {
@@ -200,8 +207,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     };
   }
 
-  async function view(v: VerificationRecord): Promise<VerificationView> {
-    const deliveries = await store.listDeliveries(v.id);
+  /** `deliveries`: the verification's deliveries when the caller has just written them all (not read again). */
+  async function view(v: VerificationRecord, known?: DeliveryRecord[]): Promise<VerificationView> {
+    const deliveries = known ?? (await store.listDeliveries(v.id));
     const lastCall = deliveries.filter((d) => d.channel === 'flashcall').at(-1);
     return {
       id: v.id,
@@ -233,7 +241,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     };
   }
 
-  async function brandAndDomain(app: string): Promise<{ brand: string; webOtpDomain: string | undefined; codeLength: number }> {
+  /** The app's message settings, read once per request and handed to what needs them. */
+  async function brandAndDomain(app: string): Promise<AppMessageSettings> {
     const settings = await deps.apps.get(app);
     return {
       brand: settings?.brand ?? app,
@@ -242,9 +251,19 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     };
   }
 
-  /** Sends a fresh code for an already persisted delivery row and records the provider's answer. */
-  async function deliver(ctx: CallerContext, v: VerificationRecord, delivery: DeliveryRecord, code: string, signals?: EndUserSignals): Promise<SendResult> {
-    const { brand, webOtpDomain } = await brandAndDomain(v.app);
+  /**
+   * Sends a fresh code for an already persisted delivery row and records the provider's answer (the
+   * delivery's new state and its event, in one write). Returns the delivery as it now is.
+   */
+  async function deliver(
+    ctx: CallerContext,
+    v: VerificationRecord,
+    delivery: DeliveryRecord,
+    code: string,
+    settings: AppMessageSettings,
+    signals?: EndUserSignals,
+  ): Promise<{ result: SendResult; delivery: DeliveryRecord }> {
+    const { brand, webOtpDomain } = settings;
     const body = renderVerificationMessage({
       locale: resolveLocale(v.locale),
       brand,
@@ -255,24 +274,28 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     });
     const result = await deps.sms.send({ to: v.to, body, verificationId: v.id });
     const now = clock.now();
+    let patch: Pick<DeliveryRecord, 'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'>;
+    let event: EventRecord;
     if (result.status === 'sent') {
-      await store.completeDelivery(delivery.id, { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now });
+      patch = { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now };
       // The provider accepted the message: the denominator of delivery and conversion rates in reports.
-      await deps.events.record({ ...eventFacts(ctx, v, signals), at: now, kind: 'success', reason: 'sent', channel: delivery.channel, provider: deps.sms.name });
+      event = { ...eventFacts(ctx, v, signals), at: now, kind: 'success', reason: 'sent', channel: delivery.channel, provider: deps.sms.name };
     } else {
       const errorMessage = redactCode(result.errorMessage, code);
-      await store.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now });
-      await deps.events.record({
+      patch = { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now };
+      event = {
         ...eventFacts(ctx, v, signals),
         at: now,
         kind: 'failure',
         reason: 'delivery_failed',
         provider: deps.sms.name,
         providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300),
-      });
+      };
     }
+    await store.completeDelivery(delivery.id, patch, event);
+    deps.events.counted?.(event);
     deps.onDelivery?.(delivery.channel, deps.sms.name, result.status);
-    return result;
+    return { result, delivery: { ...delivery, ...patch } };
   }
 
   function newDelivery(verificationId: string, channel: Channel, code: string, now: number, transaction: string | null): DeliveryRecord {
@@ -292,15 +315,28 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     };
   }
 
-  async function findOrFail(ctx: CallerContext, id: string, signals?: EndUserSignals): Promise<VerificationRecord> {
-    const v = await store.findById(ctx.app, id);
-    if (!v) {
-      return fail('not_found', { app: ctx.app, ip: signals?.ip ?? ctx.clientIp, userAgent: signals?.userAgent ?? ctx.userAgent });
-    }
-    return v;
+  function notFound(ctx: CallerContext, signals?: EndUserSignals): Promise<never> {
+    return fail('not_found', { app: ctx.app, ip: signals?.ip ?? ctx.clientIp, userAgent: signals?.userAgent ?? ctx.userAgent });
   }
 
-  async function checkRecord(ctx: CallerContext, v: VerificationRecord, code: string, signals?: EndUserSignals, options?: CheckOptions): Promise<CheckResult> {
+  async function findOrFail(ctx: CallerContext, id: string, signals?: EndUserSignals): Promise<VerificationRecord> {
+    return (await store.findById(ctx.app, id)) ?? notFound(ctx, signals);
+  }
+
+  /**
+   * Checks a code against a verification and the deliveries read with it. The code is matched first,
+   * then ONE guarded write takes the attempt and settles it (approves, or locks after the last
+   * wrong one): a check is one read and one write. The deliveries read are every one whose code could
+   * have reached the person, since each is committed before its message or call leaves.
+   */
+  async function checkRecord(
+    ctx: CallerContext,
+    v: VerificationRecord,
+    all: DeliveryRecord[],
+    code: string,
+    signals?: EndUserSignals,
+    options?: CheckOptions,
+  ): Promise<CheckResult> {
     const facts = eventFacts(ctx, v, signals);
     const presented = options?.transaction ? serializeTransaction(await canonicalOrFail(options.transaction, facts)) : null;
     const blocked = blockedReason(v, clock.now());
@@ -308,14 +344,6 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const attempt = checkAttempt(ctx, v, signals);
     await guarded(() => guard.beforeCheck(attempt), facts);
 
-    const attempts = await store.reserveAttempt(v.id, clock.now());
-    if (attempts === undefined) {
-      // Lost a race or crossed a boundary since the read: explain from the current state.
-      const current = (await store.findById(ctx.app, v.id)) ?? v;
-      return fail(blockedReason(current, clock.now()) ?? 'max_attempts_exceeded', facts);
-    }
-
-    const all = await store.listDeliveries(v.id);
     // A flash call's code may also come as the full calling number (an app reading the call log):
     // then only flash-call deliveries whose caller-ID prefix it carries can match.
     const calls = all.filter((d) => d.channel === 'flashcall' && d.callerIdPrefix !== null);
@@ -324,24 +352,32 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const deliveries = fromNumber === undefined ? all : calls;
     // The presented transaction is part of the hashed value: another amount or payee simply does not match.
     const matched = matchCode(pepper, v.id, fromNumber ?? code, deliveries.map((d) => d.codeHash), bindingOf(presented));
+    const now = clock.now();
+
     if (matched < 0) {
-      const locked = attempts >= v.maxAttempts;
-      if (locked) await store.lockIfExhausted(v.id);
-      await guard.afterCheck(attempt, locked ? 'locked' : 'incorrect');
-      const attemptsRemaining = Math.max(0, v.maxAttempts - attempts);
+      const taken = await store.takeAttempt(v.id, now);
+      if (taken === undefined) {
+        // Lost a race or crossed a boundary since the read: explain from the current state.
+        const current = (await store.findById(ctx.app, v.id)) ?? v;
+        return fail(blockedReason(current, clock.now()) ?? 'max_attempts_exceeded', facts);
+      }
+      await guard.afterCheck(attempt, taken.status === 'locked' ? 'locked' : 'incorrect');
+      const attemptsRemaining = Math.max(0, v.maxAttempts - taken.attempts);
       return fail('incorrect_code', facts, { details: { attemptsRemaining } });
     }
 
     const channel = deliveries[matched]?.channel ?? v.channel;
-    if (!(await store.approvePending(v.id, clock.now(), channel))) {
+    // The 'approved' event is appended by the approval itself: written iff this call approved.
+    const approved: EventRecord = { ...facts, at: now, kind: 'success', reason: 'approved', channel };
+    if ((await store.takeAttempt(v.id, now, { channel, event: approved })) === undefined) {
       const current = (await store.findById(ctx.app, v.id)) ?? v;
       return fail(blockedReason(current, clock.now()) ?? 'already_used', facts);
     }
+    deps.events.counted?.(approved);
     await guard.afterCheck(attempt, 'approved');
     const binding = bindingOf(v.transaction);
     const extra = binding.transactionHash === undefined ? undefined : { txn_hash: binding.transactionHash };
     const token = await deps.tokens.sign({ subject: v.to, audience: v.app, id: v.id, amr: [channel], purpose: v.purpose ?? undefined, extra });
-    await deps.events.record({ ...facts, at: clock.now(), kind: 'success', reason: 'approved', channel });
     return { id: v.id, to: v.to, status: 'approved', channel, token };
   }
 
@@ -391,7 +427,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         channel: input.channel,
       });
       const now = clock.now();
-      const codeLength = flash && byCall ? flash.codeLength : (await brandAndDomain(ctx.app)).codeLength;
+      const settings = flash && byCall ? undefined : await brandAndDomain(ctx.app);
+      const codeLength = settings?.codeLength ?? flash?.codeLength ?? defaults.codeLength;
       const ttlSeconds = input.ttlSeconds ?? defaults.ttlSeconds;
       const id = newId('ver', now);
       const v: VerificationRecord = {
@@ -423,8 +460,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       };
       if (flash && byCall) {
         const { delivery, from } = flash.prepare(id, now, bindingOf(transaction));
-        await store.create(v, delivery);
-        await deps.events.record({ ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: delivery.provider, numberType: phone.type });
+        const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: delivery.provider, numberType: phone.type };
+        await store.create(v, delivery, started);
+        deps.events.counted?.(started);
         await flash.place(v, delivery, from);
         return view(v);
       }
@@ -434,17 +472,22 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       // scheduler voids, never a verification without its fallback.
       const fallbackAfterMs = deps.fallbackAfterMs ?? 0;
       if (flash && input.channel === 'auto') await flash.schedule(id, fallbackAfterMs > 0 ? now + fallbackAfterMs : v.expiresAt);
-      await store.create(v, delivery);
-      await deps.events.record({ ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: deps.sms.name, numberType: phone.type });
-      const result = await deliver(ctx, v, delivery, code, input.signals);
-      if (result.status === 'failed' && flash && input.channel === 'auto' && (await flash.fallBack(id, 'provider_failed'))) {
+      // The verification, its first delivery and its 'started' event: one atomic write.
+      const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: deps.sms.name, numberType: phone.type };
+      await store.create(v, delivery, started);
+      deps.events.counted?.(started);
+      const sent = await deliver(ctx, v, delivery, code, settings ?? (await brandAndDomain(ctx.app)), input.signals);
+      if (sent.result.status === 'failed' && flash && input.channel === 'auto' && (await flash.fallBack(id, 'provider_failed'))) {
         return view((await store.findById(ctx.app, id)) ?? v);
       }
-      return view(v);
+      // Its one delivery is the one just written: nothing to read back.
+      return view(v, [sent.delivery]);
     },
 
     async check(ctx, id, code, signals, options) {
-      return checkRecord(ctx, await findOrFail(ctx, id, signals), code, signals, options);
+      const found = await store.findWithDeliveries(ctx.app, id);
+      if (!found) return notFound(ctx, signals);
+      return checkRecord(ctx, found.verification, found.deliveries, code, signals, options);
     },
 
     async checkByNumber(ctx, to, code, signals, options) {
@@ -459,7 +502,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       }
       const v = await store.findNewestPending(ctx.app, phone.e164, clock.now());
       if (!v) return fail('not_found', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country });
-      return checkRecord(ctx, v, code, signals, options);
+      return checkRecord(ctx, v, await store.listDeliveries(v.id), code, signals, options);
     },
 
     async get(ctx, id) {
@@ -526,10 +569,11 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         await flash.place(v, delivery, from);
         return view((await store.findById(ctx.app, id)) ?? v);
       }
-      const code = generateCode((await brandAndDomain(v.app)).codeLength);
+      const settings = await brandAndDomain(v.app);
+      const code = generateCode(settings.codeLength);
       const delivery = newDelivery(id, 'sms', code, now, v.transaction);
       await store.addDelivery(delivery);
-      await deliver(ctx, v, delivery, code);
+      await deliver(ctx, v, delivery, code, settings);
       return view((await store.findById(ctx.app, id)) ?? v);
     },
   };

@@ -1,3 +1,5 @@
+import type { EventRecord } from '../events/events.js';
+
 export type VerificationStatus = 'pending' | 'approved' | 'canceled' | 'locked';
 export type Channel = 'sms' | 'flashcall';
 export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'undelivered';
@@ -49,29 +51,46 @@ export interface DeliveryRecord {
 
 export type SendSlot = { ok: true; sends: number } | { ok: false; why: 'not_pending' | 'expired' | 'cooldown' | 'max_sends'; retryAt?: number };
 
+/** A verification with every one of its deliveries, oldest first (what a check matches the code against). */
+export interface VerificationWithDeliveries {
+  verification: VerificationRecord;
+  deliveries: DeliveryRecord[];
+}
+
+/** A check attempt taken by takeAttempt: the new attempt count and the status it left. */
+export interface TakenAttempt {
+  attempts: number;
+  status: VerificationStatus;
+}
+
 /**
  * Storage of verifications and their deliveries. Every state change is one guarded statement
  * (`UPDATE … WHERE <guard> RETURNING`), so its contract holds under concurrent callers and across
  * instances sharing a database, with no read-modify-write in JavaScript.
+ *
+ * Methods taking an `event` append it to the event record (events/events.ts) in the same atomic
+ * write as their change: both happen or neither does, in one round trip on PostgreSQL. The caller
+ * tells its EventRecorder with `counted()` (metrics) instead of recording it again.
  */
 export interface VerificationStore {
-  /** Inserts a pending verification together with its first delivery, atomically. */
-  create(verification: VerificationRecord, firstDelivery: DeliveryRecord): Promise<void>;
+  /** Inserts a pending verification together with its first delivery (and appends `started`), all or nothing. */
+  create(verification: VerificationRecord, firstDelivery: DeliveryRecord, started?: EventRecord): Promise<void>;
   /** The verification with this id belonging to this app; another app's id is not found. */
   findById(app: string, id: string): Promise<VerificationRecord | undefined>;
+  /** findById with the verification's deliveries (oldest first), in one read. */
+  findWithDeliveries(app: string, id: string): Promise<VerificationWithDeliveries | undefined>;
   /** The newest verification of this number for this app that is pending and unexpired at `now`. */
   findNewestPending(app: string, to: string, now: number): Promise<VerificationRecord | undefined>;
   listDeliveries(verificationId: string): Promise<DeliveryRecord[]>;
   /**
-   * Takes one check attempt: increments `attempts` iff the verification is pending, unexpired at
-   * `now` and below its attempt limit. Under N concurrent callers at most `maxAttempts - attempts`
-   * of them receive the new count; the others receive undefined.
+   * Takes one check attempt and applies its outcome in the same guarded write. Iff the verification
+   * is pending, unexpired at `now` and below its attempt limit, increments `attempts` and:
+   * - with `approve` (the code matched): pending → approved by that channel, appending `approve.event`;
+   * - without (it did not): pending → locked when that was its last attempt.
+   * Under N concurrent callers at most `maxAttempts - attempts` take an attempt, at most one
+   * approves, and an approved verification takes no more; the others receive undefined.
    */
-  reserveAttempt(id: string, now: number): Promise<number | undefined>;
-  /** pending → approved. Under concurrent callers exactly one receives true. */
-  approvePending(id: string, now: number, channel: Channel): Promise<boolean>;
-  /** pending → locked, iff every attempt has been used. */
-  lockIfExhausted(id: string): Promise<void>;
+  takeAttempt(id: string, now: number, approve?: { channel: Channel; event?: EventRecord }): Promise<TakenAttempt | undefined>;
   /** pending → canceled for this app's verification; true iff this call canceled it. */
   cancelPending(app: string, id: string, now: number): Promise<boolean>;
   /**
@@ -80,6 +99,6 @@ export interface VerificationStore {
    */
   reserveSend(id: string, now: number, cooldownMs: number): Promise<SendSlot>;
   addDelivery(delivery: DeliveryRecord): Promise<void>;
-  /** Records what the provider said about a delivery. */
-  completeDelivery(id: string, patch: Pick<DeliveryRecord, 'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'>): Promise<void>;
+  /** Records what the provider said about a delivery (and appends `event`, together). */
+  completeDelivery(id: string, patch: Pick<DeliveryRecord, 'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'>, event?: EventRecord): Promise<void>;
 }

@@ -27,4 +27,22 @@ describe('verification flow: start → read the code → check → verify the to
 
     await expectProblem(await t.call('POST', `/v1/verifications/${started.id}/check`, { body: { code }, key }), 409, 'already_used');
   });
+
+  it('records started, sent and approved once each (written with the step itself) and counts them in the metrics', async () => {
+    const started = await startVerification(t);
+    const response = await t.call('POST', `/v1/verifications/${started.id}/check`, { body: { code: t.codeFor(started.id) } });
+    expect(response.status).toBe(200);
+    const rows = await t.rows<{ kind: string; reason: string; channel: string | null; provider: string | null; number_hash: string | null }>(
+      'SELECT kind, reason, channel, provider, number_hash FROM events WHERE verification_id = ? ORDER BY id',
+      started.id,
+    );
+    expect(rows.map((r) => [r.kind, r.reason, r.channel, r.provider])).toEqual([
+      ['success', 'started', 'sms', 'log'],
+      ['success', 'sent', 'sms', 'log'],
+      ['success', 'approved', 'sms', null],
+    ]);
+    expect(rows.every((r) => typeof r.number_hash === 'string')).toBe(true);
+    const metrics = await t.deps.metrics.registry.metrics();
+    for (const reason of ['started', 'sent', 'approved']) expect(metrics).toContain(`events_recorded_total{kind="success",reason="${reason}"} 1`);
+  });
 });

@@ -21,7 +21,7 @@ export function createPostgresStores(handle: PostgresHandle, options: StoreOptio
     apps: createPostgresAppStore(db),
     apiKeys: createPostgresApiKeyStore(db),
     signingKeys: createPostgresSigningKeyStore(db),
-    verifications: createPostgresVerificationStore(db),
+    verifications: createPostgresVerificationStore(db, options.protector),
     delivery: createPostgresDeliveryStore(db),
     events: createPostgresEventRecorder(db, options.protector),
     eventRetention: createPostgresEventRetentionStore(db),

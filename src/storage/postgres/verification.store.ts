@@ -1,21 +1,32 @@
 import { and, asc, desc, eq, gt, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import type { DeliveryRecord, SendSlot, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
+import type { NumberProtector } from '../../events/number-protection.js';
+import type { DeliveryRecord, SendSlot, TakenAttempt, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
+import { eventRow } from '../event-row.js';
 import type { PostgresDb } from './db.js';
-import { deliveries, deliveryColumns, verificationColumns, verifications } from './schema.js';
+import { appendEventPerRow } from './events.store.js';
+import { deliveries, deliveryColumns, events, verificationColumns, verifications } from './schema.js';
 
 /**
  * PostgreSQL implementation. Each transition is one guarded `UPDATE … WHERE <guard> RETURNING`:
  * PostgreSQL locks the row, and a second writer re-evaluates the guard on the row the first one
  * committed (READ COMMITTED), so the contract holds across every instance sharing the database.
+ *
+ * A change that writes several rows (a verification, its first delivery, its event) is ONE
+ * statement with data-modifying CTEs: a statement is atomic on its own, so this is all or nothing
+ * like BEGIN … COMMIT, in one round trip and one commit (a transaction costs BEGIN and COMMIT as
+ * round trips of their own, and an event written apart one more commit).
  */
-export function createPostgresVerificationStore(db: PostgresDb): VerificationStore {
+export function createPostgresVerificationStore(db: PostgresDb, protector: NumberProtector): VerificationStore {
   const v = verifications;
   return {
-    async create(verification, firstDelivery) {
-      await db.transaction(async (tx) => {
-        await tx.insert(verifications).values(verification);
-        await tx.insert(deliveries).values(firstDelivery);
-      });
+    async create(verification, firstDelivery, started) {
+      const created = db.$with('created').as(db.insert(verifications).values(verification));
+      if (!started) {
+        await db.with(created).insert(deliveries).values(firstDelivery);
+        return;
+      }
+      const delivered = db.$with('delivered').as(db.insert(deliveries).values(firstDelivery));
+      await db.with(created, delivered).insert(events).values(eventRow(started, protector));
     },
 
     async findById(app, id) {
@@ -24,6 +35,21 @@ export function createPostgresVerificationStore(db: PostgresDb): VerificationSto
         .from(v)
         .where(and(eq(v.id, id), eq(v.app, app)));
       return row as VerificationRecord | undefined;
+    },
+
+    async findWithDeliveries(app, id) {
+      const rows = await db
+        .select({ verification: verificationColumns, delivery: deliveryColumns })
+        .from(v)
+        .leftJoin(deliveries, eq(deliveries.verificationId, v.id))
+        .where(and(eq(v.id, id), eq(v.app, app)))
+        .orderBy(asc(deliveries.createdAt), asc(deliveries.rowid));
+      const [first] = rows;
+      if (!first) return undefined;
+      return {
+        verification: first.verification as VerificationRecord,
+        deliveries: rows.flatMap((row) => (row.delivery ? [row.delivery as DeliveryRecord] : [])),
+      };
     },
 
     async findNewestPending(app, to, now) {
@@ -40,29 +66,27 @@ export function createPostgresVerificationStore(db: PostgresDb): VerificationSto
       return (await db.select(deliveryColumns).from(deliveries).where(eq(deliveries.verificationId, verificationId)).orderBy(asc(deliveries.createdAt), asc(deliveries.rowid))) as DeliveryRecord[];
     },
 
-    async reserveAttempt(id, now) {
-      const [row] = await db
+    async takeAttempt(id, now, approve) {
+      const open = and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now), lt(v.attempts, v.maxAttempts));
+      const take = db
         .update(v)
-        .set({ attempts: sql`${v.attempts} + 1` })
-        .where(and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now), lt(v.attempts, v.maxAttempts)))
-        .returning({ attempts: v.attempts });
-      return row?.attempts;
-    },
-
-    async approvePending(id, now, channel) {
-      const rows = await db
-        .update(v)
-        .set({ status: 'approved', approvedAt: now, approvedChannel: channel })
-        .where(and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now)))
-        .returning({ id: v.id });
-      return rows.length === 1;
-    },
-
-    async lockIfExhausted(id) {
-      await db
-        .update(v)
-        .set({ status: 'locked' })
-        .where(and(eq(v.id, id), eq(v.status, 'pending'), sql`${v.attempts} >= ${v.maxAttempts}`));
+        .set(
+          approve
+            ? { attempts: sql`${v.attempts} + 1`, status: 'approved', approvedAt: now, approvedChannel: approve.channel }
+            : // SET reads the row as it was: its last attempt is the one that makes attempts + 1 reach the limit.
+              { attempts: sql`${v.attempts} + 1`, status: sql`case when ${v.attempts} + 1 >= ${v.maxAttempts} then 'locked' else ${v.status} end` },
+        )
+        .where(open)
+        .returning({ attempts: v.attempts, status: v.status });
+      if (!approve?.event) {
+        const [row] = await take;
+        return row as TakenAttempt | undefined;
+      }
+      // The approval and its event in one statement: the event is written iff this call approved.
+      const taken = db.$with('taken').as(take);
+      const appended = db.$with('appended', {}).as(appendEventPerRow('taken', approve.event, protector));
+      const [row] = await db.with(taken, appended).select({ attempts: taken.attempts, status: taken.status }).from(taken);
+      return row as TakenAttempt | undefined;
     },
 
     async cancelPending(app, id, now) {
@@ -101,8 +125,8 @@ export function createPostgresVerificationStore(db: PostgresDb): VerificationSto
       await db.insert(deliveries).values(delivery);
     },
 
-    async completeDelivery(id, patch) {
-      await db
+    async completeDelivery(id, patch, event) {
+      const complete = db
         .update(deliveries)
         .set({
           status: patch.status,
@@ -112,6 +136,11 @@ export function createPostgresVerificationStore(db: PostgresDb): VerificationSto
           updatedAt: patch.updatedAt,
         })
         .where(eq(deliveries.id, id));
+      if (!event) {
+        await complete;
+        return;
+      }
+      await db.with(db.$with('completed').as(complete)).insert(events).values(eventRow(event, protector));
     },
   };
 }

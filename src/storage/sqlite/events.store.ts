@@ -1,4 +1,4 @@
-import type { EventRecorder } from '../../events/events.js';
+import type { EventRecord, EventRecorder } from '../../events/events.js';
 import type { NumberProtector } from '../../events/number-protection.js';
 import { eventRow } from '../event-row.js';
 import type { SqliteDb } from './db.js';
@@ -7,12 +7,18 @@ import { events } from './schema.js';
 
 /** Appends events (storage/event-row.ts). One INSERT per event, prepared once: appends never contend on a row. */
 export function createSqliteEventRecorder(db: SqliteDb, protector: NumberProtector): EventRecorder {
-  const { id: _id, ...columns } = allPlaceholders(events);
-  const insert = db.insert(events).values(columns).prepare();
+  const append = prepareEventAppend(db, protector);
   return {
     record(event) {
-      insert.run(eventRow(event, protector));
+      append(event);
       return Promise.resolve();
     },
   };
+}
+
+/** The prepared append, for stores that write an event in the same transaction as their own change. */
+export function prepareEventAppend(db: SqliteDb, protector: NumberProtector): (event: EventRecord) => void {
+  const { id: _id, ...columns } = allPlaceholders(events);
+  const insert = db.insert(events).values(columns).prepare();
+  return (event) => void insert.run(eventRow(event, protector));
 }

@@ -18,7 +18,7 @@ export function createSqliteStores(handle: SqliteHandle, options: StoreOptions):
     apps: createSqliteAppStore(db),
     apiKeys: createSqliteApiKeyStore(db),
     signingKeys: createSqliteSigningKeyStore(db),
-    verifications: createSqliteVerificationStore(db),
+    verifications: createSqliteVerificationStore(db, options.protector),
     delivery: createSqliteDeliveryStore(db),
     events: createSqliteEventRecorder(db, options.protector),
     eventRetention: createSqliteEventRetentionStore(db),

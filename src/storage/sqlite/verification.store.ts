@@ -1,6 +1,9 @@
 import { and, asc, desc, eq, gt, lt, lte, or, isNull, sql } from 'drizzle-orm';
-import type { SendSlot, VerificationRecord, VerificationStore, DeliveryRecord } from '../../verification/verification.store.js';
+import type { SendSlot, TakenAttempt, VerificationRecord, VerificationStore, DeliveryRecord } from '../../verification/verification.store.js';
+import type { EventRecord } from '../../events/events.js';
+import type { NumberProtector } from '../../events/number-protection.js';
 import type { SqliteDb } from './db.js';
+import { prepareEventAppend } from './events.store.js';
 import { allPlaceholders } from './prepared.js';
 import { deliveries, verifications } from './schema.js';
 
@@ -10,7 +13,8 @@ const p = sql.placeholder;
  * SQLite implementation. better-sqlite3 is synchronous, so each guarded statement is atomic by
  * itself, and across processes SQLite's write lock serialises them. Statements are prepared once.
  */
-export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
+export function createSqliteVerificationStore(db: SqliteDb, protector: NumberProtector): VerificationStore {
+  const appendEvent = prepareEventAppend(db, protector);
   const insertVerification = db.insert(verifications).values(allPlaceholders(verifications)).prepare();
   const insertDelivery = db.insert(deliveries).values(allPlaceholders(deliveries)).prepare();
   const byId = db.select().from(verifications).where(and(eq(verifications.id, p('id')), eq(verifications.app, p('app')))).prepare();
@@ -23,29 +27,27 @@ export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
     .limit(1)
     .prepare();
   const deliveriesOf = db.select().from(deliveries).where(eq(deliveries.verificationId, p('verificationId'))).orderBy(asc(deliveries.createdAt)).prepare();
-  const reserveAttempt = db
+  const open = and(
+    eq(verifications.id, p('id')),
+    eq(verifications.status, 'pending'),
+    gt(verifications.expiresAt, p('now')),
+    lt(verifications.attempts, verifications.maxAttempts),
+  );
+  const takeApproving = db
     .update(verifications)
-    .set({ attempts: sql`${verifications.attempts} + 1` })
-    .where(
-      and(
-        eq(verifications.id, p('id')),
-        eq(verifications.status, 'pending'),
-        gt(verifications.expiresAt, p('now')),
-        lt(verifications.attempts, verifications.maxAttempts),
-      ),
-    )
-    .returning({ attempts: verifications.attempts })
+    .set({ attempts: sql`${verifications.attempts} + 1`, status: 'approved', approvedAt: sql`${p('now')}`, approvedChannel: sql`${p('channel')}` })
+    .where(open)
+    .returning({ attempts: verifications.attempts, status: verifications.status })
     .prepare();
-  const approve = db
+  const takeFailing = db
     .update(verifications)
-    .set({ status: 'approved', approvedAt: sql`${p('now')}`, approvedChannel: sql`${p('channel')}` })
-    .where(and(eq(verifications.id, p('id')), eq(verifications.status, 'pending'), gt(verifications.expiresAt, p('now'))))
-    .returning({ id: verifications.id })
-    .prepare();
-  const lock = db
-    .update(verifications)
-    .set({ status: 'locked' })
-    .where(and(eq(verifications.id, p('id')), eq(verifications.status, 'pending'), sql`${verifications.attempts} >= ${verifications.maxAttempts}`))
+    .set({
+      attempts: sql`${verifications.attempts} + 1`,
+      // SET reads the row as it was: its last attempt is the one that makes attempts + 1 reach the limit.
+      status: sql`case when ${verifications.attempts} + 1 >= ${verifications.maxAttempts} then 'locked' else ${verifications.status} end`,
+    })
+    .where(open)
+    .returning({ attempts: verifications.attempts, status: verifications.status })
     .prepare();
   const cancel = db
     .update(verifications)
@@ -79,19 +81,35 @@ export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
     .where(eq(deliveries.id, p('id')))
     .prepare();
 
-  const createBoth = db.$client.transaction((verification: VerificationRecord, firstDelivery: DeliveryRecord) => {
+  // Several rows written together, in one transaction (a savepoint inside the turn's group commit).
+  const createBoth = db.$client.transaction((verification: VerificationRecord, firstDelivery: DeliveryRecord, started: EventRecord | undefined) => {
     insertVerification.run({ ...verification });
     insertDelivery.run({ ...firstDelivery });
+    if (started) appendEvent(started);
   });
+  // A change and its event run back to back in one synchronous call, so both join the same group
+  // commit (commit-group.ts): a crash keeps both or neither. No transaction of their own: that would
+  // commit apart from the turn's batch when none is open (one more WAL commit).
 
   return {
-    create(verification, firstDelivery) {
-      createBoth(verification, firstDelivery);
+    create(verification, firstDelivery, started) {
+      try {
+        createBoth(verification, firstDelivery, started);
+      } catch (error) {
+        // A rejected promise, as on PostgreSQL, never a synchronous throw.
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
       return Promise.resolve();
     },
 
     findById(app, id) {
       return Promise.resolve(byId.get({ id, app }) as VerificationRecord | undefined);
+    },
+
+    findWithDeliveries(app, id) {
+      // Synchronous: no write can come between the two reads.
+      const verification = byId.get({ id, app }) as VerificationRecord | undefined;
+      return Promise.resolve(verification && { verification, deliveries: deliveriesOf.all({ verificationId: id }) as DeliveryRecord[] });
     },
 
     findNewestPending(app, to, now) {
@@ -102,17 +120,12 @@ export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
       return Promise.resolve(deliveriesOf.all({ verificationId }) as DeliveryRecord[]);
     },
 
-    reserveAttempt(id, now) {
-      return Promise.resolve(reserveAttempt.get({ id, now })?.attempts);
-    },
-
-    approvePending(id, now, channel) {
-      return Promise.resolve(approve.get({ id, now, channel }) !== undefined);
-    },
-
-    lockIfExhausted(id) {
-      lock.run({ id });
-      return Promise.resolve();
+    takeAttempt(id, now, approve) {
+      if (!approve) return Promise.resolve(takeFailing.get({ id, now }) as TakenAttempt | undefined);
+      // The event right after, in the same synchronous call: both join the turn's group commit.
+      const taken = takeApproving.get({ id, now, channel: approve.channel }) as TakenAttempt | undefined;
+      if (taken && approve.event) appendEvent(approve.event);
+      return Promise.resolve(taken);
     },
 
     cancelPending(app, id, now) {
@@ -134,8 +147,9 @@ export function createSqliteVerificationStore(db: SqliteDb): VerificationStore {
       return Promise.resolve();
     },
 
-    completeDelivery(id, patch) {
+    completeDelivery(id, patch, event) {
       complete.run({ id, ...patch });
+      if (event) appendEvent(event);
       return Promise.resolve();
     },
   };
