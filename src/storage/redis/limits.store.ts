@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { CounterState, CounterStore } from '../../limits/limits.store.js';
 import { hitUntilOneByOne } from '../../limits/limits.counters.js';
+import { assertDistinct } from '../counter-batch.js';
 
 export interface RedisCounterStoreOptions {
   url: string;
@@ -33,6 +34,29 @@ export interface RedisCounterStore extends CounterStore {
 
 // Limits are compared by the caller (limits.service.ts), so each limiter counts without a ceiling.
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * hitUntil in one round trip: rate-limiter-flexible's own increment (set NX with the window's TTL,
+ * INCRBY, PTTL; RateLimiterRedis's incrTtlLuaScript) applied to each key in order, stopping after
+ * the first total over its limit. Atomic as any script; the keys must live on one Redis (no
+ * Cluster, which this service does not support). ARGV: points, window seconds, limit per key.
+ * Sent by SHA once loaded (ioredis defineCommand).
+ */
+const HIT_UNTIL_SCRIPT = `local out = {}
+for i, key in ipairs(KEYS) do
+  local sec = ARGV[3 * i - 1]
+  redis.call('set', key, 0, 'EX', sec, 'NX')
+  local consumed = redis.call('incrby', key, ARGV[3 * i - 2])
+  local ttl = redis.call('pttl', key)
+  if ttl == -1 then
+    redis.call('expire', key, sec)
+    ttl = 1000 * sec
+  end
+  out[#out + 1] = consumed
+  out[#out + 1] = ttl
+  if consumed > tonumber(ARGV[3 * i]) then break end
+end
+return out`;
 
 // Keeps an existing longer hold: sets the key only when its remaining TTL is shorter than asked.
 const HOLD_SCRIPT = `local ttl = redis.call('pttl', KEYS[1])
@@ -83,6 +107,8 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   const client = new Redis(options.url, {
     // Fail fast instead of queueing: a request must not wait for Redis to come back.
     enableOfflineQueue: false,
+    // Commands issued in the same tick (a batch's peeks and hits) leave in one write: one round trip.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     connectTimeout,
     commandTimeout: options.commandTimeoutMs ?? 500,
@@ -96,7 +122,7 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   client.on('ready', () => options.onReady?.());
   await Promise.race([client.connect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, connectTimeout).unref())]);
 
-  const report = (operation: string): void => {
+  const drop = (): void => {
     // Answered by the insurance although the connection looks ready: a command timed out (a frozen
     // or partitioned Redis) or failed. Dropping the connection makes the next operations fail fast
     // (not ready) until a reconnect, ready check included, succeeds.
@@ -104,8 +130,13 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
       dropping = true;
       client.disconnect(true);
     }
+  };
+  const report = (operation: string): void => {
+    drop();
     options.onFallback(operation);
   };
+  client.defineCommand('otpHitUntil', { lua: HIT_UNTIL_SCRIPT });
+  const hitUntilScript = (client as unknown as { otpHitUntil: (...args: (string | number)[]) => Promise<number[]> }).otpHitUntil.bind(client);
   const limiters = new Map<number, RateLimiterRedis>();
   const limiterFor = (windowMs: number): RateLimiterRedis => {
     const duration = Math.max(1, Math.ceil(windowMs / 1000));
@@ -147,7 +178,25 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     },
 
     // Each hit waits for the one before: whether it happens depends on that one's total.
-    hitUntil: (batch) => hitUntilOneByOne({ hit }, batch),
+    async hitUntil(batch) {
+      if (batch.length === 0) return [];
+      assertDistinct(batch);
+      // Windows of whole seconds, as RateLimiterRedis counts them (its duration is ceil(ms / 1000)).
+      const seconds = batch.map((h) => Math.max(1, Math.ceil(h.windowMs / 1000)));
+      try {
+        if (client.status !== 'ready' || dropping) throw new Error('Redis connection is not ready');
+        const args = batch.flatMap((h, i) => [String(h.cost ?? 1), String(seconds[i]), String(h.limit)]);
+        const out = await hitUntilScript(batch.length, ...batch.map((h) => `${prefix}:${h.key}`), ...args);
+        const totals: CounterState[] = [];
+        for (let i = 0; i + 1 < out.length; i += 2) totals.push({ points: Number(out[i]), resetInMs: Math.max(0, Number(out[i + 1])) });
+        return totals;
+      } catch {
+        // As for any single hit, the insurance answers (each hit below is counted as a fallback);
+        // a connection that timed out is dropped first, so they do not each wait for Redis again.
+        drop();
+        return hitUntilOneByOne({ hit }, batch);
+      }
+    },
 
     peekMany(keys) {
       return Promise.all(keys.map((key) => peek(key)));
