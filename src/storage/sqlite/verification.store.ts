@@ -1,6 +1,5 @@
 import { and, asc, desc, eq, gt, lt, lte, or, isNull, sql } from 'drizzle-orm';
 import type { SendSlot, TakenAttempt, VerificationRecord, VerificationStore, DeliveryRecord } from '../../verification/verification.store.js';
-import type { EventRecord } from '../../events/events.js';
 import type { NumberProtector } from '../../events/number-protection.js';
 import type { SqliteDb } from './db.js';
 import { prepareEventAppend } from './events.store.js';
