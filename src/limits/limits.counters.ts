@@ -64,7 +64,7 @@ export function splitCounters(stores: { shared: CounterStore; durable: CounterSt
   };
 }
 
-/** `hitUntil` as one awaited hit after another (stores without a one-round-trip form: Redis, mixed stores). */
+/** `hitUntil` as one awaited hit after another: for a batch spanning two stores, and Redis's insurance when its script fails. */
 export async function hitUntilOneByOne(store: Pick<CounterStore, 'hit'>, hits: readonly LimitedHit[]): Promise<CounterState[]> {
   const totals: CounterState[] = [];
   for (const h of hits) {
