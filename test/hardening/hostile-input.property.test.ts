@@ -156,7 +156,13 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
           const response = await t.call(route.method, path, { body: bodyOf(route.method, JSON.stringify(PLAUSIBLE[key(route)] ?? {})) });
           const label = `${route.method} ${path.slice(0, 200)}`;
           // A traversal must not reach another route: a success here is only the route's own resource.
-          if (response.status < 400) expect(['GET /docs/:asset', 'PUT /v1/admin/apps/:name', 'GET /v1/admin/apps/:name/limits', 'PUT /v1/admin/apps/:name/limits'], label).toContain(key(route));
+          // GET /v1/admin/apps/:name succeeds for a name an earlier PUT of this property created (seen
+          // in CI: 'constructor' went through PUT, then GET found that app).
+          if (response.status < 400) {
+            expect(['GET /docs/:asset', 'PUT /v1/admin/apps/:name', 'GET /v1/admin/apps/:name', 'GET /v1/admin/apps/:name/limits', 'PUT /v1/admin/apps/:name/limits'], label).toContain(
+              key(route),
+            );
+          }
           await expectSafe(response, label);
         }),
         { numRuns: 150 },
