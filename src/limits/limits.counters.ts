@@ -12,6 +12,12 @@ export const counterKeys = {
   hold: (app: string, number: string): string => `hold:${app}:${number}`,
   /** Lock-outs of a number in the last day (the hold's escalation). */
   lockouts: (app: string, number: string): string => `lockouts:${app}:${number}`,
+  /** Approved verifications per number prefix in the hour (the conversion-collapse rule). */
+  prefixApprovals: (app: string, prefix: string): string => `conv:approved:${app}:${prefix}`,
+  /** Approved verifications per country in the hour (the country-conversion signal). */
+  countryApprovals: (app: string, country: string): string => `conv:country:approved:${app}:${country}`,
+  /** A number started in the last hour (the sequential-numbers signal looks its neighbours up). */
+  started: (app: string, number: string): string => `sig:started:${app}:${number}`,
   /** A prefix the conversion rule has judged; not judged again while this lasts. */
   decided: (prefix: string): string => `conv:decided:${prefix}`,
 };

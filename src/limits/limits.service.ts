@@ -72,17 +72,10 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
     if (hold.points > 0) refuse(rateLimited('number:hold', hold.resetInMs, { heldForMs: hold.resetInMs }));
   }
 
-  /** Hits named counters in one batch (CounterStore.hitMany); absent entries are skipped. */
-  async function hitNamed<K extends string>(hits: Partial<Record<K, CounterHit>>): Promise<Partial<Record<K, CounterState>>> {
-    const names = Object.keys(hits) as K[];
-    const results = await counters.hitMany(names.map((name) => hits[name] as CounterHit));
-    return Object.fromEntries(names.map((name, i) => [name, results[i]])) as Partial<Record<K, CounterState>>;
-  }
-
-  /** Peeks named counters in one batch (CounterStore.peekMany); absent entries are skipped. */
-  async function peekNamed<K extends string>(keys: Partial<Record<K, string>>): Promise<Partial<Record<K, CounterState>>> {
-    const names = Object.keys(keys) as K[];
-    const results = await counters.peekMany(names.map((name) => keys[name] as string));
+  /** Runs one batch over named items (absent entries skipped) and gives each result its item's name. */
+  async function named<K extends string, T>(items: Partial<Record<K, T>>, run: (batch: T[]) => Promise<CounterState[]>): Promise<Partial<Record<K, CounterState>>> {
+    const names = Object.keys(items) as K[];
+    const results = await run(names.map((name) => items[name] as T));
     return Object.fromEntries(names.map((name, i) => [name, results[i]])) as Partial<Record<K, CounterState>>;
   }
 
@@ -185,11 +178,11 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
     // Each start marks its own number and looks its neighbours up, where marking the four
     // neighbours instead would write four rows per start.
     const digits = BigInt(number.slice(1));
-    NEIGHBOURS.forEach((delta, i) => (keys[`started${i}`] = `sig:started:${app}:+${(digits + delta).toString()}`));
+    NEIGHBOURS.forEach((delta, i) => (keys[`started${i}`] = counterKeys.started(app, `+${(digits + delta).toString()}`)));
     keys.decided = counterKeys.decided(prefix);
-    keys.convApprovals = `conv:approved:${app}:${prefix}`;
+    keys.convApprovals = counterKeys.prefixApprovals(app, prefix);
     if (attempt.ip !== undefined) keys.fanout = `sig:fanout:${app}:${attempt.ip}`;
-    if (attempt.phone.country !== undefined) keys.countryApprovals = `conv:country:approved:${app}:${attempt.phone.country}`;
+    if (attempt.phone.country !== undefined) keys.countryApprovals = counterKeys.countryApprovals(app, attempt.phone.country);
     return keys;
   }
 
@@ -207,13 +200,16 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
     const adjacent = NEIGHBOURS.some((_, i) => (marks[`started${i}`]?.points ?? 0) > 0);
 
     const [hit] = await Promise.all([
-      hitNamed<'velocity' | 'seen' | 'sequential' | 'countryStarts'>({
-        velocity: { key: `sig:prefix:${app}:${prefix}`, windowMs: 600_000 },
-        ...(attempt.ip === undefined ? {} : { seen: { key: `sig:seen:${app}:${attempt.ip}:${number}`, windowMs: HOUR_MS } }),
-        sequential: { key: `sig:seq:${app}:${prefix}`, windowMs: HOUR_MS, cost: adjacent ? 1 : 0 },
-        ...(country === undefined ? {} : { countryStarts: { key: `conv:country:starts:${app}:${country}`, windowMs: HOUR_MS } }),
-      }),
-      counters.hold(`sig:started:${app}:${number}`, HOUR_MS),
+      named<'velocity' | 'seen' | 'sequential' | 'countryStarts', CounterHit>(
+        {
+          velocity: { key: `sig:prefix:${app}:${prefix}`, windowMs: 600_000 },
+          ...(attempt.ip === undefined ? {} : { seen: { key: `sig:seen:${app}:${attempt.ip}:${number}`, windowMs: HOUR_MS } }),
+          sequential: { key: `sig:seq:${app}:${prefix}`, windowMs: HOUR_MS, cost: adjacent ? 1 : 0 },
+          ...(country === undefined ? {} : { countryStarts: { key: `conv:country:starts:${app}:${country}`, windowMs: HOUR_MS } }),
+        },
+        (batch) => counters.hitMany(batch),
+      ),
+      counters.hold(counterKeys.started(app, number), HOUR_MS),
     ]);
 
     const velocity = hit.velocity as CounterState;
@@ -295,7 +291,7 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
       // Everything the rules read, read at once (side-effect free: the order of refusals below is the rules' order).
       const [settings, marks, candidates] = await Promise.all([
         settingsFor(app),
-        peekNamed(markKeys(attempt, prefix, scored)),
+        named(markKeys(attempt, prefix, scored), (keys) => counters.peekMany(keys)),
         deps.blocklist.candidates(subject, clock.now()),
       ]);
       checkHold(marks.hold as CounterState);
@@ -328,8 +324,8 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
 
     async afterCheck(attempt: CheckAttempt, outcome: CheckOutcome) {
       if (outcome === 'approved') {
-        const prefixApprovals = { key: `conv:approved:${attempt.app}:${prefixOf(attempt.to, abuse.prefixSuffixDigits)}`, windowMs: HOUR_MS };
-        await counters.hitMany(attempt.country === null ? [prefixApprovals] : [prefixApprovals, { key: `conv:country:approved:${attempt.app}:${attempt.country}`, windowMs: HOUR_MS }]);
+        const prefixApprovals = { key: counterKeys.prefixApprovals(attempt.app, prefixOf(attempt.to, abuse.prefixSuffixDigits)), windowMs: HOUR_MS };
+        await counters.hitMany(attempt.country === null ? [prefixApprovals] : [prefixApprovals, { key: counterKeys.countryApprovals(attempt.app, attempt.country), windowMs: HOUR_MS }]);
         return;
       }
       if (outcome !== 'locked') return;

@@ -172,12 +172,12 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     hit,
     peek,
 
-    // ioredis writes each command as it is issued, so a batch's commands share one round trip.
+    // Issued in one tick, a batch's commands leave together (enableAutoPipelining): one round trip.
     hitMany(batch) {
       return Promise.all(batch.map((h) => hit(h.key, h.windowMs, h.cost)));
     },
 
-    // Each hit waits for the one before: whether it happens depends on that one's total.
+    // One script (HIT_UNTIL_SCRIPT): whether a hit happens depends on the total before it.
     async hitUntil(batch) {
       if (batch.length === 0) return [];
       assertDistinct(batch);

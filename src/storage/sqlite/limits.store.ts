@@ -1,9 +1,11 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Statement } from 'better-sqlite3';
 import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterState, CounterStore } from '../../limits/limits.store.js';
+import { hitUntilOneByOne } from '../../limits/limits.counters.js';
 import { assertDistinct, inOrder, type CounterRow } from '../counter-batch.js';
 import type { Clock } from '../../platform/clock.js';
 import type { SqliteDb } from './db.js';
+import { answer } from './prepared.js';
 import { appLimits, blocklist } from './schema.js';
 
 const PURGE_EVERY = 1000;
@@ -15,19 +17,9 @@ const PURGE_EVERY = 1000;
  * library's fixed window, as one `INSERT … ON CONFLICT DO UPDATE … RETURNING` per hit.
  *
  * Raw better-sqlite3 statements, prepared once: a start runs about ten of these, and drizzle's
- * query layer cost more than the statements themselves (profiled). Every call is synchronous, so
- * a batch runs with no other request in between (and, under group commit, inside the turn's
- * transaction, so no other process either).
+ * query layer cost more than the statements themselves (profiled). Under group commit they all
+ * run inside the turn's transaction, so no other process sees a batch half done.
  */
-/** A synchronous result as a promise, and a synchronous throw as a rejected one. */
-function answer<T>(run: () => T): Promise<T> {
-  try {
-    return Promise.resolve(run());
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
 export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterStore {
   let hits = 0;
   const raw = db.$client;
@@ -68,17 +60,15 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     if (Math.floor(hits / PURGE_EVERY) !== Math.floor(before / PURGE_EVERY)) purgeStatement.run({ now, limit: PURGE_EVERY });
   }
 
-  function hitNow(key: string, windowMs: number, cost: number, now: number): CounterState {
+  function hit(key: string, windowMs: number, cost = 1): Promise<CounterState> {
+    const now = clock.now();
+    counted(1, now);
     const row = hitStatement.get({ key, cost, expiresAt: now + windowMs, now }) as CounterRow;
-    return { points: Number(row.points), resetInMs: Math.max(0, Number(row.expires_at) - now) };
+    return Promise.resolve({ points: Number(row.points), resetInMs: Math.max(0, Number(row.expires_at) - now) });
   }
 
   return {
-    hit(key, windowMs, cost = 1) {
-      const now = clock.now();
-      counted(1, now);
-      return Promise.resolve(hitNow(key, windowMs, cost, now));
-    },
+    hit,
 
     hitMany: (batch) =>
       answer(() => {
@@ -101,19 +91,7 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
         );
       }),
 
-    hitUntil: (batch) =>
-      answer(() => {
-        assertDistinct(batch);
-        const now = clock.now();
-        const totals: CounterState[] = [];
-        for (const h of batch) {
-          counted(1, now);
-          const total = hitNow(h.key, h.windowMs, h.cost ?? 1, now);
-          totals.push(total);
-          if (total.points > h.limit) break;
-        }
-        return totals;
-      }),
+    hitUntil: (batch) => answer(() => assertDistinct(batch)).then(() => hitUntilOneByOne({ hit }, batch)),
 
     peek(key) {
       const now = clock.now();

@@ -9,3 +9,15 @@ import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 export function allPlaceholders<T extends SQLiteTable>(table: T): Record<keyof T['_']['columns'], Placeholder> {
   return Object.fromEntries(Object.keys(getTableColumns(table)).map((key) => [key, sql.placeholder(key)])) as Record<keyof T['_']['columns'], Placeholder>;
 }
+
+/**
+ * A synchronous statement's result as a promise, and its throw as a rejected promise (as the
+ * PostgreSQL stores answer), never a synchronous throw out of an async-looking store method.
+ */
+export function answer<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}

@@ -3,7 +3,7 @@ import type { SendSlot, TakenAttempt, VerificationRecord, VerificationStore, Del
 import type { NumberProtector } from '../../events/number-protection.js';
 import type { SqliteDb } from './db.js';
 import { prepareEventAppend } from './events.store.js';
-import { allPlaceholders } from './prepared.js';
+import { allPlaceholders, answer } from './prepared.js';
 import { deliveries, verifications } from './schema.js';
 
 const p = sql.placeholder;
@@ -94,14 +94,10 @@ export function createSqliteVerificationStore(db: SqliteDb, protector: NumberPro
 
   return {
     create(verification, firstDelivery, started) {
-      try {
+      return answer(() => {
         createBoth(verification, firstDelivery);
         if (started) appendEvent(started);
-      } catch (error) {
-        // A rejected promise, as on PostgreSQL, never a synchronous throw.
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-      }
-      return Promise.resolve();
+      });
     },
 
     findById(app, id) {
