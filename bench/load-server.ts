@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/load-server.ts start|check|wrong|ceiling [options via env]
  *
- * `ceiling` runs bench/ceiling.ts (a bare Hono POST) instead of the service, for the machine's own
+ * `ceiling` runs bench/ceiling.js (a bare Hono POST) instead of the service, for the machine's own
  * latency floor under the same generator.
  *
  * LOAD_DURATION (s, default 10), LOAD_CONNECTIONS (default 50), LOAD_RATE (req/s for the whole
@@ -43,7 +43,7 @@ interface Server {
 }
 
 function launch(dataDir: string): Promise<Server> {
-  const entry = SCENARIO === 'ceiling' ? ['--import', 'tsx', 'bench/ceiling.ts'] : RUNTIME === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const entry = SCENARIO === 'ceiling' ? ['bench/ceiling.js'] : RUNTIME === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const prof = process.env.LOAD_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench/results')] : [];
   // LOAD_NODE_FLAGS='--trace-gc' and the like; the server's output is kept in <data dir>/server.log.
   prof.push(...(process.env.LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean));
