@@ -520,6 +520,22 @@ describeStoreContract('limits stores', (ctx) => {
     expect(await stores.counters.hitUntil([])).toEqual([]);
   });
 
+  it('a refused hit in the middle of a batch leaves every later counter as it was, with its costs', async () => {
+    const { stores } = ctx();
+    await stores.counters.hitMany([{ key: 'later-seen', windowMs: MINUTE, cost: 3 }]);
+    const rules = [
+      { key: 'first', windowMs: MINUTE, limit: 100, cost: 2 },
+      { key: 'middle', windowMs: MINUTE, limit: 4, cost: 5 },
+      { key: 'later-seen', windowMs: MINUTE, limit: 100, cost: 7 },
+      { key: 'later-new', windowMs: MINUTE, limit: 100, cost: 7 },
+    ];
+    expect((await stores.counters.hitUntil(rules)).map((c) => c.points)).toEqual([2, 5]);
+    expect((await stores.counters.hitUntil(rules)).map((c) => c.points)).toEqual([4, 10]);
+    expect((await stores.counters.peekMany(['first', 'middle', 'later-seen', 'later-new'])).map((c) => c.points)).toEqual([4, 10, 3, 0]);
+    // The later counters still count normally afterwards.
+    expect((await stores.counters.hitMany([{ key: 'later-new', windowMs: MINUTE }])).map((c) => c.points)).toEqual([1]);
+  });
+
   it('concurrent hits in order never let more through than the limit', async () => {
     const { stores, openAnother } = ctx();
     const other = await openAnother();

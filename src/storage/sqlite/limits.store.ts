@@ -1,7 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Statement } from 'better-sqlite3';
-import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterState, CounterStore } from '../../limits/limits.store.js';
-import { hitUntilOneByOne } from '../../limits/limits.counters.js';
+import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterHit, CounterState, CounterStore } from '../../limits/limits.store.js';
 import { assertDistinct, inOrder, type CounterRow } from '../counter-batch.js';
 import type { Clock } from '../../platform/clock.js';
 import type { SqliteDb } from './db.js';
@@ -49,6 +48,14 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
   const hitManyStatement = sized(
     (size) => `INSERT INTO rate_counters (key, points, expires_at) VALUES ${Array.from({ length: size }, (_, i) => `(@k${i}, @c${i}, @e${i})`).join(', ')} ${UPSERT}`,
   );
+  // Takes hits back: each row's points as they were before the hit. A row the hit created, or a
+  // window it restarted, is left with 0 points until its window ends and the purge takes it: to
+  // every reader the same as no row or an ended window (0 points, nothing over any limit).
+  const undoManyStatement = sized((size) => {
+    const pairs = Array.from({ length: size }, (_, i) => `(@k${i}, @c${i})`).join(', ');
+    return `WITH undo (key, cost) AS (VALUES ${pairs})
+      UPDATE rate_counters SET points = rate_counters.points - undo.cost FROM undo WHERE rate_counters.key = undo.key`;
+  });
   const peekManyStatement = sized(
     (size) => `SELECT key, points, expires_at FROM rate_counters WHERE key IN (${Array.from({ length: size }, (_, i) => `@k${i}`).join(', ')}) AND expires_at > @now`,
   );
@@ -58,6 +65,24 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     const before = hits;
     hits += count;
     if (Math.floor(hits / PURGE_EVERY) !== Math.floor(before / PURGE_EVERY)) purgeStatement.run({ now, limit: PURGE_EVERY });
+  }
+
+  /** Every hit of a batch of distinct keys, in one multi-row upsert; totals in the order of the batch. */
+  function applyHits(batch: readonly CounterHit[], now: number): CounterState[] {
+    counted(batch.length, now);
+    const params: Record<string, string | number> = { now };
+    batch.forEach((h, i) => {
+      params[`k${i}`] = h.key;
+      params[`c${i}`] = h.cost ?? 1;
+      params[`e${i}`] = now + h.windowMs;
+    });
+    const rows = hitManyStatement(batch.length).all(params) as CounterRow[];
+    return inOrder(
+      batch.map((h) => h.key),
+      rows,
+      now,
+      true,
+    );
   }
 
   function hit(key: string, windowMs: number, cost = 1): Promise<CounterState> {
@@ -74,24 +99,31 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
       answer(() => {
         if (batch.length === 0) return [];
         assertDistinct(batch);
-        const now = clock.now();
-        counted(batch.length, now);
-        const params: Record<string, string | number> = { now };
-        batch.forEach((h, i) => {
-          params[`k${i}`] = h.key;
-          params[`c${i}`] = h.cost ?? 1;
-          params[`e${i}`] = now + h.windowMs;
-        });
-        const rows = hitManyStatement(batch.length).all(params) as CounterRow[];
-        return inOrder(
-          batch.map((h) => h.key),
-          rows,
-          now,
-          true,
-        );
+        return applyHits(batch, clock.now());
       }),
 
-    hitUntil: (batch) => answer(() => assertDistinct(batch)).then(() => hitUntilOneByOne({ hit }, batch)),
+    // One multi-row upsert for the whole batch, then, only when a hit went over its limit, the hits
+    // after it taken back (undoManyStatement). Both run in
+    // one synchronous call inside the turn's write transaction (commit-group.ts): no other
+    // connection can see or interleave with the state between them, so the result is exactly that
+    // of hitting one by one and stopping, in one statement when nothing is refused (nearly always).
+    hitUntil: (batch) =>
+      answer(() => {
+        if (batch.length === 0) return [];
+        assertDistinct(batch);
+        const now = clock.now();
+        const totals = applyHits(batch, now);
+        const over = batch.findIndex((h, i) => (totals[i] as CounterState).points > h.limit);
+        if (over < 0 || over === batch.length - 1) return totals;
+        const undone = batch.slice(over + 1);
+        const params: Record<string, string | number> = { now };
+        undone.forEach((h, i) => {
+          params[`k${i}`] = h.key;
+          params[`c${i}`] = h.cost ?? 1;
+        });
+        undoManyStatement(undone.length).run(params);
+        return totals.slice(0, over + 1);
+      }),
 
     peek(key) {
       const now = clock.now();
