@@ -1,19 +1,22 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { ApiKeyStore, AppStore } from '../../admin/admin.store.js';
 import type { PostgresDb } from './db.js';
 import { apiKeys, apps } from './schema.js';
 
 export function createPostgresApiKeyStore(db: PostgresDb): ApiKeyStore {
   const toRecord = (row: typeof apiKeys.$inferSelect) => ({ ...row, scopes: row.scopes.split(' ').filter(Boolean) });
+  // Every request authenticates: prepared once (prepared.ts).
+  const active = db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, sql.placeholder('id')), isNull(apiKeys.revokedAt)))
+    .prepare('api_key_active');
   return {
     async insert(key) {
       await db.insert(apiKeys).values({ ...key, scopes: key.scopes.join(' ') });
     },
     async findActive(id) {
-      const [row] = await db
-        .select()
-        .from(apiKeys)
-        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)));
+      const [row] = await active.execute({ id });
       return row ? toRecord(row) : undefined;
     },
     async list() {
@@ -31,9 +34,11 @@ export function createPostgresApiKeyStore(db: PostgresDb): ApiKeyStore {
 }
 
 export function createPostgresAppStore(db: PostgresDb): AppStore {
+  // Read by every start (brand, code length): prepared once (prepared.ts).
+  const byName = db.select().from(apps).where(eq(apps.name, sql.placeholder('name'))).prepare('app_by_name');
   return {
     async get(name) {
-      const [row] = await db.select().from(apps).where(eq(apps.name, name));
+      const [row] = await byName.execute({ name });
       return row;
     },
     async ensure(name, now) {

@@ -132,6 +132,25 @@ const unexpired = (now: number): SQL | undefined => or(isNull(blocklist.expiresA
 const asEntry = (row: typeof blocklist.$inferSelect): BlockEntry => row as BlockEntry;
 
 export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
+  const p = sql.placeholder;
+  // Every entry that could apply to one start, prepared once (prepared.ts). An absent country or
+  // address is NULL, which equals nothing: its branch matches no row.
+  const candidates = db
+    .select()
+    .from(blocklist)
+    .where(
+      and(
+        or(isNull(blocklist.expiresAt), gt(blocklist.expiresAt, p('now'))),
+        or(
+          and(eq(blocklist.kind, 'number'), eq(blocklist.value, p('number'))),
+          and(eq(blocklist.kind, 'prefix'), sql`left(${p('number')}::text, length(${blocklist.value})) = ${blocklist.value}`),
+          and(eq(blocklist.kind, 'country'), sql`${blocklist.value} = ${p('country')}::text`),
+          and(eq(blocklist.kind, 'ip'), sql`${blocklist.value} = ${p('ip')}::text`),
+          eq(blocklist.kind, 'cidr'),
+        ),
+      ),
+    )
+    .prepare('blocklist_candidates');
   return {
     async insert(entry) {
       await db.insert(blocklist).values(entry);
@@ -165,21 +184,7 @@ export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
 
     async candidates(subject, now) {
       // Read on every decision (no cache): a change made by any instance applies to the next request everywhere.
-      const rows = await db
-        .select()
-        .from(blocklist)
-        .where(
-          and(
-            unexpired(now),
-            or(
-              and(eq(blocklist.kind, 'number'), eq(blocklist.value, subject.number)),
-              and(eq(blocklist.kind, 'prefix'), sql`left(${subject.number}::text, length(${blocklist.value})) = ${blocklist.value}`),
-              subject.country === undefined ? undefined : and(eq(blocklist.kind, 'country'), eq(blocklist.value, subject.country)),
-              subject.ip === undefined ? undefined : and(eq(blocklist.kind, 'ip'), eq(blocklist.value, subject.ip)),
-              eq(blocklist.kind, 'cidr'),
-            ),
-          ),
-        );
+      const rows = await candidates.execute({ number: subject.number, country: subject.country ?? null, ip: subject.ip ?? null, now });
       return rows.map(asEntry);
     },
 
@@ -191,9 +196,11 @@ export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
 }
 
 export function createPostgresAppLimitsStore(db: PostgresDb): AppLimitsStore {
+  // Read by every start and check: prepared once (prepared.ts).
+  const byApp = db.select().from(appLimits).where(eq(appLimits.app, sql.placeholder('app'))).prepare('app_limits_by_app');
   return {
     async get(app) {
-      const [row] = await db.select().from(appLimits).where(eq(appLimits.app, app));
+      const [row] = await byApp.execute({ app });
       return row ? { app: row.app, overrides: JSON.parse(row.overrides) as AppLimitOverrides, updatedAt: row.updatedAt } : undefined;
     },
     async put(app, overrides, now) {

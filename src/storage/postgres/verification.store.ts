@@ -4,6 +4,7 @@ import type { DeliveryRecord, SendSlot, TakenAttempt, VerificationRecord, Verifi
 import { eventRow } from '../event-row.js';
 import type { PostgresDb } from './db.js';
 import { appendEventPerRow } from './events.store.js';
+import { placeholdersOf, prefixed } from './prepared.js';
 import { deliveries, deliveryColumns, events, verificationColumns, verifications } from './schema.js';
 
 /**
@@ -18,32 +19,73 @@ import { deliveries, deliveryColumns, events, verificationColumns, verifications
  */
 export function createPostgresVerificationStore(db: PostgresDb, protector: NumberProtector): VerificationStore {
   const v = verifications;
+  const p = sql.placeholder;
+  // The statements of every start and check, prepared once (prepared.ts).
+  const created = db.$with('created').as(db.insert(verifications).values(placeholdersOf(verifications, 'v_', ['rowid'])));
+  const delivered = db.$with('delivered').as(db.insert(deliveries).values(placeholdersOf(deliveries, 'd_', ['rowid'])));
+  const createWithEvent = db.with(created, delivered).insert(events).values(placeholdersOf(events, 'e_', ['id'])).prepare('verification_create_with_event');
+  const createAlone = db.with(created).insert(deliveries).values(placeholdersOf(deliveries, 'd_', ['rowid'])).prepare('verification_create');
+  const byId = db
+    .select(verificationColumns)
+    .from(v)
+    .where(and(eq(v.id, p('id')), eq(v.app, p('app'))))
+    .prepare('verification_by_id');
+  const withDeliveries = db
+    .select({ verification: verificationColumns, delivery: deliveryColumns })
+    .from(v)
+    .leftJoin(deliveries, eq(deliveries.verificationId, v.id))
+    .where(and(eq(v.id, p('id')), eq(v.app, p('app'))))
+    .orderBy(asc(deliveries.createdAt), asc(deliveries.rowid))
+    .prepare('verification_with_deliveries');
+  const open = and(eq(v.id, p('id')), eq(v.status, 'pending'), gt(v.expiresAt, p('now')), lt(v.attempts, v.maxAttempts));
+  const taken = { attempts: v.attempts, status: v.status };
+  const approving = db
+    .update(v)
+    .set({ attempts: sql`${v.attempts} + 1`, status: 'approved', approvedAt: sql`${p('now')}::bigint`, approvedChannel: sql`${p('channel')}::text` })
+    .where(open);
+  const takeApproving = approving.returning(taken).prepare('verification_take_approving');
+  // The approval and its event in one statement: the event is written iff this call approved.
+  const approval = db.$with('taken').as(approving.returning(taken));
+  const approvalEvent = db.$with('appended', {}).as(appendEventPerRow('taken'));
+  const takeApprovingWithEvent = db.with(approval, approvalEvent).select({ attempts: approval.attempts, status: approval.status }).from(approval).prepare('verification_take_approving_with_event');
+  const takeFailing = db
+    .update(v)
+    // SET reads the row as it was: its last attempt is the one that makes attempts + 1 reach the limit.
+    .set({ attempts: sql`${v.attempts} + 1`, status: sql`case when ${v.attempts} + 1 >= ${v.maxAttempts} then 'locked' else ${v.status} end` })
+    .where(open)
+    .returning(taken)
+    .prepare('verification_take_failing');
+  const complete = db
+    .update(deliveries)
+    .set({
+      status: sql`${p('status')}::text`,
+      providerMessageId: sql`${p('providerMessageId')}::text`,
+      errorCode: sql`${p('errorCode')}::text`,
+      errorMessage: sql`${p('errorMessage')}::text`,
+      updatedAt: sql`${p('updatedAt')}::bigint`,
+    })
+    .where(eq(deliveries.id, p('id')));
+  const completeAlone = complete.prepare('delivery_complete');
+  const completeWithEvent = db
+    .with(db.$with('completed').as(complete))
+    .insert(events)
+    .values(placeholdersOf(events, 'e_', ['id']))
+    .prepare('delivery_complete_with_event');
+
   return {
     async create(verification, firstDelivery, started) {
-      const created = db.$with('created').as(db.insert(verifications).values(verification));
-      if (!started) {
-        await db.with(created).insert(deliveries).values(firstDelivery);
-        return;
-      }
-      const delivered = db.$with('delivered').as(db.insert(deliveries).values(firstDelivery));
-      await db.with(created, delivered).insert(events).values(eventRow(started, protector));
+      const values = { ...prefixed(verification, 'v_'), ...prefixed(firstDelivery, 'd_') };
+      if (!started) await createAlone.execute(values);
+      else await createWithEvent.execute({ ...values, ...prefixed(eventRow(started, protector), 'e_') });
     },
 
     async findById(app, id) {
-      const [row] = await db
-        .select(verificationColumns)
-        .from(v)
-        .where(and(eq(v.id, id), eq(v.app, app)));
+      const [row] = await byId.execute({ id, app });
       return row as VerificationRecord | undefined;
     },
 
     async findWithDeliveries(app, id) {
-      const rows = await db
-        .select({ verification: verificationColumns, delivery: deliveryColumns })
-        .from(v)
-        .leftJoin(deliveries, eq(deliveries.verificationId, v.id))
-        .where(and(eq(v.id, id), eq(v.app, app)))
-        .orderBy(asc(deliveries.createdAt), asc(deliveries.rowid));
+      const rows = await withDeliveries.execute({ id, app });
       const [first] = rows;
       if (!first) return undefined;
       return {
@@ -67,26 +109,10 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
     },
 
     async takeAttempt(id, now, approve) {
-      const open = and(eq(v.id, id), eq(v.status, 'pending'), gt(v.expiresAt, now), lt(v.attempts, v.maxAttempts));
-      const take = db
-        .update(v)
-        .set(
-          approve
-            ? { attempts: sql`${v.attempts} + 1`, status: 'approved', approvedAt: now, approvedChannel: approve.channel }
-            : // SET reads the row as it was: its last attempt is the one that makes attempts + 1 reach the limit.
-              { attempts: sql`${v.attempts} + 1`, status: sql`case when ${v.attempts} + 1 >= ${v.maxAttempts} then 'locked' else ${v.status} end` },
-        )
-        .where(open)
-        .returning({ attempts: v.attempts, status: v.status });
-      if (!approve?.event) {
-        const [row] = await take;
-        return row as TakenAttempt | undefined;
-      }
-      // The approval and its event in one statement: the event is written iff this call approved.
-      const taken = db.$with('taken').as(take);
-      const appended = db.$with('appended', {}).as(appendEventPerRow('taken', approve.event, protector));
-      const [row] = await db.with(taken, appended).select({ attempts: taken.attempts, status: taken.status }).from(taken);
-      return row as TakenAttempt | undefined;
+      if (!approve) return (await takeFailing.execute({ id, now }))[0] as TakenAttempt | undefined;
+      const params = { id, now, channel: approve.channel };
+      if (!approve.event) return (await takeApproving.execute(params))[0] as TakenAttempt | undefined;
+      return (await takeApprovingWithEvent.execute({ ...params, ...prefixed(eventRow(approve.event, protector), 'e_') }))[0] as TakenAttempt | undefined;
     },
 
     async cancelPending(app, id, now) {
@@ -126,21 +152,16 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
     },
 
     async completeDelivery(id, patch, event) {
-      const complete = db
-        .update(deliveries)
-        .set({
-          status: patch.status,
-          providerMessageId: patch.providerMessageId,
-          errorCode: patch.errorCode,
-          errorMessage: patch.errorMessage,
-          updatedAt: patch.updatedAt,
-        })
-        .where(eq(deliveries.id, id));
-      if (!event) {
-        await complete;
-        return;
-      }
-      await db.with(db.$with('completed').as(complete)).insert(events).values(eventRow(event, protector));
+      const params = {
+        id,
+        status: patch.status,
+        providerMessageId: patch.providerMessageId,
+        errorCode: patch.errorCode,
+        errorMessage: patch.errorMessage,
+        updatedAt: patch.updatedAt,
+      };
+      if (!event) await completeAlone.execute(params);
+      else await completeWithEvent.execute({ ...params, ...prefixed(eventRow(event, protector), 'e_') });
     },
   };
 }
