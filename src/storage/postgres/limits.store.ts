@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterStore, LimitedHit } from '../../limits/limits.store.js';
 import type { Clock } from '../../platform/clock.js';
+import { candidateParams, candidatesCondition } from '../blocklist-candidates.js';
 import { assertDistinct, inOrder, type CounterRow } from '../counter-batch.js';
 import type { PostgresDb } from './db.js';
 import { appLimits, blocklist, rateCounters } from './schema.js';
@@ -132,25 +133,8 @@ const unexpired = (now: number): SQL | undefined => or(isNull(blocklist.expiresA
 const asEntry = (row: typeof blocklist.$inferSelect): BlockEntry => row as BlockEntry;
 
 export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
-  const p = sql.placeholder;
-  // Every entry that could apply to one start, prepared once (prepared.ts). An absent country or
-  // address is NULL, which equals nothing: its branch matches no row.
-  const candidates = db
-    .select()
-    .from(blocklist)
-    .where(
-      and(
-        or(isNull(blocklist.expiresAt), gt(blocklist.expiresAt, p('now'))),
-        or(
-          and(eq(blocklist.kind, 'number'), eq(blocklist.value, p('number'))),
-          and(eq(blocklist.kind, 'prefix'), sql`left(${p('number')}::text, length(${blocklist.value})) = ${blocklist.value}`),
-          and(eq(blocklist.kind, 'country'), sql`${blocklist.value} = ${p('country')}::text`),
-          and(eq(blocklist.kind, 'ip'), sql`${blocklist.value} = ${p('ip')}::text`),
-          eq(blocklist.kind, 'cidr'),
-        ),
-      ),
-    )
-    .prepare('blocklist_candidates');
+  // Every entry that could apply to one start (storage/blocklist-candidates.ts), prepared once (prepared.ts).
+  const candidates = db.select().from(blocklist).where(candidatesCondition(blocklist)).prepare('blocklist_candidates');
   return {
     async insert(entry) {
       await db.insert(blocklist).values(entry);
@@ -184,7 +168,7 @@ export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
 
     async candidates(subject, now) {
       // Read on every decision (no cache): a change made by any instance applies to the next request everywhere.
-      const rows = await candidates.execute({ number: subject.number, country: subject.country ?? null, ip: subject.ip ?? null, now });
+      const rows = await candidates.execute(candidateParams(subject, now));
       return rows.map(asEntry);
     },
 

@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Statement } from 'better-sqlite3';
 import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterHit, CounterState, CounterStore } from '../../limits/limits.store.js';
+import { candidateParams, candidatesCondition } from '../blocklist-candidates.js';
 import { assertDistinct, inOrder, type CounterRow } from '../counter-batch.js';
 import type { Clock } from '../../platform/clock.js';
 import type { SqliteDb } from './db.js';
@@ -153,37 +154,9 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
 const unexpired = (now: number): SQL | undefined => or(isNull(blocklist.expiresAt), gt(blocklist.expiresAt, now));
 const asEntry = (row: typeof blocklist.$inferSelect): BlockEntry => row as BlockEntry;
 
-/** An E.164 number has at most 16 characters: '+' and 15 digits. */
-const MAX_NUMBER_LENGTH = 16;
-
-/** Every prefix of a number, shortest first, padded to MAX_NUMBER_LENGTH with the whole number. */
-function prefixesOf(number: string): Record<string, string> {
-  return Object.fromEntries(Array.from({ length: MAX_NUMBER_LENGTH }, (_, i) => [`prefix${i}`, number.slice(0, i + 1)]));
-}
-
 export function createSqliteBlocklistStore(db: SqliteDb): BlocklistStore {
-  const p = sql.placeholder;
-  // Every entry that could apply to one start, prepared once: decisions read the table each time,
-  // so a change made by any instance applies to the next request everywhere. Prefix entries are
-  // looked up by the number's own prefixes (index equality), so expired or unrelated prefix blocks
-  // piling up over the years are never read.
-  const prefixPlaceholders = Array.from({ length: MAX_NUMBER_LENGTH }, (_, i) => p(`prefix${i}`));
-  const candidatesStatement = db
-    .select()
-    .from(blocklist)
-    .where(
-      and(
-        or(isNull(blocklist.expiresAt), gt(blocklist.expiresAt, p('now'))),
-        or(
-          and(eq(blocklist.kind, 'number'), eq(blocklist.value, p('number'))),
-          and(eq(blocklist.kind, 'prefix'), inArray(blocklist.value, prefixPlaceholders)),
-          and(eq(blocklist.kind, 'country'), eq(blocklist.value, p('country'))),
-          and(eq(blocklist.kind, 'ip'), eq(blocklist.value, p('ip'))),
-          eq(blocklist.kind, 'cidr'),
-        ),
-      ),
-    )
-    .prepare();
+  // Every entry that could apply to one start (storage/blocklist-candidates.ts), prepared once.
+  const candidatesStatement = db.select().from(blocklist).where(candidatesCondition(blocklist)).prepare();
   return {
     insert(entry) {
       db.insert(blocklist).values(entry).run();
@@ -218,7 +191,7 @@ export function createSqliteBlocklistStore(db: SqliteDb): BlocklistStore {
     },
 
     candidates(subject, now) {
-      const rows = candidatesStatement.all({ number: subject.number, ...prefixesOf(subject.number), country: subject.country ?? null, ip: subject.ip ?? null, now });
+      const rows = candidatesStatement.all(candidateParams(subject, now));
       return Promise.resolve(rows.map(asEntry));
     },
 
