@@ -104,10 +104,10 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
       }),
 
     // One multi-row upsert for the whole batch, then, only when a hit went over its limit, the hits
-    // after it taken back (undoManyStatement). Both run in
-    // one synchronous call inside the turn's write transaction (commit-group.ts): no other
-    // connection can see or interleave with the state between them, so the result is exactly that
-    // of hitting one by one and stopping, in one statement when nothing is refused (nearly always).
+    // after it taken back (undoManyStatement). Both run in one synchronous call inside the turn's
+    // write transaction (commit-group.ts): no other connection can see or interleave with the
+    // state between them, so the result is exactly that of hitting one by one and stopping, in one
+    // statement when nothing is refused (nearly always).
     hitUntil: (batch) =>
       answer(() => {
         if (batch.length === 0) return [];
