@@ -16,6 +16,8 @@ export const counterKeys = {
   prefixApprovals: (app: string, prefix: string): string => `conv:approved:${app}:${prefix}`,
   /** Approved verifications per country in the hour (the country-conversion signal). */
   countryApprovals: (app: string, country: string): string => `conv:country:approved:${app}:${country}`,
+  /** Distinct numbers started from one address in the hour (the fan-out signal: read before a start, hit on a new number). */
+  fanout: (app: string, ip: string): string => `sig:fanout:${app}:${ip}`,
   /** A number started in the last hour (the sequential-numbers signal looks its neighbours up). */
   started: (app: string, number: string): string => `sig:started:${app}:${number}`,
   /** A prefix the conversion rule has judged; not judged again while this lasts. */

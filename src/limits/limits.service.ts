@@ -181,7 +181,7 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
     NEIGHBOURS.forEach((delta, i) => (keys[`started${i}`] = counterKeys.started(app, `+${(digits + delta).toString()}`)));
     keys.decided = counterKeys.decided(prefix);
     keys.convApprovals = counterKeys.prefixApprovals(app, prefix);
-    if (attempt.ip !== undefined) keys.fanout = `sig:fanout:${app}:${attempt.ip}`;
+    if (attempt.ip !== undefined) keys.fanout = counterKeys.fanout(app, attempt.ip);
     if (attempt.phone.country !== undefined) keys.countryApprovals = counterKeys.countryApprovals(app, attempt.phone.country);
     return keys;
   }
@@ -220,7 +220,7 @@ export function createLimitsGuard(deps: LimitsGuardDeps): VerificationGuard {
 
     if (attempt.ip !== undefined) {
       // Distinct numbers per IP: the fan-out counter moves only on a number's first start from that IP.
-      const fanout = hit.seen?.points === 1 ? await counters.hit(`sig:fanout:${app}:${attempt.ip}`, HOUR_MS) : (marks.fanout ?? { points: 0, resetInMs: 0 });
+      const fanout = hit.seen?.points === 1 ? await counters.hit(counterKeys.fanout(app, attempt.ip), HOUR_MS) : (marks.fanout ?? { points: 0, resetInMs: 0 });
       if (fanout.points > abuse.ipFanoutPerHour) {
         score += SIGNAL_SCORES.ipFanout;
         fired.push({ signal: 'ip_fanout', numbersPerHour: fanout.points, threshold: abuse.ipFanoutPerHour, score: SIGNAL_SCORES.ipFanout });

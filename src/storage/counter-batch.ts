@@ -23,7 +23,6 @@ export function inOrder(keys: readonly string[], rows: readonly CounterRow[], no
   });
 }
 
-
 /**
  * Refuses a batch that names a key twice, before it runs: one upsert of a key twice would apply
  * both (SQLite) or fail (PostgreSQL), and the two totals could not be told apart.

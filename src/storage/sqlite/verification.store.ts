@@ -119,11 +119,13 @@ export function createSqliteVerificationStore(db: SqliteDb, protector: NumberPro
     },
 
     takeAttempt(id, now, approve) {
-      if (!approve) return Promise.resolve(takeFailing.get({ id, now }) as TakenAttempt | undefined);
-      // The event right after, in the same synchronous call: both join the turn's group commit.
-      const taken = takeApproving.get({ id, now, channel: approve.channel }) as TakenAttempt | undefined;
-      if (taken && approve.event) appendEvent(approve.event);
-      return Promise.resolve(taken);
+      return answer(() => {
+        if (!approve) return takeFailing.get({ id, now }) as TakenAttempt | undefined;
+        // The event right after, in the same synchronous call: both join the turn's group commit.
+        const taken = takeApproving.get({ id, now, channel: approve.channel }) as TakenAttempt | undefined;
+        if (taken && approve.event) appendEvent(approve.event);
+        return taken;
+      });
     },
 
     cancelPending(app, id, now) {
@@ -146,9 +148,10 @@ export function createSqliteVerificationStore(db: SqliteDb, protector: NumberPro
     },
 
     completeDelivery(id, patch, event) {
-      complete.run({ id, ...patch });
-      if (event) appendEvent(event);
-      return Promise.resolve();
+      return answer(() => {
+        complete.run({ id, ...patch });
+        if (event) appendEvent(event);
+      });
     },
   };
 }
