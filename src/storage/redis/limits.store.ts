@@ -58,6 +58,18 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
+/**
+ * peekMany in one round trip: each key's count and remaining TTL, as RateLimiterRedis's get reads
+ * them (GET and PTTL in a MULTI), for every key at once. A missing key gives false (a nil reply),
+ * which keeps its place in the array. Sent by SHA once loaded (ioredis defineCommand).
+ */
+const PEEK_MANY_SCRIPT = `local out = {}
+for i, key in ipairs(KEYS) do
+  out[2 * i - 1] = redis.call('get', key)
+  out[2 * i] = redis.call('pttl', key)
+end
+return out`;
+
 // Keeps an existing longer hold: sets the key only when its remaining TTL is shorter than asked.
 const HOLD_SCRIPT = `local ttl = redis.call('pttl', KEYS[1])
 if ttl < tonumber(ARGV[1]) then redis.call('set', KEYS[1], 1, 'PX', ARGV[1]) end
@@ -136,7 +148,13 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     options.onFallback(operation);
   };
   client.defineCommand('otpHitUntil', { lua: HIT_UNTIL_SCRIPT });
-  const hitUntilScript = (client as unknown as { otpHitUntil: (...args: (string | number)[]) => Promise<number[]> }).otpHitUntil.bind(client);
+  client.defineCommand('otpPeekMany', { lua: PEEK_MANY_SCRIPT });
+  client.defineCommand('otpHold', { lua: HOLD_SCRIPT, numberOfKeys: 1 });
+  const scripts = client as unknown as {
+    otpHitUntil: (...args: (string | number)[]) => Promise<number[]>;
+    otpPeekMany: (...args: (string | number)[]) => Promise<(string | number | null)[]>;
+    otpHold: (key: string, durationMs: string) => Promise<number>;
+  };
   const limiters = new Map<number, RateLimiterRedis>();
   const limiterFor = (windowMs: number): RateLimiterRedis => {
     const duration = Math.max(1, Math.ceil(windowMs / 1000));
@@ -162,15 +180,36 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     return { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) };
   }
 
-  async function peek(key: string): Promise<CounterState> {
+  /** One key through RateLimiterRedis, which answers from the insurance when Redis cannot (peekMany's fallback). */
+  async function peekThroughLimiter(key: string): Promise<CounterState> {
     const res = await holds.get(key);
     return res && res.msBeforeNext !== 0 ? { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) } : { points: 0, resetInMs: 0 };
+  }
+
+  /** Every key in one script (PEEK_MANY_SCRIPT): a start reads nine counters before it counts anything. */
+  async function peekMany(keys: string[]): Promise<CounterState[]> {
+    if (keys.length === 0) return [];
+    try {
+      if (client.status !== 'ready' || dropping) throw new Error('Redis connection is not ready');
+      const out = await scripts.otpPeekMany(keys.length, ...keys.map((key) => `${prefix}:${key}`));
+      return keys.map((_, i): CounterState => {
+        const points = out[2 * i];
+        const ttl = Number(out[2 * i + 1]);
+        // As RateLimiterRedis's get reads it: no key, or a key expiring now, counts nothing.
+        return points === null || points === undefined || ttl === 0 ? { points: 0, resetInMs: 0 } : { points: Number.parseInt(String(points), 10), resetInMs: Math.max(0, ttl) };
+      });
+    } catch {
+      // Each key through the limiter, which answers from the insurance (each counted as a fallback).
+      drop();
+      return Promise.all(keys.map((key) => peekThroughLimiter(key)));
+    }
   }
 
   return {
     available: () => client.status === 'ready' && !dropping,
     hit,
-    peek,
+    peek: async (key) => (await peekMany([key]))[0] as CounterState,
+    peekMany,
 
     // Issued in one tick, a batch's commands leave together (enableAutoPipelining): one round trip.
     hitMany(batch) {
@@ -186,7 +225,7 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
       try {
         if (client.status !== 'ready' || dropping) throw new Error('Redis connection is not ready');
         const args = batch.flatMap((h, i) => [String(h.cost ?? 1), String(seconds[i]), String(h.limit)]);
-        const out = await hitUntilScript(batch.length, ...batch.map((h) => `${prefix}:${h.key}`), ...args);
+        const out = await scripts.otpHitUntil(batch.length, ...batch.map((h) => `${prefix}:${h.key}`), ...args);
         const totals: CounterState[] = [];
         for (let i = 0; i + 1 < out.length; i += 2) totals.push({ points: Number(out[i]), resetInMs: Math.max(0, Number(out[i + 1])) });
         return totals;
@@ -198,14 +237,11 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
       }
     },
 
-    peekMany(keys) {
-      return Promise.all(keys.map((key) => peek(key)));
-    },
 
     async hold(key, durationMs) {
       try {
         if (client.status !== 'ready') throw new Error('Redis connection is not ready');
-        await client.eval(HOLD_SCRIPT, 1, `${prefix}:${key}`, String(durationMs));
+        await scripts.otpHold(`${prefix}:${key}`, String(durationMs));
       } catch {
         report('hold');
         // The unreported get: this fallback is already counted once, as 'hold'.
