@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { CounterState, CounterStore } from '../../limits/limits.store.js';
+import type { CounterState, CounterStore, LimitedHit } from '../../limits/limits.store.js';
 import { hitUntilOneByOne } from '../../limits/limits.counters.js';
 import { assertDistinct } from '../counter-batch.js';
 
@@ -205,38 +205,36 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     }
   }
 
+  /** One script (HIT_UNTIL_SCRIPT): whether a hit happens depends on the total before it. */
+  async function hitUntil(batch: readonly LimitedHit[]): Promise<CounterState[]> {
+    if (batch.length === 0) return [];
+    assertDistinct(batch);
+    // Windows of whole seconds, as RateLimiterRedis counts them (its duration is ceil(ms / 1000)).
+    const seconds = batch.map((h) => Math.max(1, Math.ceil(h.windowMs / 1000)));
+    try {
+      if (client.status !== 'ready' || dropping) throw new Error('Redis connection is not ready');
+      const args = batch.flatMap((h, i) => [String(h.cost ?? 1), String(seconds[i]), String(h.limit)]);
+      const out = await scripts.otpHitUntil(batch.length, ...batch.map((h) => `${prefix}:${h.key}`), ...args);
+      const totals: CounterState[] = [];
+      for (let i = 0; i + 1 < out.length; i += 2) totals.push({ points: Number(out[i]), resetInMs: Math.max(0, Number(out[i + 1])) });
+      return totals;
+    } catch {
+      // As for any single hit, the insurance answers (each hit below is counted as a fallback);
+      // a connection that timed out is dropped first, so they do not each wait for Redis again.
+      drop();
+      return hitUntilOneByOne({ hit }, batch);
+    }
+  }
+
   return {
     available: () => client.status === 'ready' && !dropping,
     hit,
     peek: async (key) => (await peekMany([key]))[0] as CounterState,
     peekMany,
 
-    // Issued in one tick, a batch's commands leave together (enableAutoPipelining): one round trip.
-    hitMany(batch) {
-      return Promise.all(batch.map((h) => hit(h.key, h.windowMs, h.cost)));
-    },
-
-    // One script (HIT_UNTIL_SCRIPT): whether a hit happens depends on the total before it.
-    async hitUntil(batch) {
-      if (batch.length === 0) return [];
-      assertDistinct(batch);
-      // Windows of whole seconds, as RateLimiterRedis counts them (its duration is ceil(ms / 1000)).
-      const seconds = batch.map((h) => Math.max(1, Math.ceil(h.windowMs / 1000)));
-      try {
-        if (client.status !== 'ready' || dropping) throw new Error('Redis connection is not ready');
-        const args = batch.flatMap((h, i) => [String(h.cost ?? 1), String(seconds[i]), String(h.limit)]);
-        const out = await scripts.otpHitUntil(batch.length, ...batch.map((h) => `${prefix}:${h.key}`), ...args);
-        const totals: CounterState[] = [];
-        for (let i = 0; i + 1 < out.length; i += 2) totals.push({ points: Number(out[i]), resetInMs: Math.max(0, Number(out[i + 1])) });
-        return totals;
-      } catch {
-        // As for any single hit, the insurance answers (each hit below is counted as a fallback);
-        // a connection that timed out is dropped first, so they do not each wait for Redis again.
-        drop();
-        return hitUntilOneByOne({ hit }, batch);
-      }
-    },
-
+    // The same script with no limit: every key counted, in one round trip.
+    hitMany: (batch) => hitUntil(batch.map((h) => ({ ...h, limit: UNLIMITED }))),
+    hitUntil,
 
     async hold(key, durationMs) {
       try {
