@@ -186,7 +186,7 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     return res && res.msBeforeNext !== 0 ? { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) } : { points: 0, resetInMs: 0 };
   }
 
-  /** Every key in one script (PEEK_MANY_SCRIPT): a start reads nine counters before it counts anything. */
+  /** Every key in one script (PEEK_MANY_SCRIPT): a start reads seven counters here before it counts anything. */
   async function peekMany(keys: string[]): Promise<CounterState[]> {
     if (keys.length === 0) return [];
     try {
