@@ -187,7 +187,7 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   }
 
   /** Every key in one script (PEEK_MANY_SCRIPT): a start reads seven counters here before it counts anything. */
-  async function peekMany(keys: string[]): Promise<CounterState[]> {
+  async function peekMany(keys: readonly string[]): Promise<CounterState[]> {
     if (keys.length === 0) return [];
     try {
       if (client.status !== 'ready' || dropping) throw new Error('Redis connection is not ready');
