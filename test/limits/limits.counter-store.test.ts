@@ -42,6 +42,26 @@ describe.each(stores)('counter store contract: %s', (_name, create, enabled) => 
     await store.close();
   });
 
+  it.skipIf(!enabled)('a batch of peeks gives each key its own count and remaining window; a hit of cost 0 opens a window at 0', async () => {
+    const store = await create();
+    await store.hitMany([
+      { key: 'minute', windowMs: 60_000, cost: 2 },
+      { key: 'hour', windowMs: 3_600_000 },
+      { key: 'opened', windowMs: 60_000, cost: 0 },
+    ]);
+    const [minute, missing, hour, opened] = await store.peekMany(['minute', 'missing', 'hour', 'opened']);
+    expect(minute?.points).toBe(2);
+    expect(minute?.resetInMs).toBeGreaterThan(50_000);
+    expect(minute?.resetInMs).toBeLessThanOrEqual(60_000);
+    expect(missing).toEqual({ points: 0, resetInMs: 0 });
+    expect(hour?.points).toBe(1);
+    expect(hour?.resetInMs).toBeGreaterThan(3_500_000);
+    expect(hour?.resetInMs).toBeLessThanOrEqual(3_600_000);
+    expect(opened?.points).toBe(0);
+    expect(await store.peekMany([])).toEqual([]);
+    await store.close();
+  });
+
   it.skipIf(!enabled)('reads without counting, and a hold is never shortened', async () => {
     const store = await create();
     expect(await store.peek('absent')).toEqual({ points: 0, resetInMs: 0 });
