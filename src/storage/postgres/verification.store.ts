@@ -1,9 +1,8 @@
 import { and, asc, desc, eq, gt, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { NumberProtector } from '../../events/number-protection.js';
 import type { DeliveryRecord, SendSlot, TakenAttempt, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
-import { eventRow } from '../event-row.js';
 import type { PostgresDb } from './db.js';
-import { appendEventPerRow } from './events.store.js';
+import { appendEventPerRow, eventParams, eventPlaceholders } from './events.store.js';
 import { placeholdersOf, prefixed } from './prepared.js';
 import { deliveries, deliveryColumns, events, verificationColumns, verifications } from './schema.js';
 
@@ -23,7 +22,7 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
   // The statements of every start and check, prepared once (prepared.ts).
   const created = db.$with('created').as(db.insert(verifications).values(placeholdersOf(verifications, 'v_', ['rowid'])));
   const delivered = db.$with('delivered').as(db.insert(deliveries).values(placeholdersOf(deliveries, 'd_', ['rowid'])));
-  const createWithEvent = db.with(created, delivered).insert(events).values(placeholdersOf(events, 'e_', ['id'])).prepare('verification_create_with_event');
+  const createWithEvent = db.with(created, delivered).insert(events).values(eventPlaceholders()).prepare('verification_create_with_event');
   const createAlone = db.with(created).insert(deliveries).values(placeholdersOf(deliveries, 'd_', ['rowid'])).prepare('verification_create');
   const byId = db
     .select(verificationColumns)
@@ -69,14 +68,14 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
   const completeWithEvent = db
     .with(db.$with('completed').as(complete))
     .insert(events)
-    .values(placeholdersOf(events, 'e_', ['id']))
+    .values(eventPlaceholders())
     .prepare('delivery_complete_with_event');
 
   return {
     async create(verification, firstDelivery, started) {
       const values = { ...prefixed(verification, 'v_'), ...prefixed(firstDelivery, 'd_') };
       if (!started) await createAlone.execute(values);
-      else await createWithEvent.execute({ ...values, ...prefixed(eventRow(started, protector), 'e_') });
+      else await createWithEvent.execute({ ...values, ...eventParams(started, protector) });
     },
 
     async findById(app, id) {
@@ -112,7 +111,7 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
       if (!approve) return (await takeFailing.execute({ id, now }))[0] as TakenAttempt | undefined;
       const params = { id, now, channel: approve.channel };
       if (!approve.event) return (await takeApproving.execute(params))[0] as TakenAttempt | undefined;
-      return (await takeApprovingWithEvent.execute({ ...params, ...prefixed(eventRow(approve.event, protector), 'e_') }))[0] as TakenAttempt | undefined;
+      return (await takeApprovingWithEvent.execute({ ...params, ...eventParams(approve.event, protector) }))[0] as TakenAttempt | undefined;
     },
 
     async cancelPending(app, id, now) {
@@ -161,7 +160,7 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
         updatedAt: patch.updatedAt,
       };
       if (!event) await completeAlone.execute(params);
-      else await completeWithEvent.execute({ ...params, ...prefixed(eventRow(event, protector), 'e_') });
+      else await completeWithEvent.execute({ ...params, ...eventParams(event, protector) });
     },
   };
 }

@@ -87,10 +87,12 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
   }
 
   function hit(key: string, windowMs: number, cost = 1): Promise<CounterState> {
-    const now = clock.now();
-    counted(1, now);
-    const row = hitStatement.get({ key, cost, expiresAt: now + windowMs, now }) as CounterRow;
-    return Promise.resolve({ points: Number(row.points), resetInMs: Math.max(0, Number(row.expires_at) - now) });
+    return answer(() => {
+      const now = clock.now();
+      counted(1, now);
+      const row = hitStatement.get({ key, cost, expiresAt: now + windowMs, now }) as CounterRow;
+      return { points: Number(row.points), resetInMs: Math.max(0, Number(row.expires_at) - now) };
+    });
   }
 
   return {
@@ -126,26 +128,28 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
         return totals.slice(0, over + 1);
       }),
 
-    peek(key) {
-      const now = clock.now();
-      const row = peekStatement.get({ key, now }) as CounterRow | undefined;
-      return Promise.resolve(row ? { points: Number(row.points), resetInMs: Number(row.expires_at) - now } : { points: 0, resetInMs: 0 });
-    },
+    peek: (key) =>
+      answer(() => {
+        const now = clock.now();
+        const row = peekStatement.get({ key, now }) as CounterRow | undefined;
+        return row ? { points: Number(row.points), resetInMs: Number(row.expires_at) - now } : { points: 0, resetInMs: 0 };
+      }),
 
-    peekMany(keys) {
-      if (keys.length === 0) return Promise.resolve([]);
-      const now = clock.now();
-      const params: Record<string, string | number> = { now };
-      keys.forEach((key, i) => (params[`k${i}`] = key));
-      const rows = peekManyStatement(keys.length).all(params) as CounterRow[];
-      return Promise.resolve(inOrder(keys, rows, now, false));
-    },
+    peekMany: (keys) =>
+      answer(() => {
+        if (keys.length === 0) return [];
+        const now = clock.now();
+        const params: Record<string, string | number> = { now };
+        keys.forEach((key, i) => (params[`k${i}`] = key));
+        const rows = peekManyStatement(keys.length).all(params) as CounterRow[];
+        return inOrder(keys, rows, now, false);
+      }),
 
-    hold(key, durationMs) {
-      const now = clock.now();
-      holdStatement.run({ key, expiresAt: now + durationMs, now });
-      return Promise.resolve();
-    },
+    hold: (key, durationMs) =>
+      answer(() => {
+        const now = clock.now();
+        holdStatement.run({ key, expiresAt: now + durationMs, now });
+      }),
 
     close: () => Promise.resolve(),
   };
