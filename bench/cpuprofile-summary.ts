@@ -3,6 +3,9 @@
  * and inclusive time of the functions that matter, as percentages of the profile.
  *
  *   npx tsx bench/cpuprofile-summary.ts <file.cpuprofile> [top=25] [filter]
+ *
+ * PROFILE_LAST_S=10 keeps only the profile's last 10 seconds (the measured run, without the
+ * warm-up or the starts a check scenario makes first).
  */
 import { readFileSync } from 'node:fs';
 
@@ -33,7 +36,15 @@ const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
 const selfTime = new Map<number, number>();
-profile.samples.forEach((id, i) => selfTime.set(id, (selfTime.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+const lastUs = Number(process.env.PROFILE_LAST_S ?? 0) * 1e6;
+const span = profile.timeDeltas.reduce((a, b) => a + b, 0);
+let elapsed = 0;
+profile.samples.forEach((id, i) => {
+  const delta = profile.timeDeltas[i] ?? 0;
+  elapsed += delta;
+  if (lastUs && elapsed < span - lastUs) return;
+  selfTime.set(id, (selfTime.get(id) ?? 0) + delta);
+});
 const total = [...selfTime.values()].reduce((a, b) => a + b, 0);
 
 function where(frame: CallFrame): string {

@@ -17,8 +17,8 @@
  * LOAD_SERVER_DIR (run the server of another checkout, for A/B runs; default this one),
  * LOAD_DATA_DIR (reuse a data directory, e.g. a seeded one), LOAD_ENV_* (extra
  * server environment). Printed: req/s, latency percentiles, status codes, the server's CPU time
- * per request (/proc/<pid>/stat), its write syscalls and bytes per request (/proc/<pid>/io), and
- * its peak RSS.
+ * per request (/proc/<pid>/stat), the event loop thread's alone and the part of it spent in the
+ * kernel, its write syscalls and bytes per request (/proc/<pid>/io), and its peak RSS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
@@ -67,25 +67,34 @@ interface ProcSample {
   cpuMs: number;
   /** The event loop's thread alone (the process's other threads: GC helpers, libuv's pool, the WAL checkpointer). */
   mainThreadCpuMs: number;
+  /** The event loop thread's CPU in the kernel (system calls, page faults). */
+  mainThreadSystemMs: number;
   syscw: number;
   writeBytes: number;
   peakRssMb: number;
 }
 
-function cpuMsOf(statPath: string): number {
+/** User and system CPU time in ms from a /proc stat file. */
+function cpuOf(statPath: string): { user: number; system: number } {
   const stat = readFileSync(statPath, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+  return { user: (Number(fields[11]) * 1000) / TICKS, system: (Number(fields[12]) * 1000) / TICKS };
 }
+
+const cpuMsOf = (statPath: string): number => {
+  const { user, system } = cpuOf(statPath);
+  return user + system;
+};
 
 function sample(pid: number): ProcSample {
   const cpuMs = cpuMsOf(`/proc/${pid}/stat`);
-  const mainThreadCpuMs = cpuMsOf(`/proc/${pid}/task/${pid}/stat`);
+  const mainThread = cpuOf(`/proc/${pid}/task/${pid}/stat`);
   const io = readFileSync(`/proc/${pid}/io`, 'utf8');
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return {
     cpuMs,
-    mainThreadCpuMs,
+    mainThreadCpuMs: mainThread.user + mainThread.system,
+    mainThreadSystemMs: mainThread.system,
     syscw: Number(/syscw: (\d+)/.exec(io)?.[1]),
     writeBytes: Number(/wchar: (\d+)/.exec(io)?.[1]),
     peakRssMb: Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 102.4) / 10,
@@ -241,6 +250,7 @@ async function main(): Promise<void> {
           serverCpuMsPerRequest: perRequest(after.cpuMs - before.cpuMs),
           serverCpuBusyPercent: Math.round(((after.cpuMs - before.cpuMs) / (result.duration * 1000)) * 100),
           mainThreadCpuMsPerRequest: perRequest(after.mainThreadCpuMs - before.mainThreadCpuMs),
+          mainThreadSystemMsPerRequest: perRequest(after.mainThreadSystemMs - before.mainThreadSystemMs),
           mainThreadBusyPercent: Math.round(((after.mainThreadCpuMs - before.mainThreadCpuMs) / (result.duration * 1000)) * 100),
           writeSyscallsPerRequest: perRequest(after.syscw - before.syscw),
           writeBytesPerRequest: Math.round(perRequest(after.writeBytes - before.writeBytes)),
