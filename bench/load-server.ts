@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { RAISED_LIMITS } from './lib/raised-limits.js';
+import { randomIp, randomMobile } from './lib/traffic.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SCENARIO = process.argv[2] ?? 'start';
@@ -101,21 +102,16 @@ function sample(pid: number): ProcSample {
   };
 }
 
-function randomFrenchMobile(): string {
-  return `+336${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
-}
-
-function randomIp(): string {
-  return `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
-}
-
 async function prepare(url: string, auth: Record<string, string>, outbox: string, count: number): Promise<{ id: string; code: string }[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i += 50) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(50, count - i) }, () =>
-        fetch(`${url}/v1/verifications`, { method: 'POST', headers: auth, body: JSON.stringify({ to: randomFrenchMobile(), signals: { ip: randomIp() } }) }).then(
-          (r) => r.json() as Promise<{ id: string }>,
+        fetch(`${url}/v1/verifications`, { method: 'POST', headers: auth, body: JSON.stringify({ to: randomMobile(), signals: { ip: randomIp() } }) }).then(
+          async (r) => {
+            if (r.status !== 201) throw new Error(`seeding a check pool: POST /v1/verifications answered ${r.status}: ${await r.text()}`);
+            return (await r.json()) as { id: string };
+          },
         ),
       ),
     );
@@ -214,10 +210,10 @@ async function main(): Promise<void> {
       next = () => ({ path: '/echo', body });
     } else if (SCENARIO === 'start') {
       const warm = { url: `${server.url}/v1/verifications`, connections: CONNECTIONS, duration: 2 };
-      const request = { method: 'POST' as const, headers: auth, setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify({ to: randomFrenchMobile(), signals: { ip: randomIp() } }) }) };
+      const request = { method: 'POST' as const, headers: auth, setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify({ to: randomMobile(), signals: { ip: randomIp() } }) }) };
       await autocannon({ ...warm, requests: [request] });
       options = { url: `${server.url}/v1/verifications`, connections: CONNECTIONS, ...timing, requests: [request] };
-      next = () => ({ path: '/v1/verifications', body: JSON.stringify({ to: randomFrenchMobile(), signals: { ip: randomIp() } }) });
+      next = () => ({ path: '/v1/verifications', body: JSON.stringify({ to: randomMobile(), signals: { ip: randomIp() } }) });
     } else {
       const wanted = Number(process.env.LOAD_POOL ?? (RATE ?? 3000) * DURATION);
       const pool = await prepare(server.url, auth, outbox, wanted);

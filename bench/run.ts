@@ -28,6 +28,7 @@ import { fixedRateTable, growthTable, saturatedTable, slowdowns, type BenchRepor
 import { createSeedProgress } from './seed/progress.js';
 import { seed, seedCheckPool, type PoolEntry } from './seed/seeder.js';
 import { RAISED_LIMITS } from './lib/raised-limits.js';
+import { randomIp, randomMobile } from './lib/traffic.js';
 
 const ADMIN_KEY = `bench-admin-${randomBytes(24).toString('hex')}`;
 
@@ -75,19 +76,6 @@ function settings(): Settings {
 }
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
-
-// French mobile ranges where every number is valid (+3363 and +3369 have unassigned blocks).
-const MOBILE_RANGES = ['+3361', '+3362', '+3364', '+3365', '+3366', '+3367', '+3368'];
-
-/** Random French mobile numbers: distinct per start, so per-number limits see one start each. */
-function randomMobile(): string {
-  return `${MOBILE_RANGES[randomInt(MOBILE_RANGES.length)]}${String(randomInt(10_000_000)).padStart(7, '0')}`;
-}
-
-/** Random end-user addresses (signals.ip): per-IP and per-subnet limits see few starts each. */
-function randomIp(): string {
-  return `${randomInt(11, 200)}.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-}
 
 function letters(n: number): string {
   return Array.from({ length: n }, () => String.fromCharCode(97 + randomInt(26))).join('');
