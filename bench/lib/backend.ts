@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { openPostgres } from '../../src/storage/postgres/db.js';
 import { openSqlite } from '../../src/storage/sqlite/db.js';
 import { createPostgresSeedTarget, createSqliteSeedTarget, type SeedTarget } from '../seed/targets.js';
 
@@ -12,6 +13,8 @@ export interface Backend {
   serverEnv: Record<string, string>;
   /** A seeding connection to the server's database; close it before the next server start. */
   openTarget(): Promise<SeedTarget>;
+  /** Has what was seeded written into the database files (SQLite: WAL checkpoint; PostgreSQL: CHECKPOINT). */
+  checkpoint(): Promise<void>;
   /**
    * Checks the server really used this backend (a build without PostgreSQL support ignores
    * DATABASE_URL and quietly runs on SQLite) and says what is there.
@@ -36,6 +39,15 @@ export function sqliteBackend(dataDir: string): Backend {
           handle.close();
         },
       });
+    },
+    checkpoint() {
+      const handle = openSqlite(path);
+      try {
+        handle.raw.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        handle.close();
+      }
+      return Promise.resolve();
     },
     async verify() {
       const target = await this.openTarget();
@@ -74,7 +86,21 @@ export async function postgresBackend(url: string, runId: string, log: (line: st
   return {
     label: 'postgres',
     serverEnv: { DATABASE_URL: databaseUrl },
-    openTarget: () => createPostgresSeedTarget(databaseUrl),
+    async openTarget() {
+      // The grown database is seeded before any server has run on it: migrate it first, as a server would.
+      await (await openPostgres(databaseUrl, { poolSize: 1 })).close();
+      return createPostgresSeedTarget(databaseUrl);
+    },
+    async checkpoint() {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        // Needs a superuser (or pg_checkpoint on PostgreSQL 15+); without it the server's own checkpointer catches up later.
+        await client.query('CHECKPOINT').catch(() => undefined);
+      } finally {
+        await client.end();
+      }
+    },
     async verify(app) {
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
