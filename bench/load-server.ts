@@ -18,7 +18,7 @@
  * LOAD_DATA_DIR (reuse a data directory, e.g. a seeded one), LOAD_ENV_* (extra
  * server environment). Printed: req/s, latency percentiles, status codes, the server's CPU time
  * per request (/proc/<pid>/stat), the event loop thread's alone and the part of it spent in the
- * kernel, its write syscalls and bytes per request (/proc/<pid>/io), and its peak RSS.
+ * kernel, its read and write syscalls and bytes per request (/proc/<pid>/io), and its peak RSS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
@@ -72,6 +72,8 @@ interface ProcSample {
   mainThreadSystemMs: number;
   syscw: number;
   writeBytes: number;
+  syscr: number;
+  readBytes: number;
   peakRssMb: number;
 }
 
@@ -98,6 +100,8 @@ function sample(pid: number): ProcSample {
     mainThreadSystemMs: mainThread.system,
     syscw: Number(/syscw: (\d+)/.exec(io)?.[1]),
     writeBytes: Number(/wchar: (\d+)/.exec(io)?.[1]),
+    syscr: Number(/syscr: (\d+)/.exec(io)?.[1]),
+    readBytes: Number(/rchar: (\d+)/.exec(io)?.[1]),
     peakRssMb: Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 102.4) / 10,
   };
 }
@@ -250,6 +254,8 @@ async function main(): Promise<void> {
           mainThreadBusyPercent: Math.round(((after.mainThreadCpuMs - before.mainThreadCpuMs) / (result.duration * 1000)) * 100),
           writeSyscallsPerRequest: perRequest(after.syscw - before.syscw),
           writeBytesPerRequest: Math.round(perRequest(after.writeBytes - before.writeBytes)),
+          readSyscallsPerRequest: perRequest(after.syscr - before.syscr),
+          readBytesPerRequest: Math.round(perRequest(after.readBytes - before.readBytes)),
           peakRssMb: after.peakRssMb,
           walMb: existsSync(join(dataDir, 'verify.db-wal')) ? Math.round(statSync(join(dataDir, 'verify.db-wal')).size / 1e5) / 10 : 0,
           dataDir,

@@ -9,6 +9,8 @@
  *   N=20000 FLOOR_BATCHES=50 npx tsx bench/sql-floor.ts
  *   FLOOR_TABLES='verifications|deliveries'        replay only the statements naming these tables
  *   FLOOR_TRACE=1                                  also time each distinct statement (µs per request; COMMIT apart)
+ *   FLOOR_DB=/path/to/verify.db                    start from a copy of that database (e.g. one grown by
+ *                                                  `npm run bench:seed`) instead of an empty one
  *
  * Each statement is prepared once for the replay (the server's are prepared once too). The replay
  * runs on a database FILE in WAL mode with the server's pragmas (synchronous NORMAL, 16 MiB cache,
@@ -19,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createTestApp, RELAXED_LIMITS } from '../test/helpers/test-app.js';
+import { randomMobile } from './lib/traffic.js';
 
 const N = Number(process.env.N ?? 5000);
 const BATCHES = (process.env.FLOOR_BATCHES ?? '1,10,50').split(',').map(Number);
@@ -47,6 +50,7 @@ for (const method of ['run', 'get', 'all', 'iterate'] as const) {
   };
 }
 
+if (process.env.FLOOR_DB) copyFileSync(process.env.FLOOR_DB, path);
 const t = await createTestApp({ sqlitePath: path, env: { ...RELAXED_LIMITS, LIMIT_APP_STARTS_HOUR: '100000000', LIMIT_COUNTRY_STARTS_HOUR: '100000000' } });
 for (let i = 0; i < 200; i++) await t.call('POST', '/v1/verifications', { body: { to: `+3361${String(i).padStart(7, '0')}` } });
 await t.database.settled();
@@ -71,7 +75,7 @@ async function record(send: (i: number) => Promise<Response>, count: number): Pr
 
 const ids: string[] = [];
 const starts = await record(async (i) => {
-  const to = `+336${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+  const to = randomMobile();
   const response = await t.call('POST', '/v1/verifications', { body: { to, signals: { ip: `10.${i % 250}.${(i >> 8) % 250}.7` } } });
   if (response.status === 201) ids.push(((await response.clone().json()) as { id: string }).id);
   return response;
