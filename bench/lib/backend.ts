@@ -83,20 +83,20 @@ export async function postgresBackend(url: string, runId: string, log: (line: st
   } finally {
     await admin.end();
   }
+  // Migrated here, once, as a server would on start: the grown database is seeded before any server runs on it.
+  await (await openPostgres(databaseUrl, { poolSize: 1 })).close();
   return {
     label: 'postgres',
     serverEnv: { DATABASE_URL: databaseUrl },
-    async openTarget() {
-      // The grown database is seeded before any server has run on it: migrate it first, as a server would.
-      await (await openPostgres(databaseUrl, { poolSize: 1 })).close();
-      return createPostgresSeedTarget(databaseUrl);
-    },
+    openTarget: () => createPostgresSeedTarget(databaseUrl),
     async checkpoint() {
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
       try {
         // Needs a superuser (or pg_checkpoint on PostgreSQL 15+); without it the server's own checkpointer catches up later.
-        await client.query('CHECKPOINT').catch(() => undefined);
+        await client.query('CHECKPOINT').catch((error: unknown) =>
+          log(`bench: CHECKPOINT refused (${error instanceof Error ? error.message : String(error)}); PostgreSQL writes the seeded rows back on its own schedule, maybe during the first scenarios`),
+        );
       } finally {
         await client.end();
       }
