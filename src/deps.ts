@@ -33,7 +33,7 @@ import type { Database } from './storage/database.js';
 import { createStores, type Stores } from './storage/stores.js';
 import { createBlockStatusReader, type BlockStatusReader } from './reports/block-status.js';
 import { createReportsService, type ReportsService } from './reports/reports.service.js';
-import { createTokenIssuer, rotateSigningKey, type TokenIssuer } from './verification/tokens.js';
+import { createTokenIssuer, type TokenIssuer } from './verification/tokens.js';
 import { createVerificationService, type VerificationService } from './verification/verification.service.js';
 
 /** Everything createApp needs. Only this file picks implementations. */
@@ -310,7 +310,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     factors,
     events,
     tokens,
-    rotateSigningKey: () => rotateSigningKey(signingKeys, clock.now()),
+    rotateSigningKey: () => tokens.rotate(),
     ready: async () => {
       await stores.ping();
       return { database: 'ok' as const, ...limits.health() };

@@ -116,5 +116,7 @@ export const rotateSigningKeyRoute = createRoute({
   tags: TAGS,
   security: SECURITY,
   summary: 'Rotate the JWT signing key (old public keys stay in the JWKS until their tokens expire)',
-  responses: { 200: { description: 'Rotated', ...json(z.object({ kid: z.string() })) }, ...problemResponses('unauthorized', 'forbidden') },
+  description:
+    'The new key signs from the next token on the instance that answers, and on every other instance within a second. Answers 409 conflict when the signing key comes from JWT_PRIVATE_KEY.',
+  responses: { 200: { description: 'Rotated', ...json(z.object({ kid: z.string() })) }, ...problemResponses('unauthorized', 'forbidden', 'conflict') },
 });

@@ -1,8 +1,14 @@
 import { SignJWT, exportJWK, generateKeyPair, importJWK, importPKCS8, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
 import type { Clock } from '../platform/clock.js';
+import { DomainError } from '../platform/errors.js';
 
 const ALG = 'EdDSA';
-const REFRESH_MS = 60_000;
+/**
+ * How stale this instance's view of the active signing key may be. A rotation signs at once on the
+ * instance that made it (rotate() switches its key) and on every other instance within this bound:
+ * the first token signed after it re-reads the active key (one indexed read a second at most).
+ */
+export const SIGNING_KEY_REFRESH_MS = 1_000;
 
 export interface SigningKeyRecord {
   kid: string;
@@ -35,6 +41,12 @@ export interface TokenClaims {
 export interface TokenIssuer {
   sign(claims: TokenClaims): Promise<string>;
   jwks(): Promise<{ keys: JWK[] }>;
+  /**
+   * Generates a new signing key, retires the others (their public keys stay published until their
+   * tokens expire) and signs with it from the next token on this instance; other instances follow
+   * within SIGNING_KEY_REFRESH_MS. Throws conflict when the key comes from JWT_PRIVATE_KEY.
+   */
+  rotate(): Promise<string>;
 }
 
 interface ActiveKey {
@@ -78,6 +90,7 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
   const { store, clock, issuer, ttlSeconds } = options;
   let active: ActiveKey | undefined;
   let loadedAt = -Infinity;
+  let refreshing: Promise<void> | undefined;
   let envKey: { active: ActiveKey; publicJwk: JWK } | undefined;
 
   if (options.privateKeyPem) {
@@ -112,7 +125,11 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
   }
 
   async function current(): Promise<ActiveKey> {
-    if (!active || clock.now() - loadedAt > REFRESH_MS) await refresh();
+    if (!active || clock.now() - loadedAt >= SIGNING_KEY_REFRESH_MS) {
+      // Concurrent signers share one read instead of each starting its own.
+      refreshing ??= refresh().finally(() => (refreshing = undefined));
+      await refreshing;
+    }
     return active as ActiveKey;
   }
 
@@ -142,6 +159,16 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
       await current();
       const stored = (await publishable(clock.now())).map((r) => JSON.parse(r.publicJwk) as JWK);
       return { keys: envKey ? [envKey.publicJwk, ...stored.filter((k) => k.kid !== envKey?.active.kid)] : stored };
+    },
+    async rotate() {
+      // A stored key would be published but never sign: the environment's key always wins.
+      if (envKey) throw new DomainError('conflict', { details: { signingKey: 'JWT_PRIVATE_KEY is set: rotate it there and restart' } });
+      const kid = await rotateSigningKey(store, clock.now());
+      // A refresh already under way may have read the old key: wait for it before switching, so it
+      // cannot switch back after us.
+      await refreshing;
+      await refresh();
+      return kid;
     },
   };
 }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { createTestDatabase, POSTGRES_SKIP_REASON, type TestDatabase } from '../helpers/postgres.js';
@@ -145,6 +145,28 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
     // Several more poll rounds of every instance, then count.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(lines().filter((l) => l.verificationId === id && l.channel === 'flashcall')).toHaveLength(1);
+  });
+
+  it('a signing key rotated on one instance signs there at once and on every other instance within 1 s', async () => {
+    const approveOn = async (i: number, to: string): Promise<string | undefined> => {
+      const { id } = (await (await start(to, i)).json()) as { id: string };
+      const checked = await call(at(i), 'POST', `/v1/verifications/${id}/check`, { code: codeFor(id) });
+      expect(checked.status).toBe(200);
+      return decodeProtectedHeader(((await checked.json()) as { token: string }).token).kid;
+    };
+    const oldKid = await approveOn(1, '+33612340010');
+    const rotated = await call(at(0), 'POST', '/v1/admin/signing-keys/rotate', undefined, ADMIN);
+    expect(rotated.status).toBe(200);
+    const { kid: newKid } = (await rotated.json()) as { kid: string };
+    expect(newKid).not.toBe(oldKid);
+    expect(await approveOn(0, '+33612340011')).toBe(newKid);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await approveOn(1, '+33612340012')).toBe(newKid);
+    expect(await approveOn(2, '+33612340013')).toBe(newKid);
+    for (const s of servers) {
+      const kids = ((await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet).keys.map((k) => k.kid);
+      expect(kids).toEqual(expect.arrayContaining([oldKid, newKid]));
+    }
   });
 
   it('a number blocked through one instance is refused at once by the others', async () => {

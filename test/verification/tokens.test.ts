@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,6 @@ describe('result tokens and the JWKS', () => {
       const rotated = await t.call('POST', '/v1/admin/signing-keys/rotate');
       const { kid: newKid } = (await rotated.json()) as { kid: string };
       expect(newKid).not.toBe(oldKid);
-      t.clock.advance(61_000); // past the key cache refresh
       const after = await approve(t);
       expect(decodeProtectedHeader(after).kid).toBe(newKid);
 
@@ -45,6 +45,42 @@ describe('result tokens and the JWKS', () => {
       t.clock.advance(400_000); // token TTL (300 s) + skew (60 s) after retirement
       const later = (await t.deps.tokens.jwks()).keys.map((k) => k.kid);
       expect(later).toEqual([newKid]);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('a rotation signs at once on the instance that made it, and on another instance sharing the database within 1 s', async () => {
+    const sqlitePath = join(mkdtempSync(join(tmpdir(), 'otp-rotate-')), 'verify.db');
+    const rotating = await createTestApp({ sqlitePath });
+    const other = await createTestApp({ sqlitePath });
+    try {
+      const oldKid = decodeProtectedHeader(await approve(other)).kid;
+      expect(decodeProtectedHeader(await approve(rotating)).kid).toBe(oldKid);
+      const { kid: newKid } = (await (await rotating.call('POST', '/v1/admin/signing-keys/rotate')).json()) as { kid: string };
+      expect(newKid).not.toBe(oldKid);
+      // No time passes on the rotating instance: its very next token is signed with the new key.
+      expect(decodeProtectedHeader(await approve(rotating)).kid).toBe(newKid);
+      other.clock.advance(1_000);
+      expect(decodeProtectedHeader(await approve(other)).kid).toBe(newKid);
+      // Both keys stay published on both instances while tokens signed with the old one are valid.
+      for (const t of [rotating, other]) expect((await t.deps.tokens.jwks()).keys.map((k) => k.kid).sort()).toEqual([oldKid, newKid].sort());
+    } finally {
+      rotating.close();
+      other.close();
+    }
+  });
+
+  it('refuses to rotate (409 conflict) when the signing key comes from JWT_PRIVATE_KEY, and keeps signing with it', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const t = await createTestApp({ env: { JWT_PRIVATE_KEY: pem } });
+    try {
+      const kid = decodeProtectedHeader(await approve(t)).kid;
+      const refused = await t.call('POST', '/v1/admin/signing-keys/rotate');
+      expect(refused.status).toBe(409);
+      expect(((await refused.json()) as { reason: string }).reason).toBe('conflict');
+      expect(decodeProtectedHeader(await approve(t)).kid).toBe(kid);
     } finally {
       t.close();
     }
