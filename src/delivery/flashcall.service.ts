@@ -79,6 +79,8 @@ export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
     country: v.country ?? undefined,
     verificationId: v.id,
     provider: voice.name,
+    // The end user who started the verification (see lifecycleFacts in verification.service.ts).
+    ip: v.endUserIp ?? v.clientIp ?? undefined,
   });
 
   function prepare(verificationId: string, now: number, binding?: CodeBinding): { delivery: DeliveryRecord; from: string } {

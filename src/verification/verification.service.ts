@@ -207,6 +207,16 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     };
   }
 
+  /**
+   * The facts of what happens to a verification (its sends and its approval) as its start recorded
+   * them: those belong to the end user who started it, whoever calls later. The abuse report divides
+   * approvals by starts per IP, so both must be counted under the same address; a check's failures
+   * keep the checking request's address (eventFacts), since that is who guessed.
+   */
+  function lifecycleFacts(ctx: CallerContext, v: VerificationRecord): Omit<EventRecord, 'at' | 'kind' | 'reason'> {
+    return { ...eventFacts(ctx, v), ip: v.endUserIp ?? v.clientIp ?? undefined, userAgent: v.endUserAgent ?? ctx.userAgent };
+  }
+
   /** `deliveries`: the verification's deliveries when the caller has just written them all (not read again). */
   async function view(v: VerificationRecord, known?: DeliveryRecord[]): Promise<VerificationView> {
     const deliveries = known ?? (await store.listDeliveries(v.id));
@@ -261,7 +271,6 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     delivery: DeliveryRecord,
     code: string,
     settings: AppMessageSettings,
-    signals?: EndUserSignals,
   ): Promise<{ result: SendResult; delivery: DeliveryRecord }> {
     const { brand, webOtpDomain } = settings;
     const body = renderVerificationMessage({
@@ -279,12 +288,12 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     if (result.status === 'sent') {
       patch = { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now };
       // The provider accepted the message: the denominator of delivery and conversion rates in reports.
-      event = { ...eventFacts(ctx, v, signals), at: now, kind: 'success', reason: 'sent', channel: delivery.channel, provider: deps.sms.name };
+      event = { ...lifecycleFacts(ctx, v), at: now, kind: 'success', reason: 'sent', channel: delivery.channel, provider: deps.sms.name };
     } else {
       const errorMessage = redactCode(result.errorMessage, code);
       patch = { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now };
       event = {
-        ...eventFacts(ctx, v, signals),
+        ...lifecycleFacts(ctx, v),
         at: now,
         kind: 'failure',
         reason: 'delivery_failed',
@@ -368,7 +377,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
     const channel = deliveries[matched]?.channel ?? v.channel;
     // The 'approved' event is appended by the approval itself: written iff this call approved.
-    const approved: EventRecord = { ...facts, at: now, kind: 'success', reason: 'approved', channel };
+    const approved: EventRecord = { ...lifecycleFacts(ctx, v), at: now, kind: 'success', reason: 'approved', channel };
     if ((await store.takeAttempt(v.id, now, { channel, event: approved })) === undefined) {
       const current = (await store.findById(ctx.app, v.id)) ?? v;
       return fail(blockedReason(current, clock.now()) ?? 'already_used', facts);
@@ -476,7 +485,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: deps.sms.name, numberType: phone.type };
       await store.create(v, delivery, started);
       deps.events.counted?.(started);
-      const sent = await deliver(ctx, v, delivery, code, settings ?? (await brandAndDomain(ctx.app)), input.signals);
+      const sent = await deliver(ctx, v, delivery, code, settings ?? (await brandAndDomain(ctx.app)));
       if (sent.result.status === 'failed' && flash && input.channel === 'auto' && (await flash.fallBack(id, 'provider_failed'))) {
         return view((await store.findById(ctx.app, id)) ?? v);
       }

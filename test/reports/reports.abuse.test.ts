@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BlockStatusReader, BlockTarget } from '../../src/reports/block-status.js';
-import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { createTestApp, startVerification, type TestApp } from '../helpers/test-app.js';
 import { ATTACKER_IP, FR_PREFIX, GB_PREFIX, seedScenario } from './seed.js';
 
 interface Row {
@@ -122,5 +122,40 @@ describe('GET /v1/reports/abuse', () => {
     } finally {
       plain.close();
     }
+  });
+});
+
+/**
+ * A back end calls for its users: it starts with `signals.ip` (the user's address) and checks from
+ * its own address without signals, as most integrations do. Counting the approvals under the check
+ * request's address and the starts under the user's put conversion rates of several hundred percent
+ * in the IP rows: a verification's approval belongs to the address that started it.
+ */
+describe('GET /v1/reports/abuse: per-IP conversion', () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  it('counts a verification approved from the back end under the end user address that started it, never above 100%', async () => {
+    t = await createTestApp();
+    const backEnd = '198.51.100.10';
+    const user = '203.0.113.77';
+    const numbers = ['+14155550131', '+14155550132', '+14155550133'];
+    for (const to of numbers) {
+      const v = await startVerification(t, { to, signals: { ip: user } });
+      // One wrong guess from the back end, then the right code: the failure is the back end's request.
+      expect((await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: t.codeFor(v.id) === '000000' ? '111111' : '000000' }, clientIp: backEnd })).status).toBe(422);
+      expect((await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: t.codeFor(v.id) }, clientIp: backEnd })).status).toBe(200);
+    }
+    // The user's own wrong guess (signals.ip) puts the user's address among the failing IPs as well.
+    const own = await startVerification(t, { to: '+14155550134', signals: { ip: user } });
+    expect((await t.call('POST', `/v1/verifications/${own.id}/check`, { body: { code: t.codeFor(own.id) === '000000' ? '111111' : '000000', signals: { ip: user } } })).status).toBe(422);
+
+    const response = await t.call('GET', '/v1/reports/abuse');
+    expect(response.status).toBe(200);
+    const { ips } = (await response.json()) as AbuseReport;
+    const byIp = Object.fromEntries(ips.map((row) => [row.value, row]));
+    expect(byIp[user]).toMatchObject({ failures: 1, started: 4, sent: 4, approved: 3, conversionRate: 0.75 });
+    expect(byIp[backEnd]).toMatchObject({ failures: 3, started: 0, approved: 0 });
+    for (const row of ips) expect(row.approved, row.value).toBeLessThanOrEqual(row.started);
   });
 });
