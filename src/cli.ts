@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 import { createAdminService, SCOPES, type Scope } from './admin/admin.service.js';
+import { appSettingsView, createdKeyView, keySummaryView } from './admin/admin.views.js';
 import { createApp, openApiDocument } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { configOrExit } from './config.process.js';
@@ -61,12 +62,12 @@ keys
   .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, parseScopes)
   .action(async (opts: { app: string; scopes: Scope[] }) => {
     if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(opts.app)) throw new InvalidArgumentError('app must be lower-case letters, digits, _ or -');
-    await withDatabase(async (_d, cfg, stores) => print(await adminService(stores(), cfg).createKey({ app: opts.app, scopes: opts.scopes })));
+    await withDatabase(async (_d, cfg, stores) => print(createdKeyView(await adminService(stores(), cfg).createKey({ app: opts.app, scopes: opts.scopes }))));
   });
 keys
   .command('list')
   .description('list API keys (never their secrets)')
-  .action(async () => withDatabase(async (_d, cfg, stores) => print(await adminService(stores(), cfg).listKeys())));
+  .action(async () => withDatabase(async (_d, cfg, stores) => print((await adminService(stores(), cfg).listKeys()).map(keySummaryView))));
 keys
   .command('revoke <id>')
   .description('revoke an API key')
@@ -85,7 +86,7 @@ program
   .option('--code-length <n>', 'code length (4-10)', parseCodeLength)
   .option('--webotp-domain <domain>', 'WebOTP origin for the last message line')
   .action(async (name: string, opts: { brand?: string; codeLength?: number; webotpDomain?: string }) =>
-    withDatabase(async (_d, cfg, stores) => print(await adminService(stores(), cfg).updateApp(name, { brand: opts.brand, codeLength: opts.codeLength, webOtpDomain: opts.webotpDomain }))),
+    withDatabase(async (_d, cfg, stores) => print(appSettingsView(await adminService(stores(), cfg).updateApp(name, { brand: opts.brand, codeLength: opts.codeLength, webOtpDomain: opts.webotpDomain })))),
   );
 
 program

@@ -79,8 +79,18 @@ describe('CLI keys', () => {
       env: { ...inheritedEnv(), SQLITE_PATH: sqlitePath, DATA_DIR: dir, NODE_ENV: 'development' },
       encoding: 'utf8',
     });
-    const created = JSON.parse(out) as { key: string; app: string; scopes: string[] };
+    const created = JSON.parse(out) as { key: string; app: string; scopes: string[]; createdAt: unknown };
     expect(created).toMatchObject({ app: 'acme', scopes: ['verify'] });
+    // Times are ISO 8601, as the API prints them, not epoch milliseconds.
+    expect(created.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const listed = JSON.parse(
+      execFileSync('npx', ['tsx', 'src/cli.ts', 'keys', 'list'], { env: { ...inheritedEnv(), SQLITE_PATH: sqlitePath, DATA_DIR: dir, NODE_ENV: 'development' }, encoding: 'utf8' }),
+    ) as { createdAt: unknown; revokedAt: unknown }[];
+    expect(listed).toEqual([expect.objectContaining({ createdAt: created.createdAt, revokedAt: null })]);
+    const app = JSON.parse(
+      execFileSync('npx', ['tsx', 'src/cli.ts', 'apps', 'set', 'acme', '--brand', 'Acme'], { env: { ...inheritedEnv(), SQLITE_PATH: sqlitePath, DATA_DIR: dir, NODE_ENV: 'development' }, encoding: 'utf8' }),
+    ) as { createdAt: string; updatedAt: string };
+    expect(new Date(app.updatedAt).toISOString()).toBe(app.updatedAt);
     const t = await createTestApp({ sqlitePath });
     try {
       await startVerification(t, { to: '+14155550123' }, created.key);
