@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { bodyExcerpt, type SendResult, type SmsProvider, type VoiceProvider } from './provider.js';
+import { twilioErrorMessage } from './twilio.errors.js';
 
 export interface TwilioOptions {
   accountSid: string;
@@ -23,6 +24,9 @@ export interface TwilioOptions {
  */
 export const FLASH_CALL_TWIML = '<Response><Hangup/></Response>';
 
+/** The call progress events Twilio is asked to report (the `StatusCallbackEvent` parameter, repeated). */
+export const FLASH_CALL_STATUS_EVENTS = ['ringing', 'answered', 'completed'] as const;
+
 interface TwilioError {
   code?: number;
   message?: string;
@@ -35,7 +39,7 @@ interface TwilioError {
  * `{ code, message, more_info, status }` becomes `twilio_<code>` with its message. 5xx and timeouts
  * are transient; 4xx (including 429) are not retried; a 2xx without a sid is `invalid_response`.
  */
-async function postForm(options: TwilioOptions, resource: 'Messages' | 'Calls', params: Record<string, string>): Promise<SendResult> {
+async function postForm(options: TwilioOptions, resource: 'Messages' | 'Calls', params: URLSearchParams): Promise<SendResult> {
   const doFetch = options.fetch ?? fetch;
   const url = `${options.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/${resource}.json`;
   const auth = Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64');
@@ -43,7 +47,7 @@ async function postForm(options: TwilioOptions, resource: 'Messages' | 'Calls', 
     const response = await doFetch(url, {
       method: 'POST',
       headers: { authorization: `Basic ${auth}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams(params).toString(),
+      body: params.toString(),
       signal: AbortSignal.timeout(options.timeoutMs),
     });
     const text = await response.text();
@@ -57,7 +61,10 @@ async function postForm(options: TwilioOptions, resource: 'Messages' | 'Calls', 
     if (!response.ok) {
       const error = parsed as TwilioError;
       const code = typeof error.code === 'number' ? `twilio_${error.code}` : `http_${response.status}`;
-      const message = typeof error.message === 'string' ? error.message : text.slice(0, 200) || response.statusText;
+      const message =
+        typeof error.code === 'number'
+          ? twilioErrorMessage(String(error.code), typeof error.message === 'string' ? error.message : undefined)
+          : text.slice(0, 200) || response.statusText;
       return { status: 'failed', errorCode: code, errorMessage: message.slice(0, 200), transient: response.status >= 500 };
     }
     // Twilio answers every created resource with its sid. A 2xx without one came from something
@@ -81,10 +88,10 @@ export function createTwilioSmsProvider(options: TwilioOptions): SmsProvider {
   return {
     name: 'twilio',
     send(message) {
-      const params: Record<string, string> = { To: message.to, Body: message.body };
-      if (options.messagingServiceSid) params.MessagingServiceSid = options.messagingServiceSid;
-      else if (message.from ?? options.from) params.From = message.from ?? options.from ?? '';
-      if (options.statusCallbackUrl) params.StatusCallback = options.statusCallbackUrl;
+      const params = new URLSearchParams({ To: message.to, Body: message.body });
+      if (options.messagingServiceSid) params.set('MessagingServiceSid', options.messagingServiceSid);
+      else if (message.from ?? options.from) params.set('From', message.from ?? options.from ?? '');
+      if (options.statusCallbackUrl) params.set('StatusCallback', options.statusCallbackUrl);
       return postForm(options, 'Messages', params);
     },
   };
@@ -95,10 +102,13 @@ export function createTwilioVoiceProvider(options: TwilioOptions): VoiceProvider
   return {
     name: 'twilio',
     call(call) {
-      const params: Record<string, string> = { To: call.to, From: call.from, Twiml: FLASH_CALL_TWIML, Timeout: String(options.ringSeconds) };
+      const params = new URLSearchParams({ To: call.to, From: call.from, Twiml: FLASH_CALL_TWIML, Timeout: String(options.ringSeconds) });
       if (options.statusCallbackUrl) {
-        params.StatusCallback = options.statusCallbackUrl;
-        params.StatusCallbackMethod = 'POST';
+        params.set('StatusCallback', options.statusCallbackUrl);
+        params.set('StatusCallbackMethod', 'POST');
+        // Twilio calls back on `completed` only unless told otherwise; a flash call has done its job
+        // once the phone rings, so `ringing` is the callback that matters (and `answered`, which ends it).
+        for (const event of FLASH_CALL_STATUS_EVENTS) params.append('StatusCallbackEvent', event);
       }
       return postForm(options, 'Calls', params);
     },

@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/app-env.js';
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
 import type { DeliveryStatusService, StatusReport } from './status.service.js';
+import { twilioErrorMessage } from './twilio.errors.js';
 import { httpStatusRoute, twilioStatusRoute } from './webhooks.routes.js';
 import { requireWebhookSignature, type WebhookSecrets } from './webhook-signature.js';
 
@@ -59,7 +60,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps, base: () => OpenAPI
     const status = (isCall ? TWILIO_CALL_STATUS : TWILIO_MESSAGE_STATUS)[raw];
     // queued, accepted, sending, initiated…: intermediate states that change nothing.
     if (!status) return c.json({ result: 'unchanged' as const }, 200);
-    const error = form.ErrorCode ? { code: `twilio_${form.ErrorCode}`, message: form.ErrorMessage ?? '' } : null;
+    const error = form.ErrorCode ? { code: `twilio_${form.ErrorCode}`, message: twilioErrorMessage(form.ErrorCode, form.ErrorMessage) } : null;
     const outcome = await deps.statuses.apply({ provider: 'twilio', providerMessageId: sid, status, error });
     if (outcome === 'unknown') throw new DomainError('not_found');
     return c.json({ result: outcome }, 200);

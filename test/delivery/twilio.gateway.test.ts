@@ -75,6 +75,8 @@ describe('Twilio gateway against a fake of its REST API', () => {
     expect(call.resource).toBe('Calls');
     expect(call.params).toMatchObject({ To: '+33612345678', Twiml: FLASH_CALL_TWIML, Timeout: '10', StatusCallback: `${PUBLIC}/v1/webhooks/twilio/status` });
     expect(call.params.From).toMatch(/^\+(33187|442079)\d{6}$/);
+    // Twilio reports `completed` only unless asked: the flash call asks for ringing and answered too.
+    expect(new URLSearchParams(call.request.body).getAll('StatusCallbackEvent')).toEqual(['ringing', 'answered', 'completed']);
     expect((await eventsOf(t, 'delivery_failed'))[0]).toMatchObject({ provider: 'twilio', provider_error: "twilio_21612: The 'To' phone number is not currently reachable via SMS." });
 
     const check = await t.call('POST', `/v1/verifications/${started.id}/check`, { body: { code: call.params.From } });
@@ -112,15 +114,32 @@ describe('Twilio gateway against a fake of its REST API', () => {
     expect(JSON.stringify(await t.rows('SELECT * FROM events'))).not.toContain(from.slice(-6));
   });
 
-  it('falls back when Twilio reports the SMS undelivered in a status callback', async () => {
+  it('falls back when Twilio reports the SMS undelivered in a status callback, naming its error code and what it means', async () => {
     t = await createTestApp({ env: env() });
     const started = await startVerification(t, { to: '+33612345678', channel: 'auto' });
     const sms = twilio.created[0]!;
-    const response = await postCallback(twilio.statusCallback(sms.sid, 'undelivered', { ErrorCode: '30005', ErrorMessage: 'Unknown destination handset' }));
+    // Twilio's message status callbacks carry ErrorCode and no message.
+    const response = await postCallback(twilio.statusCallback(sms.sid, 'undelivered', { ErrorCode: '30005' }));
     expect(response.status).toBe(200);
     expect(twilio.created.map((c) => c.resource)).toEqual(['Messages', 'Calls']);
     const view = await getVerification(t, started.id);
     expect(view.fallback).toMatchObject({ state: 'done', reason: 'delivery_failed' });
     expect(view.deliveries[0]).toMatchObject({ status: 'undelivered', error: { code: 'twilio_30005', message: 'Unknown destination handset' } });
+    expect((await eventsOf(t, 'delivery_failed'))[0]).toMatchObject({ provider: 'twilio', provider_error: 'twilio_30005: Unknown destination handset' });
+
+    // A code missing from the table still says where Twilio explains it; a message Twilio sends is kept.
+    const call = twilio.created[1]!;
+    await postCallback(twilio.statusCallback(call.sid, 'failed', { ErrorCode: '32999' }));
+    expect((await getVerification(t, started.id)).deliveries[1]).toMatchObject({
+      status: 'failed',
+      error: { code: 'twilio_32999', message: 'Twilio error 32999 (https://www.twilio.com/docs/api/errors/32999)' },
+    });
+  });
+
+  it('a refusal with a Twilio code and no message carries what the code means', async () => {
+    t = await createTestApp({ env: { ...env(), FLASHCALL_RANGES: '' } });
+    twilio.failNext(400, 21610, '');
+    const started = await startVerification(t, { to: '+33612345678' });
+    expect(started.deliveries[0]).toMatchObject({ status: 'failed', error: { code: 'twilio_21610', message: 'Attempt to send to unsubscribed recipient' } });
   });
 });
