@@ -5,6 +5,7 @@ import { createAdminService, SCOPES, type Scope } from './admin/admin.service.js
 import { appSettingsView, createdKeyView, keySummaryView } from './admin/admin.views.js';
 import { createApp, openApiDocument } from './app.js';
 import { loadConfig, type Config } from './config.js';
+import { configurationMarkdown } from './config.docs.js';
 import { configOrExit } from './config.process.js';
 import { createDeps, resolvePepper, resolveReportsSecret } from './deps.js';
 import { createNumberProtector } from './events/number-protection.js';
@@ -139,6 +140,16 @@ program
     const yaml = await generateOpenApiYaml();
     if (opts.write) writeFileSync(opts.write, yaml);
     else process.stdout.write(yaml);
+  });
+
+program
+  .command('config-docs')
+  .description('print docs/configuration.md: every environment variable, generated from the config schema')
+  .option('--write <file>', 'write it to a file instead')
+  .action((opts: { write?: string }) => {
+    const markdown = configurationMarkdown();
+    if (opts.write) writeFileSync(opts.write, markdown);
+    else process.stdout.write(markdown);
   });
 
 /** The OpenAPI YAML exactly as committed: generated from a throw-away in-memory app. */

@@ -9,8 +9,8 @@ const bool = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** Every environment variable the service reads, with its default. README's table mirrors this. */
-const ENV_SCHEMA = z
+/** Every environment variable the service reads, with its default. docs/configuration.md is generated from it (config.docs.ts). */
+export const ENV_SCHEMA = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     HOST: z.string().min(1).default('0.0.0.0'),
@@ -201,6 +201,7 @@ function parseOrigins(raw: string): { origins: string[]; problems: string[] } {
 }
 
 export type RawEnv = z.output<typeof ENV_SCHEMA>;
+export type EnvName = keyof typeof ENV_SCHEMA.shape;
 
 export interface Config {
   env: RawEnv['NODE_ENV'];
