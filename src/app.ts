@@ -165,6 +165,25 @@ export function createApp(deps: AppDeps): App {
   return app;
 }
 
+/** Every tag the routes use, in the order the documentation lists them. */
+const API_TAGS = [
+  { name: 'Verifications', description: 'One-time codes by SMS or flash call, checked once, with a signed result token. API key scope `verify`.' },
+  { name: 'Factors', description: 'Authenticator-app (TOTP) factors, recovery codes and transaction-bound challenges. API key scope `factors`.' },
+  { name: 'Marketing lists', description: 'Double opt-in sign-ups with a consent ledger. API key scope `optin`.' },
+  { name: 'Reports', description: 'Failure, conversion and abuse reports, the event record (scope `reports`), and the dashboard page that reads them.' },
+  { name: 'Blocklist', description: 'Block or allow numbers, prefixes, IPs, CIDRs and countries, at once on every instance. API key scope `security`.' },
+  { name: 'Admin', description: 'API keys, app settings, per-app limits and the signing key. API key scope `admin`.' },
+  { name: 'Webhooks', description: 'Delivery status and inbound messages from the SMS and voice gateways: no API key, each checks its gateway signature.' },
+  { name: 'Service', description: 'Health, readiness, metrics, the public keys of result tokens, and this document with its interactive page. No API key.' },
+];
+
+/**
+ * SPDX identifier, as OpenAPI 3.1 has it. A variable, not a literal in place: @hono/zod-openapi types
+ * getOpenAPI31Document's argument as a 3.0 document, whose License has no `identifier`; the
+ * generator copies `info` through as given.
+ */
+const LICENSE = { name: 'Apache-2.0', identifier: 'Apache-2.0' };
+
 /** The OpenAPI document of an app, as `npm run openapi` writes it to openapi.yaml. */
 export function openApiDocument(app: App): ReturnType<App['getOpenAPI31Document']> {
   return app.getOpenAPI31Document({
@@ -174,8 +193,12 @@ export function openApiDocument(app: App): ReturnType<App['getOpenAPI31Document'
       version: '1.0.0',
       description:
         'Self-hosted phone verification: hashed, expiring one-time codes sent by SMS, checked once, with a signed JWT as the result. Every error is an RFC 9457 problem (application/problem+json) with a stable `reason`.',
-      license: { name: 'Apache-2.0' },
+      license: LICENSE,
     },
-    servers: [{ url: 'http://localhost:3000', description: 'Local development' }],
+    // Relative (OpenAPI 3.1 §4.8.5): resolved against where this document is served, so "Try it out"
+    // and generated clients call the service that served it, whatever its host, port or path prefix.
+    // "." and not "/": the document is served at the service's root, and "/" would drop a proxy's prefix.
+    servers: [{ url: '.', description: 'The service that serves this document' }],
+    tags: API_TAGS,
   });
 }

@@ -64,9 +64,12 @@ const COMMON = ['invalid_request', 'malformed_json', 'unsupported_media_type', '
 export const createKeyRoute = createRoute({
   method: 'post',
   path: '/v1/admin/api-keys',
+  operationId: 'createApiKey',
   tags: TAGS,
   security: SECURITY,
   summary: 'Create a scoped API key for an app',
+  description:
+    'Creates a key for `app` with the given scopes. The bearer secret is in this answer only; the service keeps its SHA-256 and compares in constant time. Scope `admin`.',
   request: { body: { ...json(CreateKeyBody), required: true } },
   responses: { 201: { description: 'Created', ...json(CreatedKey) }, ...problemResponses(...COMMON) },
 });
@@ -74,18 +77,24 @@ export const createKeyRoute = createRoute({
 export const listKeysRoute = createRoute({
   method: 'get',
   path: '/v1/admin/api-keys',
+  operationId: 'listApiKeys',
   tags: TAGS,
   security: SECURITY,
   summary: 'List API keys (never their secrets)',
+  description:
+    'Every API key, revoked ones included, with its app and scopes; never a secret. Scope `admin`.',
   responses: { 200: { description: 'Keys', ...json(z.object({ keys: z.array(ApiKeySummary) })) }, ...problemResponses('unauthorized', 'forbidden') },
 });
 
 export const revokeKeyRoute = createRoute({
   method: 'delete',
   path: '/v1/admin/api-keys/{id}',
+  operationId: 'revokeApiKey',
   tags: TAGS,
   security: SECURITY,
   summary: 'Revoke an API key, at once',
+  description:
+    'Revokes a key: the next request with it is 401, on every instance. Scope `admin`.',
   request: { params: KeyIdParam },
   responses: { 204: { description: 'Revoked' }, ...problemResponses('unauthorized', 'forbidden', 'not_found') },
 });
@@ -93,9 +102,12 @@ export const revokeKeyRoute = createRoute({
 export const getAppRoute = createRoute({
   method: 'get',
   path: '/v1/admin/apps/{name}',
+  operationId: 'getAppSettings',
   tags: TAGS,
   security: SECURITY,
   summary: "Read an app's settings",
+  description:
+    'The settings of one app: brand, code length and WebOTP domain (null when the default applies). Scope `admin`.',
   request: { params: AppParam },
   responses: { 200: { description: 'Settings', ...json(AppSettingsSchema) }, ...problemResponses('invalid_request', 'unauthorized', 'forbidden', 'not_found') },
 });
@@ -103,9 +115,12 @@ export const getAppRoute = createRoute({
 export const updateAppRoute = createRoute({
   method: 'put',
   path: '/v1/admin/apps/{name}',
+  operationId: 'updateAppSettings',
   tags: TAGS,
   security: SECURITY,
   summary: "Create or update an app's settings (brand, code length, WebOTP domain)",
+  description:
+    'Creates the app\'s settings or replaces the fields given; null restores a default. Applies to the next verification. Scope `admin`.',
   request: { params: AppParam, body: { ...json(AppSettingsBody), required: true } },
   responses: { 200: { description: 'Settings', ...json(AppSettingsSchema) }, ...problemResponses(...COMMON) },
 });
@@ -113,10 +128,11 @@ export const updateAppRoute = createRoute({
 export const rotateSigningKeyRoute = createRoute({
   method: 'post',
   path: '/v1/admin/signing-keys/rotate',
+  operationId: 'rotateSigningKey',
   tags: TAGS,
   security: SECURITY,
   summary: 'Rotate the JWT signing key (old public keys stay in the JWKS until their tokens expire)',
   description:
-    'The new key signs from the next token on the instance that answers, and on every other instance within a second. Answers 409 conflict when the signing key comes from JWT_PRIVATE_KEY.',
+    'Makes a new Ed25519 key the one that signs result tokens and answers its `kid`: it signs from the next token on the instance that answers, and on every other instance within a second. The previous public keys stay in /.well-known/jwks.json until the tokens they signed have expired. Answers 409 conflict when the signing key comes from JWT_PRIVATE_KEY. Scope `admin`.',
   responses: { 200: { description: 'Rotated', ...json(z.object({ kid: z.string() })) }, ...problemResponses('unauthorized', 'forbidden', 'conflict') },
 });

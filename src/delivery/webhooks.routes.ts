@@ -4,6 +4,8 @@ import { problemResponses } from '../http/problem.js';
 /** Provider status callbacks. Authenticated by their signature, not by an API key. */
 
 const TAGS = ['Webhooks'];
+/** No API key: a gateway has none. Each route checks the signature its description names instead. */
+const SIGNED_NOT_KEYED: [] = [];
 
 export const HttpStatusBody = z
   .object({
@@ -32,7 +34,9 @@ const StatusResult = z.object({ result: z.enum(['applied', 'unchanged']) }).open
 export const httpStatusRoute = createRoute({
   method: 'post',
   path: '/v1/webhooks/http/status',
+  operationId: 'receiveHttpStatus',
   tags: TAGS,
+  security: SIGNED_NOT_KEYED,
   summary: 'Delivery status from the generic HTTP gateway',
   description:
     'Signed like outgoing requests: `x-otp-timestamp` (Unix seconds, within 5 minutes) and `x-otp-signature: v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` under SMS_HTTP_SECRET or VOICE_HTTP_SECRET. A failed or undelivered SMS of an `auto` verification triggers the flash-call fallback.',
@@ -46,7 +50,9 @@ export const httpStatusRoute = createRoute({
 export const twilioStatusRoute = createRoute({
   method: 'post',
   path: '/v1/webhooks/twilio/status',
+  operationId: 'receiveTwilioStatus',
   tags: TAGS,
+  security: SIGNED_NOT_KEYED,
   summary: 'Message and call status callbacks from Twilio',
   description:
     "Checked with `X-Twilio-Signature` (base64 HMAC-SHA1 under TWILIO_AUTH_TOKEN of PUBLIC_BASE_URL + path followed by the sorted POST parameters). `failed`/`undelivered` for an SMS triggers the flash-call fallback.",

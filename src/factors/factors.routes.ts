@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { problemResponses } from '../http/problem.js';
+import { printableText } from '../http/schema-formats.js';
 import { Signals, TransactionBody } from '../verification/verification.routes.js';
 
 /** The public contract of /v1/factors: these schemas validate requests and generate openapi.yaml. */
@@ -7,22 +8,20 @@ import { Signals, TransactionBody } from '../verification/verification.routes.js
 const SECURITY = [{ bearerAuth: [] }];
 const TAGS = ['Factors'];
 
-// Printable text without control characters or `:` (the Key URI format separates issuer and label with it).
-const URI_TEXT = /^[^\p{C}:]+$/u;
+// Without `:` as well: the Key URI format separates issuer and label with it.
+const uriText = () => printableText({ alsoRefuse: ':' });
 
-const User = z
-  .string()
+const User = printableText()
   .min(1)
   .max(128)
-  .regex(/^[^\p{C}]+$/u)
-  .openapi({ description: "The caller's identifier of the end user (opaque to this service)", example: 'user_8431' });
+  .openapi({ description: "The caller's identifier of the end user (opaque to this service; no control, format, private-use or unassigned characters)", example: 'user_8431' });
 
 export const EnrollBody = z
   .object({
     user: User,
     type: z.literal('totp'),
-    label: z.string().min(1).max(64).regex(URI_TEXT).optional().openapi({ description: 'Account name shown in the app (default: user)', example: 'alice@example.com' }),
-    issuer: z.string().min(1).max(64).regex(URI_TEXT).optional().openapi({ description: "Issuer shown in the app (default: the app's brand)", example: 'ACME Bank' }),
+    label: uriText().min(1).max(64).optional().openapi({ description: 'Account name shown in the app (default: user)', example: 'alice@example.com' }),
+    issuer: uriText().min(1).max(64).optional().openapi({ description: "Issuer shown in the app (default: the app's brand)", example: 'ACME Bank' }),
   })
   .strict()
   .openapi('EnrollFactor');
@@ -89,9 +88,12 @@ const CODE_FAILURES = ['not_found', 'incorrect_code', 'max_attempts_exceeded'] a
 export const enrollRoute = createRoute({
   method: 'post',
   path: '/v1/factors',
+  operationId: 'enrollFactor',
   tags: TAGS,
   security: SECURITY,
   summary: 'Enrol an authenticator app (TOTP): returns the secret and its QR code, once',
+  description:
+    'Creates an unverified TOTP factor (RFC 6238: SHA-1, 6 digits, 30 s) and returns its base32 secret, otpauth URI and QR code this once (`Cache-Control: no-store`); the secret is stored encrypted. It takes part in no challenge until its first code verifies it. Scope `factors`.',
   request: { body: { ...json(EnrollBody), required: true } },
   responses: {
     201: { description: 'Created, unverified until its first code', ...json(EnrolmentSchema) },
@@ -102,9 +104,12 @@ export const enrollRoute = createRoute({
 export const verifyFactorRoute = createRoute({
   method: 'post',
   path: '/v1/factors/{id}/verify',
+  operationId: 'verifyFactor',
   tags: TAGS,
   security: SECURITY,
   summary: 'Activate a factor with its first code; returns recovery codes, once',
+  description:
+    'Checks the first code from the authenticator app; a right one verifies the factor and returns its recovery codes, shown once. Wrong codes count against the attempt limit of the factor, and an enrolment not verified within FACTOR_ENROLMENT_TTL_SECONDS is `expired`. Scope `factors`.',
   request: { params: IdParam, body: { ...json(VerifyFactorBody), required: true } },
   responses: {
     200: { description: 'Verified', ...json(ActivationSchema) },
@@ -115,9 +120,12 @@ export const verifyFactorRoute = createRoute({
 export const challengeRoute = createRoute({
   method: 'post',
   path: '/v1/factors/{id}/challenge',
+  operationId: 'challengeFactor',
   tags: TAGS,
   security: SECURITY,
   summary: 'Check a code (or a recovery code) of a verified factor',
+  description:
+    'Checks a TOTP code (each accepted once: a replayed code is `already_used`) or a single-use recovery code, and returns a signed result token (`amr: ["otp"]`, `txn_hash` for a transaction). Scope `factors`.',
   request: { params: IdParam, body: { ...json(ChallengeBody), required: true } },
   responses: {
     200: { description: 'Approved', ...json(ChallengeResultSchema) },
@@ -128,9 +136,12 @@ export const challengeRoute = createRoute({
 export const listFactorsRoute = createRoute({
   method: 'get',
   path: '/v1/factors',
+  operationId: 'listFactors',
   tags: TAGS,
   security: SECURITY,
   summary: "A user's factors (never their secrets)",
+  description:
+    'Every factor of one user of the calling app, oldest first, without secrets. Scope `factors`.',
   request: { query: z.object({ user: User.openapi({ param: { name: 'user', in: 'query' } }) }) },
   responses: {
     200: { description: 'Factors, oldest first', ...json(z.object({ factors: z.array(FactorSchema) }).openapi('FactorList')) },
@@ -141,9 +152,12 @@ export const listFactorsRoute = createRoute({
 export const getFactorRoute = createRoute({
   method: 'get',
   path: '/v1/factors/{id}',
+  operationId: 'getFactor',
   tags: TAGS,
   security: SECURITY,
   summary: 'Read a factor (never its secret)',
+  description:
+    'One factor of the calling app, without its secret. Another app\'s factor is 404. Scope `factors`.',
   request: { params: IdParam },
   responses: {
     200: { description: 'The factor', ...json(FactorSchema) },
@@ -154,9 +168,12 @@ export const getFactorRoute = createRoute({
 export const deleteFactorRoute = createRoute({
   method: 'delete',
   path: '/v1/factors/{id}',
+  operationId: 'deleteFactor',
   tags: TAGS,
   security: SECURITY,
   summary: 'Delete a factor and its recovery codes',
+  description:
+    'Deletes the factor and its recovery codes at once; its codes stop working. Scope `factors`.',
   request: { params: IdParam },
   responses: {
     204: { description: 'Deleted' },
@@ -167,9 +184,12 @@ export const deleteFactorRoute = createRoute({
 export const regenerateRecoveryCodesRoute = createRoute({
   method: 'post',
   path: '/v1/factors/{id}/recovery-codes',
+  operationId: 'regenerateRecoveryCodes',
   tags: TAGS,
   security: SECURITY,
   summary: 'Replace the recovery codes of a verified factor (the old ones stop working)',
+  description:
+    'Replaces every recovery code of a verified factor with new ones, shown once; the old ones stop working at once. Scope `factors`.',
   request: { params: IdParam },
   responses: {
     200: { description: 'New recovery codes, shown once', ...json(z.object({ id: z.string(), recoveryCodes: RecoveryCodes }).openapi('RecoveryCodes')) },

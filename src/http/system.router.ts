@@ -26,13 +26,22 @@ export interface SystemRouterDeps {
   openapiYaml: string;
 }
 
+/**
+ * Every link is relative to the page (/docs), never absolute: behind a reverse proxy that mounts the
+ * service under a prefix (https://example.com/otp/docs → /docs) an absolute /docs/... or
+ * /openapi.yaml would leave the prefix and miss the service. The empty data: icon spares the
+ * browser a /favicon.ico request that would only 404.
+ */
 const DOCS_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>OTP Verify API</title>
-<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="docs/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body></html>`;
+<script src="docs/swagger-ui-bundle.js"></script><script src="docs/init.js"></script></body></html>`;
 
-const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.yaml', dom_id: '#swagger-ui', deepLinking: true });`;
+// The document URL is resolved against the page, prefix included; its relative server URL is then
+// resolved against the document, so "Try it out" calls the service that served the page.
+// validatorUrl: null, or Swagger UI sends the document to validator.swagger.io for a badge (CSP refuses it, and it would leave the machine).
+const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: new URL('openapi.yaml', document.baseURI).href, dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });`;
 
 let docsAssets: Record<string, { body: string; type: string }> | undefined;
 

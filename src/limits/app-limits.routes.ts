@@ -52,9 +52,12 @@ const AppParam = z.object({
 export const getAppLimitsRoute = createRoute({
   method: 'get',
   path: '/v1/admin/apps/{name}/limits',
+  operationId: 'getAppLimits',
   tags: TAGS,
   security: SECURITY,
   summary: "Read an app's rate limits and abuse settings (overrides and effective values)",
+  description:
+    'The overrides set for the app and the values in effect (overrides over the environment defaults). Scope `admin`.',
   request: { params: AppParam },
   responses: { 200: { description: 'Limits', ...json(AppLimitsSchema) }, ...problemResponses('unauthorized', 'forbidden', 'not_found') },
 });
@@ -62,9 +65,12 @@ export const getAppLimitsRoute = createRoute({
 export const putAppLimitsRoute = createRoute({
   method: 'put',
   path: '/v1/admin/apps/{name}/limits',
+  operationId: 'replaceAppLimits',
   tags: TAGS,
   security: SECURITY,
   summary: "Replace an app's limit overrides (applies to the next request on every instance)",
+  description:
+    'Replaces the app\'s overrides as a whole: a field left out returns to the environment default. Read from the database on each decision, so every instance applies it to the next request. Scope `admin`.',
   request: { params: AppParam, body: { ...json(AppLimitsBody), required: true } },
   responses: {
     200: { description: 'Limits', ...json(AppLimitsSchema) },

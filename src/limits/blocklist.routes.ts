@@ -44,9 +44,12 @@ const IdParam = z.object({ id: z.string().max(64).openapi({ param: { name: 'id',
 export const createBlockEntryRoute = createRoute({
   method: 'post',
   path: '/v1/blocklist',
+  operationId: 'createBlocklistEntry',
   tags: TAGS,
   security: SECURITY,
   summary: 'Block or allow a number, prefix, IP, CIDR or country (takes effect at once)',
+  description:
+    'Adds a block or allow entry. Entries are read from the database on every decision, so it applies at once on every instance. An `allow` entry exempts matching starts from the blocklist, geo and abuse rules (never from rate limits or number types) and wins over block entries. Scope `security`.',
   request: { body: { ...json(CreateBlockEntryBody), required: true } },
   responses: {
     201: { description: 'Created', ...json(BlockEntrySchema) },
@@ -57,9 +60,12 @@ export const createBlockEntryRoute = createRoute({
 export const listBlockEntriesRoute = createRoute({
   method: 'get',
   path: '/v1/blocklist',
+  operationId: 'listBlocklistEntries',
   tags: TAGS,
   security: SECURITY,
   summary: 'List unexpired entries, automatic prefix blocks included',
+  description:
+    'Every unexpired entry, the automatic prefix blocks included, oldest first; filter by `kind` and `action`. Scope `security`.',
   request: { query: ListQuery },
   responses: {
     200: { description: 'Entries, oldest first', ...json(z.object({ entries: z.array(BlockEntrySchema) })) },
@@ -70,9 +76,12 @@ export const listBlockEntriesRoute = createRoute({
 export const deleteBlockEntryRoute = createRoute({
   method: 'delete',
   path: '/v1/blocklist/{id}',
+  operationId: 'deleteBlocklistEntry',
   tags: TAGS,
   security: SECURITY,
   summary: 'Remove an entry (automatic ones too), at once',
+  description:
+    'Removes an entry, an automatic one too; it stops applying at once on every instance. Scope `security`.',
   request: { params: IdParam },
   responses: { 204: { description: 'Removed' }, ...problemResponses('unauthorized', 'forbidden', 'not_found') },
 });

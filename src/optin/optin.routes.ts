@@ -121,9 +121,12 @@ const NumberParams = ListParam.extend({
 export const createListRoute = createRoute({
   method: 'post',
   path: '/v1/lists',
+  operationId: 'createList',
   tags: TAGS,
   security: SECURITY,
   summary: 'Create a marketing list with double opt-in',
+  description:
+    'Creates a list whose sign-ups are confirmed by the person (reply YES or enter the code) before they count. A custom confirmation text must contain {code} and the word STOP. Scope `optin`.',
   request: { body: { ...json(CreateListBody), required: true } },
   responses: { 201: { description: 'Created', ...json(ListSchema) }, ...problemResponses(...COMMON) },
 });
@@ -131,9 +134,12 @@ export const createListRoute = createRoute({
 export const getListRoute = createRoute({
   method: 'get',
   path: '/v1/lists/{listId}',
+  operationId: 'getList',
   tags: TAGS,
   security: SECURITY,
   summary: 'Read a list',
+  description:
+    'One list of the calling app, with its message templates. Scope `optin`.',
   request: { params: ListParam },
   responses: { 200: { description: 'The list', ...json(ListSchema) }, ...problemResponses('unauthorized', 'forbidden', 'not_found') },
 });
@@ -141,6 +147,7 @@ export const getListRoute = createRoute({
 export const subscribeRoute = createRoute({
   method: 'post',
   path: '/v1/lists/{listId}/subscribers',
+  operationId: 'subscribeNumber',
   tags: TAGS,
   security: SECURITY,
   summary: 'Sign a number up: send the confirmation request',
@@ -157,9 +164,12 @@ export const subscribeRoute = createRoute({
 export const confirmRoute = createRoute({
   method: 'post',
   path: '/v1/lists/{listId}/subscribers/confirm',
+  operationId: 'confirmSubscription',
   tags: TAGS,
   security: SECURITY,
   summary: 'Confirm a sign-up with the code of its SMS (web confirmation)',
+  description:
+    'The web confirmation: the code of the confirmation SMS, checked like a verification code (attempts counted, locked after OPTIN_MAX_CONFIRM_ATTEMPTS). Confirmation is recorded in the consent ledger with the IP and user agent. Scope `optin`.',
   request: { params: ListParam, body: { ...json(ConfirmBody), required: true } },
   responses: {
     200: { description: 'Confirmed', ...json(SubscriberSchema) },
@@ -170,9 +180,12 @@ export const confirmRoute = createRoute({
 export const listSubscribersRoute = createRoute({
   method: 'get',
   path: '/v1/lists/{listId}/subscribers',
+  operationId: 'listSubscribers',
   tags: TAGS,
   security: SECURITY,
   summary: 'Page through subscribers (JSON, or CSV with Accept: text/csv or format=csv)',
+  description:
+    'One page of the subscribers of a list, filtered by status, as JSON or as CSV (cells a spreadsheet would run as a formula get a leading `\'`). Scope `optin`.',
   request: {
     params: ListParam,
     query: z.object({
@@ -194,9 +207,12 @@ export const listSubscribersRoute = createRoute({
 export const unsubscribeRoute = createRoute({
   method: 'delete',
   path: '/v1/lists/{listId}/subscribers/{number}',
+  operationId: 'unsubscribeNumber',
   tags: TAGS,
   security: SECURITY,
   summary: 'Unsubscribe a number from this list (no message is sent)',
+  description:
+    'Unsubscribes the number from this list only, recorded in the ledger with the caller\'s IP and user agent; no message is sent. Scope `optin`.',
   request: { params: NumberParams },
   responses: { 200: { description: 'Unsubscribed (or already was)', ...json(SubscriberSchema) }, ...problemResponses('invalid_phone', 'unauthorized', 'forbidden', 'not_found') },
 });
@@ -204,9 +220,12 @@ export const unsubscribeRoute = createRoute({
 export const consentRoute = createRoute({
   method: 'get',
   path: '/v1/lists/{listId}/subscribers/{number}/consent',
+  operationId: 'getConsentRecord',
   tags: TAGS,
   security: SECURITY,
   summary: 'The consent trail of a number: JSON, or a printable HTML record (Accept: text/html or format=html)',
+  description:
+    'The whole consent trail of a number on a list (request, messages with codes masked, replies, confirmation, unsubscription), oldest first: JSON, or a printable HTML record without script. Scope `optin`.',
   request: { params: NumberParams, query: z.object({ format: z.enum(['json', 'html']).optional() }) },
   responses: {
     200: { description: 'Every ledger entry, oldest first', content: { 'application/json': { schema: ConsentSchema }, 'text/html': { schema: z.string() } } },
@@ -217,6 +236,8 @@ export const consentRoute = createRoute({
 // ---- inbound messages ------------------------------------------------------------------------
 
 const WEBHOOK_TAGS = ['Webhooks'];
+/** No API key: a gateway has none. Each route checks the signature its description names (the log route is development only). */
+const SIGNED_NOT_KEYED: [] = [];
 
 export const InboundJsonBody = z
   .object({
@@ -237,7 +258,9 @@ const InboundResult = z.object({ result: z.enum(['confirmed', 'unsubscribed', 'h
 export const logInboundRoute = createRoute({
   method: 'post',
   path: '/v1/webhooks/log/inbound',
+  operationId: 'receiveLogInbound',
   tags: WEBHOOK_TAGS,
+  security: SIGNED_NOT_KEYED,
   summary: 'An inbound SMS in development (SMS_PROVIDER=log only; unsigned)',
   description: 'Answers 404 unless SMS_PROVIDER=log, which production refuses: with the log provider there is no real gateway to sign anything.',
   request: { body: { ...json(InboundJsonBody), required: true } },
@@ -247,7 +270,9 @@ export const logInboundRoute = createRoute({
 export const httpInboundRoute = createRoute({
   method: 'post',
   path: '/v1/webhooks/http/inbound',
+  operationId: 'receiveHttpInbound',
   tags: WEBHOOK_TAGS,
+  security: SIGNED_NOT_KEYED,
   summary: 'An inbound SMS from the generic HTTP gateway',
   description: 'Signed like the status callback: `x-otp-timestamp` and `x-otp-signature: v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` under SMS_HTTP_SECRET.',
   request: { body: { ...json(InboundJsonBody), required: true } },
@@ -257,7 +282,9 @@ export const httpInboundRoute = createRoute({
 export const twilioInboundRoute = createRoute({
   method: 'post',
   path: '/v1/webhooks/twilio/inbound',
+  operationId: 'receiveTwilioInbound',
   tags: WEBHOOK_TAGS,
+  security: SIGNED_NOT_KEYED,
   summary: 'An inbound SMS from Twilio (the number\'s "A message comes in" webhook)',
   description: 'Checked with `X-Twilio-Signature` like the status callback. Answers empty TwiML: replies (the STOP confirmation, HELP) are sent through the API and recorded.',
   request: { body: { content: { 'application/x-www-form-urlencoded': { schema: TwilioInboundBody } }, required: true } },

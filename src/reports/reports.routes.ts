@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { problemResponses } from '../http/problem.js';
+import { ipAddress } from '../http/schema-formats.js';
 import { DIMENSIONS, TIME_BUCKETS } from './reports.store.js';
 
 /** The public contract of /v1/reports and /v1/events (scope `reports`). */
@@ -39,7 +40,7 @@ export const EventsQuery = z
     number: z.string().regex(/^\+[1-9]\d{5,14}$/).optional().openapi({ description: 'E.164 number (looked up by its keyed hash)' }),
     numberHash: z.string().regex(/^[0-9a-f]{32}$/).optional().openapi({ description: 'The keyed hash a report gave for a number' }),
     prefix: z.string().regex(/^\+\d{1,15}$/).optional().openapi({ example: '+3361234' }),
-    ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+    ip: ipAddress().optional(),
     verificationId: z.string().max(64).optional(),
     cursor: z.string().max(64).optional().openapi({ description: 'nextCursor of the previous page' }),
     limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -146,9 +147,12 @@ const jsonOrCsv = <T>(schema: T) => ({ content: { 'application/json': { schema }
 export const failuresRoute = createRoute({
   method: 'get',
   path: '/v1/reports/failures',
+  operationId: 'getFailureReport',
   tags: TAGS,
   security: SECURITY,
   summary: 'Failure counts per group (Accept: text/csv for CSV)',
+  description:
+    'Failures in a window, counted per reason, country, prefix, IP, channel, provider, app or rule, or per hour or day, optionally split by a second field. Keys of ADMIN_APP read every app; others their own. Scope `reports`.',
   request: { query: FailuresQuery },
   responses: { 200: { description: 'Counts, largest first (time buckets in time order)', ...jsonOrCsv(FailureReportSchema) }, ...problemResponses(...AUTH) },
 });
@@ -156,9 +160,12 @@ export const failuresRoute = createRoute({
 export const failuresCsvRoute = createRoute({
   method: 'get',
   path: '/v1/reports/failures.csv',
+  operationId: 'getFailureReportCsv',
   tags: TAGS,
   security: SECURITY,
   summary: 'Failure counts per group, as CSV',
+  description:
+    'The failure report as RFC 4180 CSV, for spreadsheets (cells a spreadsheet would run as a formula get a leading `\'`). Scope `reports`.',
   request: { query: FailuresQuery },
   responses: { 200: { description: 'CSV (RFC 4180) with a header row', content: { [CSV]: { schema: z.string() } } }, ...problemResponses(...AUTH) },
 });
@@ -166,9 +173,12 @@ export const failuresCsvRoute = createRoute({
 export const conversionRoute = createRoute({
   method: 'get',
   path: '/v1/reports/conversion',
+  operationId: 'getConversionReport',
   tags: TAGS,
   security: SECURITY,
   summary: 'Starts, sends, deliveries and approvals per group, with rates (Accept: text/csv for CSV)',
+  description:
+    'Per country, prefix or channel: started, sent, delivered, delivery failures and approved, with send, delivery and conversion rates (the delivery rate is null without delivery receipts). Scope `reports`.',
   request: { query: ConversionQuery },
   responses: { 200: { description: 'Conversion per group', ...jsonOrCsv(ConversionReportSchema) }, ...problemResponses(...AUTH) },
 });
@@ -176,9 +186,12 @@ export const conversionRoute = createRoute({
 export const conversionCsvRoute = createRoute({
   method: 'get',
   path: '/v1/reports/conversion.csv',
+  operationId: 'getConversionReportCsv',
   tags: TAGS,
   security: SECURITY,
   summary: 'Conversion per group, as CSV',
+  description:
+    'The conversion report as RFC 4180 CSV, for spreadsheets. Scope `reports`.',
   request: { query: ConversionQuery },
   responses: { 200: { description: 'CSV (RFC 4180) with a header row', content: { [CSV]: { schema: z.string() } } }, ...problemResponses(...AUTH) },
 });
@@ -186,9 +199,12 @@ export const conversionCsvRoute = createRoute({
 export const abuseRoute = createRoute({
   method: 'get',
   path: '/v1/reports/abuse',
+  operationId: 'getAbuseReport',
   tags: TAGS,
   security: SECURITY,
   summary: 'Top offending prefixes, IPs and numbers, the rules that fired, block status and wasted sends',
+  description:
+    'The top prefixes, IPs and numbers by failures in the window, each with its conversion, the rules that fired, wasted sends (sent minus approved), estimated cost, current block status and a link to its events; and the totals. Numbers are masked. Scope `reports`.',
   request: { query: AbuseQuery },
   responses: { 200: { description: 'Abuse report', content: { 'application/json': { schema: AbuseReportSchema } } }, ...problemResponses(...AUTH) },
 });
@@ -196,9 +212,12 @@ export const abuseRoute = createRoute({
 export const eventsRoute = createRoute({
   method: 'get',
   path: '/v1/events',
+  operationId: 'listEvents',
   tags: TAGS,
   security: SECURITY,
   summary: 'The raw event record, newest first, cursor-paginated',
+  description:
+    'The failure and success records behind the reports, newest first, filtered and paged by `nextCursor`. Numbers are masked unless `reveal=true`, and every revealing read is itself recorded as an `audit` event. Scope `reports`.',
   request: { query: EventsQuery },
   responses: {
     200: { description: 'One page of events', content: { 'application/json': { schema: z.object({ events: z.array(EventSchema), nextCursor: z.string().nullable() }).openapi('EventPage') } } },

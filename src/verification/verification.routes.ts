@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { problemResponses } from '../http/problem.js';
+import { ipAddress } from '../http/schema-formats.js';
 
 /** The public contract of /v1/verifications: these schemas validate requests and generate openapi.yaml. */
 
@@ -8,7 +9,7 @@ const TAGS = ['Verifications'];
 
 export const Signals = z
   .object({
-    ip: z.union([z.ipv4(), z.ipv6()]).optional().openapi({ description: "The end user's IP address", example: '203.0.113.7' }),
+    ip: ipAddress().optional().openapi({ description: "The end user's IP address", example: '203.0.113.7' }),
     userAgent: z.string().max(512).optional().openapi({ description: "The end user's user agent" }),
     deviceId: z.string().max(128).optional().openapi({ description: "An identifier of the end user's device" }),
   })
@@ -154,9 +155,12 @@ const START_REFUSALS = ['rate_limited', 'blocked', 'unsupported_number_type', 'a
 export const startRoute = createRoute({
   method: 'post',
   path: '/v1/verifications',
+  operationId: 'startVerification',
   tags: TAGS,
   security: SECURITY,
   summary: 'Start a verification: send a code',
+  description:
+    'Parses `to` (E.164, or national format with `country`), runs the rate limits and abuse rules, and sends a new code by SMS or flash call (`auto`: SMS with a flash-call fallback when one is configured). The code is stored only as a keyed hash; the answer never contains it. Scope `verify`.',
   request: { body: { ...json(StartBody), required: true } },
   responses: {
     201: { description: 'Created; the code is on its way (see deliveries)', headers: RATE_LIMIT_HEADERS, ...json(VerificationSchema) },
@@ -167,9 +171,12 @@ export const startRoute = createRoute({
 export const checkRoute = createRoute({
   method: 'post',
   path: '/v1/verifications/{id}/check',
+  operationId: 'checkVerification',
   tags: TAGS,
   security: SECURITY,
   summary: 'Check a code',
+  description:
+    'Compares the code in constant time; every wrong code uses one of the attempts (5), counted before the comparison. The first right code approves the verification, exactly once under any concurrency, and returns a signed result token. A verification started with a `transaction` must be checked with the same one. Scope `verify`.',
   request: { params: IdParam, body: { ...json(CheckBody), required: true } },
   responses: {
     200: { description: 'Approved', headers: RATE_LIMIT_HEADERS, ...json(CheckResultSchema) },
@@ -180,9 +187,12 @@ export const checkRoute = createRoute({
 export const checkByNumberRoute = createRoute({
   method: 'post',
   path: '/v1/verifications/check',
+  operationId: 'checkVerificationByNumber',
   tags: TAGS,
   security: SECURITY,
   summary: "Check a code against the number's newest pending verification",
+  description:
+    'For clients that keep no verification id: checks the code against the newest pending verification of `to` for the calling app, with the same rules as checking by id. Scope `verify`.',
   request: { body: { ...json(CheckByNumberBody), required: true } },
   responses: {
     200: { description: 'Approved', headers: RATE_LIMIT_HEADERS, ...json(CheckResultSchema) },
@@ -193,9 +203,12 @@ export const checkByNumberRoute = createRoute({
 export const getRoute = createRoute({
   method: 'get',
   path: '/v1/verifications/{id}',
+  operationId: 'getVerification',
   tags: TAGS,
   security: SECURITY,
   summary: 'Read a verification (never its code)',
+  description:
+    'Status, channel, attempts, sends and every delivery attempt with its provider status. Another app\'s verification is 404, never 403. Scope `verify`.',
   request: { params: IdParam },
   responses: {
     200: { description: 'The verification', ...json(VerificationSchema) },
@@ -206,9 +219,12 @@ export const getRoute = createRoute({
 export const cancelRoute = createRoute({
   method: 'post',
   path: '/v1/verifications/{id}/cancel',
+  operationId: 'cancelVerification',
   tags: TAGS,
   security: SECURITY,
   summary: 'Cancel a pending verification',
+  description:
+    'Ends a pending verification: its codes stop working at once. Scope `verify`.',
   request: { params: IdParam },
   responses: {
     200: { description: 'Canceled', ...json(VerificationSchema) },
@@ -219,9 +235,12 @@ export const cancelRoute = createRoute({
 export const resendRoute = createRoute({
   method: 'post',
   path: '/v1/verifications/{id}/resend',
+  operationId: 'resendVerification',
   tags: TAGS,
   security: SECURITY,
   summary: 'Send a new code (after a cooldown)',
+  description:
+    'Sends another code after the cooldown (30 s), on the same channel or the one asked for; earlier codes of the verification stay valid until it expires. At most 5 codes per verification; each resend counts against the rate limits. Scope `verify`.',
   request: { params: IdParam, body: { ...json(ResendBody), required: false } },
   responses: {
     200: { description: 'Sent', headers: RATE_LIMIT_HEADERS, ...json(VerificationSchema) },
