@@ -4,13 +4,15 @@
  * `npm run build` runs, its runtime stage's COPY lines assemble the image directory from that and
  * from the repository. A file the build needs but the build stage does not copy fails the build; a
  * file the server reads at run time but the runtime stage does not copy fails the server started
- * there. What is not reproduced: the base image, `apt-get`, `npm ci` (node_modules is a symlink to
- * the repository's, dev dependencies included, instead of a fresh pruned install), `USER` and
- * `HEALTHCHECK`.
+ * there. `npm ci` is the repository's node_modules (a symlink); `npm prune --omit=dev` leaves a
+ * node_modules holding only the production dependencies (a symlink each, as `npm ls --omit=dev`
+ * lists them), so compiled code that imports a devDependency fails as it would in the image.
+ * What is not reproduced: the base image and its Node version, `apt-get`, `USER`, `HEALTHCHECK`.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, posix, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -131,22 +133,46 @@ function applyCopy(copy: DockerCopy, stage: DockerStage, dir: string, resolveSou
     if (!existsSync(from)) throw new Error(`the Dockerfile copies ${source}, which does not exist (${from})`);
     const to = intoDirectory && !statSync(from).isDirectory() ? join(destination, basename(source)) : destination;
     mkdirSync(join(to, '..'), { recursive: true });
-    if (basename(source) === 'node_modules') symlinkSync(realpathSync(from), to);
-    else cpSync(from, to, { recursive: true, dereference: false });
+    // npm ci's node_modules is a symlink to the repository's; a pruned one is a directory of symlinks into it.
+    if (basename(source) === 'node_modules' && lstatSync(from).isSymbolicLink()) symlinkSync(realpathSync(from), to);
+    else cpSync(from, to, { recursive: true, verbatimSymlinks: true });
   }
 }
 
-/** The RUN lines that matter here: `npm ci` is the repository's node_modules, `npm run build` runs; the rest (apt-get, prune, mkdir) are skipped. */
+async function npm(args: string[], dir: string, what: string): Promise<string> {
+  try {
+    const { stdout } = await run('npm', args, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir }, maxBuffer: 16 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${what}:\n${stdout}${stderr}`);
+  }
+}
+
+/**
+ * `npm prune --omit=dev` without touching the repository's node_modules: a directory of symlinks
+ * to the top-level production packages (nested ones come inside their parent).
+ */
+async function pruneDevDependencies(dir: string): Promise<void> {
+  const listed = await npm(['ls', '--omit=dev', '--all', '--parseable'], ROOT, 'npm ls --omit=dev fails in the repository');
+  const modules = join(ROOT, 'node_modules');
+  const topLevel = listed
+    .split('\n')
+    .map((path) => relative(modules, path.trim()))
+    .filter((path) => path !== '' && !path.startsWith('..') && !path.includes('node_modules'));
+  const pruned = join(dir, 'node_modules');
+  rmSync(pruned, { force: true });
+  for (const name of new Set(topLevel)) {
+    mkdirSync(join(pruned, name, '..'), { recursive: true });
+    symlinkSync(join(modules, name), join(pruned, name));
+  }
+}
+
+/** The RUN lines that matter here, in the order a command runs them; the rest (apt-get, mkdir, chown) are skipped. */
 async function runStep(command: string, dir: string): Promise<void> {
   if (/\bnpm ci\b/.test(command)) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  if (/\bnpm run build\b/.test(command)) {
-    try {
-      await run('npm', ['run', 'build'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir }, maxBuffer: 16 * 1024 * 1024 });
-    } catch (error) {
-      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-      throw new Error(`npm run build fails on the files the Dockerfile's build stage copies:\n${stdout}${stderr}`);
-    }
-  }
+  if (/\bnpm run build\b/.test(command)) await npm(['run', 'build'], dir, "npm run build fails on the files the Dockerfile's build stage copies");
+  if (/\bnpm prune --omit=dev\b/.test(command)) await pruneDevDependencies(dir);
 }
 
 async function assemble(stages: DockerStage[], target: string): Promise<void> {
@@ -180,9 +206,23 @@ async function assemble(stages: DockerStage[], target: string): Promise<void> {
 let pending: Promise<DockerImage> | undefined;
 
 /**
+ * Where images are kept: outside the repository, whose node_modules Node would otherwise find by
+ * walking up from dist/ whatever the image's own node_modules holds. One folder per checkout.
+ */
+const CACHE = join(tmpdir(), `otp-verify-image-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`);
+
+/** Node resolves packages from every ancestor's node_modules: none may exist above the image. */
+function assertNoNodeModulesAbove(dir: string): void {
+  for (let parent = resolve(dir, '..'); ; parent = resolve(parent, '..')) {
+    if (existsSync(join(parent, 'node_modules'))) throw new Error(`${parent}/node_modules would be found from the image's dist/: the image directory must not be under it`);
+    if (parent === resolve(parent, '..')) return;
+  }
+}
+
+/**
  * Builds the image's directory once per content of the files it is made of, shared by every test
- * file and run (test-output/docker-image/<digest>/app): a few seconds when cached, a tsc build
- * (10–20 s) otherwise. Test files in parallel processes wait for the one that builds.
+ * file and run (<tmp>/otp-verify-image-<checkout>/<digest>/app): milliseconds when cached, a tsc
+ * build (10–20 s) otherwise. Test files in parallel processes wait for the one that builds.
  */
 export function buildDockerImage(): Promise<DockerImage> {
   pending ??= buildOnce();
@@ -193,7 +233,7 @@ async function buildOnce(): Promise<DockerImage> {
   const stages = dockerfile();
   const runtime = stages.at(-1);
   if (!runtime || stages.length < 2) throw new Error('the Dockerfile has no build stage and runtime stage');
-  const cache = join(ROOT, 'test-output', 'docker-image');
+  const cache = CACHE;
   const target = join(cache, inputsDigest(stages));
   const ready = join(target, 'READY');
   const lock = `${target}.lock`;
@@ -229,5 +269,6 @@ async function buildOnce(): Promise<DockerImage> {
       rmSync(lock, { recursive: true, force: true });
     }
   }
+  assertNoNodeModulesAbove(join(target, 'app'));
   return { dir: join(target, 'app'), env: runtime.env, cmd: runtime.cmd ?? [], copies: runtime.copies };
 }
