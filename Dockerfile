@@ -10,6 +10,8 @@ RUN apt-get update \
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+# The build compiles src/ and copies its non-TypeScript files (the dashboard's pages) into dist/.
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
@@ -21,6 +23,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# dist/deps.js reads ../openapi.yaml and dist/storage/*/db.js ../../../migrations: both sit beside dist/.
 COPY package.json openapi.yaml ./
 COPY migrations ./migrations
 RUN mkdir -p /data && chown node:node /data

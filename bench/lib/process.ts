@@ -107,13 +107,16 @@ export function cpuTimeMs(pid: number): number | null {
 }
 
 /**
- * Compiles the server as `npm run build` does (tsc -p tsconfig.build.json → dist/), so the bench
+ * Compiles the server as `npm run build` does (tsc -p tsconfig.build.json → dist/, then the
+ * dashboard's pages copied beside it: the server reads them when it starts), so the bench
  * measures what production runs (`node dist/main.js`): under tsx the server carries the loader's
  * thread and about 50 MB more resident memory.
  */
 export function buildServer(): string {
   const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`the server does not build (tsc -p tsconfig.build.json):\n${result.stdout}${result.stderr}`);
+  const assets = spawnSync(process.execPath, [join(ROOT, 'scripts/copy-assets.js')], { cwd: ROOT, encoding: 'utf8' });
+  if (assets.status !== 0) throw new Error(`the server's assets were not copied (scripts/copy-assets.js):\n${assets.stdout}${assets.stderr}`);
   return join(ROOT, 'dist/main.js');
 }
 

@@ -21,7 +21,10 @@ interface Asset {
 
 let assets: Record<string, Asset> | undefined;
 
-/** Read once, lazily: the page from src/reports/dashboard/, Chart.js from its npm package. */
+/**
+ * Read once: the page from the dashboard/ folder beside this module (src/ under tsx, dist/ once
+ * built: `npm run build` copies it), Chart.js from its npm package.
+ */
 function loadAssets(): Record<string, Asset> {
   if (!assets) {
     const here = join(dirname(fileURLToPath(import.meta.url)), 'dashboard');
@@ -38,6 +41,9 @@ function loadAssets(): Record<string, Asset> {
 }
 
 export function createDashboardRouter(base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+  // When the app is built, not at the first request: a build without the page fails at start (ENOENT
+  // naming the file) instead of answering 500 on /dashboard to the first operator who opens it.
+  loadAssets();
   const router = base();
 
   router.openapi(dashboardRoute, (c) => {

@@ -20,13 +20,25 @@ export function inheritedEnv(): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !STORAGE_VARIABLES.includes(entry[0])));
 }
 
+export interface StartServerOptions {
+  /**
+   * Runs the compiled server, `node dist/main.js`, in this directory (one holding dist/,
+   * node_modules/, package.json, openapi.yaml and migrations/ as the Docker image does: see
+   * buildDockerImage) instead of `src/main.ts` under tsx in the repository.
+   */
+  compiledIn?: string;
+  timeoutMs?: number;
+}
+
 /**
- * Starts the real server (`src/main.ts`) on a free loopback port and waits until it listens. It
- * inherits only PATH: storage (DATABASE_URL, REDIS_URL) is what `env` says, never what CI exported.
+ * Starts the real server (`src/main.ts` under tsx, or the compiled build with `compiledIn`) on a
+ * free loopback port and waits until it listens. It inherits only PATH: storage (DATABASE_URL,
+ * REDIS_URL) is what `env` says, never what CI exported.
  */
-export async function startServer(env: Record<string, string>, timeoutMs = 45_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
+export async function startServer(env: Record<string, string>, options: StartServerOptions = {}): Promise<ServerProcess> {
+  const { compiledIn, timeoutMs = 45_000 } = options;
+  const child = spawn(process.execPath, compiledIn === undefined ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'], {
+    cwd: compiledIn ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'development', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

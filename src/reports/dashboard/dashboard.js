@@ -47,6 +47,11 @@ function cell(row, text, className) {
   return td;
 }
 
+/** Writes each text as a line of its own in the cell. */
+function lines(td, texts) {
+  if (texts.length > 0) td.replaceChildren(...texts.map((text) => Object.assign(document.createElement('span'), { className: 'line', textContent: text })));
+}
+
 function fillTable(id, rows, render) {
   const body = $(id).querySelector('tbody');
   body.replaceChildren();
@@ -136,18 +141,64 @@ async function loadBlocklist() {
   }
 }
 
-async function setBlocked(row, block) {
+/** The expiry choices of the Block dialog; `never` sends no expiresAt. */
+const EXPIRIES = {
+  '1h': { ms: 3_600_000, text: 'for 1 hour' },
+  '24h': { ms: 86_400_000, text: 'for 24 hours' },
+  '7d': { ms: 7 * 86_400_000, text: 'for 7 days' },
+  never: { ms: null, text: 'with no expiry' },
+};
+
+/**
+ * A block is not undone by accident as easily as it is made (legitimate users of a whole prefix
+ * are refused at once), so it is confirmed, with an expiry, in a modal dialog. Resolves with the
+ * entry's fields, or null when the dialog is cancelled (Cancel, Escape): then nothing is created.
+ */
+function askBlock(row) {
+  const dialog = $('block-dialog');
+  const form = $('block-form');
+  $('block-target').textContent = `${row.kind} ${row.value}`;
+  $('block-reason').value = `abuse dashboard: ${row.failures} failures`;
+  form.elements.expiry.value = '24h';
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener(
+      'close',
+      () => {
+        const expiry = EXPIRIES[form.elements.expiry.value];
+        if (dialog.returnValue !== 'confirm' || !expiry) return resolve(null);
+        // The browser's clock: the page has no other. A skew between it and the server's shifts the expiry by as much.
+        // eslint-disable-next-line no-restricted-syntax
+        const expiresAt = expiry.ms === null ? undefined : new Date(Date.now() + expiry.ms).toISOString();
+        resolve({ reason: $('block-reason').value.trim(), expiresAt, text: expiry.text });
+      },
+      { once: true },
+    );
+    dialog.showModal();
+  });
+}
+
+async function block(row, choice) {
+  try {
+    const body = { kind: row.kind, value: row.value, reason: choice.reason, action: 'block' };
+    if (choice.expiresAt) body.expiresAt = choice.expiresAt;
+    await api('/v1/blocklist', { method: 'POST', body });
+    $('status').textContent = `Blocked ${row.kind} ${row.value} ${choice.text}`;
+  } catch (error) {
+    $('status').textContent = `Could not block ${row.value}: ${error.message}`;
+  }
+  await loadAbuse();
+}
+
+async function unblock(row) {
   const entry = state.blocklist.get(`${row.kind}:${row.value}`);
   try {
-    if (block) {
-      await api('/v1/blocklist', { method: 'POST', body: { kind: row.kind, value: row.value, reason: `abuse dashboard: ${row.failures} failures`, action: 'block' } });
-    } else if (entry || row.block.entryId) {
-      // The exact entry when there is one, else the entry the report says covers the row (e.g. a shorter prefix).
-      await api(`/v1/blocklist/${encodeURIComponent(entry ? entry.id : row.block.entryId)}`, { method: 'DELETE' });
-    }
-    $('status').textContent = `${block ? 'Blocked' : 'Unblocked'} ${row.kind} ${row.value}`;
+    // The exact entry when there is one, else the entry the report says covers the row (e.g. a shorter prefix).
+    const id = entry ? entry.id : row.block.entryId;
+    if (id) await api(`/v1/blocklist/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    $('status').textContent = `Unblocked ${row.kind} ${row.value}`;
   } catch (error) {
-    $('status').textContent = `Could not ${block ? 'block' : 'unblock'} ${row.value}: ${error.message}`;
+    $('status').textContent = `Could not unblock ${row.value}: ${error.message}`;
   }
   await loadAbuse();
 }
@@ -159,6 +210,8 @@ function blockCell(tr, row) {
   const badge = document.createElement('span');
   badge.className = `badge ${status}`;
   badge.textContent = status;
+  const expiresAt = local ? local.expiresAt && Date.parse(local.expiresAt) : row.block.expiresAt;
+  if (status === 'blocked') badge.title = expiresAt ? `until ${when(expiresAt)} UTC` : 'no expiry';
   td.appendChild(badge);
   if (row.kind !== 'number' && state.blocklistUsable) {
     const button = document.createElement('button');
@@ -168,9 +221,16 @@ function blockCell(tr, row) {
     button.dataset.action = blocked ? 'unblock' : 'block';
     button.dataset.kind = row.kind;
     button.dataset.value = row.value;
-    button.addEventListener('click', () => {
+    button.addEventListener('click', async () => {
+      if (blocked) {
+        button.disabled = true;
+        await unblock(row);
+        return;
+      }
+      const choice = await askBlock(row);
+      if (!choice) return;
       button.disabled = true;
-      void setBlocked(row, !blocked);
+      await block(row, choice);
     });
     td.append(' ', button);
   }
@@ -189,15 +249,18 @@ async function loadAbuse() {
     tr.dataset.kind = row.kind;
     tr.dataset.value = row.value;
     cell(tr, row.kind);
-    cell(tr, row.value);
+    cell(tr, row.value, row.kind === 'ip' ? 'address' : undefined);
+    // Beside the value it acts on: visible without scrolling however wide the rules and dates are.
+    blockCell(tr, row);
     cell(tr, row.failures, 'num');
     cell(tr, row.started, 'num');
     cell(tr, row.approved, 'num');
     cell(tr, percent(row.conversionRate), 'num');
     cell(tr, row.wastedSends, 'num');
-    cell(tr, row.rules.map((r) => `${r.rule} ×${r.count}`).join(', ') || '—');
-    cell(tr, `${when(row.firstAt)} / ${when(row.lastAt)}`);
-    blockCell(tr, row);
+    // One rule a line: as wide as the longest rule, never a rule broken in two.
+    lines(cell(tr, row.rules.length ? '' : '—'), row.rules.map((r) => `${r.rule} ×${r.count}`));
+    // To the minute: the seconds of a first sighting tell an operator nothing and cost the table its width.
+    lines(cell(tr, ''), [row.firstAt, row.lastAt].map((ms) => when(ms).slice(0, 16)));
     const td = document.createElement('td');
     const link = document.createElement('a');
     link.href = row.eventsUrl;
