@@ -6,7 +6,7 @@ import { createNumberProtector } from '../../src/events/number-protection.js';
 import type { Database } from '../../src/storage/database.js';
 import { openPostgres } from '../../src/storage/postgres/db.js';
 import { openSqlite } from '../../src/storage/sqlite/db.js';
-import { createStores, type Stores } from '../../src/storage/stores.js';
+import { createStores, type Stores } from '../../src/storage/index.js';
 import { createFakeClock, type FakeClock } from '../helpers/fake-clock.js';
 import { dropLeasedDatabases, leaseTestDatabase, POSTGRES_SKIP_REASON } from '../helpers/postgres.js';
 
