@@ -14,7 +14,7 @@ import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { describeDatabase, openDatabase, type Database } from './storage/database.js';
 import { openSqlite } from './storage/sqlite/db.js';
-import { createStores, type Stores } from './storage/stores.js';
+import { createStores, type Stores } from './storage/index.js';
 import { rotateSigningKey } from './verification/tokens.js';
 
 /** Offline commands on the same services and database the server uses. */

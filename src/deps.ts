@@ -30,7 +30,7 @@ import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import type { Database } from './storage/database.js';
-import { createStores, type Stores } from './storage/stores.js';
+import { createStores, type Stores } from './storage/index.js';
 import { createBlockStatusReader, type BlockStatusReader } from './reports/block-status.js';
 import { createReportsService, type ReportsService } from './reports/reports.service.js';
 import { createTokenIssuer, type TokenIssuer } from './verification/tokens.js';

@@ -10,11 +10,12 @@ import type { Clock } from '../platform/clock.js';
 import type { ReportsStore } from '../reports/reports.store.js';
 import type { SigningKeyStore } from '../verification/tokens.js';
 import type { VerificationStore } from '../verification/verification.store.js';
-import type { Database } from './database.js';
-import { createPostgresStores } from './postgres/index.js';
-import { createSqliteStores } from './sqlite/index.js';
 
-/** Every store of the service, on one database. deps.ts builds the services on these. */
+/**
+ * Every store of the service, on one database: the interfaces only, which each dialect's index
+ * implements. storage/index.ts picks the dialect; this file imports none, so no dialect depends
+ * back on the module that chooses between them.
+ */
 export interface Stores {
   apps: AppStore;
   apiKeys: ApiKeyStore;
@@ -40,9 +41,4 @@ export interface StoreOptions {
   clock: Clock;
   /** Protects the phone numbers of the event record. */
   protector: NumberProtector;
-}
-
-/** The stores of the database's dialect: the one place that picks SQLite or PostgreSQL. */
-export function createStores(database: Database, options: StoreOptions): Stores {
-  return database.kind === 'postgres' ? createPostgresStores(database, options) : createSqliteStores(database, options);
 }

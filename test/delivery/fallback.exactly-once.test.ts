@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNumberProtector } from '../../src/events/number-protection.js';
-import { createStores } from '../../src/storage/stores.js';
+import { createStores } from '../../src/storage/index.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
 import { createTestApp, RELAXED_LIMITS, REPORTS_KEY, startVerification, TEST_STORAGE, type TestApp } from '../helpers/test-app.js';
 import { flashCallsIn, RANGES } from './helpers.js';

@@ -1,34 +1,26 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { ApiKeyStore, AppStore } from '../../admin/admin.store.js';
+import * as rules from '../shared/admin.js';
 import type { PostgresDb } from './db.js';
 import { apiKeys, apps } from './schema.js';
 
 export function createPostgresApiKeyStore(db: PostgresDb): ApiKeyStore {
-  const toRecord = (row: typeof apiKeys.$inferSelect) => ({ ...row, scopes: row.scopes.split(' ').filter(Boolean) });
   // Every request authenticates: prepared once (prepared.ts).
-  const active = db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.id, sql.placeholder('id')), isNull(apiKeys.revokedAt)))
-    .prepare('api_key_active');
+  const active = db.select().from(apiKeys).where(rules.activeKey(apiKeys, sql.placeholder('id'))).prepare('api_key_active');
   return {
     async insert(key) {
-      await db.insert(apiKeys).values({ ...key, scopes: key.scopes.join(' ') });
+      await db.insert(apiKeys).values(rules.apiKeyRow(key));
     },
     async findActive(id) {
       const [row] = await active.execute({ id });
-      return row ? toRecord(row) : undefined;
+      return row && rules.asApiKey(row);
     },
     async list() {
-      return (await db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))).map(toRecord);
+      // Ties by id: PostgreSQL has no insertion order of its own.
+      return (await db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))).map(rules.asApiKey);
     },
     async revoke(id, now) {
-      const rows = await db
-        .update(apiKeys)
-        .set({ revokedAt: now })
-        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-        .returning({ id: apiKeys.id });
-      return rows.length === 1;
+      return (await db.update(apiKeys).set({ revokedAt: now }).where(rules.activeKey(apiKeys, id)).returning({ id: apiKeys.id })).length === 1;
     },
   };
 }
@@ -42,14 +34,11 @@ export function createPostgresAppStore(db: PostgresDb): AppStore {
       return row;
     },
     async ensure(name, now) {
-      await db.insert(apps).values({ name, createdAt: now, updatedAt: now }).onConflictDoNothing();
+      await db.insert(apps).values(rules.newApp(name, now)).onConflictDoNothing();
     },
     async upsert(name, settings, now) {
-      const [row] = await db
-        .insert(apps)
-        .values({ name, ...settings, createdAt: now, updatedAt: now })
-        .onConflictDoUpdate({ target: apps.name, set: { ...settings, updatedAt: now } })
-        .returning();
+      const { values, set } = rules.appUpsert(name, settings, now);
+      const [row] = await db.insert(apps).values(values).onConflictDoUpdate({ target: apps.name, set }).returning();
       return row!;
     },
   };

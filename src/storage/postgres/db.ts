@@ -3,17 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import type { DatabaseHandle } from '../shared/handle.js';
 import * as schema from './schema.js';
 
 export type PostgresDb = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 
-export interface PostgresHandle {
-  kind: 'postgres';
+/** A pool of connections; every statement commits on its own, so `settled()` resolves at once: what has run is durable. */
+export interface PostgresHandle extends DatabaseHandle<'postgres'> {
   db: PostgresDb;
   pool: pg.Pool;
   /** Ends every connection of the pool; waits for queries in flight. */
-  /** Every statement commits on its own on PostgreSQL: what has run is durable (resolves at once). */
-  settled(): Promise<void>;
   close(): Promise<void>;
 }
 

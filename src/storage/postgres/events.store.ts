@@ -1,7 +1,7 @@
 import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { EventRecord, EventRecorder } from '../../events/events.js';
 import type { NumberProtector } from '../../events/number-protection.js';
-import { eventRow } from '../event-row.js';
+import { eventRow } from '../shared/events.js';
 import type { PostgresDb } from './db.js';
 import { placeholdersOf, prefixed } from './prepared.js';
 import { events } from './schema.js';
@@ -15,7 +15,7 @@ export const eventPlaceholders = () => placeholdersOf(events, EVENT, ['id']);
 /** The values of `eventPlaceholders()` (and of `appendEventPerRow`) for one event. */
 export const eventParams = (event: EventRecord, protector: NumberProtector): Record<string, unknown> => prefixed(eventRow(event, protector), EVENT);
 
-/** Appends events (storage/event-row.ts). One INSERT per event (prepared.ts): appends never contend on a row. */
+/** Appends events (shared/events.ts). One INSERT per event (prepared.ts): appends never contend on a row. */
 export function createPostgresEventRecorder(db: PostgresDb, protector: NumberProtector): EventRecorder {
   const append = db.insert(events).values(eventPlaceholders()).prepare('event_append');
   return {

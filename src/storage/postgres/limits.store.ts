@@ -1,12 +1,10 @@
-import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
-import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterStore, LimitedHit } from '../../limits/limits.store.js';
+import { and, eq, gt, sql } from 'drizzle-orm';
+import type { AppLimitsStore, BlocklistStore, CounterStore, LimitedHit } from '../../limits/limits.store.js';
 import type { Clock } from '../../platform/clock.js';
-import { candidateParams, candidatesCondition } from '../blocklist-candidates.js';
-import { assertDistinct, inOrder, type CounterRow } from '../counter-batch.js';
+import * as rules from '../shared/limits.js';
 import type { PostgresDb } from './db.js';
+import { postgresDialect } from './dialect.js';
 import { appLimits, blocklist, rateCounters } from './schema.js';
-
-const PURGE_EVERY = 1000;
 
 /** The fixed-window upsert of the batch statements, `$1` being now (both CASEs read the row as it was before the statement). */
 const UPSERT = `ON CONFLICT (key) DO UPDATE SET
@@ -21,15 +19,15 @@ const UPSERT = `ON CONFLICT (key) DO UPDATE SET
  * are applied one after the other and each receives a distinct total.
  */
 export function createPostgresCounterStore(db: PostgresDb, clock: Clock): CounterStore {
-  let hits = 0;
+  const purgeDue = rules.purgeSchedule();
   return {
     async hit(key, windowMs, cost = 1) {
       const now = clock.now();
-      if (++hits % PURGE_EVERY === 0) {
+      if (purgeDue(1)) {
         // Ended windows are dead rows: delete up to 1000 of them. SKIP LOCKED: a row a hit holds is
         // left for next time, and two instances purging at once never wait on (or deadlock with) each other.
         await db
-          .execute(sql`DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= ${now} LIMIT ${PURGE_EVERY} FOR UPDATE SKIP LOCKED)`)
+          .execute(sql`DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= ${now} LIMIT ${rules.PURGE_EVERY} FOR UPDATE SKIP LOCKED)`)
           .catch(() => undefined);
       }
       const expired = sql`${rateCounters.expiresAt} <= ${now}`;
@@ -50,16 +48,16 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
 
     async hitMany(batch) {
       if (batch.length === 0) return [];
-      assertDistinct(batch);
+      rules.assertDistinct(batch);
       const now = clock.now();
       // Rows are locked in key order, the same in every batch, so two batches sharing keys wait
       // for each other instead of deadlocking.
       const sorted = [...batch].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      const { rows } = await db.$client.query<CounterRow>(
+      const { rows } = await db.$client.query<rules.CounterRow>(
         `INSERT INTO rate_counters AS c (key, points, expires_at) SELECT * FROM unnest($2::text[], $3::integer[], $4::bigint[]) ${UPSERT}`,
         [now, sorted.map((h) => h.key), sorted.map((h) => h.cost ?? 1), sorted.map((h) => now + h.windowMs)],
       );
-      return inOrder(
+      return rules.inOrder(
         batch.map((h) => h.key),
         rows,
         now,
@@ -69,7 +67,7 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
 
     async hitUntil(batch) {
       if (batch.length === 0) return [];
-      assertDistinct(batch);
+      rules.assertDistinct(batch);
       const now = clock.now();
       // One statement: hit i+1 is inserted only if hit i's total (its RETURNING) is within its
       // limit, so the hits stop after the first over its limit, as one by one. Rows are locked
@@ -86,8 +84,8 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
         return `h${i} AS (INSERT INTO rate_counters AS c (key, points, expires_at) SELECT $${n - 2}::text, $${n - 1}::integer, $${n}::bigint${guard} ${UPSERT})`;
       });
       const select = batch.map((_, i) => `SELECT ${i} AS i, key, points, expires_at FROM h${i}`).join(' UNION ALL ');
-      const { rows } = await db.$client.query<CounterRow & { i: number }>(`WITH ${steps.join(', ')} ${select}`, params);
-      return inOrder(
+      const { rows } = await db.$client.query<rules.CounterRow & { i: number }>(`WITH ${steps.join(', ')} ${select}`, params);
+      return rules.inOrder(
         batch.slice(0, rows.length).map((h) => h.key),
         rows,
         now,
@@ -98,8 +96,8 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
     async peekMany(keys) {
       if (keys.length === 0) return [];
       const now = clock.now();
-      const { rows } = await db.$client.query<CounterRow>('SELECT key, points, expires_at FROM rate_counters WHERE key = ANY($1::text[]) AND expires_at > $2', [keys, now]);
-      return inOrder(keys, rows, now, false);
+      const { rows } = await db.$client.query<rules.CounterRow>('SELECT key, points, expires_at FROM rate_counters WHERE key = ANY($1::text[]) AND expires_at > $2', [keys, now]);
+      return rules.inOrder(keys, rows, now, false);
     },
 
     async peek(key) {
@@ -129,15 +127,13 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
   };
 }
 
-const unexpired = (now: number): SQL | undefined => or(isNull(blocklist.expiresAt), gt(blocklist.expiresAt, now));
-const asEntry = (row: typeof blocklist.$inferSelect): BlockEntry => row as BlockEntry;
-
 export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
-  // Every entry that could apply to one start (storage/blocklist-candidates.ts), prepared once (prepared.ts).
-  const candidates = db.select().from(blocklist).where(candidatesCondition(blocklist)).prepare('blocklist_candidates');
+  const b = blocklist;
+  // Every entry that could apply to one start (shared/limits.ts), prepared once (prepared.ts).
+  const candidates = db.select().from(b).where(rules.candidatesCondition(b)).prepare('blocklist_candidates');
   return {
     async insert(entry) {
-      await db.insert(blocklist).values(entry);
+      await db.insert(b).values(entry);
     },
 
     insertAutoPrefixBlock(entry, now) {
@@ -146,35 +142,22 @@ export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
       // not). A transaction-scoped advisory lock on the prefix serialises the check-and-insert.
       return db.transaction(async (tx) => {
         await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`blocklist:auto-prefix:${entry.value}`}, 0))`);
-        const result = await tx.execute(sql`
-          INSERT INTO blocklist (id, kind, value, action, reason, created_by, created_at, expires_at)
-          SELECT ${entry.id}, 'prefix', ${entry.value}, 'block', ${entry.reason}, ${entry.createdBy}, ${entry.createdAt}::bigint, ${entry.expiresAt}::bigint
-          WHERE NOT EXISTS (
-            SELECT 1 FROM blocklist
-            WHERE kind = 'prefix' AND value = ${entry.value} AND action = 'block' AND (expires_at IS NULL OR expires_at > ${now})
-          )`);
+        const result = await tx.execute(rules.autoPrefixInsert(entry, now, postgresDialect));
         return result.rowCount === 1 ? entry : undefined;
       });
     },
 
     async list(now, filter) {
-      const rows = await db
-        .select()
-        .from(blocklist)
-        .where(and(unexpired(now), filter.kind ? eq(blocklist.kind, filter.kind) : undefined, filter.action ? eq(blocklist.action, filter.action) : undefined))
-        .orderBy(asc(blocklist.createdAt), asc(blocklist.id));
-      return rows.map(asEntry);
+      return (await db.select().from(b).where(rules.listed(b, now, filter)).orderBy(...rules.byCreation(b))).map(rules.asBlockEntry);
     },
 
     async candidates(subject, now) {
       // Read on every decision (no cache): a change made by any instance applies to the next request everywhere.
-      const rows = await candidates.execute(candidateParams(subject, now));
-      return rows.map(asEntry);
+      return (await candidates.execute(rules.candidateParams(subject, now))).map(rules.asBlockEntry);
     },
 
     async remove(id) {
-      const rows = await db.delete(blocklist).where(eq(blocklist.id, id)).returning({ id: blocklist.id });
-      return rows.length === 1;
+      return (await db.delete(b).where(eq(b.id, id)).returning({ id: b.id })).length === 1;
     },
   };
 }
@@ -185,14 +168,11 @@ export function createPostgresAppLimitsStore(db: PostgresDb): AppLimitsStore {
   return {
     async get(app) {
       const [row] = await byApp.execute({ app });
-      return row ? { app: row.app, overrides: JSON.parse(row.overrides) as AppLimitOverrides, updatedAt: row.updatedAt } : undefined;
+      return row && rules.asAppLimits(row);
     },
     async put(app, overrides, now) {
-      const json = JSON.stringify(overrides);
-      await db
-        .insert(appLimits)
-        .values({ app, overrides: json, updatedAt: now })
-        .onConflictDoUpdate({ target: appLimits.app, set: { overrides: json, updatedAt: now } });
+      const row = rules.appLimitsRow(app, overrides, now);
+      await db.insert(appLimits).values(row).onConflictDoUpdate({ target: appLimits.app, set: { overrides: row.overrides, updatedAt: now } });
       return { app, overrides, updatedAt: now };
     },
   };

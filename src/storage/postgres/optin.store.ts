@@ -1,118 +1,80 @@
-import { and, asc, eq, gt, inArray, lt, lte, ne, sql } from 'drizzle-orm';
-import type { LedgerEntry, ListRecord, OptinStore, StoredLedgerEntry, SubscriberRecord } from '../../optin/optin.store.js';
+import { and, asc, eq, inArray, lt } from 'drizzle-orm';
+import type { LedgerEntry, OptinStore } from '../../optin/optin.store.js';
+import * as rules from '../shared/optin.js';
 import type { PostgresDb } from './db.js';
 import { optinConsentLedger, optinLedgerRetention, optinLists, optinSubscribers } from './schema.js';
 
-const asList = (row: typeof optinLists.$inferSelect): ListRecord => ({ ...row, templates: JSON.parse(row.templates) as ListRecord['templates'] });
-const asSubscriber = (row: typeof optinSubscribers.$inferSelect): SubscriberRecord => row as SubscriberRecord;
-const asEntry = (row: typeof optinConsentLedger.$inferSelect): StoredLedgerEntry =>
-  ({ ...row, details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>) }) as StoredLedgerEntry;
-
 type Tx = Parameters<Parameters<PostgresDb['transaction']>[0]>[0];
 
-/** The only write the ledger ever gets: INSERT. */
 async function appendIn(db: PostgresDb | Tx, entries: LedgerEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  await db.insert(optinConsentLedger).values(entries.map((e) => ({ ...e, details: e.details === null ? null : JSON.stringify(e.details) })));
+  if (entries.length > 0) await db.insert(optinConsentLedger).values(rules.ledgerRows(entries));
 }
 
 /**
- * PostgreSQL implementation (see storage/sqlite/optin.store.ts for the contracts). Every transition
- * is one guarded statement: a concurrent writer of the same row waits for its lock, then PostgreSQL
- * re-checks the guard against the committed row (READ COMMITTED), so exactly one caller sees it
- * change. A transition and its ledger entries commit in one transaction. The ledger's append-only
- * triggers live in the migration (migrations/postgres/0000_init.sql), not here.
+ * PostgreSQL implementation of the rules in shared/optin.ts. Every transition is one guarded
+ * statement: a concurrent writer of the same row waits for its lock, then PostgreSQL re-checks the
+ * guard against the committed row (READ COMMITTED), so exactly one caller sees it change. A
+ * transition and its ledger entries commit in one transaction. The ledger's append-only triggers
+ * live in the migration (migrations/postgres/0000_init.sql), not here.
  */
 export function createPostgresOptinStore(db: PostgresDb): OptinStore {
+  const l = optinLists;
   const s = optinSubscribers;
-  const byCreation = [asc(optinLists.createdAt), asc(optinLists.id)];
 
   return {
     async createList(list) {
-      await db.insert(optinLists).values({ ...list, templates: JSON.stringify(list.templates) });
+      await db.insert(l).values(rules.listRow(list));
     },
 
     async findList(app, id) {
-      const [row] = await db.select().from(optinLists).where(and(eq(optinLists.app, app), eq(optinLists.id, id)));
-      return row ? asList(row) : undefined;
+      const [row] = await db.select().from(l).where(rules.listOfApp(l, app, id));
+      return row && rules.asList(row);
     },
 
     async listLists(app) {
-      const rows = await db.select().from(optinLists).where(eq(optinLists.app, app)).orderBy(...byCreation);
-      return rows.map(asList);
+      return (await db.select().from(l).where(eq(l.app, app)).orderBy(...rules.byCreation(l))).map(rules.asList);
     },
 
     async listsBySender(sender) {
-      const rows = await db.select().from(optinLists).where(eq(optinLists.sender, sender)).orderBy(...byCreation);
-      return rows.map(asList);
+      return (await db.select().from(l).where(eq(l.sender, sender)).orderBy(...rules.byCreation(l))).map(rules.asList);
     },
 
     async openSignup(input, evidence) {
-      const fresh = {
-        status: 'pending',
-        signupId: input.signupId,
-        codeHash: input.codeHash,
-        attempts: 0,
-        maxAttempts: input.maxAttempts,
-        locale: input.locale,
-        requestedAt: input.now,
-        expiresAt: input.expiresAt,
-        confirmedAt: null,
-        unsubscribedAt: null,
-        updatedAt: input.now,
-      };
-      // ON CONFLICT DO UPDATE is atomic even when two callers insert a new (list, number) at once:
-      // the second waits on the unique index, then updates the first one's row.
+      const { values, set, setWhere } = rules.signupUpsert(s, input);
       const row = await db.transaction(async (tx) => {
-        const [changed] = await tx
-          .insert(s)
-          .values({ id: input.id, app: input.app, listId: input.listId, number: input.number, ...fresh })
-          .onConflictDoUpdate({ target: [s.listId, s.number], set: fresh, setWhere: ne(s.status, 'confirmed') })
-          .returning();
+        const [changed] = await tx.insert(s).values(values).onConflictDoUpdate({ target: [s.listId, s.number], set, setWhere }).returning();
         if (changed) await appendIn(tx, evidence);
         return changed;
       });
-      return row ? asSubscriber(row) : undefined;
+      return row && rules.asSubscriber(row);
     },
 
     async findSubscriber(listId, number) {
-      const [row] = await db.select().from(s).where(and(eq(s.listId, listId), eq(s.number, number)));
-      return row ? asSubscriber(row) : undefined;
+      const [row] = await db.select().from(s).where(rules.subscriberOf(s, listId, number));
+      return row && rules.asSubscriber(row);
     },
 
     async reserveAttempt(listId, number, signupId, now) {
-      const [row] = await db
-        .update(s)
-        .set({ attempts: sql`${s.attempts} + 1`, updatedAt: now })
-        .where(and(eq(s.listId, listId), eq(s.number, number), eq(s.signupId, signupId), eq(s.status, 'pending'), gt(s.expiresAt, now), lt(s.attempts, s.maxAttempts)))
-        .returning({ attempts: s.attempts });
+      const [row] = await db.update(s).set(rules.attemptSet(s, now)).where(rules.attemptable(s, listId, number, signupId, now)).returning({ attempts: s.attempts });
       return row?.attempts;
     },
 
     async confirmPending(listId, number, signupId, now, evidence) {
       const row = await db.transaction(async (tx) => {
-        const [changed] = await tx
-          .update(s)
-          .set({ status: 'confirmed', confirmedAt: now, codeHash: null, updatedAt: now })
-          .where(and(eq(s.listId, listId), eq(s.number, number), eq(s.signupId, signupId), eq(s.status, 'pending'), gt(s.expiresAt, now)))
-          .returning();
+        const [changed] = await tx.update(s).set(rules.confirmedSet(now)).where(rules.confirmable(s, listId, number, signupId, now)).returning();
         if (changed) await appendIn(tx, evidence);
         return changed;
       });
-      return row ? asSubscriber(row) : undefined;
+      return row && rules.asSubscriber(row);
     },
 
     async unsubscribe(listId, number, now, evidence) {
       const row = await db.transaction(async (tx) => {
-        const [changed] = await tx
-          .update(s)
-          .set({ status: 'unsubscribed', unsubscribedAt: now, codeHash: null, updatedAt: now })
-          .where(and(eq(s.listId, listId), eq(s.number, number), inArray(s.status, ['pending', 'confirmed'])))
-          .returning();
-        if (changed) await appendIn(tx, evidence(asSubscriber(changed)));
+        const [changed] = await tx.update(s).set(rules.unsubscribedSet(now)).where(rules.unsubscribable(s, listId, number)).returning();
+        if (changed) await appendIn(tx, evidence(rules.asSubscriber(changed)));
         return changed;
       });
-      return row ? asSubscriber(row) : undefined;
+      return row && rules.asSubscriber(row);
     },
 
     async expireDue(now, limit, evidence) {
@@ -125,30 +87,19 @@ export function createPostgresOptinStore(db: PostgresDb): OptinStore {
         const due = await tx
           .select({ id: s.id })
           .from(s)
-          .where(and(eq(s.status, 'pending'), lte(s.expiresAt, now)))
+          .where(and(...rules.expiring(s, now)))
           .limit(limit)
           .for('update', { skipLocked: true });
         if (due.length === 0) return [];
-        const changed = (
-          await tx
-            .update(s)
-            .set({ status: 'expired', codeHash: null, updatedAt: now })
-            .where(and(inArray(s.id, due.map((row) => row.id)), eq(s.status, 'pending'), lte(s.expiresAt, now)))
-            .returning()
-        ).map(asSubscriber);
+        const ids = due.map((row) => row.id);
+        const changed = (await tx.update(s).set(rules.expiredSet(now)).where(and(inArray(s.id, ids), ...rules.expiring(s, now))).returning()).map(rules.asSubscriber);
         await appendIn(tx, changed.map(evidence));
         return changed;
       });
     },
 
     async page(listId, status, after, limit) {
-      const rows = await db
-        .select()
-        .from(s)
-        .where(and(eq(s.listId, listId), status ? eq(s.status, status) : undefined, after ? gt(s.id, after) : undefined))
-        .orderBy(asc(s.id))
-        .limit(limit);
-      return rows.map(asSubscriber);
+      return (await db.select().from(s).where(rules.pageOf(s, listId, status, after)).orderBy(asc(s.id)).limit(limit)).map(rules.asSubscriber);
     },
 
     async appendLedger(entries) {
@@ -156,22 +107,19 @@ export function createPostgresOptinStore(db: PostgresDb): OptinStore {
     },
 
     async ledgerFor(listId, number) {
-      const rows = await db
-        .select()
-        .from(optinConsentLedger)
-        .where(and(eq(optinConsentLedger.listId, listId), eq(optinConsentLedger.number, number)))
-        .orderBy(asc(optinConsentLedger.id));
-      return rows.map(asEntry);
+      const ledger = optinConsentLedger;
+      return (await db.select().from(ledger).where(rules.trailOf(ledger, listId, number)).orderBy(asc(ledger.id))).map(rules.asEntry);
     },
 
     async purgeLedgerBefore(cutoff) {
       // The delete trigger lets through only rows older than purge_before, which is non-zero only
       // inside this transaction: its UPDATE holds the retention row's lock until COMMIT, so other
       // sessions keep reading 0 (and a concurrent purge waits its turn).
+      const retention = optinLedgerRetention;
       return db.transaction(async (tx) => {
-        await tx.update(optinLedgerRetention).set({ purgeBefore: cutoff }).where(eq(optinLedgerRetention.id, 1));
+        await tx.update(retention).set({ purgeBefore: cutoff }).where(eq(retention.id, rules.LEDGER_RETENTION_ID));
         const result = await tx.delete(optinConsentLedger).where(lt(optinConsentLedger.at, cutoff));
-        await tx.update(optinLedgerRetention).set({ purgeBefore: 0 }).where(eq(optinLedgerRetention.id, 1));
+        await tx.update(retention).set({ purgeBefore: 0 }).where(eq(retention.id, rules.LEDGER_RETENTION_ID));
         return result.rowCount ?? 0;
       });
     },

@@ -1,25 +1,21 @@
-import { and, desc, gt, isNull, ne, or } from 'drizzle-orm';
+import { desc } from 'drizzle-orm';
 import type { SigningKeyStore } from '../../verification/tokens.js';
+import * as rules from '../shared/admin.js';
 import type { PostgresDb } from './db.js';
 import { signingKeys } from './schema.js';
 
 export function createPostgresSigningKeyStore(db: PostgresDb): SigningKeyStore {
+  const k = signingKeys;
   return {
     listPublishable(retiredAfter) {
-      return db
-        .select()
-        .from(signingKeys)
-        .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, retiredAfter)))
-        .orderBy(desc(signingKeys.createdAt), desc(signingKeys.kid)); // the same newest key on every instance, even for a tie
+      // Ties by kid: the same newest key on every instance.
+      return db.select().from(k).where(rules.publishable(k, retiredAfter)).orderBy(desc(k.createdAt), desc(k.kid));
     },
     async insert(key) {
-      await db.insert(signingKeys).values(key).onConflictDoNothing();
+      await db.insert(k).values(key).onConflictDoNothing();
     },
     async retireAllExcept(kid, now) {
-      await db
-        .update(signingKeys)
-        .set({ retiredAt: now })
-        .where(and(ne(signingKeys.kid, kid), isNull(signingKeys.retiredAt)));
+      await db.update(k).set({ retiredAt: now }).where(rules.activeExcept(k, kid));
     },
   };
 }

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { CounterState, CounterStore, LimitedHit } from '../../limits/limits.store.js';
 import { hitUntilOneByOne } from '../../limits/limits.counters.js';
-import { assertDistinct } from '../counter-batch.js';
+import { assertDistinct } from '../shared/limits.js';
 
 export interface RedisCounterStoreOptions {
   url: string;

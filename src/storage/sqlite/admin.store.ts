@@ -1,26 +1,25 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { ApiKeyStore, AppStore } from '../../admin/admin.store.js';
+import * as rules from '../shared/admin.js';
 import type { SqliteDb } from './db.js';
 import { apiKeys, apps } from './schema.js';
 
 export function createSqliteApiKeyStore(db: SqliteDb): ApiKeyStore {
-  const toRecord = (row: typeof apiKeys.$inferSelect) => ({ ...row, scopes: row.scopes.split(' ').filter(Boolean) });
-  const active = db.select().from(apiKeys).where(and(eq(apiKeys.id, sql.placeholder('id')), isNull(apiKeys.revokedAt))).prepare();
+  const active = db.select().from(apiKeys).where(rules.activeKey(apiKeys, sql.placeholder('id'))).prepare();
   return {
     insert(key) {
-      db.insert(apiKeys).values({ ...key, scopes: key.scopes.join(' ') }).run();
+      db.insert(apiKeys).values(rules.apiKeyRow(key)).run();
       return Promise.resolve();
     },
     findActive(id) {
       const row = active.get({ id });
-      return Promise.resolve(row ? toRecord(row) : undefined);
+      return Promise.resolve(row && rules.asApiKey(row));
     },
     list() {
-      return Promise.resolve(db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt)).all().map(toRecord));
+      return Promise.resolve(db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt)).all().map(rules.asApiKey));
     },
     revoke(id, now) {
-      const row = db.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id }).get();
-      return Promise.resolve(row !== undefined);
+      return Promise.resolve(db.update(apiKeys).set({ revokedAt: now }).where(rules.activeKey(apiKeys, id)).returning({ id: apiKeys.id }).get() !== undefined);
     },
   };
 }
@@ -32,17 +31,12 @@ export function createSqliteAppStore(db: SqliteDb): AppStore {
       return Promise.resolve(byName.get({ name }));
     },
     ensure(name, now) {
-      db.insert(apps).values({ name, createdAt: now, updatedAt: now }).onConflictDoNothing().run();
+      db.insert(apps).values(rules.newApp(name, now)).onConflictDoNothing().run();
       return Promise.resolve();
     },
     upsert(name, settings, now) {
-      const row = db
-        .insert(apps)
-        .values({ name, ...settings, createdAt: now, updatedAt: now })
-        .onConflictDoUpdate({ target: apps.name, set: { ...settings, updatedAt: now } })
-        .returning()
-        .get();
-      return Promise.resolve(row);
+      const { values, set } = rules.appUpsert(name, settings, now);
+      return Promise.resolve(db.insert(apps).values(values).onConflictDoUpdate({ target: apps.name, set }).returning().get());
     },
   };
 }

@@ -4,17 +4,16 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import type { DatabaseHandle } from '../shared/handle.js';
 import { enableCommitGroup, flushOpenBatches } from './commit-group.js';
 import * as schema from './schema.js';
 
 export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
-export interface SqliteHandle {
-  kind: 'sqlite';
+/** One SQLite connection; `settled()` waits for the turn's group commit (writes of one event-loop turn commit together: commit-group.ts). */
+export interface SqliteHandle extends DatabaseHandle<'sqlite'> {
   db: SqliteDb;
   raw: Database.Database;
-  /** Resolves once every write made so far is committed (writes of one event-loop turn commit together: commit-group.ts). */
-  settled(): Promise<void>;
   /** Commits what is pending, then closes the connection. */
   close(): void;
 }

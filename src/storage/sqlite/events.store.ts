@@ -1,11 +1,11 @@
 import type { EventRecord, EventRecorder } from '../../events/events.js';
 import type { NumberProtector } from '../../events/number-protection.js';
-import { eventRow } from '../event-row.js';
+import { eventRow } from '../shared/events.js';
 import type { SqliteDb } from './db.js';
 import { allPlaceholders } from './prepared.js';
 import { events } from './schema.js';
 
-/** Appends events (storage/event-row.ts). One INSERT per event, prepared once: appends never contend on a row. */
+/** Appends events (shared/events.ts). One INSERT per event, prepared once: appends never contend on a row. */
 export function createSqliteEventRecorder(db: SqliteDb, protector: NumberProtector): EventRecorder {
   const append = prepareEventAppend(db, protector);
   return {

@@ -1,14 +1,12 @@
-import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Statement } from 'better-sqlite3';
-import type { AppLimitOverrides, AppLimitsStore, BlockEntry, BlocklistStore, CounterHit, CounterState, CounterStore } from '../../limits/limits.store.js';
-import { candidateParams, candidatesCondition } from '../blocklist-candidates.js';
-import { assertDistinct, inOrder, type CounterRow } from '../counter-batch.js';
+import type { AppLimitsStore, BlocklistStore, CounterHit, CounterState, CounterStore } from '../../limits/limits.store.js';
 import type { Clock } from '../../platform/clock.js';
+import * as rules from '../shared/limits.js';
 import type { SqliteDb } from './db.js';
+import { sqliteDialect } from './dialect.js';
 import { answer } from './prepared.js';
 import { appLimits, blocklist } from './schema.js';
-
-const PURGE_EVERY = 1000;
 
 /**
  * Rate counters in our own table rather than rate-limiter-flexible's RateLimiterSQLite: that store
@@ -21,7 +19,7 @@ const PURGE_EVERY = 1000;
  * run inside the turn's transaction, so no other process sees a batch half done.
  */
 export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterStore {
-  let hits = 0;
+  const purgeDue = rules.purgeSchedule();
   const raw = db.$client;
   const UPSERT = `ON CONFLICT (key) DO UPDATE SET
     points = CASE WHEN rate_counters.expires_at <= @now THEN excluded.points ELSE rate_counters.points + excluded.points END,
@@ -61,11 +59,8 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     (size) => `SELECT key, points, expires_at FROM rate_counters WHERE key IN (${Array.from({ length: size }, (_, i) => `@k${i}`).join(', ')}) AND expires_at > @now`,
   );
 
-  /** Ended windows are dead rows: every 1000th hit deletes up to 1000 of them (bounded work per request). */
   function counted(count: number, now: number): void {
-    const before = hits;
-    hits += count;
-    if (Math.floor(hits / PURGE_EVERY) !== Math.floor(before / PURGE_EVERY)) purgeStatement.run({ now, limit: PURGE_EVERY });
+    if (purgeDue(count)) purgeStatement.run({ now, limit: rules.PURGE_EVERY });
   }
 
   /** Every hit of a batch of distinct keys, in one multi-row upsert; totals in the order of the batch. */
@@ -77,8 +72,8 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
       params[`c${i}`] = h.cost ?? 1;
       params[`e${i}`] = now + h.windowMs;
     });
-    const rows = hitManyStatement(batch.length).all(params) as CounterRow[];
-    return inOrder(
+    const rows = hitManyStatement(batch.length).all(params) as rules.CounterRow[];
+    return rules.inOrder(
       batch.map((h) => h.key),
       rows,
       now,
@@ -90,8 +85,7 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     return answer(() => {
       const now = clock.now();
       counted(1, now);
-      const row = hitStatement.get({ key, cost, expiresAt: now + windowMs, now }) as CounterRow;
-      return { points: Number(row.points), resetInMs: Math.max(0, Number(row.expires_at) - now) };
+      return rules.counterState(hitStatement.get({ key, cost, expiresAt: now + windowMs, now }) as rules.CounterRow, now);
     });
   }
 
@@ -101,7 +95,7 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     hitMany: (batch) =>
       answer(() => {
         if (batch.length === 0) return [];
-        assertDistinct(batch);
+        rules.assertDistinct(batch);
         return applyHits(batch, clock.now());
       }),
 
@@ -113,7 +107,7 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     hitUntil: (batch) =>
       answer(() => {
         if (batch.length === 0) return [];
-        assertDistinct(batch);
+        rules.assertDistinct(batch);
         const now = clock.now();
         const totals = applyHits(batch, now);
         const over = batch.findIndex((h, i) => (totals[i] as CounterState).points > h.limit);
@@ -131,8 +125,8 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     peek: (key) =>
       answer(() => {
         const now = clock.now();
-        const row = peekStatement.get({ key, now }) as CounterRow | undefined;
-        return row ? { points: Number(row.points), resetInMs: Number(row.expires_at) - now } : { points: 0, resetInMs: 0 };
+        const row = peekStatement.get({ key, now }) as rules.CounterRow | undefined;
+        return row ? rules.counterState(row, now) : { points: 0, resetInMs: 0 };
       }),
 
     peekMany: (keys) =>
@@ -141,8 +135,8 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
         const now = clock.now();
         const params: Record<string, string | number> = { now };
         keys.forEach((key, i) => (params[`k${i}`] = key));
-        const rows = peekManyStatement(keys.length).all(params) as CounterRow[];
-        return inOrder(keys, rows, now, false);
+        const rows = peekManyStatement(keys.length).all(params) as rules.CounterRow[];
+        return rules.inOrder(keys, rows, now, false);
       }),
 
     hold: (key, durationMs) =>
@@ -155,53 +149,32 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
   };
 }
 
-const unexpired = (now: number): SQL | undefined => or(isNull(blocklist.expiresAt), gt(blocklist.expiresAt, now));
-const asEntry = (row: typeof blocklist.$inferSelect): BlockEntry => row as BlockEntry;
-
 export function createSqliteBlocklistStore(db: SqliteDb): BlocklistStore {
-  // Every entry that could apply to one start (storage/blocklist-candidates.ts), prepared once.
-  const candidatesStatement = db.select().from(blocklist).where(candidatesCondition(blocklist)).prepare();
+  const b = blocklist;
+  // Every entry that could apply to one start (shared/limits.ts), prepared once.
+  const candidatesStatement = db.select().from(b).where(rules.candidatesCondition(b)).prepare();
   return {
     insert(entry) {
-      db.insert(blocklist).values(entry).run();
+      db.insert(b).values(entry).run();
       return Promise.resolve();
     },
 
     insertAutoPrefixBlock(entry, now) {
-      const result = db.run(sql`
-        INSERT INTO blocklist (id, kind, value, action, reason, created_by, created_at, expires_at)
-        SELECT ${entry.id}, 'prefix', ${entry.value}, 'block', ${entry.reason}, ${entry.createdBy}, ${entry.createdAt}, ${entry.expiresAt}
-        WHERE NOT EXISTS (
-          SELECT 1 FROM blocklist
-          WHERE kind = 'prefix' AND value = ${entry.value} AND action = 'block' AND (expires_at IS NULL OR expires_at > ${now})
-        )`);
+      // SQLite's single writer serialises concurrent callers: the statement alone decides.
+      const result = db.run(rules.autoPrefixInsert(entry, now, sqliteDialect));
       return Promise.resolve(result.changes === 1 ? entry : undefined);
     },
 
     list(now, filter) {
-      const rows = db
-        .select()
-        .from(blocklist)
-        .where(
-          and(
-            unexpired(now),
-            filter.kind ? eq(blocklist.kind, filter.kind) : undefined,
-            filter.action ? eq(blocklist.action, filter.action) : undefined,
-          ),
-        )
-        .orderBy(asc(blocklist.createdAt), asc(blocklist.id))
-        .all();
-      return Promise.resolve(rows.map(asEntry));
+      return Promise.resolve(db.select().from(b).where(rules.listed(b, now, filter)).orderBy(...rules.byCreation(b)).all().map(rules.asBlockEntry));
     },
 
     candidates(subject, now) {
-      const rows = candidatesStatement.all(candidateParams(subject, now));
-      return Promise.resolve(rows.map(asEntry));
+      return Promise.resolve(candidatesStatement.all(rules.candidateParams(subject, now)).map(rules.asBlockEntry));
     },
 
     remove(id) {
-      const row = db.delete(blocklist).where(eq(blocklist.id, id)).returning({ id: blocklist.id }).get();
-      return Promise.resolve(row !== undefined);
+      return Promise.resolve(db.delete(b).where(eq(b.id, id)).returning({ id: b.id }).get() !== undefined);
     },
   };
 }
@@ -211,14 +184,11 @@ export function createSqliteAppLimitsStore(db: SqliteDb): AppLimitsStore {
   return {
     get(app) {
       const row = byApp.get({ app });
-      return Promise.resolve(row ? { app: row.app, overrides: JSON.parse(row.overrides) as AppLimitOverrides, updatedAt: row.updatedAt } : undefined);
+      return Promise.resolve(row && rules.asAppLimits(row));
     },
     put(app, overrides, now) {
-      const json = JSON.stringify(overrides);
-      db.insert(appLimits)
-        .values({ app, overrides: json, updatedAt: now })
-        .onConflictDoUpdate({ target: appLimits.app, set: { overrides: json, updatedAt: now } })
-        .run();
+      const row = rules.appLimitsRow(app, overrides, now);
+      db.insert(appLimits).values(row).onConflictDoUpdate({ target: appLimits.app, set: { overrides: row.overrides, updatedAt: now } }).run();
       return Promise.resolve({ app, overrides, updatedAt: now });
     },
   };

@@ -1,5 +1,6 @@
-import { and, asc, eq, gt, inArray, lt, lte, ne, sql } from 'drizzle-orm';
-import type { LedgerEntry, ListRecord, OptinStore, StoredLedgerEntry, SubscriberRecord } from '../../optin/optin.store.js';
+import { and, asc, eq, inArray, lt } from 'drizzle-orm';
+import type { LedgerEntry, OptinStore } from '../../optin/optin.store.js';
+import * as rules from '../shared/optin.js';
 import type { SqliteDb } from './db.js';
 import { optinConsentLedger, optinLedgerRetention, optinLists, optinSubscribers } from './schema.js';
 
@@ -18,162 +19,103 @@ const LEDGER_TRIGGERS = [
    BEGIN SELECT RAISE(ABORT, 'optin_consent_ledger is append-only (only the retention purge deletes)'); END`,
 ];
 
-const asList = (row: typeof optinLists.$inferSelect): ListRecord => ({ ...row, templates: JSON.parse(row.templates) as ListRecord['templates'] });
-const asSubscriber = (row: typeof optinSubscribers.$inferSelect): SubscriberRecord => row as SubscriberRecord;
-const asEntry = (row: typeof optinConsentLedger.$inferSelect): StoredLedgerEntry =>
-  ({ ...row, details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>) }) as StoredLedgerEntry;
-
 type Tx = Parameters<Parameters<SqliteDb['transaction']>[0]>[0];
 
-/** The only write the ledger ever gets: INSERT. */
 function appendIn(db: SqliteDb | Tx, entries: LedgerEntry[]): void {
-  if (entries.length === 0) return;
-  db.insert(optinConsentLedger)
-    .values(entries.map((e) => ({ ...e, details: e.details === null ? null : JSON.stringify(e.details) })))
-    .run();
+  if (entries.length > 0) db.insert(optinConsentLedger).values(rules.ledgerRows(entries)).run();
 }
 
 /**
- * SQLite implementation. Every state change is one guarded statement (better-sqlite3 runs each
- * atomically); a transition and its ledger entries commit together in one synchronous IMMEDIATE
- * transaction, so the evidence can never miss a change nor record one that did not happen.
+ * SQLite implementation of the rules in shared/optin.ts. Every state change is one guarded
+ * statement (better-sqlite3 runs each atomically); a transition and its ledger entries commit
+ * together in one synchronous IMMEDIATE transaction, so the evidence can never miss a change nor
+ * record one that did not happen.
  */
 export function createSqliteOptinStore(db: SqliteDb): OptinStore {
   for (const statement of LEDGER_TRIGGERS) db.$client.exec(statement);
+  const l = optinLists;
   const s = optinSubscribers;
+  const immediate = { behavior: 'immediate' } as const;
 
   return {
     createList(list) {
-      db.insert(optinLists)
-        .values({ ...list, templates: JSON.stringify(list.templates) })
-        .run();
+      db.insert(l).values(rules.listRow(list)).run();
       return Promise.resolve();
     },
 
     findList(app, id) {
-      const row = db.select().from(optinLists).where(and(eq(optinLists.app, app), eq(optinLists.id, id))).get();
-      return Promise.resolve(row ? asList(row) : undefined);
+      const row = db.select().from(l).where(rules.listOfApp(l, app, id)).get();
+      return Promise.resolve(row && rules.asList(row));
     },
 
     listLists(app) {
-      return Promise.resolve(db.select().from(optinLists).where(eq(optinLists.app, app)).orderBy(asc(optinLists.createdAt), asc(optinLists.id)).all().map(asList));
+      return Promise.resolve(db.select().from(l).where(eq(l.app, app)).orderBy(...rules.byCreation(l)).all().map(rules.asList));
     },
 
     listsBySender(sender) {
-      return Promise.resolve(db.select().from(optinLists).where(eq(optinLists.sender, sender)).orderBy(asc(optinLists.createdAt), asc(optinLists.id)).all().map(asList));
+      return Promise.resolve(db.select().from(l).where(eq(l.sender, sender)).orderBy(...rules.byCreation(l)).all().map(rules.asList));
     },
 
     openSignup(input, evidence) {
-      const fresh = {
-        status: 'pending',
-        signupId: input.signupId,
-        codeHash: input.codeHash,
-        attempts: 0,
-        maxAttempts: input.maxAttempts,
-        locale: input.locale,
-        requestedAt: input.now,
-        expiresAt: input.expiresAt,
-        confirmedAt: null,
-        unsubscribedAt: null,
-        updatedAt: input.now,
-      };
-      const row = db.transaction(
-        (tx) => {
-          const changed = tx
-            .insert(s)
-            .values({ id: input.id, app: input.app, listId: input.listId, number: input.number, ...fresh })
-            .onConflictDoUpdate({ target: [s.listId, s.number], set: fresh, setWhere: ne(s.status, 'confirmed') })
-            .returning()
-            .get();
-          if (changed) appendIn(tx, evidence);
-          return changed;
-        },
-        { behavior: 'immediate' },
-      );
-      return Promise.resolve(row ? asSubscriber(row) : undefined);
+      const { values, set, setWhere } = rules.signupUpsert(s, input);
+      const row = db.transaction((tx) => {
+        const changed = tx.insert(s).values(values).onConflictDoUpdate({ target: [s.listId, s.number], set, setWhere }).returning().get();
+        if (changed) appendIn(tx, evidence);
+        return changed;
+      }, immediate);
+      return Promise.resolve(row && rules.asSubscriber(row));
     },
 
     findSubscriber(listId, number) {
-      const row = db.select().from(s).where(and(eq(s.listId, listId), eq(s.number, number))).get();
-      return Promise.resolve(row ? asSubscriber(row) : undefined);
+      const row = db.select().from(s).where(rules.subscriberOf(s, listId, number)).get();
+      return Promise.resolve(row && rules.asSubscriber(row));
     },
 
     reserveAttempt(listId, number, signupId, now) {
-      const row = db
-        .update(s)
-        .set({ attempts: sql`${s.attempts} + 1`, updatedAt: now })
-        .where(and(eq(s.listId, listId), eq(s.number, number), eq(s.signupId, signupId), eq(s.status, 'pending'), gt(s.expiresAt, now), lt(s.attempts, s.maxAttempts)))
-        .returning({ attempts: s.attempts })
-        .get();
-      return Promise.resolve(row?.attempts);
+      const taken = db.update(s).set(rules.attemptSet(s, now)).where(rules.attemptable(s, listId, number, signupId, now));
+      return Promise.resolve(taken.returning({ attempts: s.attempts }).get()?.attempts);
     },
 
     confirmPending(listId, number, signupId, now, evidence) {
-      const row = db.transaction(
-        (tx) => {
-          const changed = tx
-            .update(s)
-            .set({ status: 'confirmed', confirmedAt: now, codeHash: null, updatedAt: now })
-            .where(and(eq(s.listId, listId), eq(s.number, number), eq(s.signupId, signupId), eq(s.status, 'pending'), gt(s.expiresAt, now)))
-            .returning()
-            .get();
-          if (changed) appendIn(tx, evidence);
-          return changed;
-        },
-        { behavior: 'immediate' },
-      );
-      return Promise.resolve(row ? asSubscriber(row) : undefined);
+      const row = db.transaction((tx) => {
+        const changed = tx.update(s).set(rules.confirmedSet(now)).where(rules.confirmable(s, listId, number, signupId, now)).returning().get();
+        if (changed) appendIn(tx, evidence);
+        return changed;
+      }, immediate);
+      return Promise.resolve(row && rules.asSubscriber(row));
     },
 
     unsubscribe(listId, number, now, evidence) {
-      const row = db.transaction(
-        (tx) => {
-          const changed = tx
-            .update(s)
-            .set({ status: 'unsubscribed', unsubscribedAt: now, codeHash: null, updatedAt: now })
-            .where(and(eq(s.listId, listId), eq(s.number, number), inArray(s.status, ['pending', 'confirmed'])))
-            .returning()
-            .get();
-          if (changed) appendIn(tx, evidence(asSubscriber(changed)));
-          return changed;
-        },
-        { behavior: 'immediate' },
-      );
-      return Promise.resolve(row ? asSubscriber(row) : undefined);
+      const row = db.transaction((tx) => {
+        const changed = tx.update(s).set(rules.unsubscribedSet(now)).where(rules.unsubscribable(s, listId, number)).returning().get();
+        if (changed) appendIn(tx, evidence(rules.asSubscriber(changed)));
+        return changed;
+      }, immediate);
+      return Promise.resolve(row && rules.asSubscriber(row));
     },
 
     expireDue(now, limit, evidence) {
-      const rows = db.transaction(
-        (tx) => {
-          const due = tx
-            .select({ id: s.id })
-            .from(s)
-            .where(and(eq(s.status, 'pending'), lte(s.expiresAt, now)))
-            .limit(limit);
-          const changed = tx
-            .update(s)
-            .set({ status: 'expired', codeHash: null, updatedAt: now })
-            .where(and(inArray(s.id, due), eq(s.status, 'pending'), lte(s.expiresAt, now)))
-            .returning()
-            .all()
-            .map(asSubscriber);
-          appendIn(tx, changed.map(evidence));
-          return changed;
-        },
-        { behavior: 'immediate' },
-      );
+      const rows = db.transaction((tx) => {
+        const due = tx
+          .select({ id: s.id })
+          .from(s)
+          .where(and(...rules.expiring(s, now)))
+          .limit(limit);
+        const expired = tx
+          .update(s)
+          .set(rules.expiredSet(now))
+          .where(and(inArray(s.id, due), ...rules.expiring(s, now)))
+          .returning();
+        const changed = expired.all().map(rules.asSubscriber);
+        appendIn(tx, changed.map(evidence));
+        return changed;
+      }, immediate);
       return Promise.resolve(rows);
     },
 
     page(listId, status, after, limit) {
-      const rows = db
-        .select()
-        .from(s)
-        .where(and(eq(s.listId, listId), status ? eq(s.status, status) : undefined, after ? gt(s.id, after) : undefined))
-        .orderBy(asc(s.id))
-        .limit(limit)
-        .all();
-      return Promise.resolve(rows.map(asSubscriber));
+      const rows = db.select().from(s).where(rules.pageOf(s, listId, status, after)).orderBy(asc(s.id)).limit(limit).all();
+      return Promise.resolve(rows.map(rules.asSubscriber));
     },
 
     appendLedger(entries) {
@@ -182,25 +124,19 @@ export function createSqliteOptinStore(db: SqliteDb): OptinStore {
     },
 
     ledgerFor(listId, number) {
-      const rows = db
-        .select()
-        .from(optinConsentLedger)
-        .where(and(eq(optinConsentLedger.listId, listId), eq(optinConsentLedger.number, number)))
-        .orderBy(asc(optinConsentLedger.id))
-        .all();
-      return Promise.resolve(rows.map(asEntry));
+      const ledger = optinConsentLedger;
+      const rows = db.select().from(ledger).where(rules.trailOf(ledger, listId, number)).orderBy(asc(ledger.id)).all();
+      return Promise.resolve(rows.map(rules.asEntry));
     },
 
     purgeLedgerBefore(cutoff) {
-      const deleted = db.transaction(
-        (tx) => {
-          tx.update(optinLedgerRetention).set({ purgeBefore: cutoff }).where(eq(optinLedgerRetention.id, 1)).run();
-          const result = tx.delete(optinConsentLedger).where(lt(optinConsentLedger.at, cutoff)).run();
-          tx.update(optinLedgerRetention).set({ purgeBefore: 0 }).where(eq(optinLedgerRetention.id, 1)).run();
-          return result.changes;
-        },
-        { behavior: 'immediate' },
-      );
+      const retention = optinLedgerRetention;
+      const deleted = db.transaction((tx) => {
+        tx.update(retention).set({ purgeBefore: cutoff }).where(eq(retention.id, rules.LEDGER_RETENTION_ID)).run();
+        const result = tx.delete(optinConsentLedger).where(lt(optinConsentLedger.at, cutoff)).run();
+        tx.update(retention).set({ purgeBefore: 0 }).where(eq(retention.id, rules.LEDGER_RETENTION_ID)).run();
+        return result.changes;
+      }, immediate);
       return Promise.resolve(deleted);
     },
   };

@@ -1,26 +1,21 @@
-import { and, desc, gt, isNull, ne, or } from 'drizzle-orm';
+import { desc } from 'drizzle-orm';
 import type { SigningKeyStore } from '../../verification/tokens.js';
+import * as rules from '../shared/admin.js';
 import type { SqliteDb } from './db.js';
 import { signingKeys } from './schema.js';
 
 export function createSqliteSigningKeyStore(db: SqliteDb): SigningKeyStore {
+  const k = signingKeys;
   return {
     listPublishable(retiredAfter) {
-      return Promise.resolve(
-        db
-          .select()
-          .from(signingKeys)
-          .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, retiredAfter)))
-          .orderBy(desc(signingKeys.createdAt))
-          .all(),
-      );
+      return Promise.resolve(db.select().from(k).where(rules.publishable(k, retiredAfter)).orderBy(desc(k.createdAt)).all());
     },
     insert(key) {
-      db.insert(signingKeys).values(key).onConflictDoNothing().run();
+      db.insert(k).values(key).onConflictDoNothing().run();
       return Promise.resolve();
     },
     retireAllExcept(kid, now) {
-      db.update(signingKeys).set({ retiredAt: now }).where(and(ne(signingKeys.kid, kid), isNull(signingKeys.retiredAt))).run();
+      db.update(k).set({ retiredAt: now }).where(rules.activeExcept(k, kid)).run();
       return Promise.resolve();
     },
   };

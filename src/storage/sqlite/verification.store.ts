@@ -1,7 +1,9 @@
-import { and, asc, desc, eq, gt, lt, lte, or, isNull, sql } from 'drizzle-orm';
-import type { SendSlot, TakenAttempt, VerificationRecord, VerificationStore, DeliveryRecord } from '../../verification/verification.store.js';
+import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { NumberProtector } from '../../events/number-protection.js';
+import type { DeliveryRecord, SendSlot, TakenAttempt, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
+import * as rules from '../shared/verification.js';
 import type { SqliteDb } from './db.js';
+import { sqliteDialect } from './dialect.js';
 import { prepareEventAppend } from './events.store.js';
 import { allPlaceholders, answer } from './prepared.js';
 import { deliveries, verifications } from './schema.js';
@@ -9,76 +11,25 @@ import { deliveries, verifications } from './schema.js';
 const p = sql.placeholder;
 
 /**
- * SQLite implementation. better-sqlite3 is synchronous, so each guarded statement is atomic by
- * itself, and across processes SQLite's write lock serialises them. Statements are prepared once.
+ * SQLite implementation of the rules in shared/verification.ts. better-sqlite3 is synchronous, so
+ * each guarded statement is atomic by itself, and across processes SQLite's write lock serialises
+ * them. Statements are prepared once.
  */
 export function createSqliteVerificationStore(db: SqliteDb, protector: NumberProtector): VerificationStore {
   const appendEvent = prepareEventAppend(db, protector);
   const insertVerification = db.insert(verifications).values(allPlaceholders(verifications)).prepare();
   const insertDelivery = db.insert(deliveries).values(allPlaceholders(deliveries)).prepare();
-  const byId = db.select().from(verifications).where(and(eq(verifications.id, p('id')), eq(verifications.app, p('app')))).prepare();
-  const byIdAnyApp = db.select().from(verifications).where(eq(verifications.id, p('id'))).prepare();
-  const newestPending = db
-    .select()
-    .from(verifications)
-    .where(and(eq(verifications.app, p('app')), eq(verifications.to, p('to')), eq(verifications.status, 'pending'), gt(verifications.expiresAt, p('now'))))
-    .orderBy(desc(verifications.createdAt))
-    .limit(1)
-    .prepare();
+  const v = verifications;
+  const byId = db.select().from(v).where(rules.ofApp(v, p('id'), p('app'))).prepare();
+  const byIdAnyApp = db.select().from(v).where(eq(v.id, p('id'))).prepare();
+  const newestPending = db.select().from(v).where(rules.pendingFor(v, p('app'), p('to'), p('now'))).orderBy(desc(v.createdAt)).limit(1).prepare();
   const deliveriesOf = db.select().from(deliveries).where(eq(deliveries.verificationId, p('verificationId'))).orderBy(asc(deliveries.createdAt)).prepare();
-  const open = and(
-    eq(verifications.id, p('id')),
-    eq(verifications.status, 'pending'),
-    gt(verifications.expiresAt, p('now')),
-    lt(verifications.attempts, verifications.maxAttempts),
-  );
-  const takeApproving = db
-    .update(verifications)
-    .set({ attempts: sql`${verifications.attempts} + 1`, status: 'approved', approvedAt: sql`${p('now')}`, approvedChannel: sql`${p('channel')}` })
-    .where(open)
-    .returning({ attempts: verifications.attempts, status: verifications.status })
-    .prepare();
-  const takeFailing = db
-    .update(verifications)
-    .set({
-      attempts: sql`${verifications.attempts} + 1`,
-      // SET reads the row as it was: its last attempt is the one that makes attempts + 1 reach the limit.
-      status: sql`case when ${verifications.attempts} + 1 >= ${verifications.maxAttempts} then 'locked' else ${verifications.status} end`,
-    })
-    .where(open)
-    .returning({ attempts: verifications.attempts, status: verifications.status })
-    .prepare();
-  const cancel = db
-    .update(verifications)
-    .set({ status: 'canceled', canceledAt: sql`${p('now')}` })
-    .where(and(eq(verifications.id, p('id')), eq(verifications.app, p('app')), eq(verifications.status, 'pending'), gt(verifications.expiresAt, p('now'))))
-    .returning({ id: verifications.id })
-    .prepare();
-  const reserveSend = db
-    .update(verifications)
-    .set({ sends: sql`${verifications.sends} + 1`, lastSentAt: sql`${p('now')}` })
-    .where(
-      and(
-        eq(verifications.id, p('id')),
-        eq(verifications.status, 'pending'),
-        gt(verifications.expiresAt, p('now')),
-        lt(verifications.sends, verifications.maxSends),
-        or(isNull(verifications.lastSentAt), lte(verifications.lastSentAt, p('sentBefore'))),
-      ),
-    )
-    .returning({ sends: verifications.sends })
-    .prepare();
-  const complete = db
-    .update(deliveries)
-    .set({
-      status: sql`${p('status')}`,
-      providerMessageId: sql`${p('providerMessageId')}`,
-      errorCode: sql`${p('errorCode')}`,
-      errorMessage: sql`${p('errorMessage')}`,
-      updatedAt: sql`${p('updatedAt')}`,
-    })
-    .where(eq(deliveries.id, p('id')))
-    .prepare();
+  const takeApproving = db.update(v).set(rules.approvingSet(v, sqliteDialect)).where(rules.attemptOpen(v)).returning(rules.takenColumns(v)).prepare();
+  const takeFailing = db.update(v).set(rules.failingSet(v)).where(rules.attemptOpen(v)).returning(rules.takenColumns(v)).prepare();
+  const nowParam = sqliteDialect.typed(p('now'), 'bigint');
+  const cancel = db.update(v).set(rules.canceledSet(nowParam)).where(rules.cancelable(v, p('id'), p('app'), p('now'))).returning({ id: v.id }).prepare();
+  const reserveSend = db.update(v).set(rules.sentSet(v, nowParam)).where(rules.sendable(v, p('id'), p('now'), p('sentBefore'))).returning({ sends: v.sends }).prepare();
+  const complete = db.update(deliveries).set(rules.completionSet(sqliteDialect)).where(eq(deliveries.id, p('id'))).prepare();
 
   // The verification and its first delivery together, in one transaction (a savepoint inside the
   // turn's group commit): all or nothing.
@@ -134,12 +85,7 @@ export function createSqliteVerificationStore(db: SqliteDb, protector: NumberPro
 
     reserveSend(id, now, cooldownMs) {
       const row = reserveSend.get({ id, now, sentBefore: now - cooldownMs });
-      if (row) return Promise.resolve<SendSlot>({ ok: true, sends: row.sends });
-      const current = byIdAnyApp.get({ id });
-      if (!current || current.status !== 'pending') return Promise.resolve<SendSlot>({ ok: false, why: 'not_pending' });
-      if (current.expiresAt <= now) return Promise.resolve<SendSlot>({ ok: false, why: 'expired' });
-      if (current.sends >= current.maxSends) return Promise.resolve<SendSlot>({ ok: false, why: 'max_sends' });
-      return Promise.resolve<SendSlot>({ ok: false, why: 'cooldown', retryAt: (current.lastSentAt ?? now) + cooldownMs });
+      return Promise.resolve<SendSlot>(row ? { ok: true, sends: row.sends } : rules.refusedSend(byIdAnyApp.get({ id }), now, cooldownMs));
     },
 
     addDelivery(delivery) {

@@ -1,5 +1,5 @@
-import type { EventRecord } from '../events/events.js';
-import type { NumberProtector } from '../events/number-protection.js';
+import type { EventRecord } from '../../events/events.js';
+import type { NumberProtector } from '../../events/number-protection.js';
 
 /**
  * The columns of one `events` row, the same on both dialects: the number only as a keyed hash, an
