@@ -43,5 +43,14 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // The bench measures the product as it ships, not as the tests build it; the tests do not rest on bench code.
+    files: ['test/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/bench/**', '**/bench'], message: 'Tests do not import bench/ (its own tests live next to it).' }] }] },
+  },
+  {
+    files: ['bench/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**', '**/test'], message: 'bench/ does not import test/: build the app through bench/lib/in-process-app.ts.' }] }] },
+  },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

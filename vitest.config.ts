@@ -45,6 +45,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    projects: [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } }, ...postgres],
+    projects: [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts', 'bench/**/*.test.ts'] } }, ...postgres],
   },
 });

@@ -34,6 +34,8 @@ export interface CannonOptions {
   requests: autocannon.Request[];
   /** autocannon's overallRate: at most this many requests per second, in a per-second window. */
   overallRate?: number;
+  /** Stop after this many requests instead of after `durationSeconds`. */
+  amount?: number;
 }
 
 /**
@@ -50,6 +52,7 @@ export function cannon(options: CannonOptions, control?: { onInstance(stop: (why
         duration: options.durationSeconds,
         requests: options.requests,
         ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+        ...(options.amount ? { amount: options.amount } : {}),
         timeout: 30,
       },
       (error: unknown, result) => {

@@ -14,18 +14,27 @@ export interface BenchProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /** Node flags before the script (`--cpu-prof`, `--import tsx`, …). */
+  nodeArgs?: readonly string[];
+  /** Working directory (another checkout, for A/B runs); this one unless told. */
+  cwd?: string;
+  timeoutMs?: number;
+}
+
 /**
- * Starts `node <script>` (plain JavaScript: the built server, the ceiling) with exactly `env`
- * (plus PATH), its stdout and stderr appended to `logPath`, and waits for its pino `listening`
- * line (`{"port":…,"msg":"listening"}`).
+ * Starts `node <script>` (the built server, the ceiling; with `--import tsx` in `nodeArgs`, the
+ * TypeScript one) with exactly `env` (plus PATH), its stdout and stderr appended to `logPath`, and
+ * waits for its pino `listening` line (`{"port":…,"msg":"listening"}`).
  */
-export async function launch(script: string, env: Record<string, string>, logPath: string, timeoutMs = 60_000): Promise<BenchProcess> {
+export async function launch(script: string, env: Record<string, string>, logPath: string, options: LaunchOptions = {}): Promise<BenchProcess> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const fd = openSync(logPath, 'a');
   // A restart appends to the same log: only what this process writes counts.
   const from = fstatSync(fd).size;
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, fd] });
+    child = spawn(process.execPath, [...(options.nodeArgs ?? []), script], { cwd: options.cwd ?? ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, fd] });
   } finally {
     closeSync(fd);
   }

@@ -198,6 +198,46 @@ export function verificationRows(context: RowContext, traffic: Traffic, at: numb
   return { verification, deliveries, number, country: destination.country };
 }
 
+/**
+ * The success events the service appends over a verification's life, as it records them: `started`
+ * with the verification, `sent` for each message the provider accepted, `delivered` for each
+ * delivery receipt, `approved` with the approval, each under the address that started it (the
+ * lifecycle facts of verification.service.ts). A refused send is a `delivery_failed` failure, which
+ * the failure records already stand for. No random draw: the other rows of a seed stay the same
+ * whether these are written or not.
+ */
+export function successEventRows(context: RowContext, made: { verification: Row; deliveries: readonly Row[]; number: string; country: string }): Row[] {
+  const v = made.verification;
+  const protectedNumber = context.protector.protect(made.number);
+  const event = (at: number, reason: string, provider: string | null, numberType: string | null): Row => ({
+    at,
+    app: v.app ?? null,
+    kind: 'success',
+    reason,
+    rule: null,
+    details: null,
+    channel: 'sms',
+    provider,
+    provider_error: null,
+    number_hash: protectedNumber.hash,
+    number_enc: protectedNumber.encrypted,
+    prefix: protectedNumber.prefix,
+    country: made.country,
+    number_type: numberType,
+    ip: v.end_user_ip ?? v.client_ip ?? null,
+    user_agent: v.end_user_agent ?? null,
+    verification_id: v.id ?? null,
+  });
+  const providerOf = (d: Row | undefined): string | null => (d?.provider === undefined || d.provider === null ? null : String(d.provider));
+  const rows = [event(Number(v.created_at), 'started', providerOf(made.deliveries[0]), 'MOBILE')];
+  for (const d of made.deliveries) {
+    if (d.status !== 'failed') rows.push(event(Number(d.created_at), 'sent', providerOf(d), null));
+    if (d.status === 'delivered') rows.push(event(Number(d.updated_at), 'delivered', providerOf(d), null));
+  }
+  if (v.approved_at !== null && v.approved_at !== undefined) rows.push(event(Number(v.approved_at), 'approved', null, null));
+  return rows;
+}
+
 /** A verification someone failed on: a recent one when there is one, else a made-up id. */
 export interface KnownVerification {
   id: string;

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { NumberProtector } from '../../src/events/number-protection.js';
-import { createRandom, createTraffic, failureRow, pendingVerificationRows, timeOf, verificationRows, type KnownVerification, type Row, type RowContext } from './rows.js';
+import { createRandom, createTraffic, failureRow, pendingVerificationRows, successEventRows, timeOf, verificationRows, type KnownVerification, type Row, type RowContext } from './rows.js';
 import type { SeedTarget } from './targets.js';
 
 export interface SeedOptions {
@@ -27,6 +27,12 @@ export interface SeedOptions {
    * after a REINDEX, rather than grown page by page. Only while no server uses the database.
    */
   rebuildIndexes?: boolean;
+  /**
+   * Also the success events of each verification (`started`, `sent`, `delivered`, `approved`), as
+   * the service appends them: about 3.7 events per verification more. Off by default, so a grown
+   * database is the one the growth figures of the README were measured on.
+   */
+  successEvents?: boolean;
   onIndexes?: (phase: 'dropped' | 'rebuilt', count: number) => void;
   onProgress?: (part: 'verifications' | 'failures', done: number, total: number) => void;
 }
@@ -35,6 +41,8 @@ export interface SeedSummary {
   verifications: number;
   deliveries: number;
   failures: number;
+  /** Success events written with the verifications (0 unless `successEvents`). */
+  successEvents: number;
   rows: number;
   seconds: number;
   rowsPerSecond: number;
@@ -62,7 +70,9 @@ export async function seed(target: SeedTarget, options: SeedOptions): Promise<Se
   let deliveries = 0;
 
   const perTransaction = chunk * (options.chunksPerTransaction ?? 20);
-  const tables = [...(options.verifications > 0 ? (['verifications', 'deliveries'] as const) : []), ...(options.failures > 0 ? (['events'] as const) : [])];
+  let successEvents = 0;
+  const writesEvents = options.failures > 0 || (options.successEvents === true && options.verifications > 0);
+  const tables = [...(options.verifications > 0 ? (['verifications', 'deliveries'] as const) : []), ...(writesEvents ? (['events'] as const) : [])];
   const dropped = options.rebuildIndexes ? await target.dropIndexes(tables) : [];
   if (options.rebuildIndexes) options.onIndexes?.('dropped', dropped.length);
 
@@ -73,10 +83,12 @@ export async function seed(target: SeedTarget, options: SeedOptions): Promise<Se
           const to = Math.min(options.verifications, from + chunk);
           const verificationBatch: Row[] = [];
           const deliveryBatch: Row[] = [];
+          const eventBatch: Row[] = [];
           for (let i = from; i < to; i++) {
             const made = verificationRows(context, traffic, timeOf(context, i, options.verifications));
             verificationBatch.push(made.verification);
             deliveryBatch.push(...made.deliveries);
+            if (options.successEvents) eventBatch.push(...successEventRows(context, made));
             const entry = { id: String(made.verification.id), app: String(made.verification.app), number: made.number, country: made.country };
             if (known.length < KNOWN_MAX) known.push(entry);
             else if (context.random.next() < KNOWN_MAX / (i + 1)) known[Math.floor(context.random.next() * KNOWN_MAX)] = entry;
@@ -84,8 +96,10 @@ export async function seed(target: SeedTarget, options: SeedOptions): Promise<Se
           await target.write([
             { table: 'verifications', rows: verificationBatch },
             { table: 'deliveries', rows: deliveryBatch },
+            { table: 'events', rows: eventBatch },
           ]);
           deliveries += deliveryBatch.length;
+          successEvents += eventBatch.length;
           options.onProgress?.('verifications', to, options.verifications);
         }
       });
@@ -110,8 +124,8 @@ export async function seed(target: SeedTarget, options: SeedOptions): Promise<Se
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  const rows = options.verifications + deliveries + options.failures;
-  return { verifications: options.verifications, deliveries, failures: options.failures, rows, seconds, rowsPerSecond: Math.round(rows / seconds) };
+  const rows = options.verifications + deliveries + options.failures + successEvents;
+  return { verifications: options.verifications, deliveries, failures: options.failures, successEvents, rows, seconds, rowsPerSecond: Math.round(rows / seconds) };
 }
 
 export interface PoolEntry {

@@ -1,8 +1,9 @@
 /**
- * Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by file (or package),
- * and inclusive time of the functions that matter, as percentages of the profile.
+ * Where did the server's CPU go? Summarises a V8 .cpuprofile (`node --cpu-prof`; the server writes
+ * one with `LOAD_CPU_PROF=1 npx tsx bench/tools/load-server.ts …`): self time by function and by
+ * file (or package), and inclusive time of the functions that matter, as percentages of the profile.
  *
- *   npx tsx bench/cpuprofile-summary.ts <file.cpuprofile> [top=25] [filter]
+ *   npx tsx bench/tools/cpuprofile-summary.ts <file.cpuprofile> [top=25] [filter]
  *
  * PROFILE_LAST_S=10 keeps only the profile's last 10 seconds (the measured run, without the
  * warm-up or the starts a check scenario makes first).

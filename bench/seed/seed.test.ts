@@ -1,15 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { getTableConfig } from 'drizzle-orm/sqlite-core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seed, seedCheckPool, type PoolEntry } from '../../bench/seed/seeder.js';
-import { createPostgresSeedTarget, createSqliteSeedTarget, SEED_TABLES } from '../../bench/seed/targets.js';
 import { createNumberProtector } from '../../src/events/number-protection.js';
 import { openSqlite } from '../../src/storage/sqlite/db.js';
-import { createFakeClock } from '../helpers/fake-clock.js';
-import { ADMIN_KEY, createTestApp, PEPPER, REPORTS_KEY, startVerification, type TestApp } from '../helpers/test-app.js';
+import { createInProcessApp, IN_PROCESS_SECRETS, type InProcessApp } from '../lib/in-process-app.js';
+import { seed, seedCheckPool, type PoolEntry } from './seeder.js';
+import { createPostgresSeedTarget, createSqliteSeedTarget, SEED_TABLES } from './targets.js';
 
 /**
  * The growth benchmark is only as good as its seeded rows: they must be rows the service itself
@@ -17,33 +17,41 @@ import { ADMIN_KEY, createTestApp, PEPPER, REPORTS_KEY, startVerification, type 
  * a month of traffic spreads, and exactly as many as asked for.
  */
 const DAY = 86_400_000;
-const protector = createNumberProtector(Buffer.from(REPORTS_KEY, 'utf8'));
+const NOW = Date.UTC(2026, 0, 1);
+const clock = { now: () => NOW };
+const protector = createNumberProtector(Buffer.from(IN_PROCESS_SECRETS.reportsKey, 'utf8'));
+const pepper = Buffer.from(IN_PROCESS_SECRETS.pepper, 'utf8');
+
+/** The SQLite connection of an app the seeder tests run on SQLite. */
+function rawOf(t: InProcessApp): Database.Database {
+  if (t.database.kind !== 'sqlite') throw new Error('expected a SQLite app');
+  return t.database.raw;
+}
 
 describe('bench seeder on SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'otp-seed-test-'));
   const path = join(dir, 'seeded.db');
-  const clock = createFakeClock();
-  const now = clock.now();
+  const now = NOW;
   let summary: Awaited<ReturnType<typeof seed>>;
   let pool: PoolEntry[];
-  let t: TestApp;
+  let t: InProcessApp;
 
   beforeAll(async () => {
     const handle = openSqlite(path);
     const target = createSqliteSeedTarget(handle.raw);
     summary = await seed(target, { verifications: 1000, failures: 1000, apps: ['shop', 'bank', 'social'], now, protector, seed: 42, chunk: 300 });
-    pool = await seedCheckPool(target, { app: 'shop', count: 3, now, pepper: Buffer.from(PEPPER, 'utf8') });
+    pool = await seedCheckPool(target, { app: 'shop', count: 3, now, pepper });
     await target.close();
     handle.close();
-    t = await createTestApp({ sqlitePath: path, clock });
+    t = await createInProcessApp({ sqlitePath: path, clock });
   });
-  afterAll(() => {
-    t.close();
+  afterAll(async () => {
+    await t.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const all = <T>(sql: string): T[] => t.database.raw.prepare(sql).all() as T[];
-  const one = (sql: string): number => (t.database.raw.prepare(sql).pluck().get() as number) ?? 0;
+  const all = <T>(sql: string): T[] => rawOf(t).prepare(sql).all() as T[];
+  const one = (sql: string): number => (rawOf(t).prepare(sql).pluck().get() as number) ?? 0;
 
   it('writes exactly the verifications and failures asked for, each verification with its deliveries', () => {
     expect(summary).toMatchObject({ verifications: 1000, failures: 1000 });
@@ -84,7 +92,7 @@ describe('bench seeder on SQLite', () => {
   });
 
   it('leaves a database the service reads: the failure report counts every seeded failure', async () => {
-    const response = await t.call('GET', '/v1/reports/failures?days=31&groupBy=reason', { key: ADMIN_KEY });
+    const response = await t.call('GET', '/v1/reports/failures?days=31&groupBy=reason');
     expect(response.status, await response.clone().text()).toBe(200);
     const report = (await response.json()) as { total: number; groups: { key: string; count: number }[] };
     expect(report.total).toBe(1000);
@@ -103,8 +111,10 @@ describe('bench seeder on SQLite', () => {
     const wrong = await t.call('POST', `/v1/verifications/${pool[1]!.id}/check`, { key, body: { code: wrongCode } });
     expect(wrong.status).toBe(422);
 
-    const started = await startVerification(t, { to: '+33612345678', channel: 'sms' }, key);
-    const check = await t.call('POST', `/v1/verifications/${started.id}/check`, { key, body: { code: t.codeFor(started.id) } });
+    const start = await t.call('POST', '/v1/verifications', { key, body: { to: '+33612345678', channel: 'sms' } });
+    expect(start.status, await start.clone().text()).toBe(201);
+    const started = (await start.json()) as { id: string };
+    const check = await t.call('POST', `/v1/verifications/${started.id}/check`, { key, body: { code: t.codes().get(started.id) } });
     expect(check.status).toBe(200);
   });
 });
@@ -129,10 +139,56 @@ describe('bench seeder with rebuilt indexes', () => {
   });
 });
 
+describe('bench seeder with success events', () => {
+  it('writes the events the service appends over each verification, which the conversion report counts, and leaves the other rows as they were', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otp-seed-test-'));
+    const seeded = async (name: string, successEvents: boolean): Promise<{ path: string; summary: Awaited<ReturnType<typeof seed>> }> => {
+      const path = join(dir, name);
+      const handle = openSqlite(path);
+      const target = createSqliteSeedTarget(handle.raw);
+      const summary = await seed(target, { verifications: 500, failures: 300, apps: ['shop', 'bank'], now: NOW, protector, seed: 7, successEvents });
+      await target.close();
+      handle.close();
+      return { path, summary };
+    };
+    const plain = await seeded('plain.db', false);
+    const withEvents = await seeded('events.db', true);
+    const t = await createInProcessApp({ sqlitePath: withEvents.path, clock });
+    try {
+      const one = (sql: string): number => rawOf(t).prepare(sql).pluck().get() as number;
+      expect(plain.summary.successEvents).toBe(0);
+      expect(withEvents.summary.successEvents).toBe(one(`SELECT count(*) FROM events WHERE kind = 'success'`));
+      expect(one(`SELECT count(*) FROM events WHERE reason = 'started'`)).toBe(500);
+      expect(one(`SELECT count(*) FROM events WHERE reason = 'approved'`)).toBe(one(`SELECT count(*) FROM verifications WHERE status = 'approved'`));
+      expect(one(`SELECT count(*) FROM events WHERE reason = 'sent'`)).toBe(one(`SELECT count(*) FROM deliveries WHERE status != 'failed'`));
+      expect(one(`SELECT count(*) FROM events e JOIN verifications v ON v.id = e.verification_id AND v.app = e.app WHERE e.kind = 'success'`)).toBe(withEvents.summary.successEvents);
+
+      const response = await t.call('GET', '/v1/reports/conversion?days=31&groupBy=channel');
+      expect(response.status, await response.clone().text()).toBe(200);
+      const { groups } = (await response.json()) as { groups: { key: string; started: number; approved: number }[] };
+      expect(groups).toEqual([expect.objectContaining({ key: 'sms', started: 500, approved: one(`SELECT count(*) FROM verifications WHERE status = 'approved'`) })]);
+
+      // The success events take no random draw: the same seed gives the same verifications and failures.
+      const shape = (path: string): unknown[] => {
+        const handle = openSqlite(path);
+        try {
+          return handle.raw.prepare(`SELECT "to", status, created_at, (SELECT group_concat(reason) FROM events WHERE kind = 'failure') AS failures FROM verifications ORDER BY created_at`).all();
+        } finally {
+          handle.close();
+        }
+      };
+      expect(shape(withEvents.path)).toEqual(shape(plain.path));
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 /** PostgreSQL: the same rows through the pg writer, into tables named and typed after the SQLite schema. */
 const DATABASE_URL = process.env.DATABASE_URL;
 const pgReason = DATABASE_URL?.startsWith('postgres') ? undefined : 'DATABASE_URL is not a postgres:// URL';
-if (pgReason) console.warn(`test/bench/seed.test.ts: PostgreSQL seeder tests skipped: ${pgReason}`);
+if (pgReason) console.warn(`bench/seed/seed.test.ts: PostgreSQL seeder tests skipped: ${pgReason}`);
 
 describe.skipIf(pgReason !== undefined)('bench seeder on PostgreSQL', () => {
   const name = `otp_seed_test_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
@@ -173,7 +229,7 @@ describe.skipIf(pgReason !== undefined)('bench seeder on PostgreSQL', () => {
     const target = await createPostgresSeedTarget(url);
     try {
       const summary = await seed(target, { verifications: 1000, failures: 1000, apps: ['shop', 'bank'], now: Date.now(), protector, chunk: 400, rebuildIndexes: true });
-      const pool = await seedCheckPool(target, { app: 'shop', count: 5, now: Date.now(), pepper: Buffer.from(PEPPER, 'utf8') });
+      const pool = await seedCheckPool(target, { app: 'shop', count: 5, now: Date.now(), pepper });
       expect(await target.count('verifications')).toBe(1000 + pool.length);
       expect(await target.count('deliveries')).toBe(summary.deliveries + pool.length);
       expect(await target.count('events')).toBe(1000);

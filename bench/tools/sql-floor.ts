@@ -1,16 +1,16 @@
 /**
- * The storage floor of a start and a check on SQLite: the CPU their SQL alone costs, with no HTTP,
- * no service logic and no drizzle. Records every statement (text and parameters) that N starts and
+ * What is the storage floor of a start and a check on SQLite: the CPU their SQL alone costs, with
+ * no HTTP, no service logic and no drizzle? Records every statement (text and parameters) that N starts and
  * N checks run through the in-process app, then replays them with better-sqlite3 on a copy of the
  * database as it was before them, committing every BATCH requests together (as group commit does
  * under load), and prints CPU per request and the req/s one core could reach on the SQL alone.
  *
- *   npx tsx bench/sql-floor.ts                     N=5000, batches of 1, 10 and 50
- *   N=20000 FLOOR_BATCHES=50 npx tsx bench/sql-floor.ts
+ *   npx tsx bench/tools/sql-floor.ts               N=5000, batches of 1, 10 and 50
+ *   N=20000 FLOOR_BATCHES=50 npx tsx bench/tools/sql-floor.ts
  *   FLOOR_TABLES='verifications|deliveries'        replay only the statements naming these tables
  *   FLOOR_TRACE=1                                  also time each distinct statement (µs per request; COMMIT apart)
  *   FLOOR_DB=/path/to/verify.db                    start from a copy of that database (e.g. one grown by
- *                                                  `npm run bench:seed`) instead of an empty one
+ *                                                  `npm run bench -- seed`) instead of an empty one
  *
  * Each statement is prepared once for the replay (the server's are prepared once too). The replay
  * runs on a database FILE in WAL mode with the server's pragmas (synchronous NORMAL, 16 MiB cache,
@@ -20,8 +20,8 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createTestApp, RELAXED_LIMITS } from '../test/helpers/test-app.js';
-import { randomMobile } from './lib/traffic.js';
+import { createInProcessApp } from '../lib/in-process-app.js';
+import { randomMobile } from '../lib/traffic.js';
 
 const N = Number(process.env.N ?? 5000);
 const BATCHES = (process.env.FLOOR_BATCHES ?? '1,10,50').split(',').map(Number);
@@ -51,10 +51,12 @@ for (const method of ['run', 'get', 'all', 'iterate'] as const) {
 }
 
 if (process.env.FLOOR_DB) copyFileSync(process.env.FLOOR_DB, path);
-const t = await createTestApp({ sqlitePath: path, env: { ...RELAXED_LIMITS, LIMIT_APP_STARTS_HOUR: '100000000', LIMIT_COUNTRY_STARTS_HOUR: '100000000' } });
+const t = await createInProcessApp({ sqlitePath: path });
+if (t.database.kind !== 'sqlite') throw new Error('sql-floor replays SQLite statements');
+const database = t.database;
 for (let i = 0; i < 200; i++) await t.call('POST', '/v1/verifications', { body: { to: `+3361${String(i).padStart(7, '0')}` } });
-await t.database.settled();
-t.database.raw.pragma('wal_checkpoint(TRUNCATE)');
+await database.settled();
+database.raw.pragma('wal_checkpoint(TRUNCATE)');
 const before = join(dir, 'before.db');
 copyFileSync(path, before);
 
@@ -65,7 +67,7 @@ async function record(send: (i: number) => Promise<Response>, count: number): Pr
   for (let i = 0; i < count; i++) {
     recording = [];
     const response = await send(i);
-    await t.database.settled();
+    await database.settled();
     if (response.ok) ok += 1;
     calls.push(recording);
     recording = undefined;
@@ -80,9 +82,9 @@ const starts = await record(async (i) => {
   if (response.status === 201) ids.push(((await response.clone().json()) as { id: string }).id);
   return response;
 }, N);
-const codes = new Map(t.outbox().map((line) => [line.verificationId, /(\d{6})/.exec(line.body)?.[1] ?? '']));
+const codes = t.codes();
 const checks = await record((i) => t.call('POST', `/v1/verifications/${ids[i] ?? ''}/check`, { body: { code: codes.get(ids[i] ?? '') } }), ids.length);
-t.close();
+await t.close();
 
 function replay(label: string, requests: Call[][], batch: number): void {
   const file = join(dir, `replay-${label}-${batch}.db`);

@@ -1,9 +1,15 @@
-/** Times the opt-in expiry sweep: N pending sign-ups expired, each with its ledger entry. `npx tsx bench/optin-expiry.ts [N]` */
+/**
+ * How long does the opt-in expiry sweep take? N pending sign-ups (at most 10,000) on in-memory
+ * SQLite with the log provider writing to /dev/null, then one `expireDue()` that expires them all,
+ * each with its ledger entry (README, "Marketing lists: double opt-in", "Measured"). Prints one JSON line.
+ *
+ *   npx tsx bench/tools/optin-expiry.ts [N=10000]
+ */
 import { performance } from 'node:perf_hooks';
-import { createLogSmsProvider } from '../src/delivery/log.provider.js';
-import { createOptinService } from '../src/optin/optin.service.js';
-import { openSqlite } from '../src/storage/sqlite/db.js';
-import { createSqliteOptinStore } from '../src/storage/sqlite/optin.store.js';
+import { createLogSmsProvider } from '../../src/delivery/log.provider.js';
+import { createOptinService } from '../../src/optin/optin.service.js';
+import { openSqlite } from '../../src/storage/sqlite/db.js';
+import { createSqliteOptinStore } from '../../src/storage/sqlite/optin.store.js';
 
 // Numbers +14155550000…+14155559999: at most 10,000 distinct sign-ups.
 const n = Math.min(10_000, Number(process.argv[2] ?? 10_000));
