@@ -13,7 +13,7 @@ const POSTGRES_SUITES = [
   'test/verification/verification.attempt-race.test.ts',
   'test/verification/verification.transaction-binding.test.ts',
   'test/verification/messages.test.ts',
-  'test/verification/tokens.test.ts',
+  'test/tokens/tokens.test.ts',
   'test/delivery/fallback.triggers.test.ts',
   'test/delivery/fallback.exactly-once.test.ts',
   'test/delivery/flashcall.flow.test.ts',

@@ -15,7 +15,7 @@ import { createLogger } from './platform/logger.js';
 import { describeDatabase, openDatabase, type Database } from './storage/database.js';
 import { openSqlite } from './storage/sqlite/db.js';
 import { createStores, type Stores } from './storage/index.js';
-import { rotateSigningKey } from './verification/tokens.js';
+import { rotateSigningKey } from './tokens/tokens.js';
 
 /** Offline commands on the same services and database the server uses. */
 

@@ -85,7 +85,7 @@ const DOCS = {
   FALLBACK_AFTER_SECONDS: { group: 'Flash call and fallback', description: 'Under `channel: auto`, place the flash call when no check succeeded this long after the SMS; `0`: only on delivery failures.' },
   FALLBACK_POLL_MS: { group: 'Flash call and fallback', description: 'Fallback scheduler interval (the timed fallback’s worst-case lateness).' },
   ...rateDocs,
-  TRUST_PROXY: { group: 'Rate limits', description: 'Which peers may set the client address through X-Forwarded-For: unset (the socket’s address), a hop count, or CIDRs (see docs/limits-and-abuse.md).' },
+  TRUST_PROXY: { group: 'HTTP hardening', description: 'Which peers may set the client address through X-Forwarded-For: unset (the socket’s address), a hop count, or CIDRs (see docs/limits-and-abuse.md).' },
   LOCKOUT_BASE_SECONDS: { group: 'Rate limits', description: 'A number’s second lock-out within 24 h holds it this long, doubling each time.' },
   LOCKOUT_MAX_SECONDS: { group: 'Rate limits', description: 'Longest hold of a number.' },
   GEO_DENY_COUNTRIES: { group: 'Abuse detection and destinations', description: 'Countries refused (ISO codes, comma-separated, or `none`); an app may replace the list.' },

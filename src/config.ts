@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTrustProxy, type TrustProxy } from './http/client-address.js';
 import { parseFlashCallRanges, type FlashCallPlan } from './delivery/flashcall.js';
 import { parseSealingKeys, type SealingKey } from './factors/secret-box.js';
 import { LIMITS_ENV, limitsConfig, checkLimitsEnv, type LimitsConfig } from './limits/limits.config.js';
@@ -64,6 +65,7 @@ export const ENV_SCHEMA = z
     HEADERS_TIMEOUT_MS: int(1000, 120000).default(10000),
     REQUEST_TIMEOUT_MS: int(1000, 300000).default(30000),
     CORS_ORIGINS: z.string().optional(),
+    TRUST_PROXY: z.string().optional(),
     FACTOR_ENCRYPTION_KEYS: z.string().optional(),
     FACTOR_LOCKOUT_SECONDS: int(60, 86400).default(900),
     FACTORS_PER_USER: int(1, 50).default(10),
@@ -88,6 +90,13 @@ export const ENV_SCHEMA = z
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === 'production';
     checkLimitsEnv(env, ctx);
+    if (env.TRUST_PROXY !== undefined) {
+      try {
+        parseTrustProxy(env.TRUST_PROXY);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['TRUST_PROXY'], message: (error as Error).message });
+      }
+    }
     const flashPlan = env.FLASHCALL_RANGES === undefined ? undefined : parseFlashCallRanges(env.FLASHCALL_RANGES);
     if (flashPlan && 'problems' in flashPlan) {
       for (const message of flashPlan.problems) ctx.addIssue({ code: 'custom', path: ['FLASHCALL_RANGES'], message });
@@ -244,7 +253,7 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   /** A client must send its headers within `headersTimeoutMs` and its whole request (body included) within `requestTimeoutMs`. */
-  http: { headersTimeoutMs: number; requestTimeoutMs: number };
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; trustProxy: TrustProxy };
   /** CORS_ORIGINS: browser origins allowed to call /v1 (exact `scheme://host[:port]`); empty: CORS off. */
   corsOrigins: string[];
   limits: LimitsConfig;
@@ -346,7 +355,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logProviderStdout: e.LOG_PROVIDER_STDOUT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    http: { headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS), requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
+    http: {
+      headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS),
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      trustProxy: e.TRUST_PROXY === undefined ? { kind: 'none' } : parseTrustProxy(e.TRUST_PROXY),
+    },
     corsOrigins: parseOrigins(e.CORS_ORIGINS ?? '').origins,
     limits: limitsConfig(e),
     factors: {

@@ -17,7 +17,7 @@ import type { EventRecorder } from './events/events.js';
 import type { ReadinessChecks } from './http/system.router.js';
 import type { AppLimitsService } from './limits/app-limits.service.js';
 import type { BlocklistService } from './limits/blocklist.service.js';
-import type { TrustProxy } from './limits/ip.js';
+import type { TrustProxy } from './http/client-address.js';
 import { createFactorLimitsGuard } from './limits/factor-limits.js';
 import { createLimits } from './limits/limits.wiring.js';
 import type { FactorGuard } from './factors/factors.guard.js';
@@ -33,7 +33,7 @@ import type { Database } from './storage/database.js';
 import { createStores, type Stores } from './storage/index.js';
 import { createBlockStatusReader, type BlockStatusReader } from './reports/block-status.js';
 import { createReportsService, type ReportsService } from './reports/reports.service.js';
-import { createTokenIssuer, type TokenIssuer } from './verification/tokens.js';
+import { createTokenIssuer, type TokenIssuer } from './tokens/tokens.js';
 import { createVerificationService, type VerificationService } from './verification/verification.service.js';
 
 /** Everything createApp needs. Only this file picks implementations. */
@@ -320,7 +320,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     bodyLimitBytes: config.bodyLimitBytes,
     blocklist: limits.blocklist,
     appLimits: limits.appLimits,
-    trustProxy: config.limits.trustProxy,
+    trustProxy: config.http.trustProxy,
     corsOrigins: config.corsOrigins,
     close: () => limits.close(),
     settled,

@@ -5,8 +5,8 @@ import { hashCode, type CodeBinding } from '../verification/codes.js';
 import { parseTransaction, transactionHash } from '../verification/transaction.js';
 import type { Channel, DeliveryRecord, VerificationRecord, VerificationStore } from '../verification/verification.store.js';
 import type { ClaimedFallback, DeliveryStore, FallbackReason, FallbackState } from './delivery.store.js';
-import { drawCallerNumber, redactCode, type FlashCallPlan } from './flashcall.js';
-import type { SendResult, VoiceProvider } from './provider.js';
+import { drawCallerNumber, type FlashCallPlan } from './flashcall.js';
+import { redactCode, type SendResult, type VoiceProvider } from './provider.js';
 
 /** What GET /v1/verifications/{id} shows of a verification's fallback. */
 export interface FallbackView {

@@ -39,3 +39,13 @@ export function bodyExcerpt(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > 80 ? `${line.slice(0, 80)}…` : line;
 }
+
+/**
+ * Removes a code from a provider's error text before it is stored, returned or recorded: gateways
+ * echo what they were sent (Twilio's 21210 names the `From` number, which is a flash call's code).
+ * Matches the digits also when spaced or dashed ("12 34 56", "12-34-56").
+ */
+export function redactCode(text: string, code: string): string {
+  if (!/^\d{4,}$/.test(code)) return text;
+  return text.replace(new RegExp(code.split('').join('[\\s.-]?'), 'g'), '[code]');
+}

@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { problemResponses } from '../http/problem.js';
 import { printableText } from '../http/schema-formats.js';
-import { Signals, TransactionBody } from '../verification/verification.routes.js';
+import { Signals } from '../http/signals.js';
+import { TransactionBody } from '../verification/verification.routes.js';
 
 /** The public contract of /v1/factors: these schemas validate requests and generate openapi.yaml. */
 

@@ -3,7 +3,7 @@ import type { EventRecord, EventRecorder } from '../events/events.js';
 import type { Clock } from '../platform/clock.js';
 import { DomainError, type DomainErrorOptions, type Reason } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import type { TokenIssuer } from '../verification/tokens.js';
+import type { TokenIssuer } from '../tokens/tokens.js';
 import { canonicalTransaction, transactionHash, type Transaction, type TransactionInput } from '../verification/transaction.js';
 import { OPEN_FACTOR_GUARD, type FactorAttempt, type FactorGuard, type FactorOutcome } from './factors.guard.js';
 import type { FactorRecord, FactorStore } from './factors.store.js';

@@ -1,4 +1,4 @@
-import type { LimitState } from '../verification/guard.js';
+import type { LimitState } from '../limits/guard.js';
 import type { Principal } from '../admin/admin.service.js';
 
 /** Hono environment shared by every router. */

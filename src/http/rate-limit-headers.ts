@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { LimitState } from '../verification/guard.js';
+import type { LimitState } from '../limits/guard.js';
 
 /**
  * Adds the RateLimit-* headers of draft-ietf-httpapi-ratelimit-headers (RateLimit-Limit,

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Metrics } from '../platform/metrics.js';
-import type { TokenIssuer } from '../verification/tokens.js';
+import type { TokenIssuer } from '../tokens/tokens.js';
 import type { AppEnv } from './app-env.js';
 import { problem } from './problem.js';
 import { docsAssetRoute, docsRoute, healthRoute, jwksRoute, metricsRoute, openapiRoute, readyRoute } from './system.routes.js';

@@ -1,5 +1,5 @@
 import type { BlockList } from 'node:net';
-import { cidrList, matchesCidr } from './ip.js';
+import { cidrList, matchesCidr } from '../platform/ip.js';
 import type { BlockEntry, BlockSubject } from './limits.store.js';
 
 const parsed = new Map<string, BlockList | null>();

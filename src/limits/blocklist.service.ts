@@ -1,7 +1,7 @@
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { canonicalIp, parseCidr } from './ip.js';
+import { canonicalIp, parseCidr } from '../platform/ip.js';
 import type { BlockAction, BlockEntry, BlockKind, BlocklistStore } from './limits.store.js';
 
 export interface NewBlockEntry {

@@ -1,6 +1,6 @@
 import type { FactorGuard } from '../factors/factors.guard.js';
 import { DomainError } from '../platform/errors.js';
-import { canonicalIp } from './ip.js';
+import { canonicalIp } from '../platform/ip.js';
 import { counterKeys } from './limits.counters.js';
 import type { CounterStore } from './limits.store.js';
 

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { parseTrustProxy, type TrustProxy } from './ip.js';
 import { DEFAULT_DENY_COUNTRIES, RATE_RULE_NAMES, RATE_RULES, type RateRuleName } from './limits.rules.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -18,7 +17,6 @@ export const LIMITS_ENV = {
   LIMITS_INSTANCES: int(1, 1000).default(1),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 10_000).default(500),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'must be 1-64 letters, digits, colons, dashes or underscores').default('otp'),
-  TRUST_PROXY: z.string().optional(),
   LOCKOUT_BASE_SECONDS: int(1, 86_400).default(900),
   LOCKOUT_MAX_SECONDS: int(1, 30 * 86_400).default(86_400),
   GEO_DENY_COUNTRIES: z.string().default(DEFAULT_DENY_COUNTRIES.join(',')),
@@ -53,7 +51,6 @@ export interface LimitsConfig {
   instances: number;
   /** A Redis command unanswered this long is answered by the insurance instead (REDIS_COMMAND_TIMEOUT_MS). */
   redisCommandTimeoutMs: number;
-  trustProxy: TrustProxy;
   lockout: { baseSeconds: number; maxSeconds: number };
   geo: { denyCountries: string[]; denyNonGeographic: boolean };
   blockVoip: boolean;
@@ -78,13 +75,6 @@ function countryList(value: string): string[] {
 export function checkLimitsEnv(env: Partial<LimitsEnv> & { NODE_ENV?: string }, ctx: z.RefinementCtx): void {
   const bad = countryList(env.GEO_DENY_COUNTRIES ?? '').filter((c) => !COUNTRY.test(c));
   if (bad.length > 0) ctx.addIssue({ code: 'custom', path: ['GEO_DENY_COUNTRIES'], message: `must be ISO 3166-1 alpha-2 codes separated by commas, or "none" (bad: ${bad.join(', ')})` });
-  if (env.TRUST_PROXY !== undefined) {
-    try {
-      parseTrustProxy(env.TRUST_PROXY);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', path: ['TRUST_PROXY'], message: (error as Error).message });
-    }
-  }
   if ((env.LOCKOUT_MAX_SECONDS ?? 0) < (env.LOCKOUT_BASE_SECONDS ?? 0)) {
     ctx.addIssue({ code: 'custom', path: ['LOCKOUT_MAX_SECONDS'], message: 'must be at least LOCKOUT_BASE_SECONDS' });
   }
@@ -98,7 +88,6 @@ export function limitsConfig(env: LimitsEnv): LimitsConfig {
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     instances: env.LIMITS_INSTANCES,
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
-    trustProxy: env.TRUST_PROXY === undefined ? { kind: 'none' } : parseTrustProxy(env.TRUST_PROXY),
     lockout: { baseSeconds: env.LOCKOUT_BASE_SECONDS, maxSeconds: env.LOCKOUT_MAX_SECONDS },
     geo: { denyCountries: countryList(env.GEO_DENY_COUNTRIES), denyNonGeographic: env.GEO_DENY_NON_GEOGRAPHIC },
     blockVoip: env.BLOCK_VOIP,

@@ -1,13 +1,13 @@
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import type { CheckAttempt, CheckOutcome, LimitState, StartAttempt, VerificationGuard } from '../verification/guard.js';
+import type { CheckAttempt, CheckOutcome, LimitState, StartAttempt, VerificationGuard } from './guard.js';
 import { matchBlocklist } from './blocklist.match.js';
 import { counterKeys } from './limits.counters.js';
 import { SIGNAL_SCORES, type LimitsConfig } from './limits.config.js';
 import { RATE_RULE_NAMES, RATE_RULES, REJECTED_NUMBER_TYPES, type RateRuleName, type RateSubject } from './limits.rules.js';
 import type { AppLimitOverrides, AppLimitsStore, BlocklistStore, CounterHit, CounterState, CounterStore } from './limits.store.js';
-import { canonicalIp, subnetOf } from './ip.js';
+import { canonicalIp, subnetOf } from '../platform/ip.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;

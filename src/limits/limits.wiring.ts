@@ -2,7 +2,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import { createRedisCounterStore } from '../storage/redis/limits.store.js';
-import type { VerificationGuard } from '../verification/guard.js';
+import type { VerificationGuard } from './guard.js';
 import { createAppLimitsService, type AppLimitsService } from './app-limits.service.js';
 import { createBlocklistService, type BlocklistService } from './blocklist.service.js';
 import type { LimitsConfig } from './limits.config.js';

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { problemResponses } from '../http/problem.js';
-import { Signals } from '../verification/verification.routes.js';
+import { Signals } from '../http/signals.js';
 
 /** The public contract of /v1/lists (double opt-in) and the inbound-message webhooks. */
 

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { redactCode } from '../delivery/flashcall.js';
-import type { SmsProvider } from '../delivery/provider.js';
+import { redactCode, type SmsProvider } from '../delivery/provider.js';
 import type { EventRecorder } from '../events/events.js';
 import { createFailureRecorder } from '../events/failures.js';
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { generateCode, hashCode, matchCode } from '../verification/codes.js';
-import { OPEN_GUARD, type CheckAttempt, type LimitStateSink, type VerificationGuard } from '../verification/guard.js';
-import { parsePhone, type PhoneNumber } from '../verification/phone.js';
+import { OPEN_GUARD, type CheckAttempt, type LimitStateSink, type VerificationGuard } from '../limits/guard.js';
+import { parsePhone, type PhoneNumber } from '../platform/phone.js';
 import { parseKeyword } from './keywords.js';
 import { confirmationTemplateProblems, renderOptinMessage, resolveOptinLocale, type OptinLocale } from './optin.messages.js';
 import type { LedgerEntry, ListRecord, ListTemplates, OptinStore, StoredLedgerEntry, SubscriberRecord, SubscriberStatus } from './optin.store.js';

@@ -41,9 +41,3 @@ export function createLogger(options: { level: string; destination?: Destination
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
-
-/** Masks an E.164 number for logs: keeps the country code and the last two digits. */
-export function maskNumber(e164: string): string {
-  if (e164.length <= 6) return '••••';
-  return `${e164.slice(0, 3)}${'•'.repeat(e164.length - 5)}${e164.slice(-2)}`;
-}

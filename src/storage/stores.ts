@@ -8,7 +8,7 @@ import type { AppLimitsStore, BlocklistStore, CounterStore } from '../limits/lim
 import type { OptinStore } from '../optin/optin.store.js';
 import type { Clock } from '../platform/clock.js';
 import type { ReportsStore } from '../reports/reports.store.js';
-import type { SigningKeyStore } from '../verification/tokens.js';
+import type { SigningKeyStore } from '../tokens/signing-keys.store.js';
 import type { VerificationStore } from '../verification/verification.store.js';
 
 /**

@@ -1,20 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { problemResponses } from '../http/problem.js';
-import { ipAddress } from '../http/schema-formats.js';
+import { Signals } from '../http/signals.js';
 
 /** The public contract of /v1/verifications: these schemas validate requests and generate openapi.yaml. */
 
 const SECURITY = [{ bearerAuth: [] }];
 const TAGS = ['Verifications'];
-
-export const Signals = z
-  .object({
-    ip: ipAddress().optional().openapi({ description: "The end user's IP address", example: '203.0.113.7' }),
-    userAgent: z.string().max(512).optional().openapi({ description: "The end user's user agent" }),
-    deviceId: z.string().max(128).optional().openapi({ description: "An identifier of the end user's device" }),
-  })
-  .strict()
-  .openapi('EndUserSignals', { description: 'Describes the end user on whose behalf a back end calls.' });
 
 export const TransactionBody = z
   .object({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { codeFromCallingNumber, drawCallerNumber, parseFlashCallRanges, redactCode, type FlashCallPlan } from '../../src/delivery/flashcall.js';
+import { codeFromCallingNumber, drawCallerNumber, parseFlashCallRanges, type FlashCallPlan } from '../../src/delivery/flashcall.js';
+import { redactCode } from '../../src/delivery/provider.js';
 import { PRODUCTION_ENV } from '../helpers/production-env.js';
 
 function plan(text: string): FlashCallPlan {

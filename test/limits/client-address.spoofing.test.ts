@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { parseTrustProxy, resolveClientAddress, subnetOf } from '../../src/limits/ip.js';
+import { parseTrustProxy, resolveClientAddress } from '../../src/http/client-address.js';
+import { subnetOf } from '../../src/platform/ip.js';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/test-app.js';
 import { failures, setLimits, spreadNumber } from './limits-helpers.js';
 
@@ -32,7 +33,7 @@ describe('resolveClientAddress', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY must name the trusted hops/);
     expect(() => loadConfig({ TRUST_PROXY: '0.0.0.0/0' })).toThrow(/trusts every peer/);
     expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/not a hop count/);
-    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8,192.168.1.1' }).limits.trustProxy.kind).toBe('cidrs');
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8,192.168.1.1' }).http.trustProxy.kind).toBe('cidrs');
   });
 
   it('groups IPv4 by /24 and IPv6 by /64', () => {

@@ -14,7 +14,7 @@ describe('limits configuration', () => {
       'number-checks:day': 20,
       'ip-checks:hour': 100,
     });
-    expect(limits.trustProxy).toEqual({ kind: 'none' });
+    
     expect(limits.redisUrl).toBeUndefined();
     expect(limits.instances).toBe(1);
     expect(limits.redisCommandTimeoutMs).toBe(500);

@@ -1,5 +1,5 @@
 import { desc } from 'drizzle-orm';
-import type { SigningKeyStore } from '../../verification/tokens.js';
+import type { SigningKeyStore } from '../../tokens/signing-keys.store.js';
 import * as rules from '../shared/admin.js';
 import type { SqliteDb } from './db.js';
 import { signingKeys } from './schema.js';

@@ -1,5 +1,5 @@
 import { parsePhoneNumberWithError, type CountryCode, type NumberType } from 'libphonenumber-js/max';
-import { DomainError } from '../platform/errors.js';
+import { DomainError } from './errors.js';
 
 export interface PhoneNumber {
   e164: string;

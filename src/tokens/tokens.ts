@@ -1,6 +1,7 @@
 import { SignJWT, exportJWK, generateKeyPair, importJWK, importPKCS8, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
+import type { SigningKeyRecord, SigningKeyStore } from './signing-keys.store.js';
 
 const ALG = 'EdDSA';
 /**
@@ -9,24 +10,6 @@ const ALG = 'EdDSA';
  * the first token signed after it re-reads the active key (one indexed read a second at most).
  */
 export const SIGNING_KEY_REFRESH_MS = 1_000;
-
-export interface SigningKeyRecord {
-  kid: string;
-  alg: string;
-  privateJwk: string;
-  publicJwk: string;
-  createdAt: number;
-  retiredAt: number | null;
-}
-
-/** Persists signing keys so every instance and every restart signs and publishes the same ones. */
-export interface SigningKeyStore {
-  /** Keys not retired, or retired after `retiredAfter` (their tokens may still be valid). Newest first. */
-  listPublishable(retiredAfter: number): Promise<SigningKeyRecord[]>;
-  insert(key: SigningKeyRecord): Promise<void>;
-  /** Marks every key but `kid` retired at `now`. */
-  retireAllExcept(kid: string, now: number): Promise<void>;
-}
 
 export interface TokenClaims {
   subject: string;

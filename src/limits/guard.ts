@@ -1,4 +1,4 @@
-import type { PhoneNumber } from './phone.js';
+import type { PhoneNumber } from '../platform/phone.js';
 
 /** The tightest rate limit a request consumed, as the RateLimit-* headers report it. */
 export interface LimitState {
