@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdminService, type AdminService } from './admin/admin.service.js';
 import type { Config } from './config.js';
-import { createFlashCalls, STRONG_CODE_LENGTH, type FlashCalls } from './delivery/flashcall.service.js';
+import { createFlashCalls, STRONG_CODE_LENGTH, type FlashCalls } from './verification/fallback.service.js';
 import { smsAfterCommit, voiceAfterCommit } from './delivery/after-commit.js';
 import { createHttpSmsProvider, createHttpVoiceProvider } from './delivery/http.provider.js';
 import { createLogSmsProvider, createLogVoiceProvider } from './delivery/log.provider.js';
@@ -261,7 +261,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       plan,
       voice,
       verifications: verificationStore,
-      store: deliveryStore,
+      store: stores.fallbacks,
       events: recorder,
       clock,
       pepper,

@@ -1,7 +1,7 @@
 import type { Clock } from '../platform/clock.js';
 import type { EventRecorder } from '../events/events.js';
-import type { Channel, DeliveryStatus } from '../verification/verification.store.js';
-import type { DeliveryStore, FallbackReason } from './delivery.store.js';
+import type { DeliveryStore, Channel, DeliveryStatus } from './delivery.store.js';
+import type { FallbackReason } from '../verification/fallback.store.js';
 
 /** A delivery status reported by a provider's callback, normalised. */
 export interface StatusReport {

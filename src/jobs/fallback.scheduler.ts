@@ -1,4 +1,4 @@
-import type { FlashCalls } from '../delivery/flashcall.service.js';
+import type { FlashCalls } from '../verification/fallback.service.js';
 import type { Logger } from '../platform/logger.js';
 import { createPeriodicTask, type PeriodicTask } from './periodic.js';
 

@@ -1,5 +1,6 @@
 import type { ApiKeyStore, AppStore } from '../admin/admin.store.js';
 import type { DeliveryStore } from '../delivery/delivery.store.js';
+import type { FallbackStore } from '../verification/fallback.store.js';
 import type { EventRecorder } from '../events/events.js';
 import type { NumberProtector } from '../events/number-protection.js';
 import type { FactorStore } from '../factors/factors.store.js';
@@ -22,6 +23,7 @@ export interface Stores {
   signingKeys: SigningKeyStore;
   verifications: VerificationStore;
   delivery: DeliveryStore;
+  fallbacks: FallbackStore;
   events: EventRecorder;
   eventRetention: EventRetentionStore;
   /** Rate-limit counters in the database, used when REDIS_URL is unset. */

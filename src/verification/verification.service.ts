@@ -3,7 +3,7 @@ import { DomainError, type Reason } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { AppStore } from '../admin/admin.store.js';
 import { codeFromCallingNumber } from '../delivery/flashcall.js';
-import type { FallbackView, FlashCalls } from '../delivery/flashcall.service.js';
+import type { FallbackView, FlashCalls } from './fallback.service.js';
 import { redactCode, type SendResult, type SmsProvider } from '../delivery/provider.js';
 import type { EventRecord, EventRecorder } from '../events/events.js';
 import { createFailureRecorder } from '../events/failures.js';
@@ -13,7 +13,8 @@ import { renderVerificationMessage, resolveLocale } from './messages.js';
 import { parsePhone, type PhoneNumber } from '../platform/phone.js';
 import type { TokenIssuer } from '../tokens/tokens.js';
 import { canonicalTransaction, parseTransaction, serializeTransaction, transactionHash, type Transaction, type TransactionInput } from './transaction.js';
-import type { Channel, DeliveryRecord, DeliveryStatus, VerificationRecord, VerificationStore } from './verification.store.js';
+import type { VerificationRecord, VerificationStore } from './verification.store.js';
+import type { Channel, DeliveryRecord, DeliveryStatus } from '../delivery/delivery.store.js';
 
 /** Describes the end user on whose behalf a back end calls. */
 export interface EndUserSignals {

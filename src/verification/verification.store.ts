@@ -1,8 +1,7 @@
+import type { Channel, DeliveryRecord } from '../delivery/delivery.store.js';
 import type { EventRecord } from '../events/events.js';
 
 export type VerificationStatus = 'pending' | 'approved' | 'canceled' | 'locked';
-export type Channel = 'sms' | 'flashcall';
-export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'undelivered';
 
 export interface VerificationRecord {
   id: string;
@@ -31,22 +30,6 @@ export interface VerificationRecord {
   endUserDeviceId: string | null;
   /** serializeTransaction() of the transaction the codes are bound to, or null. */
   transaction: string | null;
-}
-
-export interface DeliveryRecord {
-  id: string;
-  verificationId: string;
-  channel: Channel;
-  provider: string;
-  status: DeliveryStatus;
-  codeHash: string;
-  providerMessageId: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  /** Flash calls: the calling number before its code digits (not secret: shown to the client). */
-  callerIdPrefix: string | null;
-  createdAt: number;
-  updatedAt: number;
 }
 
 export type SendSlot = { ok: true; sends: number } | { ok: false; why: 'not_pending' | 'expired' | 'cooldown' | 'max_sends'; retryAt?: number };

@@ -1,10 +1,11 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { DeliveryStore, FallbackRecord } from '../../delivery/delivery.store.js';
-import type { DeliveryRecord, VerificationRecord } from '../../verification/verification.store.js';
+import type { DeliveryStore, DeliveryRecord } from '../../delivery/delivery.store.js';
+import type { VerificationRecord } from '../../verification/verification.store.js';
 import * as rules from '../shared/delivery.js';
 import type { PostgresDb } from './db.js';
 import { postgresDialect } from './dialect.js';
 import { deliveries, deliveryColumns, fallbacks, verificationColumns, verifications } from './schema.js';
+import type { FallbackRecord, FallbackStore } from '../../verification/fallback.store.js';
 
 /**
  * PostgreSQL implementation of the rules in shared/delivery.ts. Each method is one guarded
@@ -12,7 +13,7 @@ import { deliveries, deliveryColumns, fallbacks, verificationColumns, verificati
  * take disjoint rows without waiting on each other, and the UPDATE repeats the guard: a row another
  * instance claimed in between is re-evaluated on its new version (READ COMMITTED) and not taken twice.
  */
-export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore {
+export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore & FallbackStore {
   const f = fallbacks;
   const pendingIds = (now: number) => db.select({ id: verifications.id }).from(verifications).where(rules.stillPending(verifications, now));
 

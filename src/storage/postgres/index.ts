@@ -17,12 +17,15 @@ const PING_TIMEOUT_MS = 2000;
 /** Every store on one PostgreSQL database. */
 export function createPostgresStores(handle: PostgresHandle, options: StoreOptions): Stores {
   const { db, pool } = handle;
+  // One implementation keeps delivery statuses and fallbacks (the same tables).
+  const delivery = createPostgresDeliveryStore(db);
   return {
+    delivery,
+    fallbacks: delivery,
     apps: createPostgresAppStore(db),
     apiKeys: createPostgresApiKeyStore(db),
     signingKeys: createPostgresSigningKeyStore(db),
     verifications: createPostgresVerificationStore(db, options.protector),
-    delivery: createPostgresDeliveryStore(db),
     events: createPostgresEventRecorder(db, options.protector),
     eventRetention: createPostgresEventRetentionStore(db),
     counters: createPostgresCounterStore(db, options.clock),

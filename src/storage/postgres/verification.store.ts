@@ -1,12 +1,13 @@
 import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { NumberProtector } from '../../events/number-protection.js';
-import type { DeliveryRecord, TakenAttempt, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
+import type { TakenAttempt, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
 import * as rules from '../shared/verification.js';
 import type { PostgresDb } from './db.js';
 import { postgresDialect } from './dialect.js';
 import { appendEventPerRow, eventParams, eventPlaceholders } from './events.store.js';
 import { placeholdersOf, prefixed } from './prepared.js';
 import { deliveries, deliveryColumns, events, verificationColumns, verifications } from './schema.js';
+import type { DeliveryRecord } from '../../delivery/delivery.store.js';
 
 /**
  * PostgreSQL implementation of the rules in shared/verification.ts. Each transition is one guarded `UPDATE … WHERE <guard> RETURNING`:

@@ -1,7 +1,7 @@
 import { and, eq, gt, inArray, lte, ne, notInArray, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
-import type { ClaimedFallback, DeliveryWithVerification, FallbackReason } from '../../delivery/delivery.store.js';
-import type { DeliveryRecord, DeliveryStatus } from '../../verification/verification.store.js';
+import type { DeliveryWithVerification, DeliveryRecord, DeliveryStatus } from '../../delivery/delivery.store.js';
 import type { Columns, SqlDialect } from './sql.js';
+import type { ClaimedFallback, FallbackReason } from '../../verification/fallback.store.js';
 
 /**
  * The rules of the delivery store (delivery/delivery.store.ts), the same on both dialects: a

@@ -1,6 +1,7 @@
 import { and, eq, gt, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { DeliveryRecord, SendSlot, VerificationRecord } from '../../verification/verification.store.js';
+import type { SendSlot, VerificationRecord } from '../../verification/verification.store.js';
 import type { Columns, Operand, RowOf, SqlDialect, Written } from './sql.js';
+import type { DeliveryRecord } from '../../delivery/delivery.store.js';
 
 /**
  * The rules of the verification store (verification/verification.store.ts), the same on both

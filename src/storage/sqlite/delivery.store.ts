@@ -1,17 +1,18 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { DeliveryStore, FallbackRecord } from '../../delivery/delivery.store.js';
-import type { DeliveryRecord, VerificationRecord } from '../../verification/verification.store.js';
+import type { DeliveryStore, DeliveryRecord } from '../../delivery/delivery.store.js';
+import type { VerificationRecord } from '../../verification/verification.store.js';
 import * as rules from '../shared/delivery.js';
 import type { SqliteDb } from './db.js';
 import { sqliteDialect } from './dialect.js';
 import { deliveries, fallbacks, verifications } from './schema.js';
+import type { FallbackRecord, FallbackStore } from '../../verification/fallback.store.js';
 
 /**
  * SQLite implementation of the rules in shared/delivery.ts. Each method is one statement; SQLite
  * runs a statement under its single writer lock, so a guarded UPDATE … RETURNING hands each row to
  * exactly one caller, across processes sharing the file too.
  */
-export function createSqliteDeliveryStore(db: SqliteDb): DeliveryStore {
+export function createSqliteDeliveryStore(db: SqliteDb): DeliveryStore & FallbackStore {
   const f = fallbacks;
   const pendingIds = (now: number) => db.select({ id: verifications.id }).from(verifications).where(rules.stillPending(verifications, now));
 

@@ -14,12 +14,15 @@ import { createSqliteVerificationStore } from './verification.store.js';
 /** Every store on one SQLite database. */
 export function createSqliteStores(handle: SqliteHandle, options: StoreOptions): Stores {
   const { db } = handle;
+  // One implementation keeps delivery statuses and fallbacks (the same tables).
+  const delivery = createSqliteDeliveryStore(db);
   return {
+    delivery,
+    fallbacks: delivery,
     apps: createSqliteAppStore(db),
     apiKeys: createSqliteApiKeyStore(db),
     signingKeys: createSqliteSigningKeyStore(db),
     verifications: createSqliteVerificationStore(db, options.protector),
-    delivery: createSqliteDeliveryStore(db),
     events: createSqliteEventRecorder(db, options.protector),
     eventRetention: createSqliteEventRetentionStore(db),
     counters: createSqliteCounterStore(db, options.clock),

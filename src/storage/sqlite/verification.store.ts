@@ -1,12 +1,13 @@
 import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { NumberProtector } from '../../events/number-protection.js';
-import type { DeliveryRecord, SendSlot, TakenAttempt, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
+import type { SendSlot, TakenAttempt, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
 import * as rules from '../shared/verification.js';
 import type { SqliteDb } from './db.js';
 import { sqliteDialect } from './dialect.js';
 import { prepareEventAppend } from './events.store.js';
 import { allPlaceholders, answer } from './prepared.js';
 import { deliveries, verifications } from './schema.js';
+import type { DeliveryRecord } from '../../delivery/delivery.store.js';
 
 const p = sql.placeholder;
 

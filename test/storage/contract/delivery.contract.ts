@@ -12,7 +12,7 @@ export function deliveryContract(ctx: () => StoreContext): void {
   async function pendingWithFallback(dueAt: number): Promise<VerificationRecord> {
     const { stores } = ctx();
     const v = verification();
-    await stores.delivery.scheduleFallback(v.id, dueAt);
+    await stores.fallbacks.scheduleFallback(v.id, dueAt);
     await stores.verifications.create(v, delivery(v.id));
     return v;
   }
@@ -20,25 +20,25 @@ export function deliveryContract(ctx: () => StoreContext): void {
   it('scheduling twice keeps the first schedule; an immediate trigger claims it exactly once', async () => {
     const { stores } = ctx();
     const v = await pendingWithFallback(T0 + 45_000);
-    await stores.delivery.scheduleFallback(v.id, T0 + 99_000);
-    expect(await stores.delivery.findFallback(v.id)).toMatchObject({ state: 'scheduled', dueAt: T0 + 45_000, reason: null });
-    const results = await times(10, (i) => stores.delivery.claimScheduled(v.id, 'delivery_failed', T0 + 1, `owner-${i}`));
+    await stores.fallbacks.scheduleFallback(v.id, T0 + 99_000);
+    expect(await stores.fallbacks.findFallback(v.id)).toMatchObject({ state: 'scheduled', dueAt: T0 + 45_000, reason: null });
+    const results = await times(10, (i) => stores.fallbacks.claimScheduled(v.id, 'delivery_failed', T0 + 1, `owner-${i}`));
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect(await stores.delivery.findFallback(v.id)).toMatchObject({ state: 'claimed', reason: 'delivery_failed', claimedAt: T0 + 1 });
-    expect(await stores.delivery.claimScheduled('VEnone', 'no_check', T0, 'x')).toBe(false);
+    expect(await stores.fallbacks.findFallback(v.id)).toMatchObject({ state: 'claimed', reason: 'delivery_failed', claimedAt: T0 + 1 });
+    expect(await stores.fallbacks.claimScheduled('VEnone', 'no_check', T0, 'x')).toBe(false);
   });
 
   it('claimRequested creates a claimed fallback or claims the scheduled one, for exactly one caller', async () => {
     const { stores } = ctx();
     const unscheduled = verification();
     await stores.verifications.create(unscheduled, delivery(unscheduled.id));
-    const first = await times(8, (i) => stores.delivery.claimRequested(unscheduled.id, T0 + 1, `owner-${i}`));
+    const first = await times(8, (i) => stores.fallbacks.claimRequested(unscheduled.id, T0 + 1, `owner-${i}`));
     expect(first.filter(Boolean)).toHaveLength(1);
-    expect(await stores.delivery.findFallback(unscheduled.id)).toMatchObject({ state: 'claimed', reason: 'requested', dueAt: T0 + 1 });
+    expect(await stores.fallbacks.findFallback(unscheduled.id)).toMatchObject({ state: 'claimed', reason: 'requested', dueAt: T0 + 1 });
     const scheduled = await pendingWithFallback(T0 + 45_000);
-    const second = await times(8, (i) => stores.delivery.claimRequested(scheduled.id, T0 + 2, `owner-${i}`));
+    const second = await times(8, (i) => stores.fallbacks.claimRequested(scheduled.id, T0 + 2, `owner-${i}`));
     expect(second.filter(Boolean)).toHaveLength(1);
-    expect(await stores.delivery.findFallback(scheduled.id)).toMatchObject({ state: 'claimed', reason: 'requested', dueAt: T0 + 45_000 });
+    expect(await stores.fallbacks.findFallback(scheduled.id)).toMatchObject({ state: 'claimed', reason: 'requested', dueAt: T0 + 45_000 });
   });
 
   it('claims due fallbacks of pending verifications only, and none before they are due', async () => {
@@ -47,26 +47,26 @@ export function deliveryContract(ctx: () => StoreContext): void {
     const later = await pendingWithFallback(T0 + 60_000);
     const approved = await pendingWithFallback(T0 + 1000);
     await stores.verifications.takeAttempt(approved.id, T0 + 500, { channel: 'sms' });
-    expect(await stores.delivery.claimDue(T0 + 500, 'a', 60_000, 10)).toEqual([]);
-    expect(await stores.delivery.claimDue(T0 + 2000, 'a', 60_000, 10)).toEqual([{ verificationId: due.id, reason: 'no_check' }]);
-    expect(await stores.delivery.claimDue(T0 + 2000, 'b', 60_000, 10)).toEqual([]);
-    expect((await stores.delivery.findFallback(later.id))?.state).toBe('scheduled');
+    expect(await stores.fallbacks.claimDue(T0 + 500, 'a', 60_000, 10)).toEqual([]);
+    expect(await stores.fallbacks.claimDue(T0 + 2000, 'a', 60_000, 10)).toEqual([{ verificationId: due.id, reason: 'no_check' }]);
+    expect(await stores.fallbacks.claimDue(T0 + 2000, 'b', 60_000, 10)).toEqual([]);
+    expect((await stores.fallbacks.findFallback(later.id))?.state).toBe('scheduled');
     // The approved verification's fallback is voided once due, never before.
-    expect(await stores.delivery.voidSettled(T0 + 500)).toBe(0);
-    expect(await stores.delivery.voidSettled(T0 + 2000)).toBe(1);
-    expect(await stores.delivery.findFallback(approved.id)).toMatchObject({ state: 'void', completedAt: T0 + 2000 });
+    expect(await stores.fallbacks.voidSettled(T0 + 500)).toBe(0);
+    expect(await stores.fallbacks.voidSettled(T0 + 2000)).toBe(1);
+    expect(await stores.fallbacks.findFallback(approved.id)).toMatchObject({ state: 'void', completedAt: T0 + 2000 });
   });
 
   it('a claim whose instance died is taken over after the lease; completion counts only for the current owner', async () => {
     const { stores } = ctx();
     const v = await pendingWithFallback(T0);
-    expect(await stores.delivery.claimDue(T0 + 1, 'dead', 60_000, 10)).toHaveLength(1);
-    expect(await stores.delivery.claimDue(T0 + 30_000, 'alive', 60_000, 10)).toEqual([]);
-    expect(await stores.delivery.claimDue(T0 + 60_001, 'alive', 60_000, 10)).toEqual([{ verificationId: v.id, reason: 'no_check' }]);
-    await stores.delivery.completeFallback(v.id, 'dead', 'done', 'DLdead', T0 + 60_002);
-    expect(await stores.delivery.findFallback(v.id)).toMatchObject({ state: 'claimed', claimedBy: 'alive', deliveryId: null });
-    await stores.delivery.completeFallback(v.id, 'alive', 'done', 'DLalive', T0 + 60_003);
-    expect(await stores.delivery.findFallback(v.id)).toMatchObject({ state: 'done', deliveryId: 'DLalive', completedAt: T0 + 60_003 });
+    expect(await stores.fallbacks.claimDue(T0 + 1, 'dead', 60_000, 10)).toHaveLength(1);
+    expect(await stores.fallbacks.claimDue(T0 + 30_000, 'alive', 60_000, 10)).toEqual([]);
+    expect(await stores.fallbacks.claimDue(T0 + 60_001, 'alive', 60_000, 10)).toEqual([{ verificationId: v.id, reason: 'no_check' }]);
+    await stores.fallbacks.completeFallback(v.id, 'dead', 'done', 'DLdead', T0 + 60_002);
+    expect(await stores.fallbacks.findFallback(v.id)).toMatchObject({ state: 'claimed', claimedBy: 'alive', deliveryId: null });
+    await stores.fallbacks.completeFallback(v.id, 'alive', 'done', 'DLalive', T0 + 60_003);
+    expect(await stores.fallbacks.findFallback(v.id)).toMatchObject({ state: 'done', deliveryId: 'DLalive', completedAt: T0 + 60_003 });
   });
 
   it('two instances claiming at once (separate connections) each claim a fallback exactly once', async () => {
@@ -78,10 +78,10 @@ export function deliveryContract(ctx: () => StoreContext): void {
     // Several rounds of small batches from both instances at once, as their schedulers would poll.
     for (let round = 0; round < 12 && claimed.length < ids.length; round++) {
       const batches = await Promise.all([
-        stores.delivery.claimDue(T0 + 1000, 'instance-a', 60_000, 5),
-        other.delivery.claimDue(T0 + 1000, 'instance-b', 60_000, 5),
-        stores.delivery.claimDue(T0 + 1000, 'instance-a', 60_000, 5),
-        other.delivery.claimDue(T0 + 1000, 'instance-b', 60_000, 5),
+        stores.fallbacks.claimDue(T0 + 1000, 'instance-a', 60_000, 5),
+        other.fallbacks.claimDue(T0 + 1000, 'instance-b', 60_000, 5),
+        stores.fallbacks.claimDue(T0 + 1000, 'instance-a', 60_000, 5),
+        other.fallbacks.claimDue(T0 + 1000, 'instance-b', 60_000, 5),
       ]);
       for (const batch of batches) claimed.push(...batch.map((c) => c.verificationId));
     }
@@ -91,12 +91,12 @@ export function deliveryContract(ctx: () => StoreContext): void {
   it('switches a pending verification to flash call with a capped attempt budget and one more send', async () => {
     const { stores } = ctx();
     const v = await pendingWithFallback(T0);
-    const switched = await stores.delivery.switchToFlashCall(v.id, T0 + 5, 4, 3);
+    const switched = await stores.fallbacks.switchToFlashCall(v.id, T0 + 5, 4, 3);
     expect(switched).toMatchObject({ channel: 'flashcall', codeLength: 4, maxAttempts: 3, sends: 2, lastSentAt: T0 + 5 });
-    const lower = await stores.delivery.switchToFlashCall(v.id, T0 + 6, 4, 10);
+    const lower = await stores.fallbacks.switchToFlashCall(v.id, T0 + 6, 4, 10);
     expect(lower?.maxAttempts).toBe(3); // never raised back
     await stores.verifications.takeAttempt(v.id, T0 + 7, { channel: 'flashcall' });
-    expect(await stores.delivery.switchToFlashCall(v.id, T0 + 8, 4, 3)).toBeUndefined();
+    expect(await stores.fallbacks.switchToFlashCall(v.id, T0 + 8, 4, 3)).toBeUndefined();
   });
 
   it('applies a delivery status once: replayed or reordered callbacks change nothing', async () => {

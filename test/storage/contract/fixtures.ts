@@ -4,7 +4,8 @@ import type { FactorRecord, FactorStore } from '../../../src/factors/factors.sto
 import type { BlockEntry } from '../../../src/limits/limits.store.js';
 import type { LedgerEntry, ListRecord, SignupInput } from '../../../src/optin/optin.store.js';
 import { newId } from '../../../src/platform/ids.js';
-import type { DeliveryRecord, VerificationRecord } from '../../../src/verification/verification.store.js';
+import type { VerificationRecord } from '../../../src/verification/verification.store.js';
+import type { DeliveryRecord } from '../../../src/delivery/delivery.store.js';
 
 /** Records the store contracts start from, and the helpers to race them. */
 

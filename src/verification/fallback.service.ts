@@ -1,12 +1,13 @@
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
 import type { EventRecord, EventRecorder } from '../events/events.js';
-import { hashCode, type CodeBinding } from '../verification/codes.js';
-import { parseTransaction, transactionHash } from '../verification/transaction.js';
-import type { Channel, DeliveryRecord, VerificationRecord, VerificationStore } from '../verification/verification.store.js';
-import type { ClaimedFallback, DeliveryStore, FallbackReason, FallbackState } from './delivery.store.js';
-import { drawCallerNumber, type FlashCallPlan } from './flashcall.js';
-import { redactCode, type SendResult, type VoiceProvider } from './provider.js';
+import { hashCode, type CodeBinding } from './codes.js';
+import { parseTransaction, transactionHash } from './transaction.js';
+import type { VerificationRecord, VerificationStore } from './verification.store.js';
+import type { Channel, DeliveryRecord } from '../delivery/delivery.store.js';
+import { drawCallerNumber, type FlashCallPlan } from '../delivery/flashcall.js';
+import { redactCode, type SendResult, type VoiceProvider } from '../delivery/provider.js';
+import type { ClaimedFallback, FallbackReason, FallbackState, FallbackStore } from './fallback.store.js';
 
 /** What GET /v1/verifications/{id} shows of a verification's fallback. */
 export interface FallbackView {
@@ -50,7 +51,7 @@ export interface FlashCallDeps {
   plan: FlashCallPlan;
   voice: VoiceProvider;
   verifications: VerificationStore;
-  store: DeliveryStore;
+  store: FallbackStore;
   events: EventRecorder;
   clock: Clock;
   pepper: Buffer;

@@ -12,7 +12,7 @@ import { createNumberProtector } from '../../src/events/number-protection.js';
 import { createStores } from '../../src/storage/index.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
 import { createTestApp, RELAXED_LIMITS, REPORTS_KEY, startVerification, TEST_STORAGE, type TestApp } from '../helpers/test-app.js';
-import { flashCallsIn, RANGES } from './helpers.js';
+import { flashCallsIn, RANGES } from '../delivery/helpers.js';
 
 describe('a fallback is placed once, whatever races for it', () => {
   const apps: TestApp[] = [];
@@ -62,7 +62,7 @@ describe('a fallback is placed once, whatever races for it', () => {
     const [a] = await twoInstances();
     const started = await startVerification(a, { to: '+33612345678', channel: 'auto' });
     a.clock.advance(45_000);
-    const store = createStores(a.storage, { clock: a.clock, protector: createNumberProtector(Buffer.from(REPORTS_KEY)) }).delivery;
+    const store = createStores(a.storage, { clock: a.clock, protector: createNumberProtector(Buffer.from(REPORTS_KEY)) }).fallbacks;
     // An instance claims the fallback, then crashes before placing the call.
     expect(await store.claimDue(a.clock.now(), 'ins_dead', 60_000, 10)).toEqual([{ verificationId: started.id, reason: 'no_check' }]);
     const flash = a.deps.delivery.flashCalls!;

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { api, outboxLines, startServerProcess, waitFor, type ServerProcess } from './process.js';
-import { RANGES } from './helpers.js';
+import { api, outboxLines, startServerProcess, waitFor, type ServerProcess } from '../delivery/process.js';
+import { RANGES } from '../delivery/helpers.js';
 import { RELAXED_LIMITS } from '../helpers/test-app.js';
 
 const ENV = { ...RELAXED_LIMITS, FLASHCALL_RANGES: RANGES, FALLBACK_AFTER_SECONDS: '2', FALLBACK_POLL_MS: '50' };
