@@ -1,5 +1,48 @@
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
+
+/**
+ * Which way imports run in src/. Capability folders are layered: a folder's domain files (services,
+ * stores, rules: everything but its HTTP files) may import only folders of a lower rank. HTTP files
+ * (src/http/, *.routes.ts, *.router.ts, *.auth.ts) sit on top of the domain and may import any of
+ * it; domain files import no HTTP. Only the composition root (src/*.ts, src/wiring/) chooses
+ * implementations: storage, Redis and concrete providers are imported nowhere else.
+ */
+const RANKS = {
+  platform: 0,
+  events: 1,
+  tokens: 1,
+  admin: 1,
+  delivery: 2,
+  limits: 3,
+  verification: 4,
+  factors: 5,
+  optin: 5,
+  reports: 5,
+  'twilio-verify': 5,
+  jobs: 6,
+};
+const HTTP_FILES = ['src/http/**', 'src/**/*.routes.ts', 'src/**/*.router.ts', 'src/**/*.auth.ts'];
+const IMPLEMENTATIONS = { group: ['**/storage/**', '**/wiring/**', '**/*.provider.js'], message: 'Depend on interfaces; only the composition root (deps.ts, wiring/) picks implementations.' };
+const NO_HTTP = [
+  { group: ['hono', 'hono/*', '@hono/*'], message: 'Domain code must not depend on HTTP.' },
+  { group: ['**/http/**', '**/*.routes.js', '**/*.router.js'], message: 'Domain code must not import the HTTP layer.' },
+];
+const NO_DRIVERS = { group: ['drizzle-orm', 'drizzle-orm/*', 'better-sqlite3', 'pg', 'postgres', 'ioredis'], message: 'Domain code must not depend on a database driver.' };
+const layering = Object.entries(RANKS).map(([folder, rank]) => {
+  const above = Object.entries(RANKS)
+    .filter(([other, r]) => other !== folder && r >= rank)
+    .map(([other]) => `**/${other}/**`);
+  const layer = above.length > 0 ? [{ group: above, message: `${folder}/ (rank ${rank}) may import only lower-ranked capabilities; see RANKS in eslint.config.js.` }] : [];
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    ignores: HTTP_FILES,
+    rules: { 'no-restricted-imports': ['error', { patterns: [...NO_HTTP, NO_DRIVERS, IMPLEMENTATIONS, ...layer] }] },
+  };
+});
+layering.push({ files: HTTP_FILES, rules: { 'no-restricted-imports': ['error', { patterns: [NO_DRIVERS, IMPLEMENTATIONS] }] } });
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'migrations/', 'test-output/', 'bench/results/'] },
@@ -14,22 +57,13 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'Use the Clock dependency.' }],
     },
   },
+  ...layering,
   {
-    // The domain knows nothing of HTTP or SQL: services and domain helpers import neither hono nor drizzle nor a concrete provider.
-    files: ['src/**/*.service.ts', 'src/**/codes.ts', 'src/**/messages.ts', 'src/**/phone.ts', 'src/**/tokens.ts', 'src/**/*.store.ts'],
-    ignores: ['src/storage/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['hono', 'hono/*', '@hono/*'], message: 'Domain code must not depend on HTTP.' },
-            { group: ['drizzle-orm', 'drizzle-orm/*', 'better-sqlite3', 'pg', 'postgres', 'ioredis'], message: 'Domain code must not depend on a database driver.' },
-            { group: ['**/storage/**', '**/*.provider.js'], message: 'Depend on interfaces; deps.ts picks implementations.' },
-          ],
-        },
-      ],
-    },
+    // Import circles hide which way a dependency runs; none is allowed in src/.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver()] },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     files: ['src/main.ts', 'src/cli.ts', 'test/**', 'bench/**', 'src/platform/clock.ts'],

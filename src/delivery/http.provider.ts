@@ -1,6 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { bodyExcerpt, type SendResult, type SmsProvider, type VoiceProvider } from './provider.js';
+import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signatures.js';
 
 export interface HttpProviderOptions {
   url: string;
@@ -12,42 +12,6 @@ export interface HttpProviderOptions {
   fetch?: typeof fetch;
 }
 
-export const SIGNATURE_HEADER = 'x-otp-signature';
-export const TIMESTAMP_HEADER = 'x-otp-timestamp';
-
-/**
- * Signature of an outgoing or incoming webhook body: hex HMAC-SHA256 over "<unix seconds>.<raw body>"
- * under the shared secret, sent as `x-otp-signature: v1=<hex>` with `x-otp-timestamp`.
- */
-export function signWebhook(secret: string, timestampSeconds: number, rawBody: string): string {
-  return `v1=${createHmac('sha256', secret).update(`${timestampSeconds}.${rawBody}`).digest('hex')}`;
-}
-
-/** Maximum age (and clock skew) of a signed inbound callback: a captured one cannot be replayed later. */
-export const SIGNATURE_TOLERANCE_SECONDS = 300;
-
-/**
- * Checks an inbound callback's signature against any of the secrets, in constant time, and its
- * timestamp against the tolerance window. False for anything missing or malformed.
- */
-export function verifyWebhookSignature(
-  secrets: readonly string[],
-  header: string | undefined,
-  timestamp: string | undefined,
-  rawBody: string,
-  nowMs: number,
-): boolean {
-  if (!header || !timestamp || !/^\d{1,12}$/.test(timestamp)) return false;
-  const seconds = Number(timestamp);
-  if (Math.abs(nowMs / 1000 - seconds) > SIGNATURE_TOLERANCE_SECONDS) return false;
-  const presented = Buffer.from(header, 'utf8');
-  let ok = false;
-  for (const secret of secrets) {
-    const expected = Buffer.from(signWebhook(secret, seconds, rawBody), 'utf8');
-    if (expected.length === presented.length && timingSafeEqual(expected, presented)) ok = true;
-  }
-  return ok;
-}
 
 async function postSigned(options: HttpProviderOptions, payload: Record<string, string>): Promise<SendResult> {
   const doFetch = options.fetch ?? fetch;

@@ -1,7 +1,6 @@
 import type { Clock } from '../platform/clock.js';
 import type { EventRecorder } from '../events/events.js';
 import type { DeliveryStore, Channel, DeliveryStatus } from './delivery.store.js';
-import type { FallbackReason } from '../verification/fallback.store.js';
 
 /** A delivery status reported by a provider's callback, normalised. */
 export interface StatusReport {
@@ -25,8 +24,8 @@ export interface DeliveryStatusDeps {
   store: DeliveryStore;
   events: EventRecorder;
   clock: Clock;
-  /** The flash-call fallback, when flash calls are configured. */
-  fallBack?: ((verificationId: string, reason: FallbackReason) => Promise<boolean>) | undefined;
+  /** Falls back to a flash call when an SMS failed, when flash calls are configured. */
+  fallBack?: ((verificationId: string, reason: 'delivery_failed') => Promise<boolean>) | undefined;
   onDelivery?: (channel: Channel, provider: string, status: string) => void;
 }
 

@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { bodyExcerpt, type SendResult, type SmsProvider, type VoiceProvider } from './provider.js';
 import { twilioErrorMessage } from './twilio.errors.js';
 
@@ -113,23 +112,4 @@ export function createTwilioVoiceProvider(options: TwilioOptions): VoiceProvider
       return postForm(options, 'Calls', params);
     },
   };
-}
-
-/**
- * X-Twilio-Signature: base64 HMAC-SHA1, keyed with the Auth Token, of the full URL Twilio called
- * followed by every POST parameter name and value, sorted by name.
- */
-export function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
-  const data = Object.keys(params)
-    .sort()
-    .reduce((acc, key) => acc + key + (params[key] ?? ''), url);
-  return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
-}
-
-/** Constant-time check of an X-Twilio-Signature header. */
-export function verifyTwilioSignature(authToken: string, header: string | undefined, url: string, params: Record<string, string>): boolean {
-  if (!header) return false;
-  const expected = Buffer.from(twilioSignature(authToken, url, params), 'utf8');
-  const presented = Buffer.from(header, 'utf8');
-  return expected.length === presented.length && timingSafeEqual(expected, presented);
 }

@@ -6,9 +6,9 @@ import { DomainError } from '../platform/errors.js';
 import type { DeliveryStatusService, StatusReport } from './status.service.js';
 import { twilioErrorMessage } from './twilio.errors.js';
 import { httpStatusRoute, twilioStatusRoute } from './webhooks.routes.js';
-import { requireWebhookSignature, type WebhookSecrets } from './webhook-signature.js';
+import { requireWebhookSignature, type WebhookSecrets } from './webhooks.auth.js';
 
-export type { WebhookSecrets } from './webhook-signature.js';
+export type { WebhookSecrets } from './webhooks.auth.js';
 
 export interface WebhookRouterDeps {
   statuses: DeliveryStatusService;

@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { requireWebhookSignature, type WebhookSecrets } from '../delivery/webhook-signature.js';
+import { requireWebhookSignature, type WebhookSecrets } from '../delivery/webhooks.auth.js';
 import type { EventRecorder } from '../events/events.js';
 import type { AppEnv } from '../http/app-env.js';
 import { getClientAddress } from '../http/client-address.js';

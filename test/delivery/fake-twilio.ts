@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { twilioSignature } from '../../src/delivery/twilio.provider.js';
 import { startServer, type RecordedRequest } from './helpers.js';
+import { twilioSignature } from '../../src/delivery/signatures.js';
 
 export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 export const AUTH_TOKEN = 'twilio-auth-token-0123456789abcdef';

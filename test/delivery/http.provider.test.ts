@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signWebhook } from '../../src/delivery/http.provider.js';
 import { createTestApp, startVerification } from '../helpers/test-app.js';
+import { signWebhook } from '../../src/delivery/signatures.js';
 
 interface Received {
   headers: Record<string, string | string[] | undefined>;

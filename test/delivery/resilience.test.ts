@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyWebhookSignature } from '../../src/delivery/http.provider.js';
 import { createCircuitBreaker } from '../../src/delivery/resilience.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
 import { createTestApp, RELAXED_LIMITS, startVerification, type TestApp } from '../helpers/test-app.js';
 import { RANGES, startServer, type RecordedRequest } from './helpers.js';
+import { verifyWebhookSignature } from '../../src/delivery/signatures.js';
 
 const SECRET = 'http-gateway-secret-0123456789';
 

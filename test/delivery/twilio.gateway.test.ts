@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { twilioSignature, FLASH_CALL_TWIML } from '../../src/delivery/twilio.provider.js';
+import { FLASH_CALL_TWIML } from '../../src/delivery/twilio.provider.js';
 import { createTestApp, startVerification, type TestApp } from '../helpers/test-app.js';
 import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio } from './fake-twilio.js';
 import { eventsOf, getVerification, RANGES } from './helpers.js';
+import { twilioSignature } from '../../src/delivery/signatures.js';
 
 const PUBLIC = 'https://verify.example.com';
 

@@ -6,11 +6,10 @@
  * anything changes, and recorded as a failure.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { signWebhook } from '../../src/delivery/http.provider.js';
-import { twilioSignature } from '../../src/delivery/twilio.provider.js';
 import { createTestApp, expectProblem, startVerification, type TestApp } from '../helpers/test-app.js';
 import { ACCOUNT_SID, AUTH_TOKEN } from './fake-twilio.js';
 import { eventsOf, flashCallsIn, getVerification, RANGES, scriptedSms } from './helpers.js';
+import { signWebhook, twilioSignature } from '../../src/delivery/signatures.js';
 
 const SECRET = 'http-gateway-secret-0123456789';
 const PUBLIC = 'https://verify.example.com';

@@ -6,12 +6,11 @@
  * the unsigned development route exists only with the log provider (refused in production).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { signWebhook } from '../../src/delivery/http.provider.js';
-import { twilioSignature } from '../../src/delivery/twilio.provider.js';
 import { createTestApp, expectProblem, RELAXED_LIMITS, type TestApp } from '../helpers/test-app.js';
 import { ACCOUNT_SID, AUTH_TOKEN } from '../delivery/fake-twilio.js';
 import { scriptedSms } from '../delivery/helpers.js';
 import { createList, ledgerRows, NUMBER, SENDER, subscribe } from './helpers.js';
+import { signWebhook, twilioSignature } from '../../src/delivery/signatures.js';
 
 const SECRET = 'http-gateway-secret-0123456789';
 const PUBLIC = 'https://verify.example.com';

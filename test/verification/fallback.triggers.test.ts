@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { signWebhook } from '../../src/delivery/http.provider.js';
 import { createTestApp, expectProblem, startVerification, type TestApp } from '../helpers/test-app.js';
 import { callFor, eventsOf, flashCallsIn, getVerification, RANGES, scriptedSms } from '../delivery/helpers.js';
+import { signWebhook } from '../../src/delivery/signatures.js';
 
 const SECRET = 'http-gateway-secret-0123456789';
 const HTTP_ENV = { FLASHCALL_RANGES: RANGES, SMS_PROVIDER: 'http', SMS_HTTP_URL: 'http://127.0.0.1:9/sms', SMS_HTTP_SECRET: SECRET, PROVIDER_RETRY_BASE_MS: '1' };

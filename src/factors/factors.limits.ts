@@ -1,8 +1,8 @@
-import type { FactorGuard } from '../factors/factors.guard.js';
+import type { FactorGuard } from './factors.guard.js';
 import { DomainError } from '../platform/errors.js';
 import { canonicalIp } from '../platform/ip.js';
-import { counterKeys } from './limits.counters.js';
-import type { CounterStore } from './limits.store.js';
+import { counterKeys } from '../limits/limits.counters.js';
+import type { CounterStore } from '../limits/limits.store.js';
 
 const HOUR_MS = 3_600_000;
 

@@ -4,8 +4,7 @@ import type { AppEnv } from '../http/app-env.js';
 import { getClientAddress } from '../http/client-address.js';
 import { problem } from '../http/problem.js';
 import type { Clock } from '../platform/clock.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from './http.provider.js';
-import { verifyTwilioSignature } from './twilio.provider.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyTwilioSignature, verifyWebhookSignature } from './signatures.js';
 
 export interface WebhookSecrets {
   /** Secrets of the configured http gateways; empty when none is configured (every callback is refused). */

@@ -2,14 +2,14 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import { createRedisCounterStore } from '../storage/redis/limits.store.js';
-import type { VerificationGuard } from './guard.js';
-import { createAppLimitsService, type AppLimitsService } from './app-limits.service.js';
-import { createBlocklistService, type BlocklistService } from './blocklist.service.js';
-import type { LimitsConfig } from './limits.config.js';
-import { isBudgetKey, splitCounters } from './limits.counters.js';
-import { createLimitsMetrics, registerRedisGauge } from './limits.metrics.js';
-import { createLimitsGuard } from './limits.service.js';
-import type { AppLimitsStore, BlocklistStore, CounterStore } from './limits.store.js';
+import type { VerificationGuard } from '../limits/guard.js';
+import { createAppLimitsService, type AppLimitsService } from '../limits/app-limits.service.js';
+import { createBlocklistService, type BlocklistService } from '../limits/blocklist.service.js';
+import type { LimitsConfig } from '../limits/limits.config.js';
+import { isBudgetKey, splitCounters } from '../limits/limits.counters.js';
+import { createLimitsMetrics, registerRedisGauge } from '../limits/limits.metrics.js';
+import { createLimitsGuard } from '../limits/limits.service.js';
+import type { AppLimitsStore, BlocklistStore, CounterStore } from '../limits/limits.store.js';
 
 /** What /readyz reports of the limits' stores: `redis` only when REDIS_URL is set. */
 export interface LimitsHealth {
