@@ -62,7 +62,7 @@ export default tseslint.config(
     // Import circles hide which way a dependency runs; none is allowed in src/.
     files: ['src/**/*.ts'],
     plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver()] },
+    settings: { ...importX.flatConfigs.typescript.settings, 'import-x/resolver-next': [createTypeScriptImportResolver()] },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
