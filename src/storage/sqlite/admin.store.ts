@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { ApiKeyStore, AppStore } from '../../admin/admin.store.js';
+import { newServiceSid, type ApiKeyStore, type AppStore } from '../../admin/admin.store.js';
 import type { SqliteDb } from './db.js';
 import { apiKeys, apps } from './schema.js';
 
@@ -27,22 +27,42 @@ export function createSqliteApiKeyStore(db: SqliteDb): ApiKeyStore {
 
 export function createSqliteAppStore(db: SqliteDb): AppStore {
   const byName = db.select().from(apps).where(eq(apps.name, sql.placeholder('name'))).prepare();
+  const bySid = db.select().from(apps).where(eq(apps.twilioServiceSid, sql.placeholder('sid'))).prepare();
   return {
     get(name) {
       return Promise.resolve(byName.get({ name }));
     },
+    findByServiceSid(sid) {
+      return Promise.resolve(bySid.get({ sid }));
+    },
+    list({ offset, limit }) {
+      return Promise.resolve(db.select().from(apps).orderBy(asc(apps.createdAt), asc(apps.name)).limit(limit).offset(offset).all());
+    },
     ensure(name, now) {
-      db.insert(apps).values({ name, createdAt: now, updatedAt: now }).onConflictDoNothing().run();
+      db.insert(apps).values({ name, twilioServiceSid: newServiceSid(), createdAt: now, updatedAt: now }).onConflictDoNothing().run();
       return Promise.resolve();
+    },
+    create(name, settings, now) {
+      const row = db
+        .insert(apps)
+        .values({ name, ...settings, twilioServiceSid: newServiceSid(), createdAt: now, updatedAt: now })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      return Promise.resolve(row);
     },
     upsert(name, settings, now) {
       const row = db
         .insert(apps)
-        .values({ name, ...settings, createdAt: now, updatedAt: now })
+        .values({ name, ...settings, twilioServiceSid: newServiceSid(), createdAt: now, updatedAt: now })
         .onConflictDoUpdate({ target: apps.name, set: { ...settings, updatedAt: now } })
         .returning()
         .get();
       return Promise.resolve(row);
+    },
+    remove(name) {
+      const row = db.delete(apps).where(eq(apps.name, name)).returning({ name: apps.name }).get();
+      return Promise.resolve(row !== undefined);
     },
   };
 }
