@@ -15,6 +15,7 @@ import { createLogger } from './platform/logger.js';
 import { describeDatabase, openDatabase, type Database } from './storage/database.js';
 import { openSqlite } from './storage/sqlite/db.js';
 import { createStores, type Stores } from './storage/stores.js';
+import { accountSidFor } from './twilio-verify/twilio-verify.sids.js';
 import { rotateSigningKey } from './verification/tokens.js';
 
 /** Offline commands on the same services and database the server uses. */
@@ -33,7 +34,7 @@ async function withDatabase<T>(run: (database: Database, cfg: Config, stores: ()
 }
 
 function adminService(stores: Stores, cfg: Config) {
-  return createAdminService({ keys: stores.apiKeys, apps: stores.apps, clock: systemClock, adminApp: cfg.adminApp });
+  return createAdminService({ keys: stores.apiKeys, apps: stores.apps, clock: systemClock, adminApp: cfg.adminApp, accountSid: accountSidFor(resolvePepper(cfg)) });
 }
 
 function parseScopes(value: string): Scope[] {

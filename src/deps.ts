@@ -33,6 +33,7 @@ import type { Database } from './storage/database.js';
 import { createStores, type Stores } from './storage/stores.js';
 import { createBlockStatusReader, type BlockStatusReader } from './reports/block-status.js';
 import { createReportsService, type ReportsService } from './reports/reports.service.js';
+import { accountSidFor } from './twilio-verify/twilio-verify.sids.js';
 import { createTokenIssuer, type TokenIssuer } from './verification/tokens.js';
 import { createVerificationService, type VerificationService } from './verification/verification.service.js';
 
@@ -209,7 +210,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     ttlSeconds: config.jwt.ttlSeconds,
     privateKeyPem: config.jwt.privateKeyPem,
   });
-  const admin = createAdminService({ keys: stores.apiKeys, apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp });
+  const admin = createAdminService({ keys: stores.apiKeys, apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp, accountSid: accountSidFor(pepper) });
   const resilience = {
     ...config.resilience,
     clock,
