@@ -527,123 +527,149 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     }
   }
 
+  /** Whether the number parses; a failure is recorded as start records it. */
+  async function parsedOrFail(ctx: CallerContext, input: StartInput): Promise<PhoneNumber> {
+    try {
+      return parsePhone(input.to, input.country);
+    } catch (error) {
+      if (error instanceof DomainError) return fail(error.reason, { app: ctx.app, ip: input.signals?.ip ?? ctx.clientIp, userAgent: input.signals?.userAgent ?? ctx.userAgent });
+      throw error;
+    }
+  }
+
+  /** start() once the number is parsed (startOrResend parses it once for both paths). */
+  async function startParsed(ctx: CallerContext, input: StartInput, phone: PhoneNumber): Promise<VerificationView> {
+    const ip = input.signals?.ip ?? ctx.clientIp;
+    const userAgent = input.signals?.userAgent ?? ctx.userAgent;
+    const flash = deps.flashCalls;
+    if (input.channel === 'flashcall' && !flash) {
+      return fail('channel_unavailable', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country, channel: 'flashcall' }, {
+        details: { channel: 'flashcall' },
+      });
+    }
+    // A malformed transaction, or a custom code the app may not use, is refused before the limits count anything.
+    const transaction = input.transaction
+      ? serializeTransaction(await canonicalOrFail(input.transaction, { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country }))
+      : null;
+    const custom = input.code;
+    let settings: AppMessageSettings | undefined;
+    if (custom !== undefined) {
+      settings = await brandAndDomain(ctx.app);
+      const refusal = input.channel === 'flashcall' ? 'a flash call carries its own code' : settings.customCodes ? undefined : 'this app does not use custom codes';
+      if (refusal) {
+        return fail('invalid_request', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country }, {
+          details: { errors: [{ path: 'code', message: refusal }] },
+          rule: 'custom_code',
+        });
+      }
+    }
+    // Landlines rarely take SMS: under `auto` they get the flash call straight away (not with a
+    // custom code: the app checks that code itself and could not know a call's).
+    const byCall = custom === undefined && flash !== undefined && (input.channel === 'flashcall' || (input.channel === 'auto' && phone.type === 'FIXED_LINE'));
+    const channel: Channel = byCall ? 'flashcall' : 'sms';
+    const startAttempt: StartAttempt = {
+      app: ctx.app,
+      phone,
+      // The channel the code will actually go by, so the rules judge that (a landline may take a call).
+      channel: byCall ? 'flashcall' : input.channel,
+      ip,
+      clientIp: ctx.clientIp,
+      userAgent,
+      deviceId: input.signals?.deviceId,
+      purpose: input.purpose,
+      onLimitState: ctx.onLimitState,
+    };
+    await guarded(() => guard.beforeStart(startAttempt), {
+      app: ctx.app,
+      ip,
+      userAgent,
+      number: phone.e164,
+      country: phone.country,
+      numberType: phone.type,
+      channel: input.channel,
+    });
+    const now = clock.now();
+    if (!settings && !(flash && byCall)) settings = await brandAndDomain(ctx.app);
+    const codeLength = custom?.length ?? settings?.codeLength ?? flash?.codeLength ?? defaults.codeLength;
+    const ttlSeconds = input.ttlSeconds ?? defaults.ttlSeconds;
+    const id = newId('ver', now);
+    const v: VerificationRecord = {
+      id,
+      app: ctx.app,
+      to: phone.e164,
+      country: phone.country ?? null,
+      requestedChannel: input.channel,
+      channel,
+      status: 'pending',
+      purpose: input.purpose ?? null,
+      locale: resolveLocale(input.locale),
+      codeLength,
+      attempts: 0,
+      maxAttempts: flash && byCall ? flash.maxAttempts : defaults.maxCheckAttempts,
+      sends: 1,
+      maxSends: defaults.maxSends,
+      lastSentAt: now,
+      createdAt: now,
+      expiresAt: now + ttlSeconds * 1000,
+      approvedAt: null,
+      approvedChannel: null,
+      canceledAt: null,
+      clientIp: ctx.clientIp ?? null,
+      endUserIp: input.signals?.ip ?? null,
+      endUserAgent: input.signals?.userAgent ?? null,
+      endUserDeviceId: input.signals?.deviceId ?? null,
+      transaction,
+    };
+    if (flash && byCall) {
+      const { delivery, from } = flash.prepare(id, now, bindingOf(transaction));
+      const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: delivery.provider, numberType: phone.type };
+      await store.create(v, delivery, started);
+      deps.events.counted?.(started);
+      await flash.place(v, delivery, from);
+      return view(v);
+    }
+    const code = custom ?? generateCode(codeLength);
+    const delivery = newDelivery(id, channel, code, now, transaction);
+    // The fallback is persisted before the verification: a crash in between leaves a row the
+    // scheduler voids, never a verification without its fallback.
+    const fallbackAfterMs = deps.fallbackAfterMs ?? 0;
+    const fallsBack = flash !== undefined && input.channel === 'auto' && custom === undefined;
+    if (fallsBack) await flash.schedule(id, fallbackAfterMs > 0 ? now + fallbackAfterMs : v.expiresAt);
+    // The verification, its first delivery and its 'started' event: one atomic write.
+    const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: deps.sms.name, numberType: phone.type };
+    await store.create(v, delivery, started);
+    deps.events.counted?.(started);
+    const sent = await deliver(ctx, v, delivery, code, settings ?? (await brandAndDomain(ctx.app)), input);
+    if (sent.result.status === 'failed' && fallsBack && (await flash.fallBack(id, 'provider_failed'))) {
+      return view((await store.findById(ctx.app, id)) ?? v);
+    }
+    // Its one delivery is the one just written: nothing to read back.
+    return view(v, [sent.delivery]);
+  }
+
   const service: VerificationService = {
     defaults,
 
     async start(ctx, input) {
-      const ip = input.signals?.ip ?? ctx.clientIp;
-      const userAgent = input.signals?.userAgent ?? ctx.userAgent;
-      let phone: PhoneNumber;
-      try {
-        phone = parsePhone(input.to, input.country);
-      } catch (error) {
-        if (error instanceof DomainError) return fail(error.reason, { app: ctx.app, ip, userAgent });
-        throw error;
-      }
-      const flash = deps.flashCalls;
-      if (input.channel === 'flashcall' && !flash) {
-        return fail('channel_unavailable', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country, channel: 'flashcall' }, {
-          details: { channel: 'flashcall' },
-        });
-      }
-      // A malformed transaction, or a custom code the app may not use, is refused before the limits count anything.
-      const transaction = input.transaction
-        ? serializeTransaction(await canonicalOrFail(input.transaction, { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country }))
-        : null;
-      const custom = input.code;
-      let settings: AppMessageSettings | undefined;
-      if (custom !== undefined) {
-        settings = await brandAndDomain(ctx.app);
-        const refusal = input.channel === 'flashcall' ? 'a flash call carries its own code' : settings.customCodes ? undefined : 'this app does not use custom codes';
-        if (refusal) {
-          return fail('invalid_request', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country }, {
-            details: { errors: [{ path: 'code', message: refusal }] },
-            rule: 'custom_code',
-          });
-        }
-      }
-      // Landlines rarely take SMS: under `auto` they get the flash call straight away (not with a
-      // custom code: the app checks that code itself and could not know a call's).
-      const byCall = custom === undefined && flash !== undefined && (input.channel === 'flashcall' || (input.channel === 'auto' && phone.type === 'FIXED_LINE'));
-      const channel: Channel = byCall ? 'flashcall' : 'sms';
-      const startAttempt: StartAttempt = {
-        app: ctx.app,
-        phone,
-        // The channel the code will actually go by, so the rules judge that (a landline may take a call).
-        channel: byCall ? 'flashcall' : input.channel,
-        ip,
-        clientIp: ctx.clientIp,
-        userAgent,
-        deviceId: input.signals?.deviceId,
-        purpose: input.purpose,
-        onLimitState: ctx.onLimitState,
-      };
-      await guarded(() => guard.beforeStart(startAttempt), {
-        app: ctx.app,
-        ip,
-        userAgent,
-        number: phone.e164,
-        country: phone.country,
-        numberType: phone.type,
-        channel: input.channel,
-      });
+      const phone = await parsedOrFail(ctx, input);
+      return startParsed(ctx, input, phone);
+    },
+
+    async startOrResend(ctx, input) {
+      const phone = await parsedOrFail(ctx, input);
       const now = clock.now();
-      if (!settings && !(flash && byCall)) settings = await brandAndDomain(ctx.app);
-      const codeLength = custom?.length ?? settings?.codeLength ?? flash?.codeLength ?? defaults.codeLength;
-      const ttlSeconds = input.ttlSeconds ?? defaults.ttlSeconds;
-      const id = newId('ver', now);
-      const v: VerificationRecord = {
-        id,
-        app: ctx.app,
-        to: phone.e164,
-        country: phone.country ?? null,
-        requestedChannel: input.channel,
-        channel,
-        status: 'pending',
-        purpose: input.purpose ?? null,
-        locale: resolveLocale(input.locale),
-        codeLength,
-        attempts: 0,
-        maxAttempts: flash && byCall ? flash.maxAttempts : defaults.maxCheckAttempts,
-        sends: 1,
-        maxSends: defaults.maxSends,
-        lastSentAt: now,
-        createdAt: now,
-        expiresAt: now + ttlSeconds * 1000,
-        approvedAt: null,
-        approvedChannel: null,
-        canceledAt: null,
-        clientIp: ctx.clientIp ?? null,
-        endUserIp: input.signals?.ip ?? null,
-        endUserAgent: input.signals?.userAgent ?? null,
-        endUserDeviceId: input.signals?.deviceId ?? null,
-        transaction,
-      };
-      if (flash && byCall) {
-        const { delivery, from } = flash.prepare(id, now, bindingOf(transaction));
-        const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: delivery.provider, numberType: phone.type };
-        await store.create(v, delivery, started);
-        deps.events.counted?.(started);
-        await flash.place(v, delivery, from);
-        return view(v);
+      const pending = input.code === undefined ? await store.findNewestPending(ctx.app, phone.e164, now) : undefined;
+      if (!pending || !sameTransaction(pending.transaction, input.transaction)) return startParsed(ctx, input, phone);
+      const settings = await brandAndDomain(ctx.app);
+      // An app that chooses its codes checks them itself: a generated code sent on one of its
+      // verifications would be a code it cannot know. Its every start is a new verification.
+      if (settings.customCodes) return startParsed(ctx, input, phone);
+      if (pending.sends >= pending.maxSends) {
+        // Twilio's rule: no more sends until this verification expires; then the number may start again.
+        const retryAfterSeconds = Math.max(1, Math.ceil((pending.expiresAt - now) / 1000));
+        return fail('max_sends_exceeded', eventFacts(ctx, pending), { retryAfterSeconds, details: { retryAfterSeconds } });
       }
-      const code = custom ?? generateCode(codeLength);
-      const delivery = newDelivery(id, channel, code, now, transaction);
-      // The fallback is persisted before the verification: a crash in between leaves a row the
-      // scheduler voids, never a verification without its fallback.
-      const fallbackAfterMs = deps.fallbackAfterMs ?? 0;
-      const fallsBack = flash !== undefined && input.channel === 'auto' && custom === undefined;
-      if (fallsBack) await flash.schedule(id, fallbackAfterMs > 0 ? now + fallbackAfterMs : v.expiresAt);
-      // The verification, its first delivery and its 'started' event: one atomic write.
-      const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: deps.sms.name, numberType: phone.type };
-      await store.create(v, delivery, started);
-      deps.events.counted?.(started);
-      const sent = await deliver(ctx, v, delivery, code, settings ?? (await brandAndDomain(ctx.app)), input);
-      if (sent.result.status === 'failed' && fallsBack && (await flash.fallBack(id, 'provider_failed'))) {
-        return view((await store.findById(ctx.app, id)) ?? v);
-      }
-      // Its one delivery is the one just written: nothing to read back.
-      return view(v, [sent.delivery]);
+      return resendRecord(ctx, pending, input.channel === 'auto' ? undefined : input.channel, input, settings);
     },
 
     async check(ctx, id, code, signals, options) {
@@ -686,29 +712,6 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
     async resend(ctx, id, channel) {
       return resendRecord(ctx, await findOrFail(ctx, id), channel);
-    },
-
-    async startOrResend(ctx, input) {
-      let phone: PhoneNumber;
-      try {
-        phone = parsePhone(input.to, input.country);
-      } catch (error) {
-        if (error instanceof DomainError) return service.start(ctx, input);
-        throw error;
-      }
-      const now = clock.now();
-      const pending = input.code === undefined ? await store.findNewestPending(ctx.app, phone.e164, now) : undefined;
-      if (!pending || !sameTransaction(pending.transaction, input.transaction)) return service.start(ctx, input);
-      const settings = await brandAndDomain(ctx.app);
-      // An app that chooses its codes checks them itself: a generated code sent on one of its
-      // verifications would be a code it cannot know. Its every start is a new verification.
-      if (settings.customCodes) return service.start(ctx, input);
-      if (pending.sends >= pending.maxSends) {
-        // Twilio's rule: no more sends until this verification expires; then the number may start again.
-        const retryAfterSeconds = Math.max(1, Math.ceil((pending.expiresAt - now) / 1000));
-        return fail('max_sends_exceeded', eventFacts(ctx, pending), { retryAfterSeconds, details: { retryAfterSeconds } });
-      }
-      return resendRecord(ctx, pending, input.channel === 'auto' ? undefined : input.channel, input, settings);
     },
 
     async approve(ctx, id) {

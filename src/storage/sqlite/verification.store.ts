@@ -23,7 +23,9 @@ export function createSqliteVerificationStore(db: SqliteDb, protector: NumberPro
     .from(verifications)
     .where(and(eq(verifications.app, p('app')), eq(verifications.to, p('to')), eq(verifications.status, 'pending'), gt(verifications.expiresAt, p('now'))))
     .orderBy(desc(verifications.createdAt))
-    .limit(1)
+    // No LIMIT: drizzle binds it as a parameter, and with `LIMIT ?` this statement cost 17.6 µs per
+    // call instead of 1.4 µs (better-sqlite3, an empty table; measured for /v2, whose every start
+    // reads it). `.get()` steps once, and the (app, to, created_at) index yields the newest first.
     .prepare();
   const deliveriesOf = db.select().from(deliveries).where(eq(deliveries.verificationId, p('verificationId'))).orderBy(asc(deliveries.createdAt)).prepare();
   const open = and(
