@@ -3,7 +3,7 @@ import { verificationIdOf } from '../../src/twilio-verify/twilio-verify.sids.js'
 import { callFor, RANGES } from '../delivery/helpers.js';
 import { setLimits } from '../limits/limits-helpers.js';
 import { ADMIN_KEY, createTestApp, expectProblem, type TestApp } from '../helpers/test-app.js';
-import { createKeyWithSids, listen, rejection, sdk, type RunningServer, type SdkClient, type TwilioCredentials } from './sdk.js';
+import { createKeyWithSids, documentCheck, listen, rejection, sdk, type RunningServer, type SdkClient, type TwilioCredentials } from './sdk.js';
 
 /**
  * Twilio Verify v2 as an existing integration calls it: through the official `twilio` npm package,
@@ -61,6 +61,10 @@ describe('Twilio Verify v2 through the official twilio SDK', () => {
   afterEach(async () => {
     await server.close();
     t.close();
+    // Every answer the SDK got in the test, success or error, is what openapi.yaml declares.
+    const { checked, failures } = await documentCheck();
+    expect(checked).toBeGreaterThan(0);
+    expect(failures).toEqual([]);
   });
 
   describe('Services are apps', () => {
