@@ -50,6 +50,24 @@ export function twilioBodyLimit(maxSize: number): MiddlewareHandler {
   return declaredBodyLimit({ maxSize, onError: (c) => renderTwilioError(c, new TwilioError(413, 60200, `Invalid parameter: the body is larger than ${maxSize} bytes`)) });
 }
 
+const URLENCODED = /^application\/x-www-form-urlencoded(?:\s*;|\s*$)/i;
+
+/**
+ * Parses a form-encoded body with URLSearchParams and leaves it where hono's form validator looks
+ * first (`bodyCache.formData`). The validator would otherwise parse it through a web Response
+ * (`Response.formData()`): measured 21 us per request against 1 us, on every /v2 POST. Same result:
+ * both decode UTF-8 and `+`, and keep repeated fields. Should a later hono stop reading that cache,
+ * it parses the body itself as before.
+ */
+const parseFormOnce: MiddlewareHandler<AppEnv> = async function parseFormOnceMiddleware(c, next) {
+  if (c.req.method === 'POST' && URLENCODED.test(c.req.header('content-type') ?? '')) {
+    const form = new FormData();
+    for (const [name, value] of new URLSearchParams(await c.req.text())) form.append(name, value);
+    (c.req.bodyCache as { formData?: FormData }).formData = form;
+  }
+  await next();
+};
+
 /** Maps a DomainError to Twilio's error for this operation; anything else goes on to onError. */
 async function as<T>(operation: Operation, promise: Promise<T>): Promise<T> {
   try {
@@ -128,6 +146,7 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
   const verificationId = (sid: string): string => verificationIdOf(sid) ?? '';
 
   router.use('/v2/*', twilioAuthenticate(admin, events, clock));
+  router.use('/v2/*', parseFormOnce);
 
   router.openapi(createServiceRoute, async (c) => {
     await requireScope(c, 'admin');
