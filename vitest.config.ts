@@ -31,6 +31,7 @@ const POSTGRES_SUITES = [
   'test/reports/reports.failures.test.ts',
   'test/reports/dashboard.test.ts',
   'test/reports/block-status.test.ts',
+  'test/twilio-verify/twilio-verify.sdk.test.ts',
 ];
 
 const postgres = process.env.DATABASE_URL

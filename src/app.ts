@@ -23,6 +23,8 @@ import { isDomainError, type Reason } from './platform/errors.js';
 import { createVerificationRouter } from './verification/verification.router.js';
 import { createDashboardRouter } from './reports/dashboard.router.js';
 import { createReportsRouter } from './reports/reports.router.js';
+import { TAG as TWILIO_VERIFY_TAG } from './twilio-verify/twilio-verify.routes.js';
+import { createTwilioVerifyRouter, twilioBodyLimit } from './twilio-verify/twilio-verify.router.js';
 import type { AppDeps } from './deps.js';
 
 export type App = OpenAPIHono<AppEnv>;
@@ -114,6 +116,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/docs', htmlPolicy());
   app.use('*', securityHeaders());
   app.use('/v1/*', corsPolicy(deps.corsOrigins ?? []));
+  app.use('/v2/*', twilioBodyLimit(deps.bodyLimitBytes));
   app.use('*', declaredBodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
   // Provider callbacks carry no API key: their routes check the provider's signature instead.
   app.use('/v1/*', except('/v1/webhooks/*', authenticate(deps.admin, deps.events, deps.clock)));
@@ -141,6 +144,7 @@ export function createApp(deps: AppDeps): App {
   app.route('/', createWebhookRouter({ statuses: deps.delivery.statuses, secrets: deps.delivery.webhooks, events: deps.events, clock: deps.clock }, base));
   app.route('/', createReportsRouter({ reports: deps.reports, adminApp: deps.adminApp }, base));
   app.route('/', createDashboardRouter(base));
+  app.route('/', createTwilioVerifyRouter({ ...deps, publicBaseUrl: deps.delivery.webhooks.publicBaseUrl }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -173,6 +177,11 @@ const API_TAGS = [
   { name: 'Reports', description: 'Failure, conversion and abuse reports, the event record (scope `reports`), and the dashboard page that reads them.' },
   { name: 'Blocklist', description: 'Block or allow numbers, prefixes, IPs, CIDRs and countries, at once on every instance. API key scope `security`.' },
   { name: 'Admin', description: 'API keys, app settings, per-app limits and the signing key. API key scope `admin`.' },
+  {
+    name: TWILIO_VERIFY_TAG,
+    description:
+      'Twilio Verify v2 as its SDKs call it (form in, snake_case JSON out, Twilio error codes), on the same apps and verifications: a Service is an app, a Verification a verification. HTTP Basic. See docs/twilio-verify.md.',
+  },
   { name: 'Webhooks', description: 'Delivery status and inbound messages from the SMS and voice gateways: no API key, each checks its gateway signature.' },
   { name: 'Service', description: 'Health, readiness, metrics, the public keys of result tokens, and this document with its interactive page. No API key.' },
 ];

@@ -16,6 +16,7 @@ import { describeDatabase, openDatabase, type Database } from './storage/databas
 import { openSqlite } from './storage/sqlite/db.js';
 import { createStores, type Stores } from './storage/index.js';
 import { rotateSigningKey } from './tokens/tokens.js';
+import { accountSidFor } from './platform/twilio-sids.js';
 
 /** Offline commands on the same services and database the server uses. */
 
@@ -33,7 +34,7 @@ async function withDatabase<T>(run: (database: Database, cfg: Config, stores: ()
 }
 
 function adminService(stores: Stores, cfg: Config) {
-  return createAdminService({ keys: stores.apiKeys, apps: stores.apps, clock: systemClock, adminApp: cfg.adminApp });
+  return createAdminService({ keys: stores.apiKeys, apps: stores.apps, clock: systemClock, adminApp: cfg.adminApp, accountSid: accountSidFor(resolvePepper(cfg)) });
 }
 
 function parseScopes(value: string): Scope[] {

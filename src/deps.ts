@@ -34,6 +34,7 @@ import { createStores, type Stores } from './storage/index.js';
 import { createBlockStatusReader, type BlockStatusReader } from './reports/block-status.js';
 import { createReportsService, type ReportsService } from './reports/reports.service.js';
 import { createTokenIssuer, type TokenIssuer } from './tokens/tokens.js';
+import { accountSidFor } from './platform/twilio-sids.js';
 import { createVerificationService, type VerificationService } from './verification/verification.service.js';
 
 /** Everything createApp needs. Only this file picks implementations. */
@@ -209,7 +210,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     ttlSeconds: config.jwt.ttlSeconds,
     privateKeyPem: config.jwt.privateKeyPem,
   });
-  const admin = createAdminService({ keys: stores.apiKeys, apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp });
+  const admin = createAdminService({ keys: stores.apiKeys, apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp, accountSid: accountSidFor(pepper) });
   const resilience = {
     ...config.resilience,
     clock,

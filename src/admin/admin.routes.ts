@@ -29,6 +29,15 @@ const CreatedKey = z
     app: z.string(),
     scopes: z.array(z.enum(SCOPES)),
     createdAt: z.iso.datetime(),
+    twilio: z
+      .object({
+        accountSid: z.string().openapi({ example: 'AC0123456789abcdef0123456789abcdef' }),
+        apiKeySid: z.string().openapi({ example: 'SK0193f0c1a2b3c4d5e6f708192a3b4c5d' }),
+      })
+      .openapi({
+        description:
+          "For Twilio's SDKs and /v2: HTTP Basic with `accountSid` (or `apiKeySid`, then the SDK also needs `accountSid` in its options) as the user name and `key` as the password.",
+      }),
   })
   .openapi('CreatedApiKey');
 
@@ -42,6 +51,7 @@ export const AppSettingsBody = z
       .nullable()
       .optional()
       .openapi({ description: 'Adds the WebOTP line `@domain #code` to messages', example: 'example.com' }),
+    customCodes: z.boolean().optional().openapi({ description: "Lets the app choose its own codes (Twilio Verify's `CustomCode`, through /v2)" }),
   })
   .strict()
   .openapi('AppSettingsUpdate');
@@ -52,6 +62,11 @@ const AppSettingsSchema = z
     brand: z.string().nullable(),
     codeLength: z.number().int().nullable(),
     webOtpDomain: z.string().nullable(),
+    customCodes: z.boolean(),
+    twilioServiceSid: z
+      .string()
+      .nullable()
+      .openapi({ description: "The app's Twilio Verify Service sid, for /v2 (set when the app is created, never changed)", example: 'VA0123456789abcdef0123456789abcdef' }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -107,7 +122,7 @@ export const getAppRoute = createRoute({
   security: SECURITY,
   summary: "Read an app's settings",
   description:
-    'The settings of one app: brand, code length and WebOTP domain (null when the default applies). Scope `admin`.',
+    'The settings of one app: brand, code length and WebOTP domain (null when the default applies), whether it may choose its own codes, and its Twilio Verify Service sid. Scope `admin`.',
   request: { params: AppParam },
   responses: { 200: { description: 'Settings', ...json(AppSettingsSchema) }, ...problemResponses('invalid_request', 'unauthorized', 'forbidden', 'not_found') },
 });

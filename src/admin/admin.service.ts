@@ -2,7 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
 import { isId, newId } from '../platform/ids.js';
-import type { ApiKeyStore, AppSettings, AppStore } from './admin.store.js';
+import { apiKeySid } from '../platform/twilio-sids.js';
+import type { ApiKeyStore, AppSettings, AppSettingsPatch, AppStore } from './admin.store.js';
 
 export const SCOPES = ['verify', 'factors', 'optin', 'reports', 'security', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -20,6 +21,8 @@ export interface CreatedApiKey {
   app: string;
   scopes: Scope[];
   createdAt: number;
+  /** The key as Twilio's SDKs take it: `accountSid` or `apiKeySid` as the Basic user name, `key` as the password. */
+  twilio: { accountSid: string; apiKeySid: string };
 }
 
 export interface ApiKeySummary {
@@ -37,9 +40,13 @@ export interface AdminServiceDeps {
   /** ADMIN_API_KEY, when set: a key with every scope acting for `adminApp`. */
   adminApiKey?: string | undefined;
   adminApp: string;
+  /** The deployment's Twilio Account sid (platform/twilio-sids.ts accountSidFor). */
+  accountSid: string;
 }
 
 export interface AdminService {
+  /** The deployment's Twilio Account sid, as /v2 answers and its Basic authentication take it. */
+  readonly accountSid: string;
   /** The principal for a presented bearer key, or undefined. Comparisons are constant-time. */
   authenticate(presented: string): Promise<Principal | undefined>;
   createKey(input: { app: string; scopes: Scope[] }): Promise<CreatedApiKey>;
@@ -47,7 +54,18 @@ export interface AdminService {
   /** Throws not_found when no such active key exists. */
   revokeKey(id: string): Promise<void>;
   getApp(name: string): Promise<AppSettings>;
-  updateApp(name: string, settings: { brand?: string | null; codeLength?: number | null; webOtpDomain?: string | null }): Promise<AppSettings>;
+  /** The app with this Twilio Verify Service sid (one indexed read), or undefined. */
+  findAppByServiceSid(sid: string): Promise<AppSettings | undefined>;
+  /** Apps, oldest first. */
+  listApps(page: { offset: number; limit: number }): Promise<AppSettings[]>;
+  /**
+   * Creates a new app named `name`, or, when an app has that name, `name-<6 hex>`: never changes an
+   * existing app. Throws conflict in the (2^-24-unlikely) case both are taken.
+   */
+  createApp(name: string, settings: AppSettingsPatch): Promise<AppSettings>;
+  updateApp(name: string, settings: AppSettingsPatch): Promise<AppSettings>;
+  /** Deletes the app's settings and Service sid (its keys, verifications and events stay). Throws not_found. */
+  deleteApp(name: string): Promise<void>;
 }
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
@@ -71,6 +89,8 @@ export function createAdminService(deps: AdminServiceDeps): AdminService {
   const adminPrincipal: Principal = { keyId: 'admin', app: deps.adminApp, scopes: SCOPES };
 
   return {
+    accountSid: deps.accountSid,
+
     async authenticate(presented) {
       // Compare digests, not strings: equal length, and timingSafeEqual leaks nothing of the key.
       if (adminDigest && timingSafeEqual(sha256(presented), adminDigest)) return adminPrincipal;
@@ -90,7 +110,9 @@ export function createAdminService(deps: AdminServiceDeps): AdminService {
       const scopes = [...new Set(input.scopes)];
       await deps.apps.ensure(input.app, now);
       await deps.keys.insert({ id, app: input.app, scopes, secretHash: sha256(secret).toString('hex'), createdAt: now, revokedAt: null });
-      return { id, key: `${id}.${secret}`, app: input.app, scopes, createdAt: now };
+      const sid = apiKeySid(id);
+      if (sid === undefined) throw new Error(`apiKeySid cannot map ${id}`);
+      return { id, key: `${id}.${secret}`, app: input.app, scopes, createdAt: now, twilio: { accountSid: deps.accountSid, apiKeySid: sid } };
     },
 
     async listKeys() {
@@ -107,8 +129,29 @@ export function createAdminService(deps: AdminServiceDeps): AdminService {
       return app;
     },
 
+    findAppByServiceSid(sid) {
+      return deps.apps.findByServiceSid(sid);
+    },
+
+    listApps(page) {
+      return deps.apps.list(page);
+    },
+
+    async createApp(name, settings) {
+      const now = deps.clock.now();
+      const created =
+        (await deps.apps.create(name, settings, now)) ??
+        (await deps.apps.create(`${name.slice(0, 56)}-${randomBytes(3).toString('hex')}`, settings, now));
+      if (!created) throw new DomainError('conflict');
+      return created;
+    },
+
     async updateApp(name, settings) {
       return deps.apps.upsert(name, settings, deps.clock.now());
+    },
+
+    async deleteApp(name) {
+      if (!(await deps.apps.remove(name))) throw new DomainError('not_found');
     },
   };
 }

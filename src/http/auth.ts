@@ -20,7 +20,7 @@ interface NodeIncoming {
  * some proxies keep the last, so a request carrying two could be authorised as one principal by a
  * proxy and as another here (RFC 9110 §5.3: Authorization is not a list). Such requests are refused.
  */
-function authorizationCount(c: Context): number {
+export function authorizationCount(c: Context): number {
   const raw = (c.env as NodeIncoming | undefined)?.incoming?.rawHeaders;
   if (!raw) return c.req.header('authorization') === undefined ? 0 : 1;
   let count = 0;

@@ -63,6 +63,11 @@ export interface VerificationMessage {
   code: string;
   ttlSeconds: number;
   webOtpDomain?: string | undefined;
+  /**
+   * An Android SMS Retriever app hash: on a line of its own after the text, so the app can read the
+   * code without asking for SMS permission (before the WebOTP line, which must be the last).
+   */
+  appHash?: string | undefined;
   /** The transaction the code approves; the message then says what is approved. */
   transaction?: { amount: string; currency: string; payee: string } | undefined;
 }
@@ -75,5 +80,6 @@ export function renderVerificationMessage(message: VerificationMessage): string 
   const text = tx
     ? template.transaction(message.brand, message.code, validity, `${tx.currency} ${tx.amount}`, tx.payee)
     : template.body(message.brand, message.code, validity);
-  return message.webOtpDomain ? `${text}\n\n@${message.webOtpDomain} #${message.code}` : text;
+  const body = message.appHash ? `${text}\n\n${message.appHash}` : text;
+  return message.webOtpDomain ? `${body}\n\n@${message.webOtpDomain} #${message.code}` : body;
 }

@@ -43,11 +43,35 @@ export interface StartInput {
   signals?: EndUserSignals | undefined;
   /** A transaction to approve: the message shows it and the code is bound to it. */
   transaction?: TransactionInput | undefined;
+  /**
+   * A code the caller chose instead of a generated one (Twilio Verify's custom codes): only for apps
+   * whose settings allow it, and only by SMS (a flash call's code is its calling number), so such a
+   * verification gets no flash-call fallback. It is stored hashed like any code.
+   */
+  code?: string | undefined;
+  /** The name this request's messages show instead of the app's brand. */
+  brand?: string | undefined;
+  /** An Android SMS Retriever app hash (11 characters), added to this request's messages. */
+  appHash?: string | undefined;
+}
+
+/** What a check learns of the verification it runs against, before the outcome (see CheckOptions). */
+export interface CheckedVerification {
+  id: string;
+  to: string;
+  channel: Channel;
+  createdAt: string;
+  transaction: Transaction | null;
 }
 
 export interface CheckOptions {
   /** The transaction the code must have been issued for; must equal the one given at start. */
   transaction?: TransactionInput | undefined;
+  /**
+   * Told the verification the check found, before any outcome, so a caller can describe a wrong code
+   * or a refusal without reading it again. Not called when no verification was found.
+   */
+  onVerification?: ((verification: CheckedVerification) => void) | undefined;
 }
 
 export interface VerificationDefaults {
@@ -118,8 +142,28 @@ export interface VerificationServiceDeps {
 }
 
 export interface VerificationService {
-  /** Creates a pending verification and sends its code. Throws invalid_phone, channel_unavailable. */
+  /** The settings that apply where an app sets nothing (code length, validity, attempts, sends). */
+  readonly defaults: VerificationDefaults;
+  /**
+   * Creates a pending verification and sends its code. Throws invalid_phone, channel_unavailable,
+   * invalid_request (a custom code the app may not use, or by flash call).
+   */
   start(ctx: CallerContext, input: StartInput): Promise<VerificationView>;
+  /**
+   * Twilio Verify's start: when the number already has a pending verification of this app for the
+   * same transaction (and the app does not use custom codes), sends a new code on it as `resend` does
+   * (same id, same rules: cooldown, at most maxSends, the limits), on the channel asked for unless
+   * `auto`; otherwise starts a new one as `start` does. Throws what those throw; max_sends_exceeded
+   * then carries the seconds until the verification expires and a new one can start.
+   */
+  startOrResend(ctx: CallerContext, input: StartInput): Promise<VerificationView>;
+  /**
+   * Approves a pending verification without a code, for an app that chose its codes (custom codes)
+   * and checked it itself; an attempt is taken as a check's would be, and the approval is recorded.
+   * Throws not_found, invalid_request (the app does not use custom codes), already_used, canceled,
+   * expired, max_attempts_exceeded.
+   */
+  approve(ctx: CallerContext, id: string): Promise<VerificationView>;
   /**
    * Checks a code. Approves at most once, counts every attempt atomically, and records every
    * failure. Throws not_found, expired, already_used, canceled, max_attempts_exceeded, incorrect_code.
@@ -138,6 +182,13 @@ interface AppMessageSettings {
   brand: string;
   webOtpDomain: string | undefined;
   codeLength: number;
+  customCodes: boolean;
+}
+
+/** What one request changes in the messages it sends (StartInput's brand and appHash). */
+interface MessageOverrides {
+  brand?: string | undefined;
+  appHash?: string | undefined;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -259,6 +310,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       brand: settings?.brand ?? app,
       webOtpDomain: settings?.webOtpDomain ?? undefined,
       codeLength: settings?.codeLength ?? defaults.codeLength,
+      customCodes: settings?.customCodes ?? false,
     };
   }
 
@@ -272,14 +324,15 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     delivery: DeliveryRecord,
     code: string,
     settings: AppMessageSettings,
+    overrides: MessageOverrides = {},
   ): Promise<{ result: SendResult; delivery: DeliveryRecord }> {
-    const { brand, webOtpDomain } = settings;
     const body = renderVerificationMessage({
       locale: resolveLocale(v.locale),
-      brand,
+      brand: overrides.brand ?? settings.brand,
       code,
       ttlSeconds: Math.round((v.expiresAt - v.createdAt) / 1000),
-      webOtpDomain,
+      webOtpDomain: settings.webOtpDomain,
+      appHash: overrides.appHash,
       transaction: v.transaction === null ? undefined : parseTransaction(v.transaction),
     });
     const result = await deps.sms.send({ to: v.to, body, verificationId: v.id });
@@ -347,6 +400,13 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     signals?: EndUserSignals,
     options?: CheckOptions,
   ): Promise<CheckResult> {
+    options?.onVerification?.({
+      id: v.id,
+      to: v.to,
+      channel: v.channel,
+      createdAt: iso(v.createdAt),
+      transaction: v.transaction === null ? null : parseTransaction(v.transaction),
+    });
     const facts = eventFacts(ctx, v, signals);
     const presented = options?.transaction ? serializeTransaction(await canonicalOrFail(options.transaction, facts)) : null;
     const blocked = blockedReason(v, clock.now());
@@ -391,107 +451,226 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     return { id: v.id, to: v.to, status: 'approved', channel, token };
   }
 
-  return {
-    async start(ctx, input) {
-      const ip = input.signals?.ip ?? ctx.clientIp;
-      const userAgent = input.signals?.userAgent ?? ctx.userAgent;
-      let phone: PhoneNumber;
-      try {
-        phone = parsePhone(input.to, input.country);
-      } catch (error) {
-        if (error instanceof DomainError) return fail(error.reason, { app: ctx.app, ip, userAgent });
-        throw error;
+  /**
+   * Sends a new code for a verification already read (resend, and startOrResend's resend): the
+   * cooldown, maxSends and the limits apply; asking for the flash call while on SMS is its fallback.
+   */
+  async function resendRecord(
+    ctx: CallerContext,
+    v: VerificationRecord,
+    channel: Channel | undefined,
+    overrides: MessageOverrides = {},
+    known?: AppMessageSettings,
+  ): Promise<VerificationView> {
+    const id = v.id;
+    const facts = eventFacts(ctx, v);
+    const now = clock.now();
+    const blocked = blockedReason(v, now);
+    if (blocked) return fail(blocked, facts);
+    const flash = deps.flashCalls;
+    if (channel === 'flashcall' && !flash) return fail('channel_unavailable', { ...facts, channel: 'flashcall' }, { details: { channel: 'flashcall' } });
+    const target: Channel = channel ?? v.channel;
+    const phone = parsePhone(v.to);
+    await guarded(
+      () =>
+        guard.beforeStart({
+          app: ctx.app,
+          phone,
+          channel: target,
+          ip: v.endUserIp ?? ctx.clientIp,
+          clientIp: ctx.clientIp,
+          userAgent: v.endUserAgent ?? ctx.userAgent,
+          deviceId: v.endUserDeviceId ?? undefined,
+          purpose: v.purpose ?? undefined,
+          verificationId: v.id,
+          onLimitState: ctx.onLimitState,
+        }),
+      facts,
+    );
+    // Asking for the flash call while still on SMS is the verification's one fallback: it is
+    // placed at once (no cooldown), and only once, whatever triggers race for it.
+    if (flash && target === 'flashcall' && v.channel === 'sms' && (await flash.fallBack(id, 'requested'))) {
+      return view((await store.findById(ctx.app, id)) ?? v);
+    }
+    const slot = await store.reserveSend(id, now, defaults.resendCooldownSeconds * 1000);
+    if (!slot.ok) {
+      if (slot.why === 'cooldown') {
+        const retryAfterSeconds = Math.max(1, Math.ceil(((slot.retryAt ?? now) - now) / 1000));
+        return fail('resend_too_soon', facts, { retryAfterSeconds, details: { retryAfterSeconds } });
       }
-      const flash = deps.flashCalls;
-      if (input.channel === 'flashcall' && !flash) {
-        return fail('channel_unavailable', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country, channel: 'flashcall' }, {
-          details: { channel: 'flashcall' },
+      if (slot.why === 'max_sends') return fail('max_sends_exceeded', facts);
+      const current = (await store.findById(ctx.app, id)) ?? v;
+      return fail(blockedReason(current, now) ?? 'expired', facts);
+    }
+    if (flash && target === 'flashcall') {
+      const { delivery, from } = flash.prepare(id, now, bindingOf(v.transaction));
+      await store.addDelivery(delivery);
+      await flash.place(v, delivery, from);
+      return view((await store.findById(ctx.app, id)) ?? v);
+    }
+    const settings = known ?? (await brandAndDomain(v.app));
+    const code = generateCode(settings.codeLength);
+    const delivery = newDelivery(id, 'sms', code, now, v.transaction);
+    await store.addDelivery(delivery);
+    await deliver(ctx, v, delivery, code, settings, overrides);
+    return view((await store.findById(ctx.app, id)) ?? v);
+  }
+
+  /** Whether a start's transaction is the one a pending verification's codes are bound to (both none counts). */
+  function sameTransaction(stored: string | null, input: TransactionInput | undefined): boolean {
+    if (input === undefined) return stored === null;
+    try {
+      return stored === serializeTransaction(canonicalTransaction(input));
+    } catch (error) {
+      // A malformed transaction: start() refuses and records it.
+      if (error instanceof DomainError) return false;
+      throw error;
+    }
+  }
+
+  /** Whether the number parses; a failure is recorded as start records it. */
+  async function parsedOrFail(ctx: CallerContext, input: StartInput): Promise<PhoneNumber> {
+    try {
+      return parsePhone(input.to, input.country);
+    } catch (error) {
+      if (error instanceof DomainError) return fail(error.reason, { app: ctx.app, ip: input.signals?.ip ?? ctx.clientIp, userAgent: input.signals?.userAgent ?? ctx.userAgent });
+      throw error;
+    }
+  }
+
+  /** start() once the number is parsed (startOrResend parses it once for both paths). */
+  async function startParsed(ctx: CallerContext, input: StartInput, phone: PhoneNumber): Promise<VerificationView> {
+    const ip = input.signals?.ip ?? ctx.clientIp;
+    const userAgent = input.signals?.userAgent ?? ctx.userAgent;
+    const flash = deps.flashCalls;
+    if (input.channel === 'flashcall' && !flash) {
+      return fail('channel_unavailable', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country, channel: 'flashcall' }, {
+        details: { channel: 'flashcall' },
+      });
+    }
+    // A malformed transaction, or a custom code the app may not use, is refused before the limits count anything.
+    const transaction = input.transaction
+      ? serializeTransaction(await canonicalOrFail(input.transaction, { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country }))
+      : null;
+    const custom = input.code;
+    let settings: AppMessageSettings | undefined;
+    if (custom !== undefined) {
+      settings = await brandAndDomain(ctx.app);
+      const refusal = input.channel === 'flashcall' ? 'a flash call carries its own code' : settings.customCodes ? undefined : 'this app does not use custom codes';
+      if (refusal) {
+        return fail('invalid_request', { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country }, {
+          details: { errors: [{ path: 'code', message: refusal }] },
+          rule: 'custom_code',
         });
       }
-      // A malformed transaction is refused before the limits count anything.
-      const transaction = input.transaction
-        ? serializeTransaction(await canonicalOrFail(input.transaction, { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country }))
-        : null;
-      // Landlines rarely take SMS: under `auto` they get the flash call straight away.
-      const byCall = flash !== undefined && (input.channel === 'flashcall' || (input.channel === 'auto' && phone.type === 'FIXED_LINE'));
-      const channel: Channel = byCall ? 'flashcall' : 'sms';
-      const startAttempt: StartAttempt = {
-        app: ctx.app,
-        phone,
-        // The channel the code will actually go by, so the rules judge that (a landline may take a call).
-        channel: byCall ? 'flashcall' : input.channel,
-        ip,
-        clientIp: ctx.clientIp,
-        userAgent,
-        deviceId: input.signals?.deviceId,
-        purpose: input.purpose,
-        onLimitState: ctx.onLimitState,
-      };
-      await guarded(() => guard.beforeStart(startAttempt), {
-        app: ctx.app,
-        ip,
-        userAgent,
-        number: phone.e164,
-        country: phone.country,
-        numberType: phone.type,
-        channel: input.channel,
-      });
-      const now = clock.now();
-      const settings = flash && byCall ? undefined : await brandAndDomain(ctx.app);
-      const codeLength = settings?.codeLength ?? flash?.codeLength ?? defaults.codeLength;
-      const ttlSeconds = input.ttlSeconds ?? defaults.ttlSeconds;
-      const id = newId('ver', now);
-      const v: VerificationRecord = {
-        id,
-        app: ctx.app,
-        to: phone.e164,
-        country: phone.country ?? null,
-        requestedChannel: input.channel,
-        channel,
-        status: 'pending',
-        purpose: input.purpose ?? null,
-        locale: resolveLocale(input.locale),
-        codeLength,
-        attempts: 0,
-        maxAttempts: flash && byCall ? flash.maxAttempts : defaults.maxCheckAttempts,
-        sends: 1,
-        maxSends: defaults.maxSends,
-        lastSentAt: now,
-        createdAt: now,
-        expiresAt: now + ttlSeconds * 1000,
-        approvedAt: null,
-        approvedChannel: null,
-        canceledAt: null,
-        clientIp: ctx.clientIp ?? null,
-        endUserIp: input.signals?.ip ?? null,
-        endUserAgent: input.signals?.userAgent ?? null,
-        endUserDeviceId: input.signals?.deviceId ?? null,
-        transaction,
-      };
-      if (flash && byCall) {
-        const { delivery, from } = flash.prepare(id, now, bindingOf(transaction));
-        const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: delivery.provider, numberType: phone.type };
-        await store.create(v, delivery, started);
-        deps.events.counted?.(started);
-        await flash.place(v, delivery, from);
-        return view(v);
-      }
-      const code = generateCode(codeLength);
-      const delivery = newDelivery(id, channel, code, now, transaction);
-      // The fallback is persisted before the verification: a crash in between leaves a row the
-      // scheduler voids, never a verification without its fallback.
-      const fallbackAfterMs = deps.fallbackAfterMs ?? 0;
-      if (flash && input.channel === 'auto') await flash.schedule(id, fallbackAfterMs > 0 ? now + fallbackAfterMs : v.expiresAt);
-      // The verification, its first delivery and its 'started' event: one atomic write.
-      const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: deps.sms.name, numberType: phone.type };
+    }
+    // Landlines rarely take SMS: under `auto` they get the flash call straight away (not with a
+    // custom code: the app checks that code itself and could not know a call's).
+    const byCall = custom === undefined && flash !== undefined && (input.channel === 'flashcall' || (input.channel === 'auto' && phone.type === 'FIXED_LINE'));
+    const channel: Channel = byCall ? 'flashcall' : 'sms';
+    const startAttempt: StartAttempt = {
+      app: ctx.app,
+      phone,
+      // The channel the code will actually go by, so the rules judge that (a landline may take a call).
+      channel: byCall ? 'flashcall' : input.channel,
+      ip,
+      clientIp: ctx.clientIp,
+      userAgent,
+      deviceId: input.signals?.deviceId,
+      purpose: input.purpose,
+      onLimitState: ctx.onLimitState,
+    };
+    await guarded(() => guard.beforeStart(startAttempt), {
+      app: ctx.app,
+      ip,
+      userAgent,
+      number: phone.e164,
+      country: phone.country,
+      numberType: phone.type,
+      channel: input.channel,
+    });
+    const now = clock.now();
+    if (!settings && !(flash && byCall)) settings = await brandAndDomain(ctx.app);
+    const codeLength = custom?.length ?? settings?.codeLength ?? flash?.codeLength ?? defaults.codeLength;
+    const ttlSeconds = input.ttlSeconds ?? defaults.ttlSeconds;
+    const id = newId('ver', now);
+    const v: VerificationRecord = {
+      id,
+      app: ctx.app,
+      to: phone.e164,
+      country: phone.country ?? null,
+      requestedChannel: input.channel,
+      channel,
+      status: 'pending',
+      purpose: input.purpose ?? null,
+      locale: resolveLocale(input.locale),
+      codeLength,
+      attempts: 0,
+      maxAttempts: flash && byCall ? flash.maxAttempts : defaults.maxCheckAttempts,
+      sends: 1,
+      maxSends: defaults.maxSends,
+      lastSentAt: now,
+      createdAt: now,
+      expiresAt: now + ttlSeconds * 1000,
+      approvedAt: null,
+      approvedChannel: null,
+      canceledAt: null,
+      clientIp: ctx.clientIp ?? null,
+      endUserIp: input.signals?.ip ?? null,
+      endUserAgent: input.signals?.userAgent ?? null,
+      endUserDeviceId: input.signals?.deviceId ?? null,
+      transaction,
+    };
+    if (flash && byCall) {
+      const { delivery, from } = flash.prepare(id, now, bindingOf(transaction));
+      const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: delivery.provider, numberType: phone.type };
       await store.create(v, delivery, started);
       deps.events.counted?.(started);
-      const sent = await deliver(ctx, v, delivery, code, settings ?? (await brandAndDomain(ctx.app)));
-      if (sent.result.status === 'failed' && flash && input.channel === 'auto' && (await flash.fallBack(id, 'provider_failed'))) {
-        return view((await store.findById(ctx.app, id)) ?? v);
+      await flash.place(v, delivery, from);
+      return view(v);
+    }
+    const code = custom ?? generateCode(codeLength);
+    const delivery = newDelivery(id, channel, code, now, transaction);
+    // The fallback is persisted before the verification: a crash in between leaves a row the
+    // scheduler voids, never a verification without its fallback.
+    const fallbackAfterMs = deps.fallbackAfterMs ?? 0;
+    const fallsBack = flash !== undefined && input.channel === 'auto' && custom === undefined;
+    if (fallsBack) await flash.schedule(id, fallbackAfterMs > 0 ? now + fallbackAfterMs : v.expiresAt);
+    // The verification, its first delivery and its 'started' event: one atomic write.
+    const started: EventRecord = { ...eventFacts(ctx, v, input.signals), at: now, kind: 'success', reason: 'started', provider: deps.sms.name, numberType: phone.type };
+    await store.create(v, delivery, started);
+    deps.events.counted?.(started);
+    const sent = await deliver(ctx, v, delivery, code, settings ?? (await brandAndDomain(ctx.app)), input);
+    if (sent.result.status === 'failed' && fallsBack && (await flash.fallBack(id, 'provider_failed'))) {
+      return view((await store.findById(ctx.app, id)) ?? v);
+    }
+    // Its one delivery is the one just written: nothing to read back.
+    return view(v, [sent.delivery]);
+  }
+
+  const service: VerificationService = {
+    defaults,
+
+    async start(ctx, input) {
+      const phone = await parsedOrFail(ctx, input);
+      return startParsed(ctx, input, phone);
+    },
+
+    async startOrResend(ctx, input) {
+      const phone = await parsedOrFail(ctx, input);
+      const now = clock.now();
+      const pending = input.code === undefined ? await store.findNewestPending(ctx.app, phone.e164, now) : undefined;
+      if (!pending || !sameTransaction(pending.transaction, input.transaction)) return startParsed(ctx, input, phone);
+      const settings = await brandAndDomain(ctx.app);
+      // An app that chooses its codes checks them itself: a generated code sent on one of its
+      // verifications would be a code it cannot know. Its every start is a new verification.
+      if (settings.customCodes) return startParsed(ctx, input, phone);
+      if (pending.sends >= pending.maxSends) {
+        // Twilio's rule: no more sends until this verification expires; then the number may start again.
+        const retryAfterSeconds = Math.max(1, Math.ceil((pending.expiresAt - now) / 1000));
+        return fail('max_sends_exceeded', eventFacts(ctx, pending), { retryAfterSeconds, details: { retryAfterSeconds } });
       }
-      // Its one delivery is the one just written: nothing to read back.
-      return view(v, [sent.delivery]);
+      return resendRecord(ctx, pending, input.channel === 'auto' ? undefined : input.channel, input, settings);
     },
 
     async check(ctx, id, code, signals, options) {
@@ -533,58 +712,27 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     },
 
     async resend(ctx, id, channel) {
+      return resendRecord(ctx, await findOrFail(ctx, id), channel);
+    },
+
+    async approve(ctx, id) {
       const v = await findOrFail(ctx, id);
       const facts = eventFacts(ctx, v);
-      const now = clock.now();
-      const blocked = blockedReason(v, now);
+      if (!(await brandAndDomain(v.app)).customCodes) {
+        return fail('invalid_request', facts, { details: { errors: [{ path: 'status', message: 'only an app using custom codes approves without a code' }] }, rule: 'custom_code' });
+      }
+      const blocked = blockedReason(v, clock.now());
       if (blocked) return fail(blocked, facts);
-      const flash = deps.flashCalls;
-      if (channel === 'flashcall' && !flash) return fail('channel_unavailable', { ...facts, channel: 'flashcall' }, { details: { channel: 'flashcall' } });
-      const target: Channel = channel ?? v.channel;
-      const phone = parsePhone(v.to);
-      await guarded(
-        () =>
-          guard.beforeStart({
-            app: ctx.app,
-            phone,
-            channel: target,
-            ip: v.endUserIp ?? ctx.clientIp,
-            clientIp: ctx.clientIp,
-            userAgent: v.endUserAgent ?? ctx.userAgent,
-            deviceId: v.endUserDeviceId ?? undefined,
-            purpose: v.purpose ?? undefined,
-            verificationId: v.id,
-            onLimitState: ctx.onLimitState,
-          }),
-        facts,
-      );
-      // Asking for the flash call while still on SMS is the verification's one fallback: it is
-      // placed at once (no cooldown), and only once, whatever triggers race for it.
-      if (flash && target === 'flashcall' && v.channel === 'sms' && (await flash.fallBack(id, 'requested'))) {
-        return view((await store.findById(ctx.app, id)) ?? v);
+      const now = clock.now();
+      const approved: EventRecord = { ...lifecycleFacts(ctx, v), at: now, kind: 'success', reason: 'approved', channel: v.channel };
+      if ((await store.takeAttempt(v.id, now, { channel: v.channel, event: approved })) === undefined) {
+        const current = (await store.findById(ctx.app, v.id)) ?? v;
+        return fail(blockedReason(current, clock.now()) ?? 'already_used', facts);
       }
-      const slot = await store.reserveSend(id, now, defaults.resendCooldownSeconds * 1000);
-      if (!slot.ok) {
-        if (slot.why === 'cooldown') {
-          const retryAfterSeconds = Math.max(1, Math.ceil(((slot.retryAt ?? now) - now) / 1000));
-          return fail('resend_too_soon', facts, { retryAfterSeconds, details: { retryAfterSeconds } });
-        }
-        if (slot.why === 'max_sends') return fail('max_sends_exceeded', facts);
-        const current = (await store.findById(ctx.app, id)) ?? v;
-        return fail(blockedReason(current, now) ?? 'expired', facts);
-      }
-      if (flash && target === 'flashcall') {
-        const { delivery, from } = flash.prepare(id, now, bindingOf(v.transaction));
-        await store.addDelivery(delivery);
-        await flash.place(v, delivery, from);
-        return view((await store.findById(ctx.app, id)) ?? v);
-      }
-      const settings = await brandAndDomain(v.app);
-      const code = generateCode(settings.codeLength);
-      const delivery = newDelivery(id, 'sms', code, now, v.transaction);
-      await store.addDelivery(delivery);
-      await deliver(ctx, v, delivery, code, settings);
+      deps.events.counted?.(approved);
+      await guard.afterCheck(checkAttempt(ctx, v), 'approved');
       return view((await store.findById(ctx.app, id)) ?? v);
     },
   };
+  return service;
 }

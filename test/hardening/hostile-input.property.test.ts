@@ -13,8 +13,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASONS } from '../../src/platform/errors.js';
 import { RANGES } from '../delivery/helpers.js';
-import { createTestApp, RELAXED_LIMITS, startVerification, type TestApp } from '../helpers/test-app.js';
-import { fillPath, isPublic, mountedRoutes, PLAUSIBLE, type MountedRoute } from './routes.js';
+import { ADMIN_KEY, createTestApp, RELAXED_LIMITS, startVerification, type TestApp } from '../helpers/test-app.js';
+import { basicAuth, fillPath, formOf, isPublic, isTwilioVerify, mountedRoutes, PLAUSIBLE, type MountedRoute } from './routes.js';
 
 const ARABIC_INDIC = '٠١٢٣٤٥٦٧٨٩';
 const FULL_WIDTH = '０１２３４５６７８９';
@@ -72,6 +72,8 @@ function bodyOf(method: string, body: string): string | undefined {
 interface Expectation {
   /** Strings that must not appear in the response (codes sent in the request). */
   secrets: string[];
+  /** A /v2 route: its errors are Twilio's `{ code, message, more_info, status }`, not problems. */
+  twilio?: boolean;
 }
 
 async function expectSafe(response: Response, label: string, expectation: Expectation = { secrets: [] }): Promise<void> {
@@ -80,7 +82,13 @@ async function expectSafe(response: Response, label: string, expectation: Expect
   expect(response.status, where).toBeLessThan(500);
   expect(text, where).not.toMatch(/\n\s+at |node_modules|SqliteError|TypeError|ReferenceError|SyntaxError: Unexpected/);
   for (const secret of expectation.secrets) expect(text.includes(secret), `${where} echoes ${secret}`).toBe(false);
-  if (response.status >= 400) {
+  if (response.status >= 400 && expectation.twilio) {
+    expect(response.headers.get('content-type'), where).toBe('application/json');
+    const body = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(body).sort(), where).toEqual(['code', 'message', 'more_info', 'status']);
+    expect(typeof body.code, where).toBe('number');
+    expect(body.status, where).toBe(response.status);
+  } else if (response.status >= 400) {
     expect(response.headers.get('content-type'), where).toBe('application/problem+json');
     const body = JSON.parse(text) as { reason: string; status: number };
     expect(REASONS, where).toContain(body.reason);
@@ -104,6 +112,17 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
   let routes: MountedRoute[];
   const key = (r: MountedRoute): string => `${r.method} ${r.path}`;
   const sampleParams: Record<string, string> = {};
+  let verificationSid = '';
+
+  /** /v2 takes Twilio's form bodies and Basic credentials; every other route JSON and a bearer key. */
+  function send(method: string, path: string, body: unknown): Promise<Response> {
+    if (!isTwilioVerify(path)) return t.call(method, path, { body: bodyOf(method, JSON.stringify(body)) });
+    const headers = { authorization: basicAuth(t.deps.admin.accountSid, ADMIN_KEY), 'content-type': 'application/x-www-form-urlencoded' };
+    return t.call(method, path, { key: null, headers, body: body === undefined ? undefined : bodyOf(method, formOf(body)) });
+  }
+
+  /** A /v2 verification route's `Sid` is a verification's; the Services routes' a Service's. */
+  const paramsOf = (route: MountedRoute): Record<string, string> => (route.path.includes('/Verifications/') ? { ...sampleParams, Sid: verificationSid } : sampleParams);
 
   beforeAll(async () => {
     t = await createTestApp({ env: { ...RELAXED_LIMITS, FLASHCALL_RANGES: RANGES } });
@@ -112,20 +131,28 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
     sampleParams.id = started.id;
     sampleParams.name = 'default';
     sampleParams.asset = 'init.js';
+    // A Service the verification routes aim at, and another for the Services routes (which may delete it).
+    const service = async (name: string) => ((await (await send('POST', '/v2/Services', { FriendlyName: name })).json()) as { sid: string }).sid;
+    sampleParams.ServiceSid = await service('Fuzz');
+    sampleParams.Sid = await service('Fuzz target');
+    const v2 = await send('POST', `/v2/Services/${sampleParams.ServiceSid}/Verifications`, { To: '+14155550124', Channel: 'sms' });
+    verificationSid = ((await v2.json()) as { sid: string }).sid;
   });
   afterAll(() => t.close());
 
   it('mounts the routes these properties are about', () => {
     expect(routes.length).toBeGreaterThan(25);
     expect(routes.map(key)).toContain('POST /v1/verifications/:id/check');
+    expect(routes.map(key)).toContain('POST /v2/Services/:ServiceSid/VerificationCheck');
+    expect(verificationSid).toMatch(/^VE[0-9a-f]{32}$/);
   });
 
   it('arbitrary JSON bodies: never a 5xx, a stack trace or an echoed code', async () => {
     for (const route of routes) {
       await fc.assert(
         fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), async (body) => {
-          const response = await t.call(route.method, fillPath(route, sampleParams), { body: bodyOf(route.method, JSON.stringify(body)) });
-          await expectSafe(response, `${key(route)} ${JSON.stringify(body).slice(0, 200)}`, { secrets: codesIn(body) });
+          const response = await send(route.method, fillPath(route, paramsOf(route)), body);
+          await expectSafe(response, `${key(route)} ${JSON.stringify(body).slice(0, 200)}`, { secrets: codesIn(body), twilio: isTwilioVerify(route) });
         }),
         { numRuns: 30 },
       );
@@ -139,8 +166,8 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...fields), HOSTILE_VALUE, async (field, value) => {
           const body = { ...plausible, [field]: value };
-          const response = await t.call(route.method, fillPath(route, sampleParams), { body: bodyOf(route.method, JSON.stringify(body)) });
-          await expectSafe(response, `${key(route)} ${field}=${JSON.stringify(value)?.slice(0, 120)}`, { secrets: codesIn(body) });
+          const response = await send(route.method, fillPath(route, paramsOf(route)), body);
+          await expectSafe(response, `${key(route)} ${field}=${JSON.stringify(value)?.slice(0, 120)}`, { secrets: codesIn(body), twilio: isTwilioVerify(route) });
         }),
         { numRuns: 20 },
       );
@@ -153,7 +180,7 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
         fc.asyncProperty(PARAM_VALUE, async (value) => {
           const params = Object.fromEntries(route.params.map((p) => [p, value]));
           const path = fillPath(route, params);
-          const response = await t.call(route.method, path, { body: bodyOf(route.method, JSON.stringify(PLAUSIBLE[key(route)] ?? {})) });
+          const response = await send(route.method, path, PLAUSIBLE[key(route)] ?? {});
           const label = `${route.method} ${path.slice(0, 200)}`;
           // A traversal must not reach another route: a success here is only the route's own resource.
           // GET /v1/admin/apps/:name succeeds for a name an earlier PUT of this property created (seen
@@ -163,7 +190,7 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
               key(route),
             );
           }
-          await expectSafe(response, label);
+          await expectSafe(response, label, { secrets: [], twilio: isTwilioVerify(route) });
         }),
         { numRuns: 150 },
       );
@@ -175,8 +202,8 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
       await fc.assert(
         fc.asyncProperty(fc.dictionary(fc.constantFrom('user', 'kind', 'action', 'limit', 'cursor', 'x', 'user[]', '__proto__'), HOSTILE_STRINGS, { maxKeys: 3 }), async (query) => {
           const qs = new URLSearchParams(query).toString();
-          const response = await t.call('GET', `${fillPath(route, sampleParams)}?${qs}`);
-          await expectSafe(response, `GET ${route.path}?${qs.slice(0, 200)}`);
+          const response = await send('GET', `${fillPath(route, paramsOf(route))}?${qs}`, undefined);
+          await expectSafe(response, `GET ${route.path}?${qs.slice(0, 200)}`, { secrets: [], twilio: isTwilioVerify(route) });
         }),
         { numRuns: 100 },
       );
@@ -300,8 +327,8 @@ describe('Authorization header abuse', { timeout: 120_000 }, () => {
         const response = await t.call(route.method, fillPath(route, { id: 'ver_x', name: 'acme' }), { key: null, headers: { authorization: header }, body: bodyOf(route.method, '{}') });
         const label = `${route.method} ${route.path} Authorization: ${header.slice(0, 80)}`;
         expect(response.status, label).toBe(401);
-        expect(response.headers.get('www-authenticate')).toBe('Bearer');
-        await expectSafe(response, label, { secrets: [appKey.split('.')[1]!] });
+        expect(response.headers.get('www-authenticate')).toBe(isTwilioVerify(route) ? 'Basic realm="Twilio API"' : 'Bearer');
+        await expectSafe(response, label, { secrets: [appKey.split('.')[1]!], twilio: isTwilioVerify(route) });
       }),
       { numRuns: 150 },
     );

@@ -28,8 +28,26 @@ export function fillPath(route: MountedRoute, values: Record<string, string>): s
 
 /** Routes that need no API key: their own checks (signatures, or nothing to protect). */
 export function isPublic(route: MountedRoute): boolean {
-  return !route.path.startsWith('/v1/') || route.path.startsWith('/v1/webhooks/');
+  return !(route.path.startsWith('/v1/') || isTwilioVerify(route)) || route.path.startsWith('/v1/webhooks/');
 }
+
+/**
+ * The Twilio Verify v2 routes: form-encoded bodies, HTTP Basic (the Account sid or the key's sid,
+ * and the key) and Twilio's error bodies `{ code, message, more_info, status }` instead of problems.
+ */
+export function isTwilioVerify(route: MountedRoute | string): boolean {
+  return (typeof route === 'string' ? route : route.path).startsWith('/v2/');
+}
+
+/** A /v2 body as Twilio's SDKs send it: form fields, non-strings as JSON (as the SDKs send `Tags`). */
+export function formOf(body: unknown): string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return JSON.stringify(body) ?? '';
+  const fields = Object.entries(body).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')]);
+  return new URLSearchParams(fields).toString();
+}
+
+/** Basic credentials for /v2: a user name (`AC…` or `SK…`) and a key. */
+export const basicAuth = (user: string, key: string): string => `Basic ${Buffer.from(`${user}:${key}`).toString('base64')}`;
 
 /** Bodies a client would plausibly send, per route; a route missing here gets `{}` and arbitrary JSON. */
 export const PLAUSIBLE: Record<string, Record<string, unknown>> = {
@@ -45,4 +63,9 @@ export const PLAUSIBLE: Record<string, Record<string, unknown>> = {
   'PUT /v1/admin/apps/:name/limits': { rates: { 'ip:10m': 5 } },
   'POST /v1/blocklist': { kind: 'number', value: '+14155550123', action: 'block', reason: 'test' },
   'POST /v1/webhooks/http/status': { messageId: 'm1', status: 'delivered' },
+  'POST /v2/Services': { FriendlyName: 'Acme', CodeLength: '6' },
+  'POST /v2/Services/:Sid': { FriendlyName: 'Acme', CustomCodeEnabled: 'false' },
+  'POST /v2/Services/:ServiceSid/Verifications': { To: '+14155550123', Channel: 'sms', Locale: 'en', DeviceIp: '203.0.113.7' },
+  'POST /v2/Services/:ServiceSid/Verifications/:Sid': { Status: 'canceled' },
+  'POST /v2/Services/:ServiceSid/VerificationCheck': { To: '+14155550123', Code: '123456' },
 };

@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/storage/postgres/db.js';
 import { openSqlite } from '../../src/storage/sqlite/db.js';
 import { createTestDatabase, POSTGRES_SKIP_REASON, type TestDatabase } from '../helpers/postgres.js';
 
 if (POSTGRES_SKIP_REASON) console.warn(POSTGRES_SKIP_REASON);
+
+/** Every migration in migrations/postgres: each is applied exactly once. */
+const POSTGRES_JOURNAL = JSON.parse(readFileSync(new URL('../../migrations/postgres/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] };
 
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('PostgreSQL migrations', () => {
   let database: TestDatabase;
@@ -19,7 +23,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('PostgreSQL migrations', () 
     const handles = await Promise.all(Array.from({ length: 5 }, () => openPostgres(database.url, { poolSize: 2 })));
     try {
       const applied = await handles[0]!.pool.query<{ n: string }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations');
-      expect(Number(applied.rows[0]!.n)).toBe(1);
+      expect(Number(applied.rows[0]!.n)).toBe(POSTGRES_JOURNAL.entries.length);
       // Every SQLite table, column and index exists under the same name (raw SQL reads the same on both).
       const sqlite = openSqlite(':memory:');
       const sqliteColumns = (sqlite.raw.prepare("SELECT m.name || '.' || p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '__drizzle%'").all() as { c: string }[]).map((r) => r.c);

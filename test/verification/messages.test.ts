@@ -18,6 +18,12 @@ describe('verification messages', () => {
     expect(renderVerificationMessage({ locale: 'en', brand: 'A', code: '1', ttlSeconds: 60 })).toContain('1 minute.');
   });
 
+  it('puts an Android app hash on a line of its own, before the WebOTP line that must stay last', () => {
+    const base = { locale: 'en', brand: 'Acme', code: '123456', ttlSeconds: 600, appHash: 'FA+9qCX9VSu' } as const;
+    expect(renderVerificationMessage(base)).toBe('Acme: your verification code is 123456. It expires in 10 minutes.\n\nFA+9qCX9VSu');
+    expect(renderVerificationMessage({ ...base, webOtpDomain: 'acme.example' }).split('\n').slice(-3)).toEqual(['FA+9qCX9VSu', '', '@acme.example #123456']);
+  });
+
   it('resolves region tags and falls back to English', () => {
     expect(resolveLocale('fr-CA')).toBe('fr');
     expect(resolveLocale('pt-BR')).toBe('en');

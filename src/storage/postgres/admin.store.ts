@@ -28,18 +28,39 @@ export function createPostgresApiKeyStore(db: PostgresDb): ApiKeyStore {
 export function createPostgresAppStore(db: PostgresDb): AppStore {
   // Read by every start (brand, code length): prepared once (prepared.ts).
   const byName = db.select().from(apps).where(eq(apps.name, sql.placeholder('name'))).prepare('app_by_name');
+  // Read by every /v2 request (its Service sid in the path): prepared once too.
+  const bySid = db.select().from(apps).where(eq(apps.twilioServiceSid, sql.placeholder('sid'))).prepare('app_by_service_sid');
   return {
     async get(name) {
       const [row] = await byName.execute({ name });
       return row;
     },
+    async findByServiceSid(sid) {
+      const [row] = await bySid.execute({ sid });
+      return row;
+    },
+    async list({ offset, limit }) {
+      return db.select().from(apps).orderBy(asc(apps.createdAt), asc(apps.name)).limit(limit).offset(offset);
+    },
     async ensure(name, now) {
       await db.insert(apps).values(rules.newApp(name, now)).onConflictDoNothing();
+    },
+    async create(name, settings, now) {
+      const [row] = await db
+        .insert(apps)
+        .values(rules.newApp(name, now, settings))
+        .onConflictDoNothing()
+        .returning();
+      return row;
     },
     async upsert(name, settings, now) {
       const { values, set } = rules.appUpsert(name, settings, now);
       const [row] = await db.insert(apps).values(values).onConflictDoUpdate({ target: apps.name, set }).returning();
       return row!;
+    },
+    async remove(name) {
+      const rows = await db.delete(apps).where(eq(apps.name, name)).returning({ name: apps.name });
+      return rows.length === 1;
     },
   };
 }

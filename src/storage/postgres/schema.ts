@@ -1,5 +1,5 @@
 import { getTableColumns } from 'drizzle-orm';
-import { bigint, index, integer, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * The PostgreSQL mirror of storage/sqlite/schema.ts: the same tables, columns and indexes under the
@@ -18,14 +18,21 @@ const ms = (name: string) => bigint(name, { mode: 'number' });
  */
 const rowid = () => bigint('rowid', { mode: 'number' }).notNull().generatedByDefaultAsIdentity();
 
-export const apps = pgTable('apps', {
-  name: text('name').primaryKey(),
-  brand: text('brand'),
-  codeLength: integer('code_length'),
-  webOtpDomain: text('web_otp_domain'),
-  createdAt: ms('created_at').notNull(),
-  updatedAt: ms('updated_at').notNull(),
-});
+export const apps = pgTable(
+  'apps',
+  {
+    name: text('name').primaryKey(),
+    brand: text('brand'),
+    codeLength: integer('code_length'),
+    webOtpDomain: text('web_otp_domain'),
+    createdAt: ms('created_at').notNull(),
+    updatedAt: ms('updated_at').notNull(),
+    customCodes: boolean('custom_codes').notNull().default(false),
+    // `VA` + 32 hex, set when the row is inserted (rows older than the column got theirs in its migration).
+    twilioServiceSid: text('twilio_service_sid'),
+  },
+  (t) => [uniqueIndex('apps_twilio_service_sid_idx').on(t.twilioServiceSid)],
+);
 
 export const apiKeys = pgTable(
   'api_keys',

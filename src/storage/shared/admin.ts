@@ -1,10 +1,10 @@
 import { and, eq, gt, isNull, ne, or, type SQL } from 'drizzle-orm';
-import type { ApiKeyRecord, AppSettings } from '../../admin/admin.store.js';
+import { newServiceSid, type ApiKeyRecord, type AppSettingsPatch } from '../../admin/admin.store.js';
 import type { Columns, Operand } from './sql.js';
 
 /**
  * The rules of the admin stores (admin/admin.store.ts) and of the signing keys
- * (verification/tokens.ts SigningKeyStore), the same on both dialects.
+ * (tokens/signing-keys.store.ts), the same on both dialects.
  */
 
 // Scopes are stored space-separated in one text column.
@@ -21,14 +21,17 @@ export function activeKey(k: Columns<'id' | 'revokedAt'>, id: Operand<string>): 
   return and(eq(k.id, id), isNull(k.revokedAt));
 }
 
-/** An app created with no settings of its own (ensure: inserted only if missing). */
-export function newApp(name: string, now: number) {
-  return { name, createdAt: now, updatedAt: now };
+/**
+ * A new app row with these settings (none: ensure, inserted only if missing). Every row gets its
+ * Twilio Verify Service sid when it is inserted; an existing row keeps its own.
+ */
+export function newApp(name: string, now: number, settings: AppSettingsPatch = {}) {
+  return { name, ...settings, twilioServiceSid: newServiceSid(), createdAt: now, updatedAt: now };
 }
 
 /** upsert: the app with these settings, or the existing app with only these settings changed. */
-export function appUpsert(name: string, settings: Partial<Pick<AppSettings, 'brand' | 'codeLength' | 'webOtpDomain'>>, now: number) {
-  return { values: { name, ...settings, createdAt: now, updatedAt: now }, set: { ...settings, updatedAt: now } };
+export function appUpsert(name: string, settings: AppSettingsPatch, now: number) {
+  return { values: newApp(name, now, settings), set: { ...settings, updatedAt: now } };
 }
 
 type SigningKeys = Columns<'kid' | 'retiredAt'>;

@@ -1,15 +1,22 @@
-import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core';
+import { sqliteTable, text, integer, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** Times are integer milliseconds since the epoch throughout. */
 
-export const apps = sqliteTable('apps', {
-  name: text('name').primaryKey(),
-  brand: text('brand'),
-  codeLength: integer('code_length'),
-  webOtpDomain: text('web_otp_domain'),
-  createdAt: integer('created_at').notNull(),
-  updatedAt: integer('updated_at').notNull(),
-});
+export const apps = sqliteTable(
+  'apps',
+  {
+    name: text('name').primaryKey(),
+    brand: text('brand'),
+    codeLength: integer('code_length'),
+    webOtpDomain: text('web_otp_domain'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    customCodes: integer('custom_codes', { mode: 'boolean' }).notNull().default(false),
+    // `VA` + 32 hex, set when the row is inserted (rows older than the column got theirs in its migration).
+    twilioServiceSid: text('twilio_service_sid'),
+  },
+  (t) => [uniqueIndex('apps_twilio_service_sid_idx').on(t.twilioServiceSid)],
+);
 
 export const apiKeys = sqliteTable(
   'api_keys',

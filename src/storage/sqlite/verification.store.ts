@@ -23,7 +23,15 @@ export function createSqliteVerificationStore(db: SqliteDb, protector: NumberPro
   const v = verifications;
   const byId = db.select().from(v).where(rules.ofApp(v, p('id'), p('app'))).prepare();
   const byIdAnyApp = db.select().from(v).where(eq(v.id, p('id'))).prepare();
-  const newestPending = db.select().from(v).where(rules.pendingFor(v, p('app'), p('to'), p('now'))).orderBy(desc(v.createdAt)).limit(1).prepare();
+  const newestPending = db
+    .select()
+    .from(v)
+    .where(rules.pendingFor(v, p('app'), p('to'), p('now')))
+    .orderBy(desc(v.createdAt))
+    // No LIMIT: drizzle binds it as a parameter, and with `LIMIT ?` this statement cost 17.6 µs per
+    // call instead of 1.4 µs (better-sqlite3, an empty table; measured for /v2, whose every start
+    // reads it). `.get()` steps once, and the (app, to, created_at) index yields the newest first.
+    .prepare();
   const deliveriesOf = db.select().from(deliveries).where(eq(deliveries.verificationId, p('verificationId'))).orderBy(asc(deliveries.createdAt)).prepare();
   const takeApproving = db.update(v).set(rules.approvingSet(v, sqliteDialect)).where(rules.attemptOpen(v)).returning(rules.takenColumns(v)).prepare();
   const takeFailing = db.update(v).set(rules.failingSet(v)).where(rules.attemptOpen(v)).returning(rules.takenColumns(v)).prepare();

@@ -30,8 +30,46 @@ export function adminContract(ctx: () => StoreContext): void {
     expect(await stores.apps.get('shop')).toMatchObject({ brand: 'Shop', codeLength: 8, createdAt: T0 });
     expect(await stores.apps.get('other')).toMatchObject({ brand: null, codeLength: null, createdAt: T0 + 1 });
     const updated = await stores.apps.upsert('shop', { webOtpDomain: 'shop.example' }, T0 + 2);
-    expect(updated).toEqual({ name: 'shop', brand: 'Shop', codeLength: 8, webOtpDomain: 'shop.example', createdAt: T0, updatedAt: T0 + 2 });
+    expect(updated).toEqual({
+      name: 'shop',
+      brand: 'Shop',
+      codeLength: 8,
+      webOtpDomain: 'shop.example',
+      customCodes: false,
+      twilioServiceSid: expect.stringMatching(/^VA[0-9a-f]{32}$/),
+      createdAt: T0,
+      updatedAt: T0 + 2,
+    });
     expect(await stores.apps.get('nope')).toBeUndefined();
+  });
+
+  it('every app gets a Service sid when inserted, kept by updates, found by one lookup, gone with the app', async () => {
+    const { stores } = ctx();
+    await stores.apps.ensure('shop', T0);
+    const first = await stores.apps.upsert('other', { brand: 'Other' }, T0 + 1);
+    const shop = await stores.apps.get('shop');
+    expect(shop?.twilioServiceSid).toMatch(/^VA[0-9a-f]{32}$/);
+    expect(first.twilioServiceSid).toMatch(/^VA[0-9a-f]{32}$/);
+    expect(first.twilioServiceSid).not.toBe(shop?.twilioServiceSid);
+    // Neither ensure nor upsert of an existing app changes its sid.
+    await stores.apps.ensure('shop', T0 + 2);
+    expect((await stores.apps.upsert('shop', { customCodes: true }, T0 + 3)).twilioServiceSid).toBe(shop?.twilioServiceSid);
+    expect(await stores.apps.findByServiceSid(shop!.twilioServiceSid!)).toMatchObject({ name: 'shop', customCodes: true });
+    expect(await stores.apps.findByServiceSid(`VA${'0'.repeat(32)}`)).toBeUndefined();
+    expect(await stores.apps.remove('shop')).toBe(true);
+    expect(await stores.apps.remove('shop')).toBe(false);
+    expect(await stores.apps.findByServiceSid(shop!.twilioServiceSid!)).toBeUndefined();
+  });
+
+  it('create inserts only a new app (never touches an existing one); list pages oldest first', async () => {
+    const { stores } = ctx();
+    expect(await stores.apps.create('shop', { brand: 'Shop', customCodes: true }, T0)).toMatchObject({ name: 'shop', brand: 'Shop', customCodes: true, createdAt: T0 });
+    expect(await stores.apps.create('shop', { brand: 'Other' }, T0 + 1)).toBeUndefined();
+    expect(await stores.apps.get('shop')).toMatchObject({ brand: 'Shop', createdAt: T0 });
+    await stores.apps.create('b', {}, T0 + 2);
+    await stores.apps.create('a', {}, T0 + 2);
+    expect((await stores.apps.list({ offset: 0, limit: 2 })).map((a) => a.name)).toEqual(['shop', 'a']);
+    expect((await stores.apps.list({ offset: 2, limit: 2 })).map((a) => a.name)).toEqual(['b']);
   });
 
   it('signing keys: retired keys stay published until their tokens expire, newest first', async () => {

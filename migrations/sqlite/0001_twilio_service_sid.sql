@@ -1,0 +1,5 @@
+ALTER TABLE `apps` ADD `custom_codes` integer DEFAULT false NOT NULL;--> statement-breakpoint
+ALTER TABLE `apps` ADD `twilio_service_sid` text;--> statement-breakpoint
+-- Hand-written: every existing app gets its Twilio Verify Service sid (`VA` + 32 random hex), as new rows do when inserted.
+UPDATE `apps` SET `twilio_service_sid` = 'VA' || lower(hex(randomblob(16))) WHERE `twilio_service_sid` IS NULL;--> statement-breakpoint
+CREATE UNIQUE INDEX `apps_twilio_service_sid_idx` ON `apps` (`twilio_service_sid`);
