@@ -77,11 +77,19 @@ function checkHold(deps: LimitsGuardDeps, hold: CounterState): void {
 }
 
 /** Runs one batch over named items (absent entries skipped) and gives each result its item's name. */
-async function named<K extends string, T>(items: Partial<Record<K, T>>, run: (batch: T[]) => Promise<CounterState[]>): Promise<Partial<Record<K, CounterState>>> {
+async function named<K extends string, T>(
+  counters: CounterStore,
+  items: Partial<Record<K, T>>,
+  run: (counters: CounterStore, batch: T[]) => Promise<CounterState[]>,
+): Promise<Partial<Record<K, CounterState>>> {
   const names = Object.keys(items) as K[];
-  const results = await run(names.map((name) => items[name] as T));
+  const results = await run(counters, names.map((name) => items[name] as T));
   return Object.fromEntries(names.map((name, i) => [name, results[i]])) as Partial<Record<K, CounterState>>;
 }
+
+// The batches `named` runs, as module functions: a closure over the store would be allocated on every start.
+const peekAll = (counters: CounterStore, keys: string[]): Promise<CounterState[]> => counters.peekMany(keys);
+const hitAll = (counters: CounterStore, hits: CounterHit[]): Promise<CounterState[]> => counters.hitMany(hits);
 
 function subjectValue(subject: RateSubject, app: string, number: string, callingCode: string, ip: string | undefined): string | undefined {
   switch (subject) {
@@ -208,13 +216,14 @@ async function scoreSignals(deps: LimitsGuardDeps, attempt: StartAttempt, prefix
 
   const [hit] = await Promise.all([
     named<'velocity' | 'seen' | 'sequential' | 'countryStarts', CounterHit>(
+      counters,
       {
         velocity: { key: `sig:prefix:${app}:${prefix}`, windowMs: 600_000 },
         ...(attempt.ip === undefined ? {} : { seen: { key: `sig:seen:${app}:${attempt.ip}:${number}`, windowMs: HOUR_MS } }),
         sequential: { key: `sig:seq:${app}:${prefix}`, windowMs: HOUR_MS, cost: adjacent ? 1 : 0 },
         ...(country === undefined ? {} : { countryStarts: { key: `conv:country:starts:${app}:${country}`, windowMs: HOUR_MS } }),
       },
-      (batch) => counters.hitMany(batch),
+      hitAll,
     ),
     counters.hold(counterKeys.started(app, number), HOUR_MS),
   ]);
@@ -299,7 +308,7 @@ async function beforeStart(deps: LimitsGuardDeps, original: StartAttempt): Promi
   // Everything the rules read, read at once (side-effect free: the order of refusals below is the rules' order).
   const [settings, marks, candidates] = await Promise.all([
     settingsFor(deps, app),
-    named(markKeys(attempt, prefix, scored), (keys) => deps.counters.peekMany(keys)),
+    named(deps.counters, markKeys(attempt, prefix, scored), peekAll),
     deps.blocklist.candidates(subject, deps.clock.now()),
   ]);
   checkHold(deps, marks.hold as CounterState);
