@@ -190,7 +190,7 @@ interface ResolvedOptinDeps extends Omit<OptinServiceDeps, 'guard'>, FailureReco
   guard: VerificationGuard;
 }
 
-/** A number's newest sign-up row on one list. */
+/** A list and a number's sign-up row on it. */
 interface ListRow {
   list: ListRecord;
   row: SubscriberRecord;
