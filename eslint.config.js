@@ -87,5 +87,12 @@ export default tseslint.config(
     files: ['bench/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**', '**/test'], message: 'bench/ does not import test/: build the app through bench/lib/in-process-app.ts.' }] }] },
   },
+  {
+    // Services read as short named functions taking their dependencies; the factory only binds them.
+    files: ['src/**/*.service.ts'],
+    // TODO(lead): split, then drop this ignore
+    ignores: ['src/verification/verification.service.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
+  },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

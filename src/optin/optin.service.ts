@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { redactCode, type SmsProvider } from '../delivery/provider.js';
 import type { EventRecorder } from '../events/events.js';
-import { createFailureRecorder } from '../events/failures.js';
+import { createFailureRecorder, type FailureRecorder } from '../events/failures.js';
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
@@ -185,38 +185,117 @@ function ledgerView(e: StoredLedgerEntry): LedgerView {
   };
 }
 
+/** The dependencies as the functions below use them: the default guard filled in, the failure recorder built once. */
+interface ResolvedOptinDeps extends Omit<OptinServiceDeps, 'guard'>, FailureRecorder {
+  guard: VerificationGuard;
+}
+
+/** A list and a number's sign-up row on it. */
+interface ListRow {
+  list: ListRecord;
+  row: SubscriberRecord;
+}
+
+/** Builds a reply_received ledger entry for one list (bound per inbound message). */
+type ReceivedEntry = (list: ListRecord, signupId: string | null) => LedgerEntry;
+
 /**
  * Double opt-in for marketing lists (TCPA prior express written consent; GDPR Art. 7(1): the
  * controller must be able to demonstrate consent). Every change of a subscription is one guarded
  * store transition committed together with its ledger evidence.
  */
 export function createOptinService(deps: OptinServiceDeps): OptinService {
-  const { store, clock, pepper, settings } = deps;
-  const guard = deps.guard ?? OPEN_GUARD;
+  const d: ResolvedOptinDeps = { ...deps, guard: deps.guard ?? OPEN_GUARD, ...createFailureRecorder(deps.events, deps.clock) };
+  return {
+    createList: (caller, input) => createList(d, caller, input),
+    getList: async (caller, listId) => listView(await listOrFail(d, caller, listId)),
+    subscribe: (caller, listId, input) => subscribe(d, caller, listId, input),
+    confirm: (caller, listId, to, code, signals) => confirm(d, caller, listId, to, code, signals),
+    unsubscribe: (caller, listId, number) => unsubscribe(d, caller, listId, number),
+    listSubscribers: (caller, listId, status, cursor, limit) => listSubscribers(d, caller, listId, status, cursor, limit),
+    consent: (caller, listId, number) => consent(d, caller, listId, number),
+    inbound: (message) => inbound(d, message),
+    expireDue: () => sweep(d),
+    purgeLedger: (cutoff) => d.store.purgeLedgerBefore(cutoff),
+  };
+}
 
-  const { fail, guarded } = createFailureRecorder(deps.events, clock);
+async function listOrFail(deps: ResolvedOptinDeps, caller: OptinCaller, listId: string): Promise<ListRecord> {
+  const list = await deps.store.findList(caller.app, listId);
+  return list ?? deps.fail('not_found', { app: caller.app, ip: caller.clientIp, userAgent: caller.userAgent, rule: 'optin:list' });
+}
 
-  async function listOrFail(caller: OptinCaller, listId: string): Promise<ListRecord> {
-    const list = await store.findList(caller.app, listId);
-    return list ?? fail('not_found', { app: caller.app, ip: caller.clientIp, userAgent: caller.userAgent, rule: 'optin:list' });
+async function phoneOrFail(deps: ResolvedOptinDeps, caller: OptinCaller, to: string, ip: string | undefined, userAgent: string | undefined): Promise<PhoneNumber> {
+  try {
+    return parsePhone(to);
+  } catch (error) {
+    if (error instanceof DomainError) return deps.fail(error.reason, { app: caller.app, ip, userAgent, rule: 'optin:phone' });
+    throw error;
   }
+}
 
-  async function phoneOrFail(caller: OptinCaller, to: string, ip: string | undefined, userAgent: string | undefined): Promise<PhoneNumber> {
-    try {
-      return parsePhone(to);
-    } catch (error) {
-      if (error instanceof DomainError) return fail(error.reason, { app: caller.app, ip, userAgent, rule: 'optin:phone' });
-      throw error;
-    }
+function entry(deps: ResolvedOptinDeps, list: ListRecord, number: string, fields: Partial<LedgerEntry> & Pick<LedgerEntry, 'type' | 'channel'>): LedgerEntry {
+  return {
+    at: deps.clock.now(),
+    app: list.app,
+    listId: list.id,
+    number,
+    signupId: null,
+    ip: null,
+    userAgent: null,
+    source: null,
+    consentText: null,
+    consentTextVersion: null,
+    text: null,
+    textSha256: null,
+    details: null,
+    ...fields,
+  };
+}
+
+/**
+ * Sends one message from the list's sender and returns its ledger entries (one per list given).
+ * The ledger keeps the text with the code masked, and the SHA-256 of the exact text sent, so the
+ * provider's copy can be matched without the ledger ever showing a live code.
+ */
+async function send(deps: ResolvedOptinDeps, lists: ListRecord[], number: string, body: string, signupId: string | null, code?: string): Promise<LedgerEntry[]> {
+  const { sms, clock } = deps;
+  const first = lists[0];
+  if (!first) return [];
+  const result = await sms.send({ to: number, body, from: first.sender, verificationId: signupId ?? newId('msg', clock.now()) });
+  const shown = code === undefined ? body : body.split(code).join('•'.repeat(code.length));
+  if (result.status !== 'sent') {
+    // A gateway may echo the body in its error: the code never reaches the event record.
+    const errorMessage = code === undefined ? result.errorMessage : redactCode(result.errorMessage, code);
+    await deps.events.record({ at: clock.now(), kind: 'failure', reason: 'delivery_failed', app: first.app, number, provider: sms.name, providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300) });
   }
+  return lists.map((list) =>
+    entry(deps, list, number, {
+      type: result.status === 'sent' ? 'message_sent' : 'message_failed',
+      channel: 'sms',
+      signupId,
+      text: shown,
+      textSha256: sha256(body),
+      details:
+        result.status === 'sent'
+          ? { provider: sms.name, from: first.sender, providerMessageId: result.providerMessageId ?? null }
+          : { provider: sms.name, from: first.sender, errorCode: result.errorCode },
+    }),
+  );
+}
 
-  function entry(list: ListRecord, number: string, fields: Partial<LedgerEntry> & Pick<LedgerEntry, 'type' | 'channel'>): LedgerEntry {
-    return {
-      at: clock.now(),
-      app: list.app,
-      listId: list.id,
-      number,
-      signupId: null,
+async function sweep(deps: ResolvedOptinDeps): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const now = deps.clock.now();
+    const rows = await deps.store.expireDue(now, EXPIRY_BATCH, (s) => ({
+      at: now,
+      app: s.app,
+      listId: s.listId,
+      number: s.number,
+      signupId: s.signupId,
+      type: 'expired',
+      channel: 'system',
       ip: null,
       userAgent: null,
       source: null,
@@ -224,312 +303,265 @@ export function createOptinService(deps: OptinServiceDeps): OptinService {
       consentTextVersion: null,
       text: null,
       textSha256: null,
-      details: null,
-      ...fields,
-    };
+      details: { requestedAt: iso(s.requestedAt), expiresAt: iso(s.expiresAt) },
+    }));
+    total += rows.length;
+    if (rows.length < EXPIRY_BATCH) return total;
   }
+}
 
-  /**
-   * Sends one message from the list's sender and returns its ledger entries (one per list given).
-   * The ledger keeps the text with the code masked, and the SHA-256 of the exact text sent, so the
-   * provider's copy can be matched without the ledger ever showing a live code.
-   */
-  async function send(lists: ListRecord[], number: string, body: string, signupId: string | null, code?: string): Promise<LedgerEntry[]> {
-    const first = lists[0];
-    if (!first) return [];
-    const result = await deps.sms.send({ to: number, body, from: first.sender, verificationId: signupId ?? newId('msg', clock.now()) });
-    const shown = code === undefined ? body : body.split(code).join('•'.repeat(code.length));
-    if (result.status !== 'sent') {
-      // A gateway may echo the body in its error: the code never reaches the event record.
-      const errorMessage = code === undefined ? result.errorMessage : redactCode(result.errorMessage, code);
-      await deps.events.record({ at: clock.now(), kind: 'failure', reason: 'delivery_failed', app: first.app, number, provider: deps.sms.name, providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300) });
-    }
-    return lists.map((list) =>
-      entry(list, number, {
-        type: result.status === 'sent' ? 'message_sent' : 'message_failed',
-        channel: 'sms',
-        signupId,
-        text: shown,
-        textSha256: sha256(body),
-        details:
-          result.status === 'sent'
-            ? { provider: deps.sms.name, from: first.sender, providerMessageId: result.providerMessageId ?? null }
-            : { provider: deps.sms.name, from: first.sender, errorCode: result.errorCode },
-      }),
-    );
+/** The newest sign-up row of a number on each of these lists (lists without one are left out). */
+async function rowsOf(deps: ResolvedOptinDeps, lists: ListRecord[], number: string): Promise<ListRow[]> {
+  const found: ListRow[] = [];
+  for (const list of lists) {
+    const row = await deps.store.findSubscriber(list.id, number);
+    if (row) found.push({ list, row });
   }
+  return found;
+}
 
-  async function sweep(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const now = clock.now();
-      const rows = await store.expireDue(now, EXPIRY_BATCH, (s) => ({
-        at: now,
-        app: s.app,
-        listId: s.listId,
-        number: s.number,
-        signupId: s.signupId,
-        type: 'expired',
-        channel: 'system',
-        ip: null,
-        userAgent: null,
-        source: null,
-        consentText: null,
-        consentTextVersion: null,
-        text: null,
-        textSha256: null,
-        details: { requestedAt: iso(s.requestedAt), expiresAt: iso(s.expiresAt) },
-      }));
-      total += rows.length;
-      if (rows.length < EXPIRY_BATCH) return total;
-    }
-  }
+function checkAttempt(s: SubscriberRecord, phone: PhoneNumber, ip: string | undefined, userAgent: string | undefined, sink?: LimitStateSink): CheckAttempt {
+  return { app: s.app, verificationId: s.signupId, to: s.number, country: phone.country ?? null, ip, userAgent, onLimitState: sink };
+}
 
-  /** The newest sign-up row of a number on each of these lists (lists without one are left out). */
-  async function rowsOf(lists: ListRecord[], number: string): Promise<{ list: ListRecord; row: SubscriberRecord }[]> {
-    const found: { list: ListRecord; row: SubscriberRecord }[] = [];
-    for (const list of lists) {
-      const row = await store.findSubscriber(list.id, number);
-      if (row) found.push({ list, row });
-    }
-    return found;
-  }
-
-  function checkAttempt(s: SubscriberRecord, phone: PhoneNumber, ip: string | undefined, userAgent: string | undefined, sink?: LimitStateSink): CheckAttempt {
-    return { app: s.app, verificationId: s.signupId, to: s.number, country: phone.country ?? null, ip, userAgent, onLimitState: sink };
-  }
-
-  return {
-    async createList(caller, input) {
-      const problems = Object.entries(input.templates ?? {}).flatMap(([locale, t]) =>
-        t.confirmation === undefined ? [] : confirmationTemplateProblems(t.confirmation).map((message) => ({ path: `templates.${locale}.confirmation`, message })),
-      );
-      if (problems.length > 0) return fail('invalid_request', { app: caller.app, ip: caller.clientIp, rule: 'optin:template' }, { details: { errors: problems } });
-      const list: ListRecord = {
-        id: newId('lst', clock.now()),
-        app: caller.app,
-        name: input.name,
-        brand: input.brand,
-        sender: input.sender,
-        windowSeconds: (input.confirmationWindowHours ?? 48) * 3600,
-        templates: input.templates ?? {},
-        helpContact: input.helpContact ?? null,
-        createdAt: clock.now(),
-      };
-      await store.createList(list);
-      return listView(list);
-    },
-
-    async getList(caller, listId) {
-      return listView(await listOrFail(caller, listId));
-    },
-
-    async subscribe(caller, listId, input) {
-      const list = await listOrFail(caller, listId);
-      const ip = input.signals?.ip ?? caller.clientIp;
-      const userAgent = input.signals?.userAgent ?? caller.userAgent;
-      const phone = await phoneOrFail(caller, input.to, ip, userAgent);
-      const facts = { app: caller.app, ip, userAgent, number: phone.e164, country: phone.country, numberType: phone.type, channel: 'sms' };
-      await guarded(
-        () =>
-          guard.beforeStart({ app: caller.app, phone, channel: 'sms', ip, clientIp: caller.clientIp, userAgent, deviceId: undefined, purpose: 'optin', onLimitState: caller.onLimitState }),
-        facts,
-      );
-      await sweep();
-      const now = clock.now();
-      const signupId = newId('sgn', now);
-      const code = generateCode(settings.codeLength);
-      const locale: OptinLocale = resolveOptinLocale(input.locale);
-      const requested = entry(list, phone.e164, {
-        type: 'requested',
-        channel: 'api',
-        signupId,
-        ip: ip ?? null,
-        userAgent: userAgent ?? null,
-        source: input.source,
-        consentText: input.consentText,
-        consentTextVersion: input.consentVersion ?? `sha256:${sha256(input.consentText)}`,
-        details: { locale, expiresAt: iso(now + list.windowSeconds * 1000), clientIp: caller.clientIp ?? null },
-      });
-      const row = await store.openSignup(
-        {
-          id: newId('sub', now),
-          app: caller.app,
-          listId: list.id,
-          number: phone.e164,
-          signupId,
-          codeHash: hashCode(pepper, signupId, code),
-          maxAttempts: settings.maxConfirmAttempts,
-          locale,
-          now,
-          expiresAt: now + list.windowSeconds * 1000,
-        },
-        [requested],
-      );
-      if (!row) {
-        const current = await store.findSubscriber(list.id, phone.e164);
-        if (!current) throw new Error('a confirmed subscriber vanished');
-        return subscriberView(current);
-      }
-      const body = renderOptinMessage('confirmation', locale, list.templates, { brand: list.brand, list: list.name, code, contact: list.helpContact ?? undefined });
-      await store.appendLedger(await send([list], phone.e164, body, signupId, code));
-      await deps.events.record({ ...facts, at: clock.now(), kind: 'success', reason: 'optin_requested', details: { listId: list.id } });
-      return subscriberView(row);
-    },
-
-    async confirm(caller, listId, to, code, signals) {
-      const list = await listOrFail(caller, listId);
-      const ip = signals?.ip ?? caller.clientIp;
-      const userAgent = signals?.userAgent ?? caller.userAgent;
-      const phone = await phoneOrFail(caller, to, ip, userAgent);
-      const facts = { app: caller.app, ip, userAgent, number: phone.e164, country: phone.country, rule: 'optin:confirm' };
-      await sweep();
-      const row = await store.findSubscriber(list.id, phone.e164);
-      if (!row || row.status === 'unsubscribed') return fail('not_found', facts);
-      if (row.status === 'confirmed') return fail('already_used', facts);
-      if (row.status === 'expired') return fail('expired', facts);
-      const attempt = checkAttempt(row, phone, ip, userAgent, caller.onLimitState);
-      await guarded(() => guard.beforeCheck(attempt), facts);
-      const now = clock.now();
-      const attempts = await store.reserveAttempt(list.id, phone.e164, row.signupId, now);
-      if (attempts === undefined) {
-        const current = await store.findSubscriber(list.id, phone.e164);
-        if (current?.status === 'confirmed') return fail('already_used', facts);
-        if (current?.status === 'pending' && current.signupId === row.signupId && current.attempts >= current.maxAttempts) return fail('max_attempts_exceeded', facts);
-        return fail(current?.status === 'pending' ? 'not_found' : 'expired', facts);
-      }
-      if (row.codeHash === null || matchCode(pepper, row.signupId, code, [row.codeHash]) < 0) {
-        const locked = attempts >= row.maxAttempts;
-        await guard.afterCheck(attempt, locked ? 'locked' : 'incorrect');
-        return fail('incorrect_code', facts, { details: { attemptsRemaining: Math.max(0, row.maxAttempts - attempts) } });
-      }
-      const confirmed = await store.confirmPending(list.id, phone.e164, row.signupId, now, [
-        entry(list, phone.e164, { type: 'confirmed', channel: 'web', signupId: row.signupId, ip: ip ?? null, userAgent: userAgent ?? null, details: { method: 'code' } }),
-      ]);
-      if (!confirmed) return fail('already_used', facts);
-      await guard.afterCheck(attempt, 'approved');
-      await deps.events.record({ app: caller.app, ip, userAgent, number: phone.e164, at: clock.now(), kind: 'success', reason: 'optin_confirmed', details: { listId: list.id, via: 'web' } });
-      return subscriberView(confirmed);
-    },
-
-    async unsubscribe(caller, listId, number) {
-      const list = await listOrFail(caller, listId);
-      const phone = await phoneOrFail(caller, number, caller.clientIp, caller.userAgent);
-      const changed = await store.unsubscribe(list.id, phone.e164, clock.now(), (row) => [
-        entry(list, phone.e164, { type: 'unsubscribed', channel: 'api', signupId: row.signupId, ip: caller.clientIp ?? null, userAgent: caller.userAgent ?? null, details: { via: 'api' } }),
-      ]);
-      const current = changed ?? (await store.findSubscriber(list.id, phone.e164));
-      if (!current) return fail('not_found', { app: caller.app, ip: caller.clientIp, number: phone.e164, rule: 'optin:subscriber' });
-      return subscriberView(current);
-    },
-
-    async listSubscribers(caller, listId, status, cursor, limit) {
-      const list = await listOrFail(caller, listId);
-      await sweep();
-      const rows = await store.page(list.id, status, cursor, limit + 1);
-      const items = rows.slice(0, limit);
-      return { items: items.map(subscriberView), nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
-    },
-
-    async consent(caller, listId, number) {
-      const list = await listOrFail(caller, listId);
-      const phone = await phoneOrFail(caller, number, caller.clientIp, caller.userAgent);
-      await sweep();
-      const row = await store.findSubscriber(list.id, phone.e164);
-      if (!row) return fail('not_found', { app: caller.app, ip: caller.clientIp, number: phone.e164, rule: 'optin:subscriber' });
-      const trail = await store.ledgerFor(list.id, phone.e164);
-      return { list: listView(list), subscriber: subscriberView(row), trail: trail.map(ledgerView), generatedAt: iso(clock.now()) };
-    },
-
-    async inbound(message) {
-      const lists = await store.listsBySender(message.to.trim());
-      let phone: PhoneNumber | undefined;
-      try {
-        phone = parsePhone(message.from);
-      } catch {
-        phone = undefined;
-      }
-      if (lists.length === 0 || !phone) {
-        await deps.events.record({ at: clock.now(), kind: 'failure', reason: 'inbound_ignored', provider: message.provider, ip: message.ip, rule: lists.length === 0 ? 'optin:unknown_sender' : 'optin:invalid_from' });
-        return 'ignored';
-      }
-      const number = phone.e164;
-      await sweep();
-      const rows = await rowsOf(lists, number);
-      const keyword = parseKeyword(message.body);
-      const received = (list: ListRecord, signupId: string | null): LedgerEntry =>
-        entry(list, number, {
-          type: 'reply_received',
-          channel: 'sms',
-          signupId,
-          text: message.body,
-          textSha256: sha256(message.body),
-          details: { provider: message.provider, to: message.to, messageId: message.messageId ?? null, keyword: keyword ?? null },
-        });
-
-      if (keyword === 'confirm') {
-        // A YES answers the newest confirmation request this sender sent to the number.
-        const pending = rows.filter((r) => r.row.status === 'pending').sort((a, b) => b.row.requestedAt - a.row.requestedAt)[0];
-        if (!pending) {
-          await store.appendLedger(rows.map((r) => received(r.list, r.row.signupId)));
-          return 'ignored';
-        }
-        const now = clock.now();
-        const confirmed = await store.confirmPending(pending.list.id, number, pending.row.signupId, now, [
-          received(pending.list, pending.row.signupId),
-          entry(pending.list, number, { type: 'confirmed', channel: 'sms', signupId: pending.row.signupId, details: { method: 'reply', provider: message.provider } }),
-        ]);
-        if (!confirmed) {
-          await store.appendLedger([received(pending.list, pending.row.signupId)]);
-          return 'ignored';
-        }
-        await guard.afterCheck(checkAttempt(pending.row, phone, undefined, undefined), 'approved');
-        await deps.events.record({ at: clock.now(), kind: 'success', reason: 'optin_confirmed', app: pending.list.app, number, provider: message.provider, details: { listId: pending.list.id, via: 'sms' } });
-        return 'confirmed';
-      }
-
-      if (keyword === 'stop') {
-        // A STOP applies to every list of this sender (CTIA; TCPA revocation "by any reasonable means").
-        const changed: { list: ListRecord; row: SubscriberRecord }[] = [];
-        for (const { list } of rows) {
-          const now = clock.now();
-          const row = await store.unsubscribe(list.id, number, now, (r) => [
-            received(list, r.signupId),
-            entry(list, number, { type: 'unsubscribed', channel: 'sms', signupId: r.signupId, details: { via: 'reply', provider: message.provider } }),
-          ]);
-          if (row) changed.push({ list, row });
-          else await store.appendLedger([received(list, null)]);
-        }
-        if (changed.length === 0) return 'ignored';
-        // One final message, whatever the number of lists left; none when nothing changed (no loop with an auto-responder).
-        const newest = [...changed].sort((a, b) => b.row.requestedAt - a.row.requestedAt)[0] as (typeof changed)[number];
-        const body = renderOptinMessage('stopped', resolveOptinLocale(newest.row.locale), newest.list.templates, { brand: newest.list.brand, list: newest.list.name });
-        await store.appendLedger(await send(changed.map((c) => c.list), number, body, null));
-        await deps.events.record({ at: clock.now(), kind: 'success', reason: 'optin_unsubscribed', number, provider: message.provider, details: { lists: changed.map((c) => c.list.id) } });
-        return 'unsubscribed';
-      }
-
-      if (keyword === 'help') {
-        await store.appendLedger(rows.map((r) => received(r.list, r.row.signupId)));
-        const target = [...rows].sort((a, b) => b.row.requestedAt - a.row.requestedAt)[0];
-        const list = target?.list ?? lists.at(-1);
-        if (!list) return 'ignored';
-        const locale = resolveOptinLocale(target?.row.locale);
-        const body = renderOptinMessage('help', locale, list.templates, { brand: list.brand, list: list.name, contact: list.helpContact ?? undefined });
-        const sent = await send([list], number, body, target?.row.signupId ?? null);
-        // The help answer is evidence only on a list the number has a record on.
-        if (target) await store.appendLedger(sent.map((e) => ({ ...e, type: e.type === 'message_sent' ? 'help_sent' : e.type })));
-        return 'help';
-      }
-
-      await store.appendLedger(rows.map((r) => received(r.list, r.row.signupId)));
-      return 'ignored';
-    },
-
-    expireDue: sweep,
-
-    purgeLedger(cutoff) {
-      return store.purgeLedgerBefore(cutoff);
-    },
+async function createList(deps: ResolvedOptinDeps, caller: OptinCaller, input: CreateListInput): Promise<ListView> {
+  const { clock } = deps;
+  const problems = Object.entries(input.templates ?? {}).flatMap(([locale, t]) =>
+    t.confirmation === undefined ? [] : confirmationTemplateProblems(t.confirmation).map((message) => ({ path: `templates.${locale}.confirmation`, message })),
+  );
+  if (problems.length > 0) return deps.fail('invalid_request', { app: caller.app, ip: caller.clientIp, rule: 'optin:template' }, { details: { errors: problems } });
+  const list: ListRecord = {
+    id: newId('lst', clock.now()),
+    app: caller.app,
+    name: input.name,
+    brand: input.brand,
+    sender: input.sender,
+    windowSeconds: (input.confirmationWindowHours ?? 48) * 3600,
+    templates: input.templates ?? {},
+    helpContact: input.helpContact ?? null,
+    createdAt: clock.now(),
   };
+  await deps.store.createList(list);
+  return listView(list);
+}
+
+async function subscribe(deps: ResolvedOptinDeps, caller: OptinCaller, listId: string, input: SubscribeInput): Promise<SubscriberView> {
+  const { store, clock, settings } = deps;
+  const list = await listOrFail(deps, caller, listId);
+  const ip = input.signals?.ip ?? caller.clientIp;
+  const userAgent = input.signals?.userAgent ?? caller.userAgent;
+  const phone = await phoneOrFail(deps, caller, input.to, ip, userAgent);
+  const facts = { app: caller.app, ip, userAgent, number: phone.e164, country: phone.country, numberType: phone.type, channel: 'sms' };
+  await deps.guarded(
+    () =>
+      deps.guard.beforeStart({ app: caller.app, phone, channel: 'sms', ip, clientIp: caller.clientIp, userAgent, deviceId: undefined, purpose: 'optin', onLimitState: caller.onLimitState }),
+    facts,
+  );
+  await sweep(deps);
+  const now = clock.now();
+  const signupId = newId('sgn', now);
+  const code = generateCode(settings.codeLength);
+  const locale: OptinLocale = resolveOptinLocale(input.locale);
+  const requested = entry(deps, list, phone.e164, {
+    type: 'requested',
+    channel: 'api',
+    signupId,
+    ip: ip ?? null,
+    userAgent: userAgent ?? null,
+    source: input.source,
+    consentText: input.consentText,
+    consentTextVersion: input.consentVersion ?? `sha256:${sha256(input.consentText)}`,
+    details: { locale, expiresAt: iso(now + list.windowSeconds * 1000), clientIp: caller.clientIp ?? null },
+  });
+  const row = await store.openSignup(
+    {
+      id: newId('sub', now),
+      app: caller.app,
+      listId: list.id,
+      number: phone.e164,
+      signupId,
+      codeHash: hashCode(deps.pepper, signupId, code),
+      maxAttempts: settings.maxConfirmAttempts,
+      locale,
+      now,
+      expiresAt: now + list.windowSeconds * 1000,
+    },
+    [requested],
+  );
+  if (!row) {
+    const current = await store.findSubscriber(list.id, phone.e164);
+    if (!current) throw new Error('a confirmed subscriber vanished');
+    return subscriberView(current);
+  }
+  const body = renderOptinMessage('confirmation', locale, list.templates, { brand: list.brand, list: list.name, code, contact: list.helpContact ?? undefined });
+  await store.appendLedger(await send(deps, [list], phone.e164, body, signupId, code));
+  await deps.events.record({ ...facts, at: clock.now(), kind: 'success', reason: 'optin_requested', details: { listId: list.id } });
+  return subscriberView(row);
+}
+
+async function confirm(deps: ResolvedOptinDeps, caller: OptinCaller, listId: string, to: string, code: string, signals?: SubscribeInput['signals']): Promise<SubscriberView> {
+  const { store, clock, guard, fail } = deps;
+  const list = await listOrFail(deps, caller, listId);
+  const ip = signals?.ip ?? caller.clientIp;
+  const userAgent = signals?.userAgent ?? caller.userAgent;
+  const phone = await phoneOrFail(deps, caller, to, ip, userAgent);
+  const facts = { app: caller.app, ip, userAgent, number: phone.e164, country: phone.country, rule: 'optin:confirm' };
+  await sweep(deps);
+  const row = await store.findSubscriber(list.id, phone.e164);
+  if (!row || row.status === 'unsubscribed') return fail('not_found', facts);
+  if (row.status === 'confirmed') return fail('already_used', facts);
+  if (row.status === 'expired') return fail('expired', facts);
+  const attempt = checkAttempt(row, phone, ip, userAgent, caller.onLimitState);
+  await deps.guarded(() => guard.beforeCheck(attempt), facts);
+  const now = clock.now();
+  const attempts = await store.reserveAttempt(list.id, phone.e164, row.signupId, now);
+  if (attempts === undefined) {
+    const current = await store.findSubscriber(list.id, phone.e164);
+    if (current?.status === 'confirmed') return fail('already_used', facts);
+    if (current?.status === 'pending' && current.signupId === row.signupId && current.attempts >= current.maxAttempts) return fail('max_attempts_exceeded', facts);
+    return fail(current?.status === 'pending' ? 'not_found' : 'expired', facts);
+  }
+  if (row.codeHash === null || matchCode(deps.pepper, row.signupId, code, [row.codeHash]) < 0) {
+    const locked = attempts >= row.maxAttempts;
+    await guard.afterCheck(attempt, locked ? 'locked' : 'incorrect');
+    return fail('incorrect_code', facts, { details: { attemptsRemaining: Math.max(0, row.maxAttempts - attempts) } });
+  }
+  const confirmed = await store.confirmPending(list.id, phone.e164, row.signupId, now, [
+    entry(deps, list, phone.e164, { type: 'confirmed', channel: 'web', signupId: row.signupId, ip: ip ?? null, userAgent: userAgent ?? null, details: { method: 'code' } }),
+  ]);
+  if (!confirmed) return fail('already_used', facts);
+  await guard.afterCheck(attempt, 'approved');
+  await deps.events.record({ app: caller.app, ip, userAgent, number: phone.e164, at: clock.now(), kind: 'success', reason: 'optin_confirmed', details: { listId: list.id, via: 'web' } });
+  return subscriberView(confirmed);
+}
+
+async function unsubscribe(deps: ResolvedOptinDeps, caller: OptinCaller, listId: string, number: string): Promise<SubscriberView> {
+  const { store } = deps;
+  const list = await listOrFail(deps, caller, listId);
+  const phone = await phoneOrFail(deps, caller, number, caller.clientIp, caller.userAgent);
+  const changed = await store.unsubscribe(list.id, phone.e164, deps.clock.now(), (row) => [
+    entry(deps, list, phone.e164, { type: 'unsubscribed', channel: 'api', signupId: row.signupId, ip: caller.clientIp ?? null, userAgent: caller.userAgent ?? null, details: { via: 'api' } }),
+  ]);
+  const current = changed ?? (await store.findSubscriber(list.id, phone.e164));
+  if (!current) return deps.fail('not_found', { app: caller.app, ip: caller.clientIp, number: phone.e164, rule: 'optin:subscriber' });
+  return subscriberView(current);
+}
+
+async function listSubscribers(
+  deps: ResolvedOptinDeps,
+  caller: OptinCaller,
+  listId: string,
+  status: SubscriberStatus | undefined,
+  cursor: string | undefined,
+  limit: number,
+): Promise<SubscriberPage> {
+  const list = await listOrFail(deps, caller, listId);
+  await sweep(deps);
+  const rows = await deps.store.page(list.id, status, cursor, limit + 1);
+  const items = rows.slice(0, limit);
+  return { items: items.map(subscriberView), nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+async function consent(deps: ResolvedOptinDeps, caller: OptinCaller, listId: string, number: string): Promise<ConsentRecord> {
+  const { store } = deps;
+  const list = await listOrFail(deps, caller, listId);
+  const phone = await phoneOrFail(deps, caller, number, caller.clientIp, caller.userAgent);
+  await sweep(deps);
+  const row = await store.findSubscriber(list.id, phone.e164);
+  if (!row) return deps.fail('not_found', { app: caller.app, ip: caller.clientIp, number: phone.e164, rule: 'optin:subscriber' });
+  const trail = await store.ledgerFor(list.id, phone.e164);
+  return { list: listView(list), subscriber: subscriberView(row), trail: trail.map(ledgerView), generatedAt: iso(deps.clock.now()) };
+}
+
+async function inbound(deps: ResolvedOptinDeps, message: InboundMessage): Promise<InboundResult> {
+  const { store } = deps;
+  const lists = await store.listsBySender(message.to.trim());
+  let phone: PhoneNumber | undefined;
+  try {
+    phone = parsePhone(message.from);
+  } catch {
+    phone = undefined;
+  }
+  if (lists.length === 0 || !phone) {
+    await deps.events.record({ at: deps.clock.now(), kind: 'failure', reason: 'inbound_ignored', provider: message.provider, ip: message.ip, rule: lists.length === 0 ? 'optin:unknown_sender' : 'optin:invalid_from' });
+    return 'ignored';
+  }
+  const number = phone.e164;
+  await sweep(deps);
+  const rows = await rowsOf(deps, lists, number);
+  const keyword = parseKeyword(message.body);
+  const received: ReceivedEntry = (list, signupId) =>
+    entry(deps, list, number, {
+      type: 'reply_received',
+      channel: 'sms',
+      signupId,
+      text: message.body,
+      textSha256: sha256(message.body),
+      details: { provider: message.provider, to: message.to, messageId: message.messageId ?? null, keyword: keyword ?? null },
+    });
+
+  if (keyword === 'confirm') return confirmByReply(deps, message, phone, rows, received);
+  if (keyword === 'stop') return stopByReply(deps, message, number, rows, received);
+  if (keyword === 'help') return answerHelp(deps, lists, number, rows, received);
+  await store.appendLedger(rows.map((r) => received(r.list, r.row.signupId)));
+  return 'ignored';
+}
+
+async function confirmByReply(deps: ResolvedOptinDeps, message: InboundMessage, phone: PhoneNumber, rows: ListRow[], received: ReceivedEntry): Promise<InboundResult> {
+  const { store, clock } = deps;
+  const number = phone.e164;
+  // A YES answers the newest confirmation request this sender sent to the number.
+  const pending = rows.filter((r) => r.row.status === 'pending').sort((a, b) => b.row.requestedAt - a.row.requestedAt)[0];
+  if (!pending) {
+    await store.appendLedger(rows.map((r) => received(r.list, r.row.signupId)));
+    return 'ignored';
+  }
+  const now = clock.now();
+  const confirmed = await store.confirmPending(pending.list.id, number, pending.row.signupId, now, [
+    received(pending.list, pending.row.signupId),
+    entry(deps, pending.list, number, { type: 'confirmed', channel: 'sms', signupId: pending.row.signupId, details: { method: 'reply', provider: message.provider } }),
+  ]);
+  if (!confirmed) {
+    await store.appendLedger([received(pending.list, pending.row.signupId)]);
+    return 'ignored';
+  }
+  await deps.guard.afterCheck(checkAttempt(pending.row, phone, undefined, undefined), 'approved');
+  await deps.events.record({ at: clock.now(), kind: 'success', reason: 'optin_confirmed', app: pending.list.app, number, provider: message.provider, details: { listId: pending.list.id, via: 'sms' } });
+  return 'confirmed';
+}
+
+async function stopByReply(deps: ResolvedOptinDeps, message: InboundMessage, number: string, rows: ListRow[], received: ReceivedEntry): Promise<InboundResult> {
+  const { store, clock } = deps;
+  // A STOP applies to every list of this sender (CTIA; TCPA revocation "by any reasonable means").
+  const changed: ListRow[] = [];
+  for (const { list } of rows) {
+    const now = clock.now();
+    const row = await store.unsubscribe(list.id, number, now, (r) => [
+      received(list, r.signupId),
+      entry(deps, list, number, { type: 'unsubscribed', channel: 'sms', signupId: r.signupId, details: { via: 'reply', provider: message.provider } }),
+    ]);
+    if (row) changed.push({ list, row });
+    else await store.appendLedger([received(list, null)]);
+  }
+  if (changed.length === 0) return 'ignored';
+  // One final message, whatever the number of lists left; none when nothing changed (no loop with an auto-responder).
+  const newest = [...changed].sort((a, b) => b.row.requestedAt - a.row.requestedAt)[0] as ListRow;
+  const body = renderOptinMessage('stopped', resolveOptinLocale(newest.row.locale), newest.list.templates, { brand: newest.list.brand, list: newest.list.name });
+  await store.appendLedger(await send(deps, changed.map((c) => c.list), number, body, null));
+  await deps.events.record({ at: clock.now(), kind: 'success', reason: 'optin_unsubscribed', number, provider: message.provider, details: { lists: changed.map((c) => c.list.id) } });
+  return 'unsubscribed';
+}
+
+async function answerHelp(deps: ResolvedOptinDeps, lists: ListRecord[], number: string, rows: ListRow[], received: ReceivedEntry): Promise<InboundResult> {
+  const { store } = deps;
+  await store.appendLedger(rows.map((r) => received(r.list, r.row.signupId)));
+  const target = [...rows].sort((a, b) => b.row.requestedAt - a.row.requestedAt)[0];
+  const list = target?.list ?? lists.at(-1);
+  if (!list) return 'ignored';
+  const locale = resolveOptinLocale(target?.row.locale);
+  const body = renderOptinMessage('help', locale, list.templates, { brand: list.brand, list: list.name, contact: list.helpContact ?? undefined });
+  const sent = await send(deps, [list], number, body, target?.row.signupId ?? null);
+  // The help answer is evidence only on a list the number has a record on.
+  if (target) await store.appendLedger(sent.map((e) => ({ ...e, type: e.type === 'message_sent' ? 'help_sent' : e.type })));
+  return 'help';
 }

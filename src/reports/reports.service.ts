@@ -176,176 +176,190 @@ function parseDetails(details: string | null): Record<string, unknown> | null {
   }
 }
 
+/** The dependencies as the functions below use them, with the default block-status reader filled in. */
+interface ResolvedReportsDeps extends ReportsServiceDeps {
+  blockStatus: BlockStatusReader;
+}
+
 export function createReportsService(deps: ReportsServiceDeps): ReportsService {
-  const blockStatus = deps.blockStatus ?? NO_BLOCKLIST;
+  const d: ResolvedReportsDeps = { ...deps, blockStatus: deps.blockStatus ?? NO_BLOCKLIST };
+  return {
+    failures: (viewer, input) => failures(d, viewer, input),
+    conversion: (viewer, input) => conversion(d, viewer, input),
+    abuse: (viewer, input) => abuse(d, viewer, input),
+    events: (viewer, input) => events(d, viewer, input),
+  };
+}
 
-  function scopeOf(viewer: Viewer, input: Window, options?: { maxMs: number }): RecordScope {
-    // The window is [from, to): by default it ends just after now, so events of this very millisecond count.
-    const to = input.to ?? deps.clock.now() + 1;
-    const from = input.from ?? to - (input.days !== undefined ? input.days * DAY_MS : DEFAULT_WINDOW_MS);
-    const maxMs = options?.maxMs ?? MAX_WINDOW_MS;
-    if (from >= to || to - from > maxMs) {
-      throw new DomainError('invalid_request', {
-        details: { errors: [{ path: 'from', message: `from must be before to, at most ${Math.round(maxMs / DAY_MS)} days apart` }] },
-      });
-    }
-    return { from, to, app: viewer.allApps ? undefined : viewer.app, country: input.country };
-  }
-
-  const reveal = (encrypted: string | null): string | undefined => (encrypted === null ? undefined : deps.protector.reveal(encrypted));
-  const cost = (wasted: number): number | null => (deps.smsUnitCost === undefined ? null : Math.round(wasted * deps.smsUnitCost * 10_000) / 10_000);
-
-  function eventsUrl(scope: RecordScope, filter: string): string {
-    return `/v1/events?${filter}&from=${new Date(scope.from).toISOString()}&to=${new Date(scope.to).toISOString()}`;
-  }
-
-  async function offenders(scope: RecordScope, dimension: OffenderDimension, limit: number): Promise<AbuseRow[]> {
-    const top: OffenderCounts[] = await deps.store.topOffenders(scope, dimension, limit);
-    const rules: RuleCount[] = await deps.store.rulesFired(scope, dimension, top.map((row) => row.key));
-    const numbers = top.map((row) => (dimension === 'number' ? reveal(row.numberEnc) : undefined));
-    const targets: BlockTarget[] = top.map((row, i) => ({ kind: dimension, value: dimension === 'number' ? (numbers[i] ?? '') : row.key }));
-    const statuses = await blockStatus.statusOf(targets);
-    return top.map((row, i) => {
-      const wastedSends = Math.max(0, row.sent - row.approved);
-      const number = numbers[i];
-      const filter = dimension === 'number' ? `numberHash=${row.key}` : `${dimension}=${encodeURIComponent(row.key)}`;
-      return {
-        kind: dimension,
-        value: dimension === 'number' ? (number ? maskNumber(number) : '••••') : row.key,
-        numberHash: dimension === 'number' ? row.key : null,
-        failures: row.failures,
-        started: row.started,
-        sent: row.sent,
-        approved: row.approved,
-        conversionRate: rate(row.approved, row.started),
-        wastedSends,
-        estimatedCost: cost(wastedSends),
-        firstAt: row.firstAt,
-        lastAt: row.lastAt,
-        rules: rules.filter((r) => r.key === row.key).map(({ rule, reason, count }) => ({ rule, reason, count })),
-        block: statuses[i] ?? { status: 'unknown', entryId: null, expiresAt: null },
-        eventsUrl: eventsUrl(scope, filter),
-      };
+function scopeOf(deps: ResolvedReportsDeps, viewer: Viewer, input: Window, options?: { maxMs: number }): RecordScope {
+  // The window is [from, to): by default it ends just after now, so events of this very millisecond count.
+  const to = input.to ?? deps.clock.now() + 1;
+  const from = input.from ?? to - (input.days !== undefined ? input.days * DAY_MS : DEFAULT_WINDOW_MS);
+  const maxMs = options?.maxMs ?? MAX_WINDOW_MS;
+  if (from >= to || to - from > maxMs) {
+    throw new DomainError('invalid_request', {
+      details: { errors: [{ path: 'from', message: `from must be before to, at most ${Math.round(maxMs / DAY_MS)} days apart` }] },
     });
   }
+  return { from, to, app: viewer.allApps ? undefined : viewer.app, country: input.country };
+}
 
-  function view(event: StoredEvent, revealNumbers: boolean): EventView {
-    const number = reveal(event.numberEnc);
+function reveal(deps: ResolvedReportsDeps, encrypted: string | null): string | undefined {
+  return encrypted === null ? undefined : deps.protector.reveal(encrypted);
+}
+
+function cost(deps: ResolvedReportsDeps, wasted: number): number | null {
+  return deps.smsUnitCost === undefined ? null : Math.round(wasted * deps.smsUnitCost * 10_000) / 10_000;
+}
+
+function eventsUrl(scope: RecordScope, filter: string): string {
+  return `/v1/events?${filter}&from=${new Date(scope.from).toISOString()}&to=${new Date(scope.to).toISOString()}`;
+}
+
+async function offenders(deps: ResolvedReportsDeps, scope: RecordScope, dimension: OffenderDimension, limit: number): Promise<AbuseRow[]> {
+  const top: OffenderCounts[] = await deps.store.topOffenders(scope, dimension, limit);
+  const rules: RuleCount[] = await deps.store.rulesFired(scope, dimension, top.map((row) => row.key));
+  const numbers = top.map((row) => (dimension === 'number' ? reveal(deps, row.numberEnc) : undefined));
+  const targets: BlockTarget[] = top.map((row, i) => ({ kind: dimension, value: dimension === 'number' ? (numbers[i] ?? '') : row.key }));
+  const statuses = await deps.blockStatus.statusOf(targets);
+  return top.map((row, i) => {
+    const wastedSends = Math.max(0, row.sent - row.approved);
+    const number = numbers[i];
+    const filter = dimension === 'number' ? `numberHash=${row.key}` : `${dimension}=${encodeURIComponent(row.key)}`;
     return {
-      id: String(event.id),
-      at: event.at,
-      app: event.app,
-      kind: event.kind,
-      reason: event.reason,
-      rule: event.rule,
-      details: parseDetails(event.details),
-      channel: event.channel,
-      provider: event.provider,
-      providerError: event.providerError,
-      number: number === undefined ? null : revealNumbers ? number : maskNumber(number),
-      numberHash: event.numberHash,
-      prefix: event.prefix,
-      country: event.country,
-      numberType: event.numberType,
-      ip: event.ip,
-      userAgent: event.userAgent,
-      verificationId: event.verificationId,
+      kind: dimension,
+      value: dimension === 'number' ? (number ? maskNumber(number) : '••••') : row.key,
+      numberHash: dimension === 'number' ? row.key : null,
+      failures: row.failures,
+      started: row.started,
+      sent: row.sent,
+      approved: row.approved,
+      conversionRate: rate(row.approved, row.started),
+      wastedSends,
+      estimatedCost: cost(deps, wastedSends),
+      firstAt: row.firstAt,
+      lastAt: row.lastAt,
+      rules: rules.filter((r) => r.key === row.key).map(({ rule, reason, count }) => ({ rule, reason, count })),
+      block: statuses[i] ?? { status: 'unknown', entryId: null, expiresAt: null },
+      eventsUrl: eventsUrl(scope, filter),
     };
-  }
+  });
+}
 
+function view(deps: ResolvedReportsDeps, event: StoredEvent, revealNumbers: boolean): EventView {
+  const number = reveal(deps, event.numberEnc);
   return {
-    async failures(viewer, input) {
-      const bucket = input.groupBy === 'hour';
-      const scope = scopeOf(viewer, input, bucket ? { maxMs: MAX_HOURLY_WINDOW_MS } : undefined);
-      const rows = await deps.store.countFailures(scope, input.groupBy, input.stackBy);
-      const timed = input.groupBy === 'hour' || input.groupBy === 'day';
-      const groups = rows.map((row) => {
-        const key = timed && row.key !== null ? new Date(Number(row.key)).toISOString() : row.key;
-        return input.stackBy ? { key, stack: row.stack ?? null, count: row.count } : { key, count: row.count };
-      });
-      return {
-        from: scope.from,
-        to: scope.to,
-        groupBy: input.groupBy,
-        stackBy: input.stackBy ?? null,
-        total: rows.reduce((sum, row) => sum + row.count, 0),
-        groups,
-      };
-    },
-
-    async conversion(viewer, input) {
-      const scope = scopeOf(viewer, input);
-      const rows = await deps.store.conversion(scope, input.groupBy);
-      return {
-        from: scope.from,
-        to: scope.to,
-        groupBy: input.groupBy,
-        groups: rows.map((row) => ({
-          ...row,
-          sendRate: rate(row.sent, row.started),
-          deliveryRate: row.delivered > 0 ? rate(row.delivered, row.sent) : null,
-          conversionRate: rate(row.approved, row.started),
-        })),
-      };
-    },
-
-    async abuse(viewer, input) {
-      const scope = scopeOf(viewer, input);
-      const limit = input.limit ?? 20;
-      const [prefixes, ips, numbers, rules, byChannel] = await Promise.all([
-        offenders(scope, 'prefix', limit),
-        offenders(scope, 'ip', limit),
-        offenders(scope, 'number', limit),
-        deps.store.rulesFired(scope),
-        deps.store.conversion(scope, 'channel'),
-      ]);
-      const started = byChannel.reduce((sum, row) => sum + row.started, 0);
-      const sent = byChannel.reduce((sum, row) => sum + row.sent, 0);
-      const approved = byChannel.reduce((sum, row) => sum + row.approved, 0);
-      const wastedSends = Math.max(0, sent - approved);
-      return {
-        from: scope.from,
-        to: scope.to,
-        prefixes,
-        ips,
-        numbers,
-        rules: rules.map(({ rule, reason, count }) => ({ rule, reason, count })),
-        totals: { started, sent, approved, wastedSends, estimatedCost: cost(wastedSends) },
-      };
-    },
-
-    async events(viewer, input) {
-      const scope = scopeOf(viewer, input);
-      const limit = input.limit ?? 50;
-      const filter: EventFilter = {
-        ...scope,
-        kind: input.kind,
-        reason: input.reason,
-        numberHash: input.number !== undefined ? deps.protector.hash(input.number) : input.numberHash,
-        prefix: input.prefix,
-        ip: input.ip,
-        verificationId: input.verificationId,
-        before: input.cursor !== undefined ? decodeCursor(input.cursor) : undefined,
-      };
-      const rows = await deps.store.listEvents(filter, limit + 1);
-      const page = rows.slice(0, limit);
-      const revealNumbers = input.reveal === true;
-      if (revealNumbers) {
-        // Reading full numbers is itself recorded (OWASP ASVS V7.1: log access to sensitive data), without the numbers.
-        const hashes = [...new Set(page.map((e) => e.numberHash).filter((h): h is string => h !== null))];
-        await deps.events.record({
-          at: deps.clock.now(),
-          kind: 'audit',
-          reason: 'number_revealed',
-          rule: 'reports:reveal',
-          app: viewer.app,
-          ip: viewer.ip,
-          userAgent: viewer.userAgent,
-          details: { keyId: viewer.keyId, numbers: hashes.length, numberHashes: hashes.slice(0, AUDITED_HASHES), events: page.length },
-        });
-      }
-      const last = page.at(-1);
-      return { events: page.map((e) => view(e, revealNumbers)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
-    },
+    id: String(event.id),
+    at: event.at,
+    app: event.app,
+    kind: event.kind,
+    reason: event.reason,
+    rule: event.rule,
+    details: parseDetails(event.details),
+    channel: event.channel,
+    provider: event.provider,
+    providerError: event.providerError,
+    number: number === undefined ? null : revealNumbers ? number : maskNumber(number),
+    numberHash: event.numberHash,
+    prefix: event.prefix,
+    country: event.country,
+    numberType: event.numberType,
+    ip: event.ip,
+    userAgent: event.userAgent,
+    verificationId: event.verificationId,
   };
+}
+
+async function failures(deps: ResolvedReportsDeps, viewer: Viewer, input: Window & { groupBy: Dimension | TimeBucket; stackBy?: Dimension | undefined }): Promise<FailureReport> {
+  const bucket = input.groupBy === 'hour';
+  const scope = scopeOf(deps, viewer, input, bucket ? { maxMs: MAX_HOURLY_WINDOW_MS } : undefined);
+  const rows = await deps.store.countFailures(scope, input.groupBy, input.stackBy);
+  const timed = input.groupBy === 'hour' || input.groupBy === 'day';
+  const groups = rows.map((row) => {
+    const key = timed && row.key !== null ? new Date(Number(row.key)).toISOString() : row.key;
+    return input.stackBy ? { key, stack: row.stack ?? null, count: row.count } : { key, count: row.count };
+  });
+  return {
+    from: scope.from,
+    to: scope.to,
+    groupBy: input.groupBy,
+    stackBy: input.stackBy ?? null,
+    total: rows.reduce((sum, row) => sum + row.count, 0),
+    groups,
+  };
+}
+
+async function conversion(deps: ResolvedReportsDeps, viewer: Viewer, input: Window & { groupBy: 'country' | 'prefix' | 'channel' }): Promise<ConversionReport> {
+  const scope = scopeOf(deps, viewer, input);
+  const rows = await deps.store.conversion(scope, input.groupBy);
+  return {
+    from: scope.from,
+    to: scope.to,
+    groupBy: input.groupBy,
+    groups: rows.map((row) => ({
+      ...row,
+      sendRate: rate(row.sent, row.started),
+      deliveryRate: row.delivered > 0 ? rate(row.delivered, row.sent) : null,
+      conversionRate: rate(row.approved, row.started),
+    })),
+  };
+}
+
+async function abuse(deps: ResolvedReportsDeps, viewer: Viewer, input: Window & { limit?: number | undefined }): Promise<AbuseReport> {
+  const scope = scopeOf(deps, viewer, input);
+  const limit = input.limit ?? 20;
+  const [prefixes, ips, numbers, rules, byChannel] = await Promise.all([
+    offenders(deps, scope, 'prefix', limit),
+    offenders(deps, scope, 'ip', limit),
+    offenders(deps, scope, 'number', limit),
+    deps.store.rulesFired(scope),
+    deps.store.conversion(scope, 'channel'),
+  ]);
+  const started = byChannel.reduce((sum, row) => sum + row.started, 0);
+  const sent = byChannel.reduce((sum, row) => sum + row.sent, 0);
+  const approved = byChannel.reduce((sum, row) => sum + row.approved, 0);
+  const wastedSends = Math.max(0, sent - approved);
+  return {
+    from: scope.from,
+    to: scope.to,
+    prefixes,
+    ips,
+    numbers,
+    rules: rules.map(({ rule, reason, count }) => ({ rule, reason, count })),
+    totals: { started, sent, approved, wastedSends, estimatedCost: cost(deps, wastedSends) },
+  };
+}
+
+async function events(deps: ResolvedReportsDeps, viewer: Viewer, input: EventQuery): Promise<EventPage> {
+  const scope = scopeOf(deps, viewer, input);
+  const limit = input.limit ?? 50;
+  const filter: EventFilter = {
+    ...scope,
+    kind: input.kind,
+    reason: input.reason,
+    numberHash: input.number !== undefined ? deps.protector.hash(input.number) : input.numberHash,
+    prefix: input.prefix,
+    ip: input.ip,
+    verificationId: input.verificationId,
+    before: input.cursor !== undefined ? decodeCursor(input.cursor) : undefined,
+  };
+  const rows = await deps.store.listEvents(filter, limit + 1);
+  const page = rows.slice(0, limit);
+  const revealNumbers = input.reveal === true;
+  if (revealNumbers) {
+    // Reading full numbers is itself recorded (OWASP ASVS V7.1: log access to sensitive data), without the numbers.
+    const hashes = [...new Set(page.map((e) => e.numberHash).filter((h): h is string => h !== null))];
+    await deps.events.record({
+      at: deps.clock.now(),
+      kind: 'audit',
+      reason: 'number_revealed',
+      rule: 'reports:reveal',
+      app: viewer.app,
+      ip: viewer.ip,
+      userAgent: viewer.userAgent,
+      details: { keyId: viewer.keyId, numbers: hashes.length, numberHashes: hashes.slice(0, AUDITED_HASHES), events: page.length },
+    });
+  }
+  const last = page.at(-1);
+  return { events: page.map((e) => view(deps, e, revealNumbers)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
 }

@@ -68,131 +68,142 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /** Six random digits are the 20-bit minimum of OWASP ASVS 2.7.6 / NIST SP 800-63B §5.1.3.1. */
 export const STRONG_CODE_LENGTH = 6;
 
-export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
-  const { plan, voice, clock } = deps;
-  const owner = newId('ins', clock.now());
-  const maxAttempts = plan.codeLength < STRONG_CODE_LENGTH ? Math.min(deps.weakCodeMaxAttempts, deps.defaultMaxAttempts) : deps.defaultMaxAttempts;
+/** The dependencies as the functions below use them, with what the factory decides once: this instance's claim owner and the attempt budget. */
+interface ResolvedFlashCallDeps extends FlashCallDeps {
+  owner: string;
+  maxAttempts: number;
+}
 
-  const facts = (v: VerificationRecord): Omit<EventRecord, 'at' | 'kind' | 'reason'> => ({
+export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
+  const owner = newId('ins', deps.clock.now());
+  const maxAttempts = deps.plan.codeLength < STRONG_CODE_LENGTH ? Math.min(deps.weakCodeMaxAttempts, deps.defaultMaxAttempts) : deps.defaultMaxAttempts;
+  const d: ResolvedFlashCallDeps = { ...deps, owner, maxAttempts };
+  return {
+    codeLength: deps.plan.codeLength,
+    maxAttempts,
+    prepare: (verificationId, now, binding) => prepare(d, verificationId, now, binding),
+    place: (v, delivery, from) => place(d, v, delivery, from),
+    schedule: (verificationId, dueAt) => d.store.scheduleFallback(verificationId, dueAt),
+    fallBack: (verificationId, reason) => fallBack(d, verificationId, reason),
+    runDue: (limit) => runDue(d, limit),
+    describe: (verificationId) => describe(d, verificationId),
+  };
+}
+
+function facts(deps: ResolvedFlashCallDeps, v: VerificationRecord): Omit<EventRecord, 'at' | 'kind' | 'reason'> {
+  return {
     app: v.app,
     channel: 'flashcall',
     number: v.to,
     country: v.country ?? undefined,
     verificationId: v.id,
-    provider: voice.name,
+    provider: deps.voice.name,
     // The end user who started the verification (see lifecycleFacts in verification.service.ts).
     ip: v.endUserIp ?? v.clientIp ?? undefined,
-  });
+  };
+}
 
-  function prepare(verificationId: string, now: number, binding?: CodeBinding): { delivery: DeliveryRecord; from: string } {
-    const drawn = drawCallerNumber(plan);
-    return {
-      from: drawn.from,
-      delivery: {
-        id: newId('dlv', now),
-        verificationId,
-        channel: 'flashcall',
-        provider: voice.name,
-        status: 'queued',
-        codeHash: hashCode(deps.pepper, verificationId, drawn.code, binding),
-        providerMessageId: null,
-        errorCode: null,
-        errorMessage: null,
-        callerIdPrefix: drawn.callerIdPrefix,
-        createdAt: now,
-        updatedAt: now,
-      },
-    };
-  }
-
-  async function place(v: VerificationRecord, delivery: DeliveryRecord, from: string): Promise<SendResult> {
-    const result = await voice.call({ to: v.to, from, verificationId: v.id });
-    const now = clock.now();
-    if (result.status === 'sent') {
-      await deps.verifications.completeDelivery(delivery.id, { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now });
-    } else {
-      // The calling number is the code: never keep it in an error text.
-      const errorMessage = redactCode(result.errorMessage, from.slice(-plan.codeLength));
-      await deps.verifications.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now });
-      await deps.events.record({ ...facts(v), at: now, kind: 'failure', reason: 'delivery_failed', providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300) });
-    }
-    deps.onDelivery?.('flashcall', voice.name, result.status);
-    return result;
-  }
-
-  /**
-   * A timed fallback over an SMS the provider accepted but never confirmed (no receipt, no check):
-   * a gateway that takes messages and drops them looks exactly like this, so it is a failure of
-   * its own in the record, not only a fallback.
-   */
-  async function recordUnconfirmed(v: VerificationRecord, now: number): Promise<void> {
-    const sms = (await deps.verifications.listDeliveries(v.id)).filter((d) => d.channel === 'sms').at(-1);
-    if (sms?.status !== 'sent') return;
-    await deps.events.record({
-      ...facts(v),
-      channel: 'sms',
-      provider: sms.provider,
-      at: now,
-      kind: 'failure',
-      reason: 'delivery_unconfirmed',
-      rule: 'fallback:no_check',
-      providerError: `no_receipt: accepted${sms.providerMessageId === null ? '' : ` as ${sms.providerMessageId}`}, no delivery receipt and no check within ${Math.round((now - sms.updatedAt) / 1000)} s`.slice(0, 300),
-    });
-  }
-
-  /** Runs a claimed fallback to its end: switch, call, complete. */
-  async function execute(claimed: ClaimedFallback): Promise<boolean> {
-    const now = clock.now();
-    const v = await deps.store.switchToFlashCall(claimed.verificationId, now, plan.codeLength, maxAttempts);
-    if (!v) {
-      await deps.store.completeFallback(claimed.verificationId, owner, 'void', null, now);
-      return false;
-    }
-    // A fallback code is bound to the same transaction as the SMS code it replaces.
-    const binding = v.transaction === null ? {} : { transactionHash: transactionHash(parseTransaction(v.transaction)) };
-    const { delivery, from } = prepare(v.id, now, binding);
-    await deps.verifications.addDelivery(delivery);
-    await deps.events.record({ ...facts(v), at: now, kind: 'success', reason: 'fallback', rule: `fallback:${claimed.reason}`, details: { fallbackReason: claimed.reason } });
-    if (claimed.reason === 'no_check') await recordUnconfirmed(v, now);
-    const result = await place(v, delivery, from);
-    await deps.store.completeFallback(v.id, owner, 'done', delivery.id, clock.now());
-    return result.status === 'sent';
-  }
-
+function prepare(deps: ResolvedFlashCallDeps, verificationId: string, now: number, binding?: CodeBinding): { delivery: DeliveryRecord; from: string } {
+  const drawn = drawCallerNumber(deps.plan);
   return {
-    codeLength: plan.codeLength,
-    maxAttempts,
-    prepare,
-    place,
-
-    schedule: (verificationId, dueAt) => deps.store.scheduleFallback(verificationId, dueAt),
-
-    async fallBack(verificationId, reason) {
-      const now = clock.now();
-      const claimed =
-        reason === 'requested'
-          ? await deps.store.claimRequested(verificationId, now, owner)
-          : await deps.store.claimScheduled(verificationId, reason, now, owner);
-      if (!claimed) return false;
-      await execute({ verificationId, reason });
-      return true;
-    },
-
-    async runDue(limit = 50) {
-      const now = clock.now();
-      await deps.store.voidSettled(now);
-      const due = await deps.store.claimDue(now, owner, deps.leaseMs, limit);
-      let placed = 0;
-      for (const claimed of due) {
-        if (await execute(claimed)) placed += 1;
-      }
-      return placed;
-    },
-
-    async describe(verificationId) {
-      const row = await deps.store.findFallback(verificationId);
-      if (!row) return null;
-      return { state: row.state, reason: row.reason, dueAt: iso(row.dueAt), completedAt: row.completedAt === null ? null : iso(row.completedAt) };
+    from: drawn.from,
+    delivery: {
+      id: newId('dlv', now),
+      verificationId,
+      channel: 'flashcall',
+      provider: deps.voice.name,
+      status: 'queued',
+      codeHash: hashCode(deps.pepper, verificationId, drawn.code, binding),
+      providerMessageId: null,
+      errorCode: null,
+      errorMessage: null,
+      callerIdPrefix: drawn.callerIdPrefix,
+      createdAt: now,
+      updatedAt: now,
     },
   };
+}
+
+async function place(deps: ResolvedFlashCallDeps, v: VerificationRecord, delivery: DeliveryRecord, from: string): Promise<SendResult> {
+  const { voice } = deps;
+  const result = await voice.call({ to: v.to, from, verificationId: v.id });
+  const now = deps.clock.now();
+  if (result.status === 'sent') {
+    await deps.verifications.completeDelivery(delivery.id, { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now });
+  } else {
+    // The calling number is the code: never keep it in an error text.
+    const errorMessage = redactCode(result.errorMessage, from.slice(-deps.plan.codeLength));
+    await deps.verifications.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now });
+    await deps.events.record({ ...facts(deps, v), at: now, kind: 'failure', reason: 'delivery_failed', providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300) });
+  }
+  deps.onDelivery?.('flashcall', voice.name, result.status);
+  return result;
+}
+
+/**
+ * A timed fallback over an SMS the provider accepted but never confirmed (no receipt, no check):
+ * a gateway that takes messages and drops them looks exactly like this, so it is a failure of
+ * its own in the record, not only a fallback.
+ */
+async function recordUnconfirmed(deps: ResolvedFlashCallDeps, v: VerificationRecord, now: number): Promise<void> {
+  const sms = (await deps.verifications.listDeliveries(v.id)).filter((d) => d.channel === 'sms').at(-1);
+  if (sms?.status !== 'sent') return;
+  await deps.events.record({
+    ...facts(deps, v),
+    channel: 'sms',
+    provider: sms.provider,
+    at: now,
+    kind: 'failure',
+    reason: 'delivery_unconfirmed',
+    rule: 'fallback:no_check',
+    providerError: `no_receipt: accepted${sms.providerMessageId === null ? '' : ` as ${sms.providerMessageId}`}, no delivery receipt and no check within ${Math.round((now - sms.updatedAt) / 1000)} s`.slice(0, 300),
+  });
+}
+
+/** Runs a claimed fallback to its end: switch, call, complete. */
+async function execute(deps: ResolvedFlashCallDeps, claimed: ClaimedFallback): Promise<boolean> {
+  const { store, owner } = deps;
+  const now = deps.clock.now();
+  const v = await store.switchToFlashCall(claimed.verificationId, now, deps.plan.codeLength, deps.maxAttempts);
+  if (!v) {
+    await store.completeFallback(claimed.verificationId, owner, 'void', null, now);
+    return false;
+  }
+  // A fallback code is bound to the same transaction as the SMS code it replaces.
+  const binding = v.transaction === null ? {} : { transactionHash: transactionHash(parseTransaction(v.transaction)) };
+  const { delivery, from } = prepare(deps, v.id, now, binding);
+  await deps.verifications.addDelivery(delivery);
+  await deps.events.record({ ...facts(deps, v), at: now, kind: 'success', reason: 'fallback', rule: `fallback:${claimed.reason}`, details: { fallbackReason: claimed.reason } });
+  if (claimed.reason === 'no_check') await recordUnconfirmed(deps, v, now);
+  const result = await place(deps, v, delivery, from);
+  await store.completeFallback(v.id, owner, 'done', delivery.id, deps.clock.now());
+  return result.status === 'sent';
+}
+
+async function fallBack(deps: ResolvedFlashCallDeps, verificationId: string, reason: FallbackReason): Promise<boolean> {
+  const now = deps.clock.now();
+  const claimed =
+    reason === 'requested'
+      ? await deps.store.claimRequested(verificationId, now, deps.owner)
+      : await deps.store.claimScheduled(verificationId, reason, now, deps.owner);
+  if (!claimed) return false;
+  await execute(deps, { verificationId, reason });
+  return true;
+}
+
+async function runDue(deps: ResolvedFlashCallDeps, limit = 50): Promise<number> {
+  const now = deps.clock.now();
+  await deps.store.voidSettled(now);
+  const due = await deps.store.claimDue(now, deps.owner, deps.leaseMs, limit);
+  let placed = 0;
+  for (const claimed of due) {
+    if (await execute(deps, claimed)) placed += 1;
+  }
+  return placed;
+}
+
+async function describe(deps: ResolvedFlashCallDeps, verificationId: string): Promise<FallbackView | null> {
+  const row = await deps.store.findFallback(verificationId);
+  if (!row) return null;
+  return { state: row.state, reason: row.reason, dueAt: iso(row.dueAt), completedAt: row.completedAt === null ? null : iso(row.completedAt) };
 }
