@@ -2,14 +2,14 @@ import { setFlagsFromString } from 'node:v8';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
 import { configOrExit } from './config.process.js';
-import { createDeps, resolvePepper, resolveReportsSecret } from './deps.js';
-import { createFallbackScheduler } from './jobs/fallback.scheduler.js';
-import { createOptinExpiryJob } from './jobs/optin-expiry.job.js';
+import { createDeps } from './deps.js';
 import { systemClock } from './platform/clock.js';
 import { createLogger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { describeDatabase, openDatabase } from './storage/database.js';
 import { startWalCheckpointer } from './storage/sqlite/checkpointer.js';
+import { readPublishedSpec } from './wiring/openapi-file.js';
+import { resolveSecrets } from './wiring/secrets.js';
 
 /**
  * V8 lets the old generation grow to about four times what survived the last full collection
@@ -38,24 +38,13 @@ async function main(): Promise<void> {
     database,
     clock: systemClock,
     logger,
-    pepper: resolvePepper(config),
-    reportsSecret: resolveReportsSecret(config),
+    secrets: resolveSecrets(config),
+    openapiYaml: readPublishedSpec(),
     metrics: createMetrics({ collectDefault: true }),
   });
   const app = createApp(deps);
-  const scheduler = deps.delivery.flashCalls
-    ? createFallbackScheduler(deps.delivery.flashCalls, { intervalMs: config.fallback.pollMs, logger })
-    : undefined;
-  scheduler?.start();
-  // The retention purge runs here, never from createApp: building an app has no side effects.
-  const stopRetention = deps.retention.start(config.reports.retentionIntervalMinutes * 60_000);
-  const optinExpiry = createOptinExpiryJob(deps.optin.service, {
-    intervalMs: config.optin.expiryPollMs,
-    retentionDays: config.optin.ledgerRetentionDays,
-    clock: systemClock,
-    logger,
-  });
-  optinExpiry.start();
+  // Jobs start here, never from createApp: building an app has no side effects.
+  deps.jobs.start();
 
   // Slow-client attacks (slowloris, a body trickled a byte at a time): a request that has not sent
   // its headers within HEADERS_TIMEOUT_MS, or all of itself within REQUEST_TIMEOUT_MS, gets 408 and
@@ -95,11 +84,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
-    // No new fallback is claimed from now on; one in flight finishes (or its lease lets another instance take it).
-    const schedulerStopped = Promise.all([scheduler?.stop(), optinExpiry.stop()]);
-    stopRetention();
+    const jobsStopped = deps.jobs.stop();
     server.close(() => {
-      void Promise.all([schedulerStopped, handlersDone()])
+      void Promise.all([jobsStopped, handlersDone()])
         .then(() => deps.close())
         .then(() => checkpointer?.stop())
         .catch((error: unknown) => logger.error({ err: error }, 'closing dependencies failed'))

@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createDeps, resolvePepper, resolveReportsSecret, type AppDeps } from '../../src/deps.js';
+import { createDeps, type AppDeps } from '../../src/deps.js';
 import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { openDatabase, type Database } from '../../src/storage/database.js';
 import { postgresBackend, type Backend } from './backend.js';
 import { RAISED_LIMITS } from './raised-limits.js';
+import { resolveSecrets } from '../../src/wiring/secrets.js';
+import { readPublishedSpec } from '../../src/wiring/openapi-file.js';
 
 /** The secrets of an in-process app: fixed, so a tool or test can hash codes and read protected numbers as the app does. */
 export const IN_PROCESS_SECRETS = {
@@ -96,8 +98,8 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
     database,
     clock: options.clock ?? systemClock,
     logger: createLogger({ level: 'silent' }),
-    pepper: resolvePepper(config),
-    reportsSecret: resolveReportsSecret(config),
+    secrets: resolveSecrets(config),
+    openapiYaml: readPublishedSpec(),
   });
   const app = createApp(deps);
 

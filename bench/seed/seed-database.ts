@@ -1,10 +1,10 @@
 import { configOrExit } from '../../src/config.process.js';
-import { resolveReportsSecret } from '../../src/deps.js';
 import { createNumberProtector } from '../../src/events/number-protection.js';
 import { openSqlite } from '../../src/storage/sqlite/db.js';
 import { createSeedProgress } from './progress.js';
 import { seed, type SeedSummary } from './seeder.js';
 import { createPostgresSeedTarget, createSqliteSeedTarget, type SeedTarget } from './targets.js';
+import { resolveReportsSecret } from '../../src/wiring/secrets.js';
 
 export interface SeedDatabaseOptions {
   verifications: number;

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -7,6 +10,7 @@ import { openSqlite } from '../../src/storage/sqlite/db.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
 import { createTestApp, expectProblem, PEPPER, startVerification, type TestApp } from '../helpers/test-app.js';
 import { callFor, flashCallsIn, getVerification, RANGES } from './helpers.js';
+import { resolveSecrets } from '../../src/wiring/secrets.js';
 
 describe('flash call: the code is the last digits of the number that rings', () => {
   let t: TestApp;
@@ -68,9 +72,9 @@ describe('flash call: the code is the last digits of the number that rings', () 
         done();
       },
     });
-    const config = loadConfig({ NODE_ENV: 'test', OTP_PEPPER: PEPPER, FLASHCALL_RANGES: '+442079460000-+442079469999', LOG_PROVIDER_STDOUT: 'false' });
+    const config = loadConfig({ NODE_ENV: 'test', OTP_PEPPER: PEPPER, FLASHCALL_RANGES: '+442079460000-+442079469999', LOG_PROVIDER_STDOUT: 'false', DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-flash-')) });
     const database = openSqlite(':memory:');
-    await createDeps({ config, database, clock: createFakeClock(), logger: createLogger({ level: 'warn', destination }), pepper: Buffer.from(PEPPER) });
+    await createDeps({ config, database, clock: createFakeClock(), logger: createLogger({ level: 'warn', destination }), secrets: resolveSecrets(config) });
     database.close();
     expect(lines.join('')).toMatch(/4-digit codes, under the 20 bits of OWASP ASVS 2\.7\.6/);
 

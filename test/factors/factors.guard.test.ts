@@ -12,6 +12,7 @@ import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
 import { appCode, STEP_MS } from '../helpers/factors.js';
 import { ADMIN_KEY, PEPPER } from '../helpers/test-app.js';
+import { resolveSecrets } from '../../src/wiring/secrets.js';
 
 /** The per-user / per-IP seam the rate limiters plug into: what it is told and what its refusals do. */
 describe('factor guard seam', () => {
@@ -37,7 +38,7 @@ describe('factor guard seam', () => {
     };
     database = openSqlite(':memory:');
     const config = loadConfig({ NODE_ENV: 'test', OTP_PEPPER: PEPPER, ADMIN_API_KEY: ADMIN_KEY, DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-guard-')), LOG_PROVIDER_STDOUT: 'false' });
-    app = createApp(await createDeps({ config, database, clock, logger: createLogger({ level: 'silent' }), pepper: Buffer.from(PEPPER), factorGuard: guard }));
+    app = createApp(await createDeps({ config, database, clock, logger: createLogger({ level: 'silent' }), secrets: resolveSecrets(config), factorGuard: guard }));
   });
   afterEach(() => database.close());
 

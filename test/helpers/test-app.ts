@@ -17,6 +17,8 @@ import pg from 'pg';
 import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
 import { dropLeasedDatabases, leaseTestDatabase, POSTGRES_SKIP_REASON, type LeasedDatabase } from './postgres.js';
+import { readPublishedSpec } from '../../src/wiring/openapi-file.js';
+import { resolveSecrets } from '../../src/wiring/secrets.js';
 
 /**
  * Limits and abuse thresholds raised out of the way, for tests whose subject is not the limits
@@ -160,7 +162,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     database,
     clock,
     logger: createLogger({ level: 'silent' }),
-    pepper: Buffer.from(PEPPER),
+    secrets: resolveSecrets(config),
+    openapiYaml: readPublishedSpec(),
     sms: options.sms,
     voice: options.voice,
     blockStatus: options.blockStatus,

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOpenApiYaml } from '../../src/cli.js';
-import { OPENAPI_PATH } from '../../src/deps.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { OPENAPI_PATH } from '../../src/wiring/openapi-file.js';
 
 describe('openapi.yaml and the code agree', () => {
   let t: TestApp;

@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OPENAPI_PATH } from '../../src/deps.js';
 import { describeResult, LINTERS, redocly, spectral, swaggerParser, verdict, WARNING_BUDGET, type LintResult } from '../helpers/openapi-lint.js';
+import { OPENAPI_PATH } from '../../src/wiring/openapi-file.js';
 
 /**
  * Integrators lint a published API before they generate a client from it; a document their linter

@@ -26,12 +26,12 @@ describe('retention: records older than RETENTION_DAYS are purged in batches', (
     await t.deps.events.record({ at: now - 30 * DAY - 1, kind: 'failure', reason: 'expired' });
     await t.deps.events.record({ at: now - 30 * DAY, kind: 'failure', reason: 'expired' });
     await seed(2, now - DAY);
-    expect(await t.deps.retention.runOnce()).toBe(4);
+    expect(await t.deps.jobs.retention.runOnce()).toBe(4);
     expect(remaining()).toBe(3);
-    expect(await t.deps.retention.runOnce()).toBe(0);
+    expect(await t.deps.jobs.retention.runOnce()).toBe(0);
 
     t.clock.advance(DAY);
-    expect(await t.deps.retention.runOnce()).toBe(1);
+    expect(await t.deps.jobs.retention.runOnce()).toBe(1);
     expect(remaining()).toBe(2);
   });
 

@@ -6,9 +6,9 @@ import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type { Middleware } from 'openapi-fetch';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
-import { OPENAPI_PATH } from '../../src/deps.js';
 import { createResponseValidator } from '../helpers/openapi-responses.js';
 import type { TestApp } from '../helpers/test-app.js';
+import { OPENAPI_PATH } from '../../src/wiring/openapi-file.js';
 
 /**
  * The official `twilio` SDK pointed at a local server. It has no base-URL option (VerifyBase
