@@ -35,7 +35,7 @@ const program = new Command()
 
 program
   .command('run', { isDefault: true })
-  .description('load the real server from another process (the default command); see README "Performance"')
+  .description('load the real server from another process (the default command); see bench/README.md')
   .addOption(new Option('--connections <n>', 'concurrent connections').env('BENCH_CONNECTIONS').argParser(whole).default(50))
   .addOption(new Option('--duration <s>', 'seconds per measured scenario').env('BENCH_DURATION').argParser(whole).default(10))
   .addOption(new Option('--warmup <s>', 'seconds of warm-up before each saturated scenario').env('BENCH_WARMUP').argParser(whole).default(2))

@@ -16,7 +16,7 @@ import { resolveSecrets } from './wiring/secrets.js';
  * before collecting again. Under load most of what reaches the old generation is request garbage
  * promoted by a scavenge while its request was in flight, so the server idled at 130 MB and peaked
  * at 240–270 MB RSS. With the growth capped at 1.5× it peaks at 165–190 MB for the same req/s and
- * CPU per request (bench/tools/load-server.ts, README "Performance"). No hard heap limit is set: a large
+ * CPU per request (bench/tools/load-server.ts, docs/performance.md). No hard heap limit is set: a large
  * live set (a big report) still gets the room it needs. A flag given on the command line wins.
  */
 const HEAP_GROWING_PERCENT = 50;

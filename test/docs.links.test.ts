@@ -11,16 +11,6 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-/**
- * Files that other branches are bringing, which this branch links to before they land. A link to
- * one passes while the file is missing; once it exists it is checked like any other (anchors
- * included), and the entry should go. Only files a branch in flight is writing belong here.
- */
-const ARRIVING: ReadonlySet<string> = new Set([
-  // The Twilio Verify v2-compatible API's page, written on the twilio-verify branch (issue 19).
-  'docs/twilio-verify.md',
-]);
-
 /** The Markdown files whose links are checked, repository-relative with `/` separators. */
 function markdownFiles(): string[] {
   const found = ['README.md', 'SECURITY.md'];
@@ -131,7 +121,7 @@ export function problemWith(from: string, target: string, read: (path: string) =
   const text = read(relativePath);
   if (text === undefined) {
     if (existsSync(absolute)) return fragment && relativePath.endsWith('.md') ? `${target}: not a readable file` : undefined;
-    return ARRIVING.has(relativePath) ? undefined : `${target}: ${relativePath} does not exist`;
+    return `${target}: ${relativePath} does not exist`;
   }
   if (fragment === undefined || fragment === '' || !relativePath.endsWith('.md')) return undefined;
   return anchorsOf(text).has(fragment) ? undefined : `${target}: no heading in ${relativePath} has the anchor #${fragment}`;
@@ -157,12 +147,6 @@ describe('relative links in the docs', () => {
     expect(broken).toEqual([]);
   });
 
-  it('lists in ARRIVING only docs that are still missing (a landed one is checked normally; drop its entry)', () => {
-    for (const path of ARRIVING) {
-      if (existsSync(join(ROOT, path))) console.warn(`docs.links: ${path} has landed; remove it from ARRIVING in test/docs.links.test.ts`);
-    }
-    expect([...ARRIVING].every((path) => path.startsWith('docs/') && path.endsWith('.md'))).toBe(true);
-  });
 
   it('the docs index links every page in docs/', () => {
     const index = readFileSync(join(ROOT, 'docs/README.md'), 'utf8');
@@ -198,7 +182,6 @@ describe('the link checker itself', () => {
     expect(problemWith('docs/a.md', '#custom', read)).toBeUndefined();
     expect(problemWith('README.md', 'https://example.com/missing.md', read)).toBeUndefined();
     expect(problemWith('README.md', 'mailto:security@example.com', read)).toBeUndefined();
-    expect(problemWith('README.md', 'docs/twilio-verify.md', () => undefined)).toBeUndefined();
   });
 
   it('reports a missing file, a missing anchor and a link out of the repository', () => {

@@ -30,7 +30,7 @@ export interface SeedOptions {
   /**
    * Also the success events of each verification (`started`, `sent`, `delivered`, `approved`), as
    * the service appends them: about 3.7 events per verification more. Off by default, so a grown
-   * database is the one the growth figures of the README were measured on.
+   * database is the one the growth figures of docs/performance.md were measured on.
    */
   successEvents?: boolean;
   onIndexes?: (phase: 'dropped' | 'rebuilt', count: number) => void;

@@ -1,7 +1,7 @@
 /**
  * How long does the opt-in expiry sweep take? N pending sign-ups (at most 10,000) on in-memory
  * SQLite with the log provider writing to /dev/null, then one `expireDue()` that expires them all,
- * each with its ledger entry (README, "Marketing lists: double opt-in", "Measured"). Prints one JSON line.
+ * each with its ledger entry (docs/performance.md). Prints one JSON line.
  *
  *   npx tsx bench/tools/optin-expiry.ts [N=10000]
  */

@@ -46,7 +46,7 @@ export const ProblemSchema = z
     type: z.string().openapi({ example: 'urn:otp-verify:problem:incorrect_code' }),
     title: z.string(),
     status: z.number().int(),
-    reason: z.enum(REASONS).openapi({ description: 'Stable machine-readable reason; see the README taxonomy.' }),
+    reason: z.enum(REASONS).openapi({ description: 'Stable machine-readable reason; see docs/api.md, Errors.' }),
     detail: z.string().optional(),
     requestId: z.string().optional(),
     attemptsRemaining: z.number().int().optional(),

@@ -1,7 +1,7 @@
 /**
  * The catalogue of rate limits. Each is a fixed-window counter keyed by its subject within an app;
  * defaults come from the environment (limits.config.ts) and an app may override the points
- * (PUT /v1/admin/apps/{name}/limits). README's table mirrors this list.
+ * (PUT /v1/admin/apps/{name}/limits). docs/limits-and-abuse.md lists it.
  */
 export const RATE_RULES = {
   'number:10m': { env: 'LIMIT_NUMBER_STARTS_10M', points: 5, windowSeconds: 600, on: 'start', subject: 'number', what: 'starts and resends per number' },

@@ -2,7 +2,7 @@
  * Reply keywords. A reply is a keyword only when it is the whole message, after trimming, Unicode
  * normalisation (NFC), upper-casing and dropping trailing punctuation: "Stop." and " yes! " are
  * keywords, "stop sending me this" is not (CTIA Messaging Principles; carriers match whole words).
- * Keep the README table in sync.
+ * Keep docs/optin.md's table in sync.
  */
 export type Keyword = 'confirm' | 'stop' | 'help';
 

@@ -130,7 +130,7 @@ describe('the compiled build, run from the files the Dockerfile puts in the imag
     expect(errorLines(dist!.output())).toEqual([]);
   });
 
-  /** The image as an operator runs it (README "Docker"): start → SMS at the gateway → check → token verified against the served JWKS. */
+  /** The image as an operator runs it (docs/operations.md, Docker): start → SMS at the gateway → check → token verified against the served JWKS. */
   async function productionFlow(postgres: boolean): Promise<void> {
     const sent: { to: string; body: string; verificationId: string }[] = [];
     const gateway = await startGateway((request, res) => {
@@ -140,7 +140,7 @@ describe('the compiled build, run from the files the Dockerfile puts in the imag
     let database: TestDatabase | undefined;
     try {
       database = postgres ? await createTestDatabase() : undefined;
-      // The runtime stage's ENV, then what an operator passes with -e (README "Docker"); loopback and a free port for the test.
+      // The runtime stage's ENV, then what an operator passes with -e (docs/operations.md, Docker); loopback and a free port for the test.
       const server = await startServer(
         {
           ...image.env,

@@ -70,7 +70,7 @@ export const optinConsentLedger = sqliteTable(
     source: text('source'),
     consentText: text('consent_text'),
     consentTextVersion: text('consent_text_version'),
-    text: text('text'), // the message sent or received, as sent or received (codes masked, see README)
+    text: text('text'), // the message sent or received, as sent or received (codes masked, see docs/optin.md)
     textSha256: text('text_sha256'), // SHA-256 of the exact text, code included
     details: text('details'), // JSON
   },
