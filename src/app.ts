@@ -14,6 +14,7 @@ import { authenticate, requireScope } from './http/auth.js';
 import { declaredBodyLimit } from './http/body-limit.js';
 import { clientAddress, getClientAddress } from './http/client-address.js';
 import { rateLimitHeaders } from './http/rate-limit-headers.js';
+import { declaredScopes } from './http/scopes.js';
 import { corsPolicy, htmlPolicy, securityHeaders } from './http/security-headers.js';
 import { createAppLimitsRouter } from './limits/app-limits.router.js';
 import { createBlocklistRouter } from './limits/blocklist.router.js';
@@ -107,7 +108,6 @@ function commitBeforeAnswer(settled: () => Promise<void>): MiddlewareHandler<App
 export function createApp(deps: AppDeps): App {
   const base = (): App => new OpenAPIHono<AppEnv>({ defaultHook: validationHook(deps) });
   const app = base();
-  const scope = (name: Parameters<typeof requireScope>[0]) => requireScope(name, deps.events, deps.clock);
 
   app.use('*', requestId());
   app.use('*', clientAddress(deps.trustProxy));
@@ -120,31 +120,29 @@ export function createApp(deps: AppDeps): App {
   app.use('*', declaredBodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
   // Provider callbacks carry no API key: their routes check the provider's signature instead.
   app.use('/v1/*', except('/v1/webhooks/*', authenticate(deps.admin, deps.events, deps.clock)));
-  app.use('/v1/verifications/*', scope('verify'));
-  app.use('/v1/admin/*', scope('admin'));
-  app.use('/v1/blocklist', scope('security'));
-  app.use('/v1/blocklist/*', scope('security'));
   app.use('/v1/verifications/*', rateLimitHeaders());
-  app.use('/v1/factors', scope('factors'));
-  app.use('/v1/factors/*', scope('factors'));
-  app.use('/v1/reports/*', scope('reports'));
-  app.use('/v1/events', scope('reports'));
-  app.use('/v1/lists', scope('optin'));
-  app.use('/v1/lists/*', scope('optin'));
   app.use('/v1/lists/*', rateLimitHeaders());
 
-  app.route('/', createSystemRouter(deps, base));
-  app.route('/', createVerificationRouter(deps.verification, base));
-  app.route('/', createFactorsRouter(deps.factors, base));
-  app.route('/', createAdminRouter(deps.admin, deps.rotateSigningKey, base));
-  app.route('/', createAppLimitsRouter(deps.appLimits, base));
-  app.route('/', createBlocklistRouter(deps.blocklist, base));
-  app.route('/', createOptinRouter(deps.optin.service, base));
-  app.route('/', createInboundRouter({ optin: deps.optin.service, secrets: deps.delivery.webhooks, logInbound: deps.optin.logInbound, events: deps.events, clock: deps.clock }, base));
-  app.route('/', createWebhookRouter({ statuses: deps.delivery.statuses, secrets: deps.delivery.webhooks, events: deps.events, clock: deps.clock }, base));
-  app.route('/', createReportsRouter({ reports: deps.reports, adminApp: deps.adminApp }, base));
-  app.route('/', createDashboardRouter(base));
-  app.route('/', createTwilioVerifyRouter({ ...deps, publicBaseUrl: deps.delivery.webhooks.publicBaseUrl }));
+  const routers = [
+    createSystemRouter(deps, base),
+    createVerificationRouter(deps.verification, base),
+    createFactorsRouter(deps.factors, base),
+    createAdminRouter(deps.admin, deps.rotateSigningKey, base),
+    createAppLimitsRouter(deps.appLimits, base),
+    createBlocklistRouter(deps.blocklist, base),
+    createOptinRouter(deps.optin.service, base),
+    createInboundRouter({ optin: deps.optin.service, secrets: deps.delivery.webhooks, logInbound: deps.optin.logInbound, events: deps.events, clock: deps.clock }, base),
+    createWebhookRouter({ statuses: deps.delivery.statuses, secrets: deps.delivery.webhooks, events: deps.events, clock: deps.clock }, base),
+    createReportsRouter({ reports: deps.reports, adminApp: deps.adminApp }, base),
+    createDashboardRouter(base),
+    createTwilioVerifyRouter({ ...deps, publicBaseUrl: deps.delivery.webhooks.publicBaseUrl }),
+  ];
+  // Each route's scope is the one its definition declares (apiKeyScope in its *.routes.ts, also what
+  // openapi.yaml publishes), enforced before its body is read; registered ahead of the routes so it runs first.
+  for (const router of routers) {
+    for (const { method, path, scope } of declaredScopes(router)) app.on(method, path, requireScope(scope, deps.events, deps.clock));
+  }
+  for (const router of routers) app.route('/', router);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

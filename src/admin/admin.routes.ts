@@ -1,8 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { apiKeyScope } from '../http/scopes.js';
 import { problemResponses } from '../http/problem.js';
 import { SCOPES } from './admin.service.js';
 
-const SECURITY = [{ bearerAuth: [] }];
+/** Every route here needs an API key with the `admin` scope (enforced from this declaration: http/scopes.ts). */
+const SECURITY = apiKeyScope('admin');
 const TAGS = ['Admin'];
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 const AppName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).openapi({ description: 'App name: brand in messages and JWT audience', example: 'acme' });

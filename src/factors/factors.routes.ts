@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { apiKeyScope } from '../http/scopes.js';
 import { problemResponses } from '../http/problem.js';
 import { printableText } from '../http/schema-formats.js';
 import { Signals } from '../http/signals.js';
@@ -6,7 +7,8 @@ import { TransactionBody } from '../verification/verification.routes.js';
 
 /** The public contract of /v1/factors: these schemas validate requests and generate openapi.yaml. */
 
-const SECURITY = [{ bearerAuth: [] }];
+/** Every route here needs an API key with the `factors` scope (enforced from this declaration: http/scopes.ts). */
+const SECURITY = apiKeyScope('factors');
 const TAGS = ['Factors'];
 
 // Without `:` as well: the Key URI format separates issuer and label with it.

@@ -1,8 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { apiKeyScope } from '../http/scopes.js';
 import { problemResponses } from '../http/problem.js';
 import { RATE_RULE_NAMES, RATE_RULES, type RateRuleName } from './limits.rules.js';
 
-const SECURITY = [{ bearerAuth: [] }];
+/** Every route here needs an API key with the `admin` scope (enforced from this declaration: http/scopes.ts). */
+const SECURITY = apiKeyScope('admin');
 const TAGS = ['Admin'];
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 const Country = z.string().regex(/^[A-Z]{2}$/);

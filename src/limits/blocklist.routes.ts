@@ -1,9 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { apiKeyScope } from '../http/scopes.js';
 import { problemResponses } from '../http/problem.js';
 
 /** The public contract of /v1/blocklist (scope `security`). A dashboard is built against this shape. */
 
-const SECURITY = [{ bearerAuth: [] }];
+/** Every route here needs an API key with the `security` scope (enforced from this declaration: http/scopes.ts). */
+const SECURITY = apiKeyScope('security');
 const TAGS = ['Blocklist'];
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 

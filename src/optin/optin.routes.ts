@@ -1,10 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { apiKeyScope } from '../http/scopes.js';
 import { problemResponses } from '../http/problem.js';
 import { Signals } from '../http/signals.js';
 
 /** The public contract of /v1/lists (double opt-in) and the inbound-message webhooks. */
 
-const SECURITY = [{ bearerAuth: [] }];
+/** Every route here needs an API key with the `optin` scope (enforced from this declaration: http/scopes.ts). */
+const SECURITY = apiKeyScope('optin');
 const TAGS = ['Marketing lists'];
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 

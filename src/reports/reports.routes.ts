@@ -1,11 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { apiKeyScope } from '../http/scopes.js';
 import { problemResponses } from '../http/problem.js';
 import { ipAddress } from '../http/schema-formats.js';
 import { DIMENSIONS, TIME_BUCKETS } from './reports.store.js';
 
 /** The public contract of /v1/reports and /v1/events (scope `reports`). */
 
-const SECURITY = [{ bearerAuth: [] }];
+/** Every route here needs an API key with the `reports` scope (enforced from this declaration: http/scopes.ts). */
+const SECURITY = apiKeyScope('reports');
 const TAGS = ['Reports'];
 const AUTH = ['invalid_request', 'unauthorized', 'forbidden'] as const;
 const CSV = 'text/csv';

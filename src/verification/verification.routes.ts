@@ -1,10 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { apiKeyScope } from '../http/scopes.js';
 import { problemResponses } from '../http/problem.js';
 import { Signals } from '../http/signals.js';
 
 /** The public contract of /v1/verifications: these schemas validate requests and generate openapi.yaml. */
 
-const SECURITY = [{ bearerAuth: [] }];
+/** Every route here needs an API key with the `verify` scope (enforced from this declaration: http/scopes.ts). */
+const SECURITY = apiKeyScope('verify');
 const TAGS = ['Verifications'];
 
 export const TransactionBody = z
