@@ -25,37 +25,90 @@ const RANKS = {
   jobs: 6,
 };
 // twilio-verify/ is an HTTP adapter onto the services as a whole (Twilio's wire format in and out).
-const HTTP_FILES = ['src/http/**', 'src/**/*.routes.ts', 'src/**/*.router.ts', 'src/**/*.auth.ts', 'src/twilio-verify/**'];
-const IMPLEMENTATIONS = { group: ['**/storage/**', '**/wiring/**', '**/*.provider.js'], message: 'Depend on interfaces; only the composition root (deps.ts, wiring/) picks implementations.' };
+const HTTP_FILES = [
+  'src/http/**',
+  'src/**/*.routes.ts',
+  'src/**/*.router.ts',
+  'src/**/*.auth.ts',
+  'src/twilio-verify/**',
+];
+const IMPLEMENTATIONS = {
+  group: ['**/storage/**', '**/wiring/**', '**/*.provider.js'],
+  message:
+    'Depend on interfaces; only the composition root (deps.ts, wiring/) picks implementations.',
+};
 const NO_HTTP = [
   { group: ['hono', 'hono/*', '@hono/*'], message: 'Domain code must not depend on HTTP.' },
-  { group: ['**/http/**', '**/*.routes.js', '**/*.router.js'], message: 'Domain code must not import the HTTP layer.' },
+  {
+    group: ['**/http/**', '**/*.routes.js', '**/*.router.js'],
+    message: 'Domain code must not import the HTTP layer.',
+  },
 ];
-const NO_DRIVERS = { group: ['drizzle-orm', 'drizzle-orm/*', 'better-sqlite3', 'pg', 'postgres', 'ioredis'], message: 'Domain code must not depend on a database driver.' };
+const NO_DRIVERS = {
+  group: ['drizzle-orm', 'drizzle-orm/*', 'better-sqlite3', 'pg', 'postgres', 'ioredis'],
+  message: 'Domain code must not depend on a database driver.',
+};
 const layering = Object.entries(RANKS).map(([folder, rank]) => {
   const above = Object.entries(RANKS)
     .filter(([other, r]) => other !== folder && r >= rank)
     .map(([other]) => `**/${other}/**`);
-  const layer = above.length > 0 ? [{ group: above, message: `${folder}/ (rank ${rank}) may import only lower-ranked capabilities; see RANKS in eslint.config.js.` }] : [];
+  const layer =
+    above.length > 0
+      ? [
+          {
+            group: above,
+            message: `${folder}/ (rank ${rank}) may import only lower-ranked capabilities; see RANKS in eslint.config.js.`,
+          },
+        ]
+      : [];
   return {
     files: [`src/${folder}/**/*.ts`],
     ignores: HTTP_FILES,
-    rules: { 'no-restricted-imports': ['error', { patterns: [...NO_HTTP, NO_DRIVERS, IMPLEMENTATIONS, ...layer] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...NO_HTTP, NO_DRIVERS, IMPLEMENTATIONS, ...layer] },
+      ],
+    },
   };
 });
-layering.push({ files: HTTP_FILES, rules: { 'no-restricted-imports': ['error', { patterns: [NO_DRIVERS, IMPLEMENTATIONS] }] } });
+layering.push({
+  files: HTTP_FILES,
+  rules: { 'no-restricted-imports': ['error', { patterns: [NO_DRIVERS, IMPLEMENTATIONS] }] },
+});
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'migrations/', 'test-output/', 'bench/results/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'data/',
+      'dist/',
+      'coverage/',
+      'migrations/',
+      'test-output/',
+      'bench/results/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'Use the Clock dependency.' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'Use the Clock dependency.',
+        },
+      ],
     },
   },
   ...layering,
@@ -63,7 +116,10 @@ export default tseslint.config(
     // Import circles hide which way a dependency runs; none is allowed in src/.
     files: ['src/**/*.ts'],
     plugins: { 'import-x': importX },
-    settings: { ...importX.flatConfigs.typescript.settings, 'import-x/resolver-next': [createTypeScriptImportResolver()] },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
+    },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
@@ -81,16 +137,43 @@ export default tseslint.config(
   {
     // The bench measures the product as it ships, not as the tests build it; the tests do not rest on bench code.
     files: ['test/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/bench/**', '**/bench'], message: 'Tests do not import bench/ (its own tests live next to it).' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/bench/**', '**/bench'],
+              message: 'Tests do not import bench/ (its own tests live next to it).',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['bench/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**', '**/test'], message: 'bench/ does not import test/: build the app through bench/lib/in-process-app.ts.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/test/**', '**/test'],
+              message:
+                'bench/ does not import test/: build the app through bench/lib/in-process-app.ts.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     // Services read as short named functions taking their dependencies; the factory only binds them.
     files: ['src/**/*.service.ts'],
-    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
+    rules: {
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

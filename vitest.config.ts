@@ -35,9 +35,22 @@ const POSTGRES_SUITES = [
 ];
 
 const postgres = process.env.DATABASE_URL
-  ? [{ extends: true as const, test: { name: 'postgres', include: POSTGRES_SUITES, env: { TEST_STORAGE: 'postgres' }, setupFiles: ['test/helpers/postgres.setup.ts'] } }]
+  ? [
+      {
+        extends: true as const,
+        test: {
+          name: 'postgres',
+          include: POSTGRES_SUITES,
+          env: { TEST_STORAGE: 'postgres' },
+          setupFiles: ['test/helpers/postgres.setup.ts'],
+        },
+      },
+    ]
   : [];
-if (postgres.length === 0) console.warn('vitest: DATABASE_URL is not set: the HTTP suites are not run a second time on PostgreSQL');
+if (postgres.length === 0)
+  console.warn(
+    'vitest: DATABASE_URL is not set: the HTTP suites are not run a second time on PostgreSQL',
+  );
 
 export default defineConfig({
   test: {
@@ -46,6 +59,12 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    projects: [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts', 'bench/**/*.test.ts'] } }, ...postgres],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'sqlite', include: ['test/**/*.test.ts', 'bench/**/*.test.ts'] },
+      },
+      ...postgres,
+    ],
   },
 });

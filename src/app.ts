@@ -57,7 +57,10 @@ function validationHook(deps: AppDeps): Hook<unknown, AppEnv, string, unknown> {
     }
     const status = result.target === 'param' && reason === 'invalid_request' ? 'not_found' : reason;
     return problem(c, status, {
-      details: status === 'not_found' ? undefined : { errors: issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+      details:
+        status === 'not_found'
+          ? undefined
+          : { errors: issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
     });
   };
 }
@@ -88,7 +91,16 @@ function observe(deps: AppDeps): MiddlewareHandler<AppEnv> {
     deps.metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
     deps.metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
     if (deps.logger.isLevelEnabled('debug')) {
-      deps.logger.debug({ requestId: c.get('requestId'), method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      deps.logger.debug(
+        {
+          requestId: c.get('requestId'),
+          method: c.req.method,
+          route,
+          status: c.res.status,
+          ms: Math.round(seconds * 1e4) / 10,
+        },
+        'request',
+      );
     }
   };
 }
@@ -117,7 +129,13 @@ export function createApp(deps: AppDeps): App {
   app.use('*', securityHeaders());
   app.use('/v1/*', corsPolicy(deps.corsOrigins ?? []));
   app.use('/v2/*', twilioBodyLimit(deps.bodyLimitBytes));
-  app.use('*', declaredBodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c) => problem(c, 'payload_too_large') }));
+  app.use(
+    '*',
+    declaredBodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: (c) => problem(c, 'payload_too_large'),
+    }),
+  );
   // Provider callbacks carry no API key: their routes check the provider's signature instead.
   app.use('/v1/*', except('/v1/webhooks/*', authenticate(deps.admin, deps.events, deps.clock)));
   app.use('/v1/verifications/*', rateLimitHeaders());
@@ -131,8 +149,25 @@ export function createApp(deps: AppDeps): App {
     createAppLimitsRouter(deps.appLimits, base),
     createBlocklistRouter(deps.blocklist, base),
     createOptinRouter(deps.optin.service, base),
-    createInboundRouter({ optin: deps.optin.service, secrets: deps.delivery.webhooks, logInbound: deps.optin.logInbound, events: deps.events, clock: deps.clock }, base),
-    createWebhookRouter({ statuses: deps.delivery.statuses, secrets: deps.delivery.webhooks, events: deps.events, clock: deps.clock }, base),
+    createInboundRouter(
+      {
+        optin: deps.optin.service,
+        secrets: deps.delivery.webhooks,
+        logInbound: deps.optin.logInbound,
+        events: deps.events,
+        clock: deps.clock,
+      },
+      base,
+    ),
+    createWebhookRouter(
+      {
+        statuses: deps.delivery.statuses,
+        secrets: deps.delivery.webhooks,
+        events: deps.events,
+        clock: deps.clock,
+      },
+      base,
+    ),
     createReportsRouter({ reports: deps.reports, adminApp: deps.adminApp }, base),
     createDashboardRouter(base),
     createTwilioVerifyRouter({ ...deps, publicBaseUrl: deps.delivery.webhooks.publicBaseUrl }),
@@ -140,25 +175,37 @@ export function createApp(deps: AppDeps): App {
   // Each route's scope is the one its definition declares (apiKeyScope in its *.routes.ts, also what
   // openapi.yaml publishes), enforced before its body is read; registered ahead of the routes so it runs first.
   for (const router of routers) {
-    for (const { method, path, scope } of declaredScopes(router)) app.on(method, path, requireScope(scope, deps.events, deps.clock));
+    for (const { method, path, scope } of declaredScopes(router))
+      app.on(method, path, requireScope(scope, deps.events, deps.clock));
   }
   for (const router of routers) app.route('/', router);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An API key made by POST /v1/admin/api-keys or `npm run cli -- keys create`, or ADMIN_API_KEY',
+    description:
+      'An API key made by POST /v1/admin/api-keys or `npm run cli -- keys create`, or ADMIN_API_KEY',
   });
 
   app.notFound((c) => problem(c, 'not_found'));
   app.onError((error, c) => {
     if (isDomainError(error)) {
-      return problem(c, error.reason, { details: error.details, retryAfterSeconds: error.retryAfterSeconds });
+      return problem(c, error.reason, {
+        details: error.details,
+        retryAfterSeconds: error.retryAfterSeconds,
+      });
     }
-    if (error instanceof HTTPException && error.status < 500) return problem(c, httpExceptionReason(error));
+    if (error instanceof HTTPException && error.status < 500)
+      return problem(c, httpExceptionReason(error));
     if (deps.storageUnavailable(error)) {
       // The database is down or unreachable: transient, so 503 with Retry-After (RFC 9110 §10.2.3), and no stack in the log.
-      deps.logger.warn({ err: error instanceof Error ? error.message : String(error), requestId: c.get('requestId') }, 'database unavailable');
+      deps.logger.warn(
+        {
+          err: error instanceof Error ? error.message : String(error),
+          requestId: c.get('requestId'),
+        },
+        'database unavailable',
+      );
       return problem(c, 'storage_unavailable', { retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS });
     }
     deps.logger.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
@@ -169,19 +216,50 @@ export function createApp(deps: AppDeps): App {
 
 /** Every tag the routes use, in the order the documentation lists them. */
 const API_TAGS = [
-  { name: 'Verifications', description: 'One-time codes by SMS or flash call, checked once, with a signed result token. API key scope `verify`.' },
-  { name: 'Factors', description: 'Authenticator-app (TOTP) factors, recovery codes and transaction-bound challenges. API key scope `factors`.' },
-  { name: 'Marketing lists', description: 'Double opt-in sign-ups with a consent ledger. API key scope `optin`.' },
-  { name: 'Reports', description: 'Failure, conversion and abuse reports, the event record (scope `reports`), and the dashboard page that reads them.' },
-  { name: 'Blocklist', description: 'Block or allow numbers, prefixes, IPs, CIDRs and countries, at once on every instance. API key scope `security`.' },
-  { name: 'Admin', description: 'API keys, app settings, per-app limits and the signing key. API key scope `admin`.' },
+  {
+    name: 'Verifications',
+    description:
+      'One-time codes by SMS or flash call, checked once, with a signed result token. API key scope `verify`.',
+  },
+  {
+    name: 'Factors',
+    description:
+      'Authenticator-app (TOTP) factors, recovery codes and transaction-bound challenges. API key scope `factors`.',
+  },
+  {
+    name: 'Marketing lists',
+    description: 'Double opt-in sign-ups with a consent ledger. API key scope `optin`.',
+  },
+  {
+    name: 'Reports',
+    description:
+      'Failure, conversion and abuse reports, the event record (scope `reports`), and the dashboard page that reads them.',
+  },
+  {
+    name: 'Blocklist',
+    description:
+      'Block or allow numbers, prefixes, IPs, CIDRs and countries, at once on every instance. API key scope `security`.',
+  },
+  {
+    name: 'Admin',
+    description:
+      'API keys, app settings, per-app limits and the signing key. API key scope `admin`.',
+  },
   {
     name: TWILIO_VERIFY_TAG,
     description:
       'Twilio Verify v2 as its SDKs call it (form in, snake_case JSON out, Twilio error codes), on the same apps and verifications: a Service is an app, a Verification a verification. HTTP Basic. See docs/twilio-verify.md.',
   },
-  { name: 'Webhooks', description: 'Delivery status and inbound messages from the SMS and voice gateways: no API key, each checks its gateway signature.' },
-  { name: 'Service', description: 'Health, readiness, metrics, the public keys of result tokens, and this document with its interactive page. No API key.' },
+  {
+    name: 'Webhooks',
+    description:
+      'Delivery status and inbound messages from the SMS and voice gateways: no API key, each checks its gateway signature.',
+  },
+  {
+    name: 'Service',
+    description:
+      'Health, readiness, metrics, the public keys of result tokens, and this document with its interactive page. No API key.',
+  },
 ];
 
 /**

@@ -24,30 +24,50 @@ import { resolvePepper, resolveReportsSecret, resolveSecrets } from './wiring/se
 const config = (): Config => configOrExit();
 
 /** Opens the configured database (SQLite, or PostgreSQL when DATABASE_URL is set), applying pending migrations. */
-async function withDatabase<T>(run: (database: Database, cfg: Config, stores: () => Stores) => Promise<T>): Promise<T> {
+async function withDatabase<T>(
+  run: (database: Database, cfg: Config, stores: () => Stores) => Promise<T>,
+): Promise<T> {
   const cfg = config();
   const database = await openDatabase(cfg.database);
   try {
-    return await run(database, cfg, () => createStores(database, { clock: systemClock, protector: createNumberProtector(resolveReportsSecret(cfg)) }));
+    return await run(database, cfg, () =>
+      createStores(database, {
+        clock: systemClock,
+        protector: createNumberProtector(resolveReportsSecret(cfg)),
+      }),
+    );
   } finally {
     await database.close();
   }
 }
 
 function adminService(stores: Stores, cfg: Config) {
-  return createAdminService({ keys: stores.apiKeys, apps: stores.apps, clock: systemClock, adminApp: cfg.adminApp, accountSid: accountSidFor(resolvePepper(cfg)) });
+  return createAdminService({
+    keys: stores.apiKeys,
+    apps: stores.apps,
+    clock: systemClock,
+    adminApp: cfg.adminApp,
+    accountSid: accountSidFor(resolvePepper(cfg)),
+  });
 }
 
 function parseScopes(value: string): Scope[] {
-  const scopes = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const scopes = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
-  if (scopes.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`scopes must be a comma-separated list of: ${SCOPES.join(', ')}`);
+  if (scopes.length === 0 || unknown.length > 0)
+    throw new InvalidArgumentError(
+      `scopes must be a comma-separated list of: ${SCOPES.join(', ')}`,
+    );
   return scopes as Scope[];
 }
 
 function parseCodeLength(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 4 || n > 10) throw new InvalidArgumentError('code length must be an integer from 4 to 10');
+  if (!Number.isInteger(n) || n < 4 || n > 10)
+    throw new InvalidArgumentError('code length must be an integer from 4 to 10');
   return n;
 }
 
@@ -55,7 +75,9 @@ const print = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 };
 
-const program = new Command().name('otp-verify').description('Offline administration of the OTP verification service');
+const program = new Command()
+  .name('otp-verify')
+  .description('Offline administration of the OTP verification service');
 
 const keys = program.command('keys').description('API keys');
 keys
@@ -64,13 +86,24 @@ keys
   .requiredOption('--app <name>', 'app name (brand in messages, JWT audience)')
   .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, parseScopes)
   .action(async (opts: { app: string; scopes: Scope[] }) => {
-    if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(opts.app)) throw new InvalidArgumentError('app must be lower-case letters, digits, _ or -');
-    await withDatabase(async (_d, cfg, stores) => print(createdKeyView(await adminService(stores(), cfg).createKey({ app: opts.app, scopes: opts.scopes }))));
+    if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(opts.app))
+      throw new InvalidArgumentError('app must be lower-case letters, digits, _ or -');
+    await withDatabase(async (_d, cfg, stores) =>
+      print(
+        createdKeyView(
+          await adminService(stores(), cfg).createKey({ app: opts.app, scopes: opts.scopes }),
+        ),
+      ),
+    );
   });
 keys
   .command('list')
   .description('list API keys (never their secrets)')
-  .action(async () => withDatabase(async (_d, cfg, stores) => print((await adminService(stores(), cfg).listKeys()).map(keySummaryView))));
+  .action(async () =>
+    withDatabase(async (_d, cfg, stores) =>
+      print((await adminService(stores(), cfg).listKeys()).map(keySummaryView)),
+    ),
+  );
 keys
   .command('revoke <id>')
   .description('revoke an API key')
@@ -88,27 +121,57 @@ program
   .option('--brand <text>', 'name shown in messages')
   .option('--code-length <n>', 'code length (4-10)', parseCodeLength)
   .option('--webotp-domain <domain>', 'WebOTP origin for the last message line')
-  .action(async (name: string, opts: { brand?: string; codeLength?: number; webotpDomain?: string }) =>
-    withDatabase(async (_d, cfg, stores) => print(appSettingsView(await adminService(stores(), cfg).updateApp(name, { brand: opts.brand, codeLength: opts.codeLength, webOtpDomain: opts.webotpDomain })))),
+  .action(
+    async (name: string, opts: { brand?: string; codeLength?: number; webotpDomain?: string }) =>
+      withDatabase(async (_d, cfg, stores) =>
+        print(
+          appSettingsView(
+            await adminService(stores(), cfg).updateApp(name, {
+              brand: opts.brand,
+              codeLength: opts.codeLength,
+              webOtpDomain: opts.webotpDomain,
+            }),
+          ),
+        ),
+      ),
   );
 
 program
   .command('signing-keys')
   .description('JWT signing keys')
   .command('rotate')
-  .description('generate a new signing key; old public keys stay published until their tokens expire')
-  .action(async () => withDatabase(async (_d, _cfg, stores) => print({ kid: await rotateSigningKey(stores().signingKeys, Date.now()) })));
+  .description(
+    'generate a new signing key; old public keys stay published until their tokens expire',
+  )
+  .action(async () =>
+    withDatabase(async (_d, _cfg, stores) =>
+      print({ kid: await rotateSigningKey(stores().signingKeys, Date.now()) }),
+    ),
+  );
 
 program
   .command('factors')
   .description('authenticator-app factors')
   .command('reseal')
-  .description('re-encrypt every factor secret under the first key of FACTOR_ENCRYPTION_KEYS (run after putting a new key first)')
+  .description(
+    're-encrypt every factor secret under the first key of FACTOR_ENCRYPTION_KEYS (run after putting a new key first)',
+  )
   .action(async () =>
     withDatabase(async (database, cfg) => {
-      const deps = await createDeps({ config: cfg, database, clock: systemClock, logger: createLogger({ level: 'silent' }), secrets: resolveSecrets(cfg) });
+      const deps = await createDeps({
+        config: cfg,
+        database,
+        clock: systemClock,
+        logger: createLogger({ level: 'silent' }),
+        secrets: resolveSecrets(cfg),
+      });
       let total = 0;
-      for (let batch = await deps.factors.reseal(500); batch > 0; batch = await deps.factors.reseal(500)) total += batch;
+      for (
+        let batch = await deps.factors.reseal(500);
+        batch > 0;
+        batch = await deps.factors.reseal(500)
+      )
+        total += batch;
       print({ resealed: total });
     }),
   );
@@ -116,11 +179,17 @@ program
 program
   .command('migrate')
   .description('apply database migrations (the server also does this on start)')
-  .action(async () => withDatabase((database, cfg) => Promise.resolve(print({ migrated: describeDatabase(cfg.database), dialect: database.kind }))));
+  .action(async () =>
+    withDatabase((database, cfg) =>
+      Promise.resolve(print({ migrated: describeDatabase(cfg.database), dialect: database.kind })),
+    ),
+  );
 
 program
   .command('purge')
-  .description('delete event records older than RETENTION_DAYS now (the server also does this every RETENTION_INTERVAL_MINUTES)')
+  .description(
+    'delete event records older than RETENTION_DAYS now (the server also does this every RETENTION_INTERVAL_MINUTES)',
+  )
   .action(async () =>
     withDatabase(async (_d, cfg, stores) => {
       const job = createRetentionJob({
@@ -146,7 +215,9 @@ program
 
 program
   .command('config-docs')
-  .description('print docs/configuration.md: every environment variable, generated from the config schema')
+  .description(
+    'print docs/configuration.md: every environment variable, generated from the config schema',
+  )
   .option('--write <file>', 'write it to a file instead')
   .action((opts: { write?: string }) => {
     const markdown = configurationMarkdown();
@@ -156,7 +227,11 @@ program
 
 /** The OpenAPI YAML exactly as committed: generated from a throw-away in-memory app. */
 export async function generateOpenApiYaml(): Promise<string> {
-  const cfg = loadConfig({ NODE_ENV: 'test', OTP_PEPPER: 'x'.repeat(32), FACTOR_ENCRYPTION_KEYS: `openapi:${Buffer.alloc(32).toString('base64')}` });
+  const cfg = loadConfig({
+    NODE_ENV: 'test',
+    OTP_PEPPER: 'x'.repeat(32),
+    FACTOR_ENCRYPTION_KEYS: `openapi:${Buffer.alloc(32).toString('base64')}`,
+  });
   const database = openSqlite(':memory:');
   try {
     const deps = await createDeps({
@@ -164,7 +239,11 @@ export async function generateOpenApiYaml(): Promise<string> {
       database,
       clock: systemClock,
       logger: createLogger({ level: 'silent' }),
-      secrets: { pepper: Buffer.alloc(32), reportsSecret: Buffer.alloc(32), factorKeys: cfg.factors.encryptionKeys ?? [] },
+      secrets: {
+        pepper: Buffer.alloc(32),
+        reportsSecret: Buffer.alloc(32),
+        factorKeys: cfg.factors.encryptionKeys ?? [],
+      },
     });
     return `# Generated by \`npm run openapi\` from the route definitions in src/. Do not edit by hand.\n${stringify(openApiDocument(createApp(deps)), { lineWidth: 0 })}`;
   } finally {

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { parseTrustProxy, type TrustProxy } from './http/client-address.js';
 import { parseFlashCallRanges, type FlashCallPlan } from './delivery/flashcall.js';
 import { parseSealingKeys, type SealingKey } from './factors/secret-box.js';
-import { LIMITS_ENV, limitsConfig, checkLimitsEnv, type LimitsConfig } from './limits/limits.config.js';
+import {
+  LIMITS_ENV,
+  limitsConfig,
+  checkLimitsEnv,
+  type LimitsConfig,
+} from './limits/limits.config.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -16,18 +21,26 @@ export const ENV_SCHEMA = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     HOST: z.string().min(1).default('0.0.0.0'),
     PORT: int(0, 65535).default(3000),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
     DATA_DIR: z.string().min(1).default('./data'),
     SQLITE_PATH: z.string().min(1).optional(),
     // Set: PostgreSQL (every instance shares it); unset: SQLite at SQLITE_PATH.
     DATABASE_URL: z
       .string()
-      .regex(/^postgres(ql)?:\/\/[^/?#]+/, 'must be a postgres:// or postgresql:// URL (leave it unset to use SQLite at SQLITE_PATH)')
+      .regex(
+        /^postgres(ql)?:\/\/[^/?#]+/,
+        'must be a postgres:// or postgresql:// URL (leave it unset to use SQLite at SQLITE_PATH)',
+      )
       .optional(),
     DATABASE_POOL_SIZE: int(1, 1000).default(10),
     OTP_PEPPER: z.string().optional(),
     ADMIN_API_KEY: z.string().optional(),
-    ADMIN_APP: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('default'),
+    ADMIN_APP: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)
+      .default('default'),
     CODE_LENGTH: int(4, 10).default(6),
     CODE_TTL_SECONDS: int(300, 600).default(600),
     MAX_CHECK_ATTEMPTS: int(1, 10).default(5),
@@ -54,11 +67,17 @@ export const ENV_SCHEMA = z
     PROVIDER_RETRY_BASE_MS: int(1, 10000).default(250),
     PROVIDER_BREAKER_THRESHOLD: int(1, 100).default(5),
     PROVIDER_BREAKER_COOLDOWN_SECONDS: int(1, 3600).default(30),
-    TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/).optional(),
+    TWILIO_ACCOUNT_SID: z
+      .string()
+      .regex(/^AC[0-9a-fA-F]{32}$/)
+      .optional(),
     TWILIO_AUTH_TOKEN: z.string().optional(),
     TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
     TWILIO_FROM: z.string().optional(),
-    TWILIO_MESSAGING_SERVICE_SID: z.string().regex(/^MG[0-9a-fA-F]{32}$/).optional(),
+    TWILIO_MESSAGING_SERVICE_SID: z
+      .string()
+      .regex(/^MG[0-9a-fA-F]{32}$/)
+      .optional(),
     PUBLIC_BASE_URL: z.url().optional(),
     BODY_LIMIT_BYTES: int(1024, 1048576).default(65536),
     SHUTDOWN_TIMEOUT_MS: int(100, 120000).default(10000),
@@ -77,7 +96,10 @@ export const ENV_SCHEMA = z
     OPTIN_LEDGER_RETENTION_DAYS: z.coerce
       .number()
       .int()
-      .refine((d) => d === 0 || (d >= 1461 && d <= 36500), { message: 'must be 0 (keep forever) or between 1461 (4 years: consent must outlive the TCPA limitation period) and 36500' })
+      .refine((d) => d === 0 || (d >= 1461 && d <= 36500), {
+        message:
+          'must be 0 (keep forever) or between 1461 (4 years: consent must outlive the TCPA limitation period) and 36500',
+      })
       .default(0),
     ...LIMITS_ENV,
     REPORTS_ENCRYPTION_KEY: z.string().optional(),
@@ -97,34 +119,80 @@ export const ENV_SCHEMA = z
         ctx.addIssue({ code: 'custom', path: ['TRUST_PROXY'], message: (error as Error).message });
       }
     }
-    const flashPlan = env.FLASHCALL_RANGES === undefined ? undefined : parseFlashCallRanges(env.FLASHCALL_RANGES);
+    const flashPlan =
+      env.FLASHCALL_RANGES === undefined ? undefined : parseFlashCallRanges(env.FLASHCALL_RANGES);
     if (flashPlan && 'problems' in flashPlan) {
-      for (const message of flashPlan.problems) ctx.addIssue({ code: 'custom', path: ['FLASHCALL_RANGES'], message });
+      for (const message of flashPlan.problems)
+        ctx.addIssue({ code: 'custom', path: ['FLASHCALL_RANGES'], message });
     }
     if (production && flashPlan && env.VOICE_PROVIDER === 'log') {
-      ctx.addIssue({ code: 'custom', path: ['VOICE_PROVIDER'], message: 'must not be "log" when NODE_ENV=production and FLASHCALL_RANGES is set: calls would only reach a file' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VOICE_PROVIDER'],
+        message:
+          'must not be "log" when NODE_ENV=production and FLASHCALL_RANGES is set: calls would only reach a file',
+      });
     }
     if (env.VOICE_PROVIDER === 'http') {
-      if (env.VOICE_HTTP_URL === undefined) ctx.addIssue({ code: 'custom', path: ['VOICE_HTTP_URL'], message: 'is required when VOICE_PROVIDER=http' });
+      if (env.VOICE_HTTP_URL === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['VOICE_HTTP_URL'],
+          message: 'is required when VOICE_PROVIDER=http',
+        });
       const secret = env.VOICE_HTTP_SECRET ?? env.SMS_HTTP_SECRET;
       if (secret === undefined || secret.length < 16) {
-        ctx.addIssue({ code: 'custom', path: ['VOICE_HTTP_SECRET'], message: 'is required (16+ characters, or SMS_HTTP_SECRET) when VOICE_PROVIDER=http' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['VOICE_HTTP_SECRET'],
+          message: 'is required (16+ characters, or SMS_HTTP_SECRET) when VOICE_PROVIDER=http',
+        });
       }
     }
     if (env.SMS_PROVIDER === 'twilio' || env.VOICE_PROVIDER === 'twilio') {
-      if (env.TWILIO_ACCOUNT_SID === undefined) ctx.addIssue({ code: 'custom', path: ['TWILIO_ACCOUNT_SID'], message: 'is required (AC…) for the twilio provider' });
+      if (env.TWILIO_ACCOUNT_SID === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TWILIO_ACCOUNT_SID'],
+          message: 'is required (AC…) for the twilio provider',
+        });
       if (env.TWILIO_AUTH_TOKEN === undefined || env.TWILIO_AUTH_TOKEN.length < 16) {
-        ctx.addIssue({ code: 'custom', path: ['TWILIO_AUTH_TOKEN'], message: 'is required for the twilio provider' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TWILIO_AUTH_TOKEN'],
+          message: 'is required for the twilio provider',
+        });
       }
       if (production && !env.TWILIO_BASE_URL.startsWith('https://')) {
-        ctx.addIssue({ code: 'custom', path: ['TWILIO_BASE_URL'], message: 'must be https when NODE_ENV=production: the Auth Token travels in every request' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TWILIO_BASE_URL'],
+          message:
+            'must be https when NODE_ENV=production: the Auth Token travels in every request',
+        });
       }
     }
-    if (env.SMS_PROVIDER === 'twilio' && env.TWILIO_FROM === undefined && env.TWILIO_MESSAGING_SERVICE_SID === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['TWILIO_FROM'], message: 'or TWILIO_MESSAGING_SERVICE_SID is required when SMS_PROVIDER=twilio' });
+    if (
+      env.SMS_PROVIDER === 'twilio' &&
+      env.TWILIO_FROM === undefined &&
+      env.TWILIO_MESSAGING_SERVICE_SID === undefined
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TWILIO_FROM'],
+        message: 'or TWILIO_MESSAGING_SERVICE_SID is required when SMS_PROVIDER=twilio',
+      });
     }
-    if (production && env.PUBLIC_BASE_URL !== undefined && !env.PUBLIC_BASE_URL.startsWith('https://')) {
-      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'must be https when NODE_ENV=production: providers post delivery statuses to it' });
+    if (
+      production &&
+      env.PUBLIC_BASE_URL !== undefined &&
+      !env.PUBLIC_BASE_URL.startsWith('https://')
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_BASE_URL'],
+        message: 'must be https when NODE_ENV=production: providers post delivery statuses to it',
+      });
     }
   });
 
@@ -137,49 +205,75 @@ function crossChecks(env: Record<string, string>): string[] {
   const production = env.NODE_ENV === 'production';
   const sms = env.SMS_PROVIDER ?? 'log';
   if (env.DATABASE_URL !== undefined && env.SQLITE_PATH !== undefined) {
-    problems.push('DATABASE_URL and SQLITE_PATH are both set: set DATABASE_URL for PostgreSQL or SQLITE_PATH for SQLite, not both');
+    problems.push(
+      'DATABASE_URL and SQLITE_PATH are both set: set DATABASE_URL for PostgreSQL or SQLITE_PATH for SQLite, not both',
+    );
   }
   if (env.DATABASE_URL !== undefined) {
     // A generated secret lives in one instance's DATA_DIR: a code sent by one instance would be
     // refused by the next, and numbers and authenticator secrets sealed by one unreadable by another.
-    const unshared = ['OTP_PEPPER', 'REPORTS_ENCRYPTION_KEY', 'FACTOR_ENCRYPTION_KEYS'].filter((name) => env[name] === undefined);
+    const unshared = ['OTP_PEPPER', 'REPORTS_ENCRYPTION_KEY', 'FACTOR_ENCRYPTION_KEYS'].filter(
+      (name) => env[name] === undefined,
+    );
     if (unshared.length > 0) {
-      problems.push(`${unshared.join(', ')} must be set when DATABASE_URL is set: every instance sharing the database needs the same secrets (development generates them per DATA_DIR)`);
+      problems.push(
+        `${unshared.join(', ')} must be set when DATABASE_URL is set: every instance sharing the database needs the same secrets (development generates them per DATA_DIR)`,
+      );
     }
   }
-  if (env.OTP_PEPPER !== undefined && env.OTP_PEPPER.length < 32) problems.push('OTP_PEPPER must be at least 32 characters (e.g. `openssl rand -base64 32`)');
-  if (production && env.OTP_PEPPER === undefined) problems.push('OTP_PEPPER is required when NODE_ENV=production (e.g. `openssl rand -base64 32`)');
-  if (env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 characters');
+  if (env.OTP_PEPPER !== undefined && env.OTP_PEPPER.length < 32)
+    problems.push('OTP_PEPPER must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  if (production && env.OTP_PEPPER === undefined)
+    problems.push(
+      'OTP_PEPPER is required when NODE_ENV=production (e.g. `openssl rand -base64 32`)',
+    );
+  if (env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32)
+    problems.push('ADMIN_API_KEY must be at least 32 characters');
   if (production) {
     for (const name of ['OTP_PEPPER', 'ADMIN_API_KEY'] as const) {
       const value = env[name];
       if (value !== undefined && value.length >= 32 && looksWeak(value)) {
-        problems.push(`${name} looks like a placeholder or a low-entropy value; set a random one (e.g. \`openssl rand -base64 32\`)`);
+        problems.push(
+          `${name} looks like a placeholder or a low-entropy value; set a random one (e.g. \`openssl rand -base64 32\`)`,
+        );
       }
     }
   }
   problems.push(...parseOrigins(env.CORS_ORIGINS ?? '').problems);
-  if (production && sms === 'log') problems.push('SMS_PROVIDER must not be "log" when NODE_ENV=production: codes would only reach a file (set SMS_PROVIDER=http)');
+  if (production && sms === 'log')
+    problems.push(
+      'SMS_PROVIDER must not be "log" when NODE_ENV=production: codes would only reach a file (set SMS_PROVIDER=http)',
+    );
   if (sms === 'http') {
-    if (env.SMS_HTTP_URL === undefined) problems.push('SMS_HTTP_URL is required when SMS_PROVIDER=http');
-    if (env.SMS_HTTP_SECRET === undefined || env.SMS_HTTP_SECRET.length < 16) problems.push('SMS_HTTP_SECRET is required (16+ characters) when SMS_PROVIDER=http');
+    if (env.SMS_HTTP_URL === undefined)
+      problems.push('SMS_HTTP_URL is required when SMS_PROVIDER=http');
+    if (env.SMS_HTTP_SECRET === undefined || env.SMS_HTTP_SECRET.length < 16)
+      problems.push('SMS_HTTP_SECRET is required (16+ characters) when SMS_PROVIDER=http');
   }
   if (env.REPORTS_ENCRYPTION_KEY !== undefined && env.REPORTS_ENCRYPTION_KEY.length < 32) {
-    problems.push('REPORTS_ENCRYPTION_KEY must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+    problems.push(
+      'REPORTS_ENCRYPTION_KEY must be at least 32 characters (e.g. `openssl rand -base64 32`)',
+    );
   }
   if (production && env.REPORTS_ENCRYPTION_KEY === undefined) {
-    problems.push('REPORTS_ENCRYPTION_KEY is required when NODE_ENV=production: it protects the phone numbers of the event record (e.g. `openssl rand -base64 32`)');
+    problems.push(
+      'REPORTS_ENCRYPTION_KEY is required when NODE_ENV=production: it protects the phone numbers of the event record (e.g. `openssl rand -base64 32`)',
+    );
   }
   if (env.FACTOR_ENCRYPTION_KEYS !== undefined) {
-    for (const message of parseSealingKeys(env.FACTOR_ENCRYPTION_KEYS).problems) problems.push(`FACTOR_ENCRYPTION_KEYS ${message}`);
+    for (const message of parseSealingKeys(env.FACTOR_ENCRYPTION_KEYS).problems)
+      problems.push(`FACTOR_ENCRYPTION_KEYS ${message}`);
   } else if (production) {
-    problems.push('FACTOR_ENCRYPTION_KEYS is required when NODE_ENV=production: authenticator secrets are encrypted with it (e.g. `k1:$(openssl rand -base64 32)`)');
+    problems.push(
+      'FACTOR_ENCRYPTION_KEYS is required when NODE_ENV=production: authenticator secrets are encrypted with it (e.g. `k1:$(openssl rand -base64 32)`)',
+    );
   }
   return problems;
 }
 
 // Words found in example and default values, never in `openssl rand` output of this length by chance.
-const PLACEHOLDER = /change.?me|example|placeholder|replace|default|secret|password|your[-_ ]?(key|pepper)|test[-_ ]?(key|pepper)|x{8}|0123456789/i;
+const PLACEHOLDER =
+  /change.?me|example|placeholder|replace|default|secret|password|your[-_ ]?(key|pepper)|test[-_ ]?(key|pepper)|x{8}|0123456789/i;
 
 /**
  * A secret copied from documentation or typed by hand rather than generated: a placeholder word,
@@ -193,15 +287,25 @@ export function looksWeak(value: string): boolean {
 function parseOrigins(raw: string): { origins: string[]; problems: string[] } {
   const origins: string[] = [];
   const problems: string[] = [];
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     let url: URL | undefined;
     try {
       url = new URL(item);
     } catch {
       url = undefined;
     }
-    if (item === '*' || !url || !/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/$/, '')) {
-      problems.push(`CORS_ORIGINS: "${item}" is not an origin (scheme://host[:port]; no wildcard, no path)`);
+    if (
+      item === '*' ||
+      !url ||
+      !/^https?:$/.test(url.protocol) ||
+      url.origin !== item.replace(/\/$/, '')
+    ) {
+      problems.push(
+        `CORS_ORIGINS: "${item}" is not an origin (scheme://host[:port]; no wildcard, no path)`,
+      );
     } else {
       origins.push(url.origin);
     }
@@ -241,11 +345,24 @@ export interface Config {
     | { provider: 'log'; outboxPath: string; stdout: boolean }
     | { provider: 'http'; url: string; secret: string; timeoutMs: number }
     | { provider: 'twilio' };
-  twilio: { accountSid: string; authToken: string; baseUrl: string; from: string | undefined; messagingServiceSid: string | undefined; ringSeconds: number; timeoutMs: number };
+  twilio: {
+    accountSid: string;
+    authToken: string;
+    baseUrl: string;
+    from: string | undefined;
+    messagingServiceSid: string | undefined;
+    ringSeconds: number;
+    timeoutMs: number;
+  };
   /** Present iff FLASHCALL_RANGES is set: flash calls (and the fallback to them) are available. */
   flashCall: { plan: FlashCallPlan; weakCodeMaxAttempts: number } | undefined;
   fallback: { afterSeconds: number; pollMs: number };
-  resilience: { retries: number; baseDelayMs: number; breakerThreshold: number; breakerCooldownMs: number };
+  resilience: {
+    retries: number;
+    baseDelayMs: number;
+    breakerThreshold: number;
+    breakerCooldownMs: number;
+  };
   /** The URL providers reach this service at; status callback URLs are built from it. */
   publicBaseUrl: string | undefined;
   outboxPath: string;
@@ -276,7 +393,8 @@ export interface Config {
   optin: { maxConfirmAttempts: number; expiryPollMs: number; ledgerRetentionDays: number };
 }
 
-export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
+export type DatabaseConfig =
+  { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -292,10 +410,14 @@ export const ENV_NAMES: readonly string[] = Object.keys(ENV_SCHEMA.shape);
 
 /** Reads the configuration from an environment. Pure; throws ConfigError listing every problem at once. */
 export function loadConfig(source: Record<string, string | undefined>): Config {
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = Object.fromEntries(
+    Object.entries(source).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = ENV_SCHEMA.safeParse(cleaned);
   const problems = [
-    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'} ${i.message}`)),
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'} ${i.message}`)),
     ...crossChecks(cleaned as Record<string, string>),
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
@@ -309,7 +431,10 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
     sqlitePath,
-    database: e.DATABASE_URL === undefined ? { kind: 'sqlite', path: sqlitePath } : { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    database:
+      e.DATABASE_URL === undefined
+        ? { kind: 'sqlite', path: sqlitePath }
+        : { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     otpPepper: e.OTP_PEPPER,
     adminApiKey: e.ADMIN_API_KEY,
     adminApp: e.ADMIN_APP,
@@ -320,16 +445,30 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       resendCooldownSeconds: e.RESEND_COOLDOWN_SECONDS,
       maxSends: e.MAX_SENDS,
     },
-    jwt: { issuer: e.JWT_ISSUER ?? `http://localhost:${e.PORT}`, ttlSeconds: e.JWT_TTL_SECONDS, privateKeyPem: e.JWT_PRIVATE_KEY },
+    jwt: {
+      issuer: e.JWT_ISSUER ?? `http://localhost:${e.PORT}`,
+      ttlSeconds: e.JWT_TTL_SECONDS,
+      privateKeyPem: e.JWT_PRIVATE_KEY,
+    },
     sms:
       e.SMS_PROVIDER === 'http'
-        ? { provider: 'http', url: e.SMS_HTTP_URL ?? '', secret: e.SMS_HTTP_SECRET ?? '', timeoutMs: e.SMS_HTTP_TIMEOUT_MS }
+        ? {
+            provider: 'http',
+            url: e.SMS_HTTP_URL ?? '',
+            secret: e.SMS_HTTP_SECRET ?? '',
+            timeoutMs: e.SMS_HTTP_TIMEOUT_MS,
+          }
         : e.SMS_PROVIDER === 'twilio'
           ? { provider: 'twilio' }
           : { provider: 'log', outboxPath, stdout: e.LOG_PROVIDER_STDOUT },
     voice:
       e.VOICE_PROVIDER === 'http'
-        ? { provider: 'http', url: e.VOICE_HTTP_URL ?? '', secret: e.VOICE_HTTP_SECRET ?? e.SMS_HTTP_SECRET ?? '', timeoutMs: e.SMS_HTTP_TIMEOUT_MS }
+        ? {
+            provider: 'http',
+            url: e.VOICE_HTTP_URL ?? '',
+            secret: e.VOICE_HTTP_SECRET ?? e.SMS_HTTP_SECRET ?? '',
+            timeoutMs: e.SMS_HTTP_TIMEOUT_MS,
+          }
         : e.VOICE_PROVIDER === 'twilio'
           ? { provider: 'twilio' }
           : { provider: 'log', outboxPath, stdout: e.LOG_PROVIDER_STDOUT },
@@ -363,7 +502,10 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     corsOrigins: parseOrigins(e.CORS_ORIGINS ?? '').origins,
     limits: limitsConfig(e),
     factors: {
-      encryptionKeys: e.FACTOR_ENCRYPTION_KEYS === undefined ? undefined : parseSealingKeys(e.FACTOR_ENCRYPTION_KEYS).keys,
+      encryptionKeys:
+        e.FACTOR_ENCRYPTION_KEYS === undefined
+          ? undefined
+          : parseSealingKeys(e.FACTOR_ENCRYPTION_KEYS).keys,
       lockoutSeconds: e.FACTOR_LOCKOUT_SECONDS,
       maxPerUser: e.FACTORS_PER_USER,
       enrolmentTtlSeconds: e.FACTOR_ENROLMENT_TTL_SECONDS,
@@ -376,11 +518,18 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       retentionBatchSize: e.RETENTION_BATCH_SIZE,
       retentionIntervalMinutes: e.RETENTION_INTERVAL_MINUTES,
     },
-    optin: { maxConfirmAttempts: e.OPTIN_MAX_CONFIRM_ATTEMPTS, expiryPollMs: e.OPTIN_EXPIRY_POLL_MS, ledgerRetentionDays: e.OPTIN_LEDGER_RETENTION_DAYS },
+    optin: {
+      maxConfirmAttempts: e.OPTIN_MAX_CONFIRM_ATTEMPTS,
+      expiryPollMs: e.OPTIN_EXPIRY_POLL_MS,
+      ledgerRetentionDays: e.OPTIN_LEDGER_RETENTION_DAYS,
+    },
   };
 }
 
-function flashCallPlan(ranges: string | undefined, weakCodeMaxAttempts: number): Config['flashCall'] {
+function flashCallPlan(
+  ranges: string | undefined,
+  weakCodeMaxAttempts: number,
+): Config['flashCall'] {
   if (ranges === undefined) return undefined;
   const parsed = parseFlashCallRanges(ranges);
   return 'plan' in parsed ? { plan: parsed.plan, weakCodeMaxAttempts } : undefined;

@@ -1,6 +1,9 @@
 import { createAdminService, type AdminService } from './admin/admin.service.js';
 import type { Config } from './config.js';
-import { createDeliveryStatusService, type DeliveryStatusService } from './delivery/status.service.js';
+import {
+  createDeliveryStatusService,
+  type DeliveryStatusService,
+} from './delivery/status.service.js';
 import type { SmsProvider, VoiceProvider } from './delivery/provider.js';
 import type { WebhookSecrets } from './delivery/webhooks.auth.js';
 import type { EventRecorder } from './events/events.js';
@@ -25,7 +28,10 @@ import { createStores } from './storage/index.js';
 import type { Stores } from './storage/stores.js';
 import { createTokenIssuer, type TokenIssuer } from './tokens/tokens.js';
 import type { FlashCalls } from './verification/fallback.service.js';
-import { createVerificationService, type VerificationService } from './verification/verification.service.js';
+import {
+  createVerificationService,
+  type VerificationService,
+} from './verification/verification.service.js';
 import { createDelivery } from './wiring/delivery.js';
 import { createJobs, type Jobs } from './wiring/jobs.js';
 import { createLimits } from './wiring/limits.js';
@@ -118,8 +124,21 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const protector = createNumberProtector(options.secrets.reportsSecret);
   const stores: Stores = createStores(database, { clock, protector: withRecentNumbers(protector) });
   const { events, apps } = stores;
-  const tokens = await createTokenIssuer({ store: stores.signingKeys, clock, issuer: config.jwt.issuer, ttlSeconds: config.jwt.ttlSeconds, privateKeyPem: config.jwt.privateKeyPem });
-  const admin = createAdminService({ keys: stores.apiKeys, apps, clock, adminApiKey: config.adminApiKey, adminApp: config.adminApp, accountSid: accountSidFor(pepper) });
+  const tokens = await createTokenIssuer({
+    store: stores.signingKeys,
+    clock,
+    issuer: config.jwt.issuer,
+    ttlSeconds: config.jwt.ttlSeconds,
+    privateKeyPem: config.jwt.privateKeyPem,
+  });
+  const admin = createAdminService({
+    keys: stores.apiKeys,
+    apps,
+    clock,
+    adminApiKey: config.adminApiKey,
+    adminApp: config.adminApp,
+    accountSid: accountSidFor(pepper),
+  });
   const settled = (): Promise<void> => database.settled();
   const limits = await createLimits({ config: config.limits, stores, clock, logger, metrics });
   const recorder: EventRecorder = {
@@ -129,8 +148,20 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     },
     counted: (event) => metrics.events.inc({ kind: event.kind, reason: event.reason }),
   };
-  const onDelivery = (channel: string, provider: string, status: string) => metrics.deliveries.inc({ channel, provider, status });
-  const { sms, flashCalls } = createDelivery({ config, clock, logger, stores, events: recorder, pepper, settled, sms: options.sms, voice: options.voice, onDelivery });
+  const onDelivery = (channel: string, provider: string, status: string) =>
+    metrics.deliveries.inc({ channel, provider, status });
+  const { sms, flashCalls } = createDelivery({
+    config,
+    clock,
+    logger,
+    stores,
+    events: recorder,
+    pepper,
+    settled,
+    sms: options.sms,
+    voice: options.voice,
+    onDelivery,
+  });
   const factors = createFactorService({
     store: stores.factors,
     apps,
@@ -143,7 +174,10 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       options.factorGuard ??
       createFactorLimitsGuard({
         counters: limits.counters,
-        limits: { userChecksPerHour: config.factors.userChecksPerHour, ipChecksPerHour: config.limits.rates['ip-checks:hour'] },
+        limits: {
+          userChecksPerHour: config.factors.userChecksPerHour,
+          ipChecksPerHour: config.limits.rates['ip-checks:hour'],
+        },
       }),
     limits: {
       maxAttempts: config.verification.maxCheckAttempts,
@@ -152,7 +186,13 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       enrolmentTtlSeconds: config.factors.enrolmentTtlSeconds,
     },
   });
-  const statuses = createDeliveryStatusService({ store: stores.delivery, events: recorder, clock, fallBack: flashCalls ? (id, reason) => flashCalls.fallBack(id, reason) : undefined, onDelivery });
+  const statuses = createDeliveryStatusService({
+    store: stores.delivery,
+    events: recorder,
+    clock,
+    fallBack: flashCalls ? (id, reason) => flashCalls.fallBack(id, reason) : undefined,
+    onDelivery,
+  });
   const verification = createVerificationService({
     store: stores.verifications,
     apps,
@@ -210,6 +250,13 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       smsUnitCost: config.reports.smsUnitCost,
     }),
     adminApp: config.adminApp,
-    jobs: createJobs({ config, clock, logger, eventRetention: stores.eventRetention, optin, flashCalls }),
+    jobs: createJobs({
+      config,
+      clock,
+      logger,
+      eventRetention: stores.eventRetention,
+      optin,
+      flashCalls,
+    }),
   };
 }

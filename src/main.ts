@@ -20,7 +20,12 @@ import { resolveSecrets } from './wiring/secrets.js';
  * live set (a big report) still gets the room it needs. A flag given on the command line wins.
  */
 const HEAP_GROWING_PERCENT = 50;
-if (!process.execArgv.some((flag) => flag.startsWith('--heap-growing-percent') || flag.startsWith('--heap_growing_percent'))) {
+if (
+  !process.execArgv.some(
+    (flag) =>
+      flag.startsWith('--heap-growing-percent') || flag.startsWith('--heap_growing_percent'),
+  )
+) {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
 
@@ -29,10 +34,18 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger({ level: config.logLevel });
   // A PostgreSQL connection dropped while idle is replaced by the pool; say so, without a stack.
-  const database = await openDatabase(config.database, { onIdleError: (error) => logger.warn({ err: error.message }, 'database connection lost; the pool reconnects') });
+  const database = await openDatabase(config.database, {
+    onIdleError: (error) =>
+      logger.warn({ err: error.message }, 'database connection lost; the pool reconnects'),
+  });
   // SQLite: WAL checkpoints run in a worker thread, off the event loop (PostgreSQL checkpoints itself).
   const checkpointer =
-    database.kind === 'sqlite' ? startWalCheckpointer(database, { intervalMs: 100, onError: (message) => logger.warn({ message }, 'WAL checkpoint worker') }) : undefined;
+    database.kind === 'sqlite'
+      ? startWalCheckpointer(database, {
+          intervalMs: 100,
+          onError: (message) => logger.warn({ message }, 'WAL checkpoint worker'),
+        })
+      : undefined;
   const deps = await createDeps({
     config,
     database,
@@ -63,16 +76,30 @@ async function main(): Promise<void> {
       if (inFlight === 0) drained?.();
     }
   };
-  const handlersDone = (): Promise<void> => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (drained = resolve)));
+  const handlersDone = (): Promise<void> =>
+    inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (drained = resolve));
 
   const { headersTimeoutMs, requestTimeoutMs } = config.http;
-  const serverOptions = { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) };
-  const server: ServerType = serve({ fetch: tracked, port: config.port, hostname: config.host, serverOptions }, (info) => {
-    logger.info(
-      { port: info.port, host: config.host, database: `${config.database.kind}:${describeDatabase(config.database)}`, sms: config.sms.provider, voice: config.flashCall ? config.voice.provider : 'off' },
-      'listening',
-    );
-  });
+  const serverOptions = {
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+  };
+  const server: ServerType = serve(
+    { fetch: tracked, port: config.port, hostname: config.host, serverOptions },
+    (info) => {
+      logger.info(
+        {
+          port: info.port,
+          host: config.host,
+          database: `${config.database.kind}:${describeDatabase(config.database)}`,
+          sms: config.sms.provider,
+          voice: config.flashCall ? config.voice.provider : 'off',
+        },
+        'listening',
+      );
+    },
+  );
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -110,6 +137,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -8,7 +8,10 @@ const PAGE = resolve(import.meta.dirname, '../docs/configuration.md');
 
 describe('docs/configuration.md', () => {
   it('is what `npm run docs:config` generates from the config schema today', () => {
-    expect(readFileSync(PAGE, 'utf8'), 'docs/configuration.md is stale: run `npm run docs:config`').toBe(configurationMarkdown());
+    expect(
+      readFileSync(PAGE, 'utf8'),
+      'docs/configuration.md is stale: run `npm run docs:config`',
+    ).toBe(configurationMarkdown());
   });
 
   it('lists every variable the service reads, once, with its meaning', () => {

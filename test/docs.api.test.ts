@@ -17,15 +17,26 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 describe('docs/api.md', () => {
   it('lists every operation of openapi.yaml in its route table', () => {
-    const document = parse(readFileSync(resolve(ROOT, 'openapi.yaml'), 'utf8')) as { paths: Record<string, Partial<Record<(typeof METHODS)[number], unknown>>> };
-    const operations = Object.entries(document.paths).flatMap(([path, item]) => METHODS.filter((m) => item[m] !== undefined).map((m) => ({ method: m.toUpperCase(), path })));
+    const document = parse(readFileSync(resolve(ROOT, 'openapi.yaml'), 'utf8')) as {
+      paths: Record<string, Partial<Record<(typeof METHODS)[number], unknown>>>;
+    };
+    const operations = Object.entries(document.paths).flatMap(([path, item]) =>
+      METHODS.filter((m) => item[m] !== undefined).map((m) => ({ method: m.toUpperCase(), path })),
+    );
     expect(operations.length).toBeGreaterThan(40);
-    const missing = operations.filter(({ method, path }) => !TABLE_ROWS.some((row) => row.includes(`${path}\``) && new RegExp(`\`${method}[\` ]`).test(row)));
+    const missing = operations.filter(
+      ({ method, path }) =>
+        !TABLE_ROWS.some(
+          (row) => row.includes(`${path}\``) && new RegExp(`\`${method}[\` ]`).test(row),
+        ),
+    );
     expect(missing.map(({ method, path }) => `${method} ${path}`)).toEqual([]);
   });
 
   it('gives every problem reason a row in its reasons table', () => {
-    const missing = REASONS.filter((reason) => !TABLE_ROWS.some((row) => row.startsWith(`| \`${reason}\` |`)));
+    const missing = REASONS.filter(
+      (reason) => !TABLE_ROWS.some((row) => row.startsWith(`| \`${reason}\` |`)),
+    );
     expect(missing).toEqual([]);
   });
 });

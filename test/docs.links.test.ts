@@ -40,7 +40,13 @@ function outsideFences(markdown: string): string[] {
   return markdown.split('\n').map((line) => {
     const opener = /^\s{0,3}(`{3,}|~{3,})/.exec(line)?.[1];
     if (fence !== undefined) {
-      if (opener !== undefined && opener[0] === fence[0] && opener.length >= fence.length && line.trim() === opener) fence = undefined;
+      if (
+        opener !== undefined &&
+        opener[0] === fence[0] &&
+        opener.length >= fence.length &&
+        line.trim() === opener
+      )
+        fence = undefined;
       return '';
     }
     if (opener !== undefined) {
@@ -53,7 +59,9 @@ function outsideFences(markdown: string): string[] {
 
 /** As outsideFences, and inline code spans replaced by spaces of the same length (`[x](y)` in code is no link). */
 function proseLines(markdown: string): string[] {
-  return outsideFences(markdown).map((line) => line.replace(/(`+)(?:(?!\1).)+?\1/g, (span) => ' '.repeat(span.length)));
+  return outsideFences(markdown).map((line) =>
+    line.replace(/(`+)(?:(?!\1).)+?\1/g, (span) => ' '.repeat(span.length)),
+  );
 }
 
 /** Every link destination of a Markdown text: inline links and images, reference definitions, HTML href/src. */
@@ -61,12 +69,15 @@ export function linksOf(markdown: string): Link[] {
   const links: Link[] = [];
   proseLines(markdown).forEach((text, index) => {
     const line = index + 1;
-    for (const match of text.matchAll(/!?\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:"[^"]*"|'[^']*'))?\s*\)/g)) {
+    for (const match of text.matchAll(
+      /!?\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:"[^"]*"|'[^']*'))?\s*\)/g,
+    )) {
       links.push({ line, target: (match[1] ?? '').replace(/^<|>$/g, '') });
     }
     const definition = /^\s{0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)/.exec(text);
     if (definition) links.push({ line, target: (definition[1] ?? '').replace(/^<|>$/g, '') });
-    for (const match of text.matchAll(/\b(?:href|src)\s*=\s*"([^"]*)"/g)) links.push({ line, target: match[1] ?? '' });
+    for (const match of text.matchAll(/\b(?:href|src)\s*=\s*"([^"]*)"/g))
+      links.push({ line, target: match[1] ?? '' });
   });
   return links;
 }
@@ -102,41 +113,72 @@ export function anchorsOf(markdown: string): Set<string> {
   lines.forEach((line, i) => {
     const atx = /^\s{0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$/.exec(line);
     if (atx) add(atx[1] ?? '');
-    else if (i > 0 && /^\s{0,3}(=+|-+)\s*$/.test(line) && /\S/.test(lines[i - 1] ?? '') && !/^\s*([-*+]\s|\||#)/.test(lines[i - 1] ?? '')) add(lines[i - 1] ?? '');
-    for (const match of line.matchAll(/<a\s[^>]*\b(?:id|name)\s*=\s*"([^"]+)"/g)) anchors.add(match[1] ?? '');
+    else if (
+      i > 0 &&
+      /^\s{0,3}(=+|-+)\s*$/.test(line) &&
+      /\S/.test(lines[i - 1] ?? '') &&
+      !/^\s*([-*+]\s|\||#)/.test(lines[i - 1] ?? '')
+    )
+      add(lines[i - 1] ?? '');
+    for (const match of line.matchAll(/<a\s[^>]*\b(?:id|name)\s*=\s*"([^"]+)"/g))
+      anchors.add(match[1] ?? '');
   });
   return anchors;
 }
 
 /** What is wrong with one link of `from` (repository-relative), or undefined when it resolves. */
-export function problemWith(from: string, target: string, read: (path: string) => string | undefined): string | undefined {
+export function problemWith(
+  from: string,
+  target: string,
+  read: (path: string) => string | undefined,
+): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) return undefined;
   const hash = target.indexOf('#');
   const pathPart = hash === -1 ? target : target.slice(0, hash);
   const fragment = hash === -1 ? undefined : decodeURIComponent(target.slice(hash + 1));
   const path = decodeURIComponent(pathPart.split('?')[0] ?? '');
-  const absolute = path === '' ? join(ROOT, from) : path.startsWith('/') ? join(ROOT, path) : resolve(ROOT, dirname(from), path);
+  const absolute =
+    path === ''
+      ? join(ROOT, from)
+      : path.startsWith('/')
+        ? join(ROOT, path)
+        : resolve(ROOT, dirname(from), path);
   const relativePath = relative(ROOT, absolute).split(sep).join('/');
   if (relativePath.startsWith('..')) return `${target}: points outside the repository`;
   const text = read(relativePath);
   if (text === undefined) {
-    if (existsSync(absolute)) return fragment && relativePath.endsWith('.md') ? `${target}: not a readable file` : undefined;
+    if (existsSync(absolute))
+      return fragment && relativePath.endsWith('.md')
+        ? `${target}: not a readable file`
+        : undefined;
     return `${target}: ${relativePath} does not exist`;
   }
   if (fragment === undefined || fragment === '' || !relativePath.endsWith('.md')) return undefined;
-  return anchorsOf(text).has(fragment) ? undefined : `${target}: no heading in ${relativePath} has the anchor #${fragment}`;
+  return anchorsOf(text).has(fragment)
+    ? undefined
+    : `${target}: no heading in ${relativePath} has the anchor #${fragment}`;
 }
 
 const readRepoFile = (path: string): string | undefined => {
   const absolute = join(ROOT, path);
-  return existsSync(absolute) && statSync(absolute).isFile() ? readFileSync(absolute, 'utf8') : undefined;
+  return existsSync(absolute) && statSync(absolute).isFile()
+    ? readFileSync(absolute, 'utf8')
+    : undefined;
 };
 
 describe('relative links in the docs', () => {
   const files = markdownFiles();
 
   it('checks the README, SECURITY.md, every page in docs/ and bench/', () => {
-    expect(files).toEqual(expect.arrayContaining(['README.md', 'SECURITY.md', 'docs/README.md', 'docs/api.md', 'bench/README.md']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        'SECURITY.md',
+        'docs/README.md',
+        'docs/api.md',
+        'bench/README.md',
+      ]),
+    );
   });
 
   it.each(files)('%s: every relative link and anchor resolves', (file) => {
@@ -147,22 +189,26 @@ describe('relative links in the docs', () => {
     expect(broken).toEqual([]);
   });
 
-
   it('the docs index links every page in docs/', () => {
     const index = readFileSync(join(ROOT, 'docs/README.md'), 'utf8');
     const linked = new Set(linksOf(index).map((link) => link.target.split('#')[0]));
-    const pages = files.filter((f) => f.startsWith('docs/') && f !== 'docs/README.md').map((f) => f.slice('docs/'.length));
+    const pages = files
+      .filter((f) => f.startsWith('docs/') && f !== 'docs/README.md')
+      .map((f) => f.slice('docs/'.length));
     expect(pages.filter((page) => !linked.has(page))).toEqual([]);
   });
 
   it('the README stays a front page: at most 300 lines', () => {
-    expect(readFileSync(join(ROOT, 'README.md'), 'utf8').trimEnd().split('\n').length).toBeLessThanOrEqual(300);
+    expect(
+      readFileSync(join(ROOT, 'README.md'), 'utf8').trimEnd().split('\n').length,
+    ).toBeLessThanOrEqual(300);
   });
 });
 
 describe('the link checker itself', () => {
   const files: Record<string, string> = {
-    'docs/a.md': '# Title\n\n## Client address and TRUST_PROXY\n\n## Routes (API key scope `optin`)\n\n## Repeat\n\n## Repeat\n\n<a id="custom"></a>\n',
+    'docs/a.md':
+      '# Title\n\n## Client address and TRUST_PROXY\n\n## Routes (API key scope `optin`)\n\n## Repeat\n\n## Repeat\n\n<a id="custom"></a>\n',
     'README.md': '# Read me\n',
   };
   const read = (path: string): string | undefined => files[path];
@@ -170,9 +216,18 @@ describe('the link checker itself', () => {
   it('slugs headings as GitHub does', () => {
     expect(githubSlug('Client address and TRUST_PROXY')).toBe('client-address-and-trust_proxy');
     expect(githubSlug('Routes (API key scope optin)')).toBe('routes-api-key-scope-optin');
-    expect(githubSlug('Hardening: hostile input, faults, crashes and secrets')).toBe('hardening-hostile-input-faults-crashes-and-secrets');
+    expect(githubSlug('Hardening: hostile input, faults, crashes and secrets')).toBe(
+      'hardening-hostile-input-faults-crashes-and-secrets',
+    );
     expect(githubSlug('A — B')).toBe('a--b');
-    expect([...anchorsOf(files['docs/a.md'] ?? '')]).toEqual(['title', 'client-address-and-trust_proxy', 'routes-api-key-scope-optin', 'repeat', 'repeat-1', 'custom']);
+    expect([...anchorsOf(files['docs/a.md'] ?? '')]).toEqual([
+      'title',
+      'client-address-and-trust_proxy',
+      'routes-api-key-scope-optin',
+      'repeat',
+      'repeat-1',
+      'custom',
+    ]);
   });
 
   it('accepts links that resolve, absolute URLs and arriving files', () => {

@@ -3,7 +3,11 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { openPostgres } from '../../src/storage/postgres/db.js';
 import { openSqlite } from '../../src/storage/sqlite/db.js';
-import { createPostgresSeedTarget, createSqliteSeedTarget, type SeedTarget } from '../seed/targets.js';
+import {
+  createPostgresSeedTarget,
+  createSqliteSeedTarget,
+  type SeedTarget,
+} from '../seed/targets.js';
 
 /** Where the server under test keeps its rows and counters, and how the bench reaches them. */
 export interface Backend {
@@ -66,7 +70,11 @@ export function sqliteBackend(dataDir: string): Backend {
  * rows of earlier runs or of other engineers never weigh on the figures; dropped afterwards
  * unless kept. Falls back to `url` itself, saying so, when the role may not create databases.
  */
-export async function postgresBackend(url: string, runId: string, log: (line: string) => void): Promise<Backend> {
+export async function postgresBackend(
+  url: string,
+  runId: string,
+  log: (line: string) => void,
+): Promise<Backend> {
   const name = `otp_bench_${runId}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -79,7 +87,9 @@ export async function postgresBackend(url: string, runId: string, log: (line: st
     databaseUrl = own.toString();
     created = true;
   } catch (error) {
-    log(`bench: could not create a database of its own (${error instanceof Error ? error.message : String(error)}); using ${redact(url)} as it is: rows already there count in the figures`);
+    log(
+      `bench: could not create a database of its own (${error instanceof Error ? error.message : String(error)}); using ${redact(url)} as it is: rows already there count in the figures`,
+    );
   } finally {
     await admin.end();
   }
@@ -94,9 +104,13 @@ export async function postgresBackend(url: string, runId: string, log: (line: st
       await client.connect();
       try {
         // Needs a superuser (or pg_checkpoint on PostgreSQL 15+); without it the server's own checkpointer catches up later.
-        await client.query('CHECKPOINT').catch((error: unknown) =>
-          log(`bench: CHECKPOINT refused (${error instanceof Error ? error.message : String(error)}); PostgreSQL writes the seeded rows back on its own schedule, maybe during the first scenarios`),
-        );
+        await client
+          .query('CHECKPOINT')
+          .catch((error: unknown) =>
+            log(
+              `bench: CHECKPOINT refused (${error instanceof Error ? error.message : String(error)}); PostgreSQL writes the seeded rows back on its own schedule, maybe during the first scenarios`,
+            ),
+          );
       } finally {
         await client.end();
       }
@@ -105,9 +119,15 @@ export async function postgresBackend(url: string, runId: string, log: (line: st
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
       try {
-        const result = await client.query<{ n: string }>('SELECT count(*) AS n FROM "verifications" WHERE "app" = $1', [app]);
+        const result = await client.query<{ n: string }>(
+          'SELECT count(*) AS n FROM "verifications" WHERE "app" = $1',
+          [app],
+        );
         const n = Number(result.rows[0]?.n ?? 0);
-        if (n === 0) throw new Error(`the server wrote no verification to PostgreSQL (${redact(databaseUrl)}): does this build support DATABASE_URL?`);
+        if (n === 0)
+          throw new Error(
+            `the server wrote no verification to PostgreSQL (${redact(databaseUrl)}): does this build support DATABASE_URL?`,
+          );
         return `PostgreSQL ${redact(databaseUrl)}: ${n.toLocaleString('en-US')} verifications of ${app}`;
       } finally {
         await client.end();
@@ -155,7 +175,10 @@ export function withRedis(backend: Backend, url: string): Backend {
     async verify(name) {
       let count = 0;
       await keysOf(name, (keys) => Promise.resolve(void (count += keys.length)));
-      if (count === 0) throw new Error(`the server left no rate-limit counter in Redis (${redact(url)}) for ${name}`);
+      if (count === 0)
+        throw new Error(
+          `the server left no rate-limit counter in Redis (${redact(url)}) for ${name}`,
+        );
       return `${await backend.verify(name)}; Redis ${redact(url)}: ${count.toLocaleString('en-US')} counter keys of ${name}`;
     },
     async cleanup(options) {
@@ -172,7 +195,9 @@ export function withRedis(backend: Backend, url: string): Backend {
       } finally {
         client.disconnect();
       }
-      return [done, `deleted ${deleted.toLocaleString('en-US')} Redis keys of ${app}`].filter(Boolean).join('; ');
+      return [done, `deleted ${deleted.toLocaleString('en-US')} Redis keys of ${app}`]
+        .filter(Boolean)
+        .join('; ');
     },
   };
 }

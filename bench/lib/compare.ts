@@ -13,7 +13,11 @@ const describe = (r: BenchReport): string =>
  * with one file, that run before and after its growth. Throws when a file has no growth run and
  * one was asked for.
  */
-export function compareRuns(aPath: string, bPath: string | undefined, options: { growth: boolean }): string {
+export function compareRuns(
+  aPath: string,
+  bPath: string | undefined,
+  options: { growth: boolean },
+): string {
   const a = read(aPath);
   const grown = (r: BenchReport, path: string): NonNullable<BenchReport['growth']> => {
     if (!r.growth) throw new Error(`${path} has no growth run (run the bench with --growth)`);
@@ -24,6 +28,7 @@ export function compareRuns(aPath: string, bPath: string | undefined, options: {
     return `A: ${basename(aPath)} before growth\nB: the same run after +${g.seeding.verifications} verifications, +${g.seeding.failures} failures (${describe(a)})\n\n${compareTable(a.scenarios, g.scenarios)}\n`;
   }
   const b = read(bPath);
-  const pick = (r: BenchReport, path: string): BenchReport['scenarios'] => (options.growth ? grown(r, path).scenarios : r.scenarios);
+  const pick = (r: BenchReport, path: string): BenchReport['scenarios'] =>
+    options.growth ? grown(r, path).scenarios : r.scenarios;
   return `A: ${basename(aPath)} (${describe(a)})\nB: ${basename(bPath)} (${describe(b)})\n\n${compareTable(pick(a, aPath), pick(b, bPath))}\n`;
 }

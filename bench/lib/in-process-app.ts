@@ -58,7 +58,11 @@ export interface InProcessApp {
   database: Database;
   outboxPath: string;
   /** A JSON request through app.request, with a bearer key (the admin key unless told), from `clientIp`. */
-  call(method: string, path: string, options?: { body?: unknown; key?: string; clientIp?: string }): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; key?: string; clientIp?: string },
+  ): Promise<Response>;
   /** Every message of the outbox, oldest first. */
   outbox(): OutboxLine[];
   /** The code of each verification's newest message, read from the outbox as a person reads it. */
@@ -76,7 +80,12 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), 'otp-bench-app-'));
   const outboxPath = join(dir, 'outbox.jsonl');
   let backend: Backend | undefined;
-  if (options.databaseUrl) backend = await postgresBackend(options.databaseUrl, `app_${randomBytes(4).toString('hex')}`, log);
+  if (options.databaseUrl)
+    backend = await postgresBackend(
+      options.databaseUrl,
+      `app_${randomBytes(4).toString('hex')}`,
+      log,
+    );
   const config = loadConfig({
     NODE_ENV: 'development',
     OTP_PEPPER: IN_PROCESS_SECRETS.pepper,
@@ -87,8 +96,12 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
     DATA_DIR: dir,
     OUTBOX_PATH: outboxPath,
     LOG_PROVIDER_STDOUT: 'false',
-    ...(backend ? backend.serverEnv : { SQLITE_PATH: options.sqlitePath ?? join(dir, 'verify.db') }),
-    ...(options.redisUrl ? { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: `bench-${randomBytes(6).toString('hex')}` } : {}),
+    ...(backend
+      ? backend.serverEnv
+      : { SQLITE_PATH: options.sqlitePath ?? join(dir, 'verify.db') }),
+    ...(options.redisUrl
+      ? { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: `bench-${randomBytes(6).toString('hex')}` }
+      : {}),
     ...RAISED_LIMITS,
     ...options.env,
   });
@@ -104,13 +117,21 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
   const app = createApp(deps);
 
   const call: InProcessApp['call'] = (method, path, callOptions = {}) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${callOptions.key ?? IN_PROCESS_SECRETS.adminKey}` };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${callOptions.key ?? IN_PROCESS_SECRETS.adminKey}`,
+    };
     let body: string | undefined;
     if (callOptions.body !== undefined) {
       body = JSON.stringify(callOptions.body);
       headers['content-type'] = 'application/json';
     }
-    return Promise.resolve(app.request(path, { method, headers, body }, { incoming: { socket: { remoteAddress: callOptions.clientIp ?? '198.51.100.10' } } }));
+    return Promise.resolve(
+      app.request(
+        path,
+        { method, headers, body },
+        { incoming: { socket: { remoteAddress: callOptions.clientIp ?? '198.51.100.10' } } },
+      ),
+    );
   };
   const outbox = (): OutboxLine[] =>
     existsSync(outboxPath)
@@ -128,10 +149,18 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
     outboxPath,
     call,
     outbox,
-    codes: () => new Map(outbox().flatMap((line) => (CODE.test(line.body) ? [[line.verificationId, CODE.exec(line.body)![1]!] as const] : []))),
+    codes: () =>
+      new Map(
+        outbox().flatMap((line) =>
+          CODE.test(line.body) ? [[line.verificationId, CODE.exec(line.body)![1]!] as const] : [],
+        ),
+      ),
     async createKey(appName, scopes) {
       const response = await call('POST', '/v1/admin/api-keys', { body: { app: appName, scopes } });
-      if (response.status !== 201) throw new Error(`creating an API key answered ${response.status}: ${await response.text()}`);
+      if (response.status !== 201)
+        throw new Error(
+          `creating an API key answered ${response.status}: ${await response.text()}`,
+        );
       return ((await response.json()) as { key: string }).key;
     },
     async close() {

@@ -42,7 +42,10 @@ export interface CannonOptions {
  * Closed-loop load with autocannon: `connections` keep-alive connections, each sending its next
  * request when the previous answered. `stop` (from a setupRequest, e.g. a spent pool) ends the run early.
  */
-export function cannon(options: CannonOptions, control?: { onInstance(stop: (why: string) => void): void }): Promise<Measurement> {
+export function cannon(
+  options: CannonOptions,
+  control?: { onInstance(stop: (why: string) => void): void },
+): Promise<Measurement> {
   return new Promise((resolvePromise, reject) => {
     let stoppedEarly: string | undefined;
     const instance = autocannon(
@@ -60,14 +63,24 @@ export function cannon(options: CannonOptions, control?: { onInstance(stop: (why
           reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }));
           return;
         }
-        const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, stat]) => [status, stat.count ?? 0]));
+        const statusCodes = Object.fromEntries(
+          Object.entries(result.statusCodeStats ?? {}).map(([status, stat]) => [
+            status,
+            stat.count ?? 0,
+          ]),
+        );
         const requests = Object.values(statusCodes).reduce((sum, n) => sum + n, 0);
         const seconds = result.duration;
         resolvePromise({
           requests,
           seconds,
           reqPerSec: Math.round(requests / seconds),
-          latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+          latencyMs: {
+            p50: result.latency.p50,
+            p90: result.latency.p90,
+            p99: result.latency.p99,
+            max: result.latency.max,
+          },
           errors: result.errors,
           timeouts: result.timeouts,
           statusCodes,
@@ -92,8 +105,16 @@ export interface PacedRequest {
 
 function percentiles(values: Float64Array): { p50: number; p90: number; p99: number; max: number } {
   const sorted = values.slice().sort();
-  const at = (q: number): number => (sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 100) / 100);
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.length === 0 ? 0 : Math.round(sorted[sorted.length - 1]! * 100) / 100 };
+  const at = (q: number): number =>
+    sorted.length === 0
+      ? 0
+      : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 100) / 100;
+  return {
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: sorted.length === 0 ? 0 : Math.round(sorted[sorted.length - 1]! * 100) / 100,
+  };
 }
 
 /**
@@ -107,7 +128,13 @@ function percentiles(values: Float64Array): { p50: number; p90: number; p99: num
  * `notSent` (the server could not keep up), so a rate beyond capacity does not stretch the run.
  * `next()` returning undefined ends the run early (a pool of verifications ran out).
  */
-export async function paced(options: { url: string; rate: number; durationSeconds: number; connections: number; next: () => PacedRequest | undefined }): Promise<PacedMeasurement> {
+export async function paced(options: {
+  url: string;
+  rate: number;
+  durationSeconds: number;
+  connections: number;
+  next: () => PacedRequest | undefined;
+}): Promise<PacedMeasurement> {
   const target = new URL(options.url);
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const total = Math.round(options.rate * options.durationSeconds);
@@ -135,7 +162,18 @@ export async function paced(options: { url: string; rate: number; durationSecond
     };
     const fire = (i: number, due: number, spec: PacedRequest): void => {
       const req = request(
-        { agent, host: target.hostname, port: target.port, method: spec.method, path: spec.path, headers: spec.body === undefined ? spec.headers : { ...spec.headers, 'content-length': String(Buffer.byteLength(spec.body)) }, timeout: 30_000 },
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          method: spec.method,
+          path: spec.path,
+          headers:
+            spec.body === undefined
+              ? spec.headers
+              : { ...spec.headers, 'content-length': String(Buffer.byteLength(spec.body)) },
+          timeout: 30_000,
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -166,7 +204,10 @@ export async function paced(options: { url: string; rate: number; durationSecond
       req.end(spec.body);
     };
     const timer = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - started) * options.rate) / 1000));
+      const due = Math.min(
+        total,
+        Math.floor(((performance.now() - started) * options.rate) / 1000),
+      );
       while (issued < due && !stoppedEarly) {
         const spec = options.next();
         if (!spec) {
@@ -178,7 +219,11 @@ export async function paced(options: { url: string; rate: number; durationSecond
         fire(i, started + (i * 1000) / options.rate, spec);
       }
       // A second of grace: the last requests of the schedule are waiting for a socket only briefly.
-      if (issued === total && waiting.size > 0 && performance.now() - started >= options.durationSeconds * 1000 + 1000) {
+      if (
+        issued === total &&
+        waiting.size > 0 &&
+        performance.now() - started >= options.durationSeconds * 1000 + 1000
+      ) {
         for (const req of waiting.values()) {
           dropped.add(req);
           req.destroy();

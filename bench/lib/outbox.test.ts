@@ -19,10 +19,22 @@ describe('bench outbox reader', () => {
   it('finds each verification’s code in what the log provider appended after it was opened, once', async () => {
     const path = join(dir, 'outbox.jsonl');
     const sms = createLogSmsProvider({ outboxPath: path, clock, stdout: false });
-    await sms.send({ to: '+33612345678', body: 'bench-abc: your verification code is 111111. It expires in 10 minutes.', verificationId: 'ver_before' });
+    await sms.send({
+      to: '+33612345678',
+      body: 'bench-abc: your verification code is 111111. It expires in 10 minutes.',
+      verificationId: 'ver_before',
+    });
     const reader = createOutboxReader(path);
-    await sms.send({ to: '+33612345679', body: 'bench-abc: your verification code is 482913. It expires in 10 minutes.', verificationId: 'ver_a' });
-    await sms.send({ to: '+33612345670', body: '@example.com #070707\nbench-abc: code 070707', verificationId: 'ver_b' });
+    await sms.send({
+      to: '+33612345679',
+      body: 'bench-abc: your verification code is 482913. It expires in 10 minutes.',
+      verificationId: 'ver_a',
+    });
+    await sms.send({
+      to: '+33612345670',
+      body: '@example.com #070707\nbench-abc: code 070707',
+      verificationId: 'ver_b',
+    });
     expect(reader.take('ver_a')).toBe('482913');
     expect(reader.take('ver_b')).toBe('070707');
     expect(reader.take('ver_a')).toBeUndefined();

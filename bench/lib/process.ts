@@ -27,14 +27,23 @@ export interface LaunchOptions {
  * TypeScript one) with exactly `env` (plus PATH), its stdout and stderr appended to `logPath`, and
  * waits for its pino `listening` line (`{"port":…,"msg":"listening"}`).
  */
-export async function launch(script: string, env: Record<string, string>, logPath: string, options: LaunchOptions = {}): Promise<BenchProcess> {
+export async function launch(
+  script: string,
+  env: Record<string, string>,
+  logPath: string,
+  options: LaunchOptions = {},
+): Promise<BenchProcess> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const fd = openSync(logPath, 'a');
   // A restart appends to the same log: only what this process writes counts.
   const from = fstatSync(fd).size;
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...(options.nodeArgs ?? []), script], { cwd: options.cwd ?? ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, fd] });
+    child = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
+      cwd: options.cwd ?? ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', fd, fd],
+    });
   } finally {
     closeSync(fd);
   }
@@ -67,7 +76,8 @@ export async function launch(script: string, env: Record<string, string>, logPat
         },
       };
     }
-    if (exitCode !== undefined) throw new Error(`${script} exited with ${exitCode} before listening:\n${log.slice(-3000)}`);
+    if (exitCode !== undefined)
+      throw new Error(`${script} exited with ${exitCode} before listening:\n${log.slice(-3000)}`);
     if (performance.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${script} did not listen within ${timeoutMs} ms:\n${log.slice(-3000)}`);
@@ -122,10 +132,23 @@ export function cpuTimeMs(pid: number): number | null {
  * thread and about 50 MB more resident memory.
  */
 export function buildServer(): string {
-  const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`the server does not build (tsc -p tsconfig.build.json):\n${result.stdout}${result.stderr}`);
-  const assets = spawnSync(process.execPath, [join(ROOT, 'scripts/copy-assets.js')], { cwd: ROOT, encoding: 'utf8' });
-  if (assets.status !== 0) throw new Error(`the server's assets were not copied (scripts/copy-assets.js):\n${assets.stdout}${assets.stderr}`);
+  const result = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  if (result.status !== 0)
+    throw new Error(
+      `the server does not build (tsc -p tsconfig.build.json):\n${result.stdout}${result.stderr}`,
+    );
+  const assets = spawnSync(process.execPath, [join(ROOT, 'scripts/copy-assets.js')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (assets.status !== 0)
+    throw new Error(
+      `the server's assets were not copied (scripts/copy-assets.js):\n${assets.stdout}${assets.stderr}`,
+    );
   return join(ROOT, 'dist/main.js');
 }
 
@@ -133,10 +156,13 @@ export function buildServer(): string {
 function residentMb(pid: number): { anon: number; file: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+    const kb = (field: string): number =>
+      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
     const anon = kb('RssAnon');
     const file = kb('RssFile');
-    return Number.isFinite(anon) && Number.isFinite(file) ? { anon: anon / 1024, file: file / 1024 } : null;
+    return Number.isFinite(anon) && Number.isFinite(file)
+      ? { anon: anon / 1024, file: file / 1024 }
+      : null;
   } catch {
     return null;
   }
@@ -147,7 +173,10 @@ function residentMb(pid: number): { anon: number; file: number } | null {
  * The kernel keeps a peak only of their sum (VmHWM), and with SQLite's mmap the database pages a
  * request touched count there too: the anonymous peak is the process's own memory.
  */
-export function sampleMemory(pid: number, intervalMs = 200): { stop(): { peakAnonMb: number | null; peakFileMb: number | null } } {
+export function sampleMemory(
+  pid: number,
+  intervalMs = 200,
+): { stop(): { peakAnonMb: number | null; peakFileMb: number | null } } {
   let peakAnon: number | null = null;
   let peakFile: number | null = null;
   const sample = (): void => {
@@ -162,7 +191,8 @@ export function sampleMemory(pid: number, intervalMs = 200): { stop(): { peakAno
     stop() {
       clearInterval(timer);
       sample();
-      const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 10) / 10);
+      const round = (v: number | null): number | null =>
+        v === null ? null : Math.round(v * 10) / 10;
       return { peakAnonMb: round(peakAnon), peakFileMb: round(peakFile) };
     },
   };

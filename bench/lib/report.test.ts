@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { slowdowns, statusSummary, type ScenarioResult } from './report.js';
 
 describe('bench report', () => {
-  const result = (id: string, reqPerSec: number, p99: number, mode: ScenarioResult['mode'] = 'saturated'): ScenarioResult => ({
+  const result = (
+    id: string,
+    reqPerSec: number,
+    p99: number,
+    mode: ScenarioResult['mode'] = 'saturated',
+  ): ScenarioResult => ({
     id,
     name: id,
     mode,
@@ -22,16 +27,31 @@ describe('bench report', () => {
   });
 
   it('reports growth as throughput lost and p99 gained, per scenario present in both runs', () => {
-    const before = [result('start', 1000, 20), result('check@rate', 1000, 4, 'fixed-rate'), result('gone', 5, 5)];
-    const after = [{ ...result('start', 800, 30), server: { peakRssMb: 120, cpuMsPerRequest: 1.25 } }, result('check@rate', 1000, 5, 'fixed-rate')];
+    const before = [
+      result('start', 1000, 20),
+      result('check@rate', 1000, 4, 'fixed-rate'),
+      result('gone', 5, 5),
+    ];
+    const after = [
+      { ...result('start', 800, 30), server: { peakRssMb: 120, cpuMsPerRequest: 1.25 } },
+      result('check@rate', 1000, 5, 'fixed-rate'),
+    ];
     expect(slowdowns(before, after)).toEqual([
       { id: 'start', name: 'start', reqPerSecPercent: 20, p99Percent: 50, cpuPercent: 25 },
       // A fixed-rate run's throughput is the rate asked for: only its latency and cost can grow.
-      { id: 'check@rate', name: 'check@rate', reqPerSecPercent: null, p99Percent: 25, cpuPercent: 0 },
+      {
+        id: 'check@rate',
+        name: 'check@rate',
+        reqPerSecPercent: null,
+        p99Percent: 25,
+        cpuPercent: 0,
+      },
     ]);
   });
 
   it('lists statuses with the expected ones first', () => {
-    expect(statusSummary({ statusCodes: { '429': 3, '201': 90, '400': 1 }, expectedStatus: [201] })).toBe('201×90 400×1 429×3');
+    expect(
+      statusSummary({ statusCodes: { '429': 3, '201': 90, '400': 1 }, expectedStatus: [201] }),
+    ).toBe('201×90 400×1 429×3');
   });
 });

@@ -15,13 +15,61 @@ export interface Destination {
 
 /** Where verifications go, mobile ranges only (what an OTP service mostly sees). */
 export const DESTINATIONS: readonly Destination[] = [
-  { country: 'FR', weight: 20, locale: 'fr', prefixes: ['+3361', '+3362', '+3364', '+3365', '+3366', '+3367', '+3368', '+3375', '+3376', '+3377', '+3378'], digits: 7 },
-  { country: 'US', weight: 18, locale: 'en', prefixes: ['+12125', '+13105', '+14155', '+16465', '+17025', '+19175'], digits: 6 },
-  { country: 'GB', weight: 10, locale: 'en', prefixes: ['+4474', '+4475', '+4477', '+4478', '+4479'], digits: 8 },
-  { country: 'IN', weight: 10, locale: 'en', prefixes: ['+9170', '+9190', '+9198', '+9199'], digits: 8 },
-  { country: 'DE', weight: 8, locale: 'de', prefixes: ['+49151', '+49160', '+49170', '+49176'], digits: 8 },
+  {
+    country: 'FR',
+    weight: 20,
+    locale: 'fr',
+    prefixes: [
+      '+3361',
+      '+3362',
+      '+3364',
+      '+3365',
+      '+3366',
+      '+3367',
+      '+3368',
+      '+3375',
+      '+3376',
+      '+3377',
+      '+3378',
+    ],
+    digits: 7,
+  },
+  {
+    country: 'US',
+    weight: 18,
+    locale: 'en',
+    prefixes: ['+12125', '+13105', '+14155', '+16465', '+17025', '+19175'],
+    digits: 6,
+  },
+  {
+    country: 'GB',
+    weight: 10,
+    locale: 'en',
+    prefixes: ['+4474', '+4475', '+4477', '+4478', '+4479'],
+    digits: 8,
+  },
+  {
+    country: 'IN',
+    weight: 10,
+    locale: 'en',
+    prefixes: ['+9170', '+9190', '+9198', '+9199'],
+    digits: 8,
+  },
+  {
+    country: 'DE',
+    weight: 8,
+    locale: 'de',
+    prefixes: ['+49151', '+49160', '+49170', '+49176'],
+    digits: 8,
+  },
   { country: 'BR', weight: 7, locale: 'en', prefixes: ['+55119', '+55219'], digits: 8 },
-  { country: 'NG', weight: 5, locale: 'en', prefixes: ['+234803', '+234806', '+234813'], digits: 7 },
+  {
+    country: 'NG',
+    weight: 5,
+    locale: 'en',
+    prefixes: ['+234803', '+234806', '+234813'],
+    digits: 7,
+  },
   { country: 'ID', weight: 5, locale: 'en', prefixes: ['+62812', '+62813', '+62857'], digits: 8 },
   { country: 'PH', weight: 4, locale: 'en', prefixes: ['+63917', '+63918', '+63927'], digits: 7 },
   { country: 'ES', weight: 4, locale: 'es', prefixes: ['+346'], digits: 8 },
@@ -77,7 +125,10 @@ export interface FailureKind {
   /** No API key behind it (an unauthenticated request): no app. */
   anonymous?: boolean;
   /** The rule (and details) the service records with this reason. */
-  rule?: (pick: Picker, country: string | null) => { rule: string | null; details: Record<string, unknown> | null };
+  rule?: (
+    pick: Picker,
+    country: string | null,
+  ) => { rule: string | null; details: Record<string, unknown> | null };
   channel?: string;
 }
 
@@ -99,7 +150,12 @@ const RATE_LIMITS = [
 
 /** The failure reasons of the event record, in roughly the shares a public OTP endpoint sees. */
 export const FAILURE_KINDS: readonly FailureKind[] = [
-  { reason: 'incorrect_code', weight: 30, phase: 'verification', rule: (p) => ({ rule: null, details: { attemptsRemaining: p.int(0, 4) } }) },
+  {
+    reason: 'incorrect_code',
+    weight: 30,
+    phase: 'verification',
+    rule: (p) => ({ rule: null, details: { attemptsRemaining: p.int(0, 4) } }),
+  },
   {
     reason: 'rate_limited',
     weight: 14,
@@ -107,10 +163,24 @@ export const FAILURE_KINDS: readonly FailureKind[] = [
     rule: (p) => {
       const r = p.one(RATE_LIMITS);
       const retryAfterSeconds = p.int(1, r.windowSeconds);
-      return { rule: `limit:${r.limit}`, details: { limit: r.limit, retryAfterSeconds, count: r.limitPoints + 1, windowSeconds: r.windowSeconds, subject: r.subject } };
+      return {
+        rule: `limit:${r.limit}`,
+        details: {
+          limit: r.limit,
+          retryAfterSeconds,
+          count: r.limitPoints + 1,
+          windowSeconds: r.windowSeconds,
+          subject: r.subject,
+        },
+      };
     },
   },
-  { reason: 'invalid_phone', weight: 10, phase: 'request', rule: (p) => ({ rule: p.int(0, 1) === 0 ? 'schema' : null, details: null }) },
+  {
+    reason: 'invalid_phone',
+    weight: 10,
+    phase: 'request',
+    rule: (p) => ({ rule: p.int(0, 1) === 0 ? 'schema' : null, details: null }),
+  },
   { reason: 'expired', weight: 8, phase: 'verification' },
   { reason: 'delivery_failed', weight: 7, phase: 'verification', channel: 'sms' },
   {
@@ -122,9 +192,24 @@ export const FAILURE_KINDS: readonly FailureKind[] = [
         case 0:
           return { rule: 'geo:denied', details: { country } };
         case 1:
-          return { rule: 'blocklist:prefix', details: { entryId: `blk_${p.int(100000, 999999)}`, kind: 'prefix', createdBy: 'admin' } };
+          return {
+            rule: 'blocklist:prefix',
+            details: {
+              entryId: `blk_${p.int(100000, 999999)}`,
+              kind: 'prefix',
+              createdBy: 'admin',
+            },
+          };
         case 2:
-          return { rule: 'auto:conversion_collapse', details: { startsPerHour: p.int(20, 400), approvedPerHour: p.int(0, 3), minPercent: 20, minStarts: 20 } };
+          return {
+            rule: 'auto:conversion_collapse',
+            details: {
+              startsPerHour: p.int(20, 400),
+              approvedPerHour: p.int(0, 3),
+              minPercent: 20,
+              minStarts: 20,
+            },
+          };
         default:
           return { rule: 'geo:non_geographic', details: { callingCode: '882' } };
       }
@@ -146,7 +231,16 @@ export const FAILURE_KINDS: readonly FailureKind[] = [
       },
     }),
   },
-  { reason: 'unauthorized', weight: 4, phase: 'request', anonymous: true, rule: (p) => ({ rule: p.one(['invalid_key', 'missing_key', 'invalid_key', 'duplicate_key']), details: null }) },
+  {
+    reason: 'unauthorized',
+    weight: 4,
+    phase: 'request',
+    anonymous: true,
+    rule: (p) => ({
+      rule: p.one(['invalid_key', 'missing_key', 'invalid_key', 'duplicate_key']),
+      details: null,
+    }),
+  },
   { reason: 'max_attempts_exceeded', weight: 3, phase: 'verification' },
   { reason: 'not_found', weight: 3, phase: 'request' },
   {
@@ -163,11 +257,27 @@ export const FAILURE_KINDS: readonly FailureKind[] = [
       return { rule, details: { numberType } };
     },
   },
-  { reason: 'resend_too_soon', weight: 3, phase: 'verification', rule: (p) => ({ rule: null, details: { retryAfterSeconds: p.int(1, 30) } }) },
+  {
+    reason: 'resend_too_soon',
+    weight: 3,
+    phase: 'verification',
+    rule: (p) => ({ rule: null, details: { retryAfterSeconds: p.int(1, 30) } }),
+  },
   { reason: 'already_used', weight: 2, phase: 'verification' },
   { reason: 'max_sends_exceeded', weight: 1, phase: 'verification' },
-  { reason: 'forbidden', weight: 1, phase: 'request', rule: () => ({ rule: 'scope:verify', details: null }) },
+  {
+    reason: 'forbidden',
+    weight: 1,
+    phase: 'request',
+    rule: () => ({ rule: 'scope:verify', details: null }),
+  },
   { reason: 'canceled', weight: 1, phase: 'verification' },
   { reason: 'invalid_signature', weight: 0.5, phase: 'request', anonymous: true },
-  { reason: 'channel_unavailable', weight: 0.5, phase: 'start', channel: 'flashcall', rule: () => ({ rule: null, details: { channel: 'flashcall' } }) },
+  {
+    reason: 'channel_unavailable',
+    weight: 0.5,
+    phase: 'start',
+    channel: 'flashcall',
+    rule: () => ({ rule: null, details: { channel: 'flashcall' } }),
+  },
 ];

@@ -10,19 +10,27 @@ export function createSeedProgress(totals: { verifications: number; failures: nu
 } {
   const bars = new cliProgress.MultiBar(
     {
-      format: '  {part} [{bar}] {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}',
+      format:
+        '  {part} [{bar}] {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}',
       barsize: 30,
       hideCursor: true,
       noTTYOutput: true,
       notTTYSchedule: 5000,
-      formatValue: (value, _options, type) => (type === 'value' || type === 'total' ? value.toLocaleString('en-US') : String(value)),
+      formatValue: (value, _options, type) =>
+        type === 'value' || type === 'total' ? value.toLocaleString('en-US') : String(value),
     },
     cliProgress.Presets.shades_classic,
   );
   const started = Date.now();
   const made = {
-    verifications: totals.verifications > 0 ? bars.create(totals.verifications, 0, { part: 'verifications', speed: 0 }) : undefined,
-    failures: totals.failures > 0 ? bars.create(totals.failures, 0, { part: 'failures     ', speed: 0 }) : undefined,
+    verifications:
+      totals.verifications > 0
+        ? bars.create(totals.verifications, 0, { part: 'verifications', speed: 0 })
+        : undefined,
+    failures:
+      totals.failures > 0
+        ? bars.create(totals.failures, 0, { part: 'failures     ', speed: 0 })
+        : undefined,
   };
   // Failures are seeded after verifications: their speed counts from then.
   let failuresStarted = started;

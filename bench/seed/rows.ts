@@ -2,7 +2,17 @@ import { newId } from '../../src/platform/ids.js';
 import { randomFillSync } from 'node:crypto';
 import type { NumberProtector } from '../../src/events/number-protection.js';
 import { hashCode } from '../../src/verification/codes.js';
-import { DESTINATIONS, FAILURE_KINDS, PROVIDER_ERRORS, PROVIDERS, PUMPED_COUNTRIES, USER_AGENTS, type Destination, type FailureKind, type Picker } from './catalogue.js';
+import {
+  DESTINATIONS,
+  FAILURE_KINDS,
+  PROVIDER_ERRORS,
+  PROVIDERS,
+  PUMPED_COUNTRIES,
+  USER_AGENTS,
+  type Destination,
+  type FailureKind,
+  type Picker,
+} from './catalogue.js';
 
 /** One row, keyed by SQL column name (the same in every dialect). */
 export type Row = Record<string, string | number | null>;
@@ -10,7 +20,11 @@ export type Row = Record<string, string | number | null>;
 const DAY_MS = 86_400_000;
 
 /** mulberry32: a small seeded generator, so a seed gives the same spread of rows every time. */
-export function createRandom(seed: number): Picker & { next(): number; chance(p: number): boolean; weighted<T extends { weight: number }>(items: readonly T[]): T } {
+export function createRandom(seed: number): Picker & {
+  next(): number;
+  chance(p: number): boolean;
+  weighted<T extends { weight: number }>(items: readonly T[]): T;
+} {
   let state = seed >>> 0;
   const next = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -82,7 +96,8 @@ export function createTraffic(context: RowContext) {
     for (let i = 0; i < n; i++) out += String(Math.floor(random.next() * 10));
     return out;
   };
-  const freshNumber = (destination: Destination): string => random.one(destination.prefixes) + digits(destination.digits);
+  const freshNumber = (destination: Destination): string =>
+    random.one(destination.prefixes) + digits(destination.digits);
   const freshIp = (): string =>
     random.chance(0.1)
       ? `2a01:${random.int(0x100, 0xfff).toString(16)}:${random.int(0, 0xffff).toString(16)}:${random.int(0, 0xffff).toString(16)}::${random.int(1, 0xffff).toString(16)}`
@@ -91,7 +106,8 @@ export function createTraffic(context: RowContext) {
     app: (): string => random.weighted(appWeights).name,
     /** A number: 30% of draws repeat one of 20,000 frequent numbers. */
     number(destination?: Destination): { number: string; destination: Destination } {
-      if (!destination && hotNumbers.length > 0 && random.chance(0.3)) return random.one(hotNumbers);
+      if (!destination && hotNumbers.length > 0 && random.chance(0.3))
+        return random.one(hotNumbers);
       const d = destination ?? random.weighted(DESTINATIONS);
       const drawn = { number: freshNumber(d), destination: d };
       if (!destination && hotNumbers.length < 20_000) hotNumbers.push(drawn);
@@ -137,7 +153,11 @@ const DELIVERY_STATUSES = [
 ] as const;
 
 /** A verification of the past as the service leaves it: settled, with one delivery (8%: two, after a resend). */
-export function verificationRows(context: RowContext, traffic: Traffic, at: number): { verification: Row; deliveries: Row[]; number: string; country: string } {
+export function verificationRows(
+  context: RowContext,
+  traffic: Traffic,
+  at: number,
+): { verification: Row; deliveries: Row[]; number: string; country: string } {
   const { random } = context;
   const id = newId('ver', at);
   const app = traffic.app();
@@ -145,7 +165,16 @@ export function verificationRows(context: RowContext, traffic: Traffic, at: numb
   const { status } = random.weighted(STATUSES);
   const sends = random.chance(0.08) ? 2 : 1;
   const lastSentAt = sends === 1 ? at : at + random.int(30_000, 120_000);
-  const attempts = status === 'locked' ? 5 : status === 'approved' ? (random.chance(0.9) ? 1 : 2) : status === 'pending' ? random.int(0, 1) : 0;
+  const attempts =
+    status === 'locked'
+      ? 5
+      : status === 'approved'
+        ? random.chance(0.9)
+          ? 1
+          : 2
+        : status === 'pending'
+          ? random.int(0, 1)
+          : 0;
   const verification: Row = {
     id,
     app,
@@ -187,7 +216,16 @@ export function verificationRows(context: RowContext, traffic: Traffic, at: numb
       provider,
       status: deliveryStatus,
       code_hash: settledCodeHash(),
-      provider_message_id: provider === 'twilio' ? `SM${random.int(0, 2 ** 31).toString(16).padStart(8, '0')}${random.int(0, 2 ** 31).toString(16).padStart(24, '0')}` : `msg-${random.int(0, 2 ** 31).toString(36)}`,
+      provider_message_id:
+        provider === 'twilio'
+          ? `SM${random
+              .int(0, 2 ** 31)
+              .toString(16)
+              .padStart(8, '0')}${random
+              .int(0, 2 ** 31)
+              .toString(16)
+              .padStart(24, '0')}`
+          : `msg-${random.int(0, 2 ** 31).toString(36)}`,
       error_code: error ? error.slice(0, error.indexOf(':')) : null,
       error_message: error ? error.slice(error.indexOf(':') + 2) : null,
       caller_id_prefix: null,
@@ -206,10 +244,18 @@ export function verificationRows(context: RowContext, traffic: Traffic, at: numb
  * the failure records already stand for. No random draw: the other rows of a seed stay the same
  * whether these are written or not.
  */
-export function successEventRows(context: RowContext, made: { verification: Row; deliveries: readonly Row[]; number: string; country: string }): Row[] {
+export function successEventRows(
+  context: RowContext,
+  made: { verification: Row; deliveries: readonly Row[]; number: string; country: string },
+): Row[] {
   const v = made.verification;
   const protectedNumber = context.protector.protect(made.number);
-  const event = (at: number, reason: string, provider: string | null, numberType: string | null): Row => ({
+  const event = (
+    at: number,
+    reason: string,
+    provider: string | null,
+    numberType: string | null,
+  ): Row => ({
     at,
     app: v.app ?? null,
     kind: 'success',
@@ -228,13 +274,16 @@ export function successEventRows(context: RowContext, made: { verification: Row;
     user_agent: v.end_user_agent ?? null,
     verification_id: v.id ?? null,
   });
-  const providerOf = (d: Row | undefined): string | null => (d?.provider === undefined || d.provider === null ? null : String(d.provider));
+  const providerOf = (d: Row | undefined): string | null =>
+    d?.provider === undefined || d.provider === null ? null : String(d.provider);
   const rows = [event(Number(v.created_at), 'started', providerOf(made.deliveries[0]), 'MOBILE')];
   for (const d of made.deliveries) {
     if (d.status !== 'failed') rows.push(event(Number(d.created_at), 'sent', providerOf(d), null));
-    if (d.status === 'delivered') rows.push(event(Number(d.updated_at), 'delivered', providerOf(d), null));
+    if (d.status === 'delivered')
+      rows.push(event(Number(d.updated_at), 'delivered', providerOf(d), null));
   }
-  if (v.approved_at !== null && v.approved_at !== undefined) rows.push(event(Number(v.approved_at), 'approved', null, null));
+  if (v.approved_at !== null && v.approved_at !== undefined)
+    rows.push(event(Number(v.approved_at), 'approved', null, null));
   return rows;
 }
 
@@ -250,7 +299,12 @@ export interface KnownVerification {
  * One failure of the event record, with the columns the service fills for its reason: the rule and
  * its figures, the number protected as the recorder protects it (keyed hash, AES-GCM, prefix).
  */
-export function failureRow(context: RowContext, traffic: Traffic, at: number, known: readonly KnownVerification[]): Row {
+export function failureRow(
+  context: RowContext,
+  traffic: Traffic,
+  at: number,
+  known: readonly KnownVerification[],
+): Row {
   const { random } = context;
   const kind: FailureKind = random.weighted(FAILURE_KINDS);
   let app: string | null = kind.anonymous ? null : traffic.app();
@@ -260,7 +314,10 @@ export function failureRow(context: RowContext, traffic: Traffic, at: number, kn
   let verificationId: string | null = null;
   if (kind.phase === 'start') {
     const pumped = kind.reason === 'blocked' || kind.reason === 'abuse_suspected';
-    const destination = pumped && random.chance(0.7) ? DESTINATIONS.find((d) => d.country === random.one(PUMPED_COUNTRIES)) : undefined;
+    const destination =
+      pumped && random.chance(0.7)
+        ? DESTINATIONS.find((d) => d.country === random.one(PUMPED_COUNTRIES))
+        : undefined;
     const drawn = traffic.number(destination);
     number = drawn.number;
     country = drawn.destination.country;
@@ -306,7 +363,14 @@ export function failureRow(context: RowContext, traffic: Traffic, at: number, kn
  * A pending verification the bench can check: expires `ttlMs` after `now`, one SMS delivery whose
  * hash is of `code` under the server's pepper, exactly as a start leaves it.
  */
-export function pendingVerificationRows(options: { app: string; number: string; now: number; ttlMs: number; pepper: Buffer; code: string }): { verification: Row; delivery: Row } {
+export function pendingVerificationRows(options: {
+  app: string;
+  number: string;
+  now: number;
+  ttlMs: number;
+  pepper: Buffer;
+  code: string;
+}): { verification: Row; delivery: Row } {
   const id = newId('ver', options.now);
   const { now } = options;
   return {

@@ -1,6 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import type { NumberProtector } from '../../src/events/number-protection.js';
-import { createRandom, createTraffic, failureRow, pendingVerificationRows, successEventRows, timeOf, verificationRows, type KnownVerification, type Row, type RowContext } from './rows.js';
+import {
+  createRandom,
+  createTraffic,
+  failureRow,
+  pendingVerificationRows,
+  successEventRows,
+  timeOf,
+  verificationRows,
+  type KnownVerification,
+  type Row,
+  type RowContext,
+} from './rows.js';
 import type { SeedTarget } from './targets.js';
 
 export interface SeedOptions {
@@ -71,27 +82,45 @@ export async function seed(target: SeedTarget, options: SeedOptions): Promise<Se
 
   const perTransaction = chunk * (options.chunksPerTransaction ?? 20);
   let successEvents = 0;
-  const writesEvents = options.failures > 0 || (options.successEvents === true && options.verifications > 0);
-  const tables = [...(options.verifications > 0 ? (['verifications', 'deliveries'] as const) : []), ...(writesEvents ? (['events'] as const) : [])];
+  const writesEvents =
+    options.failures > 0 || (options.successEvents === true && options.verifications > 0);
+  const tables = [
+    ...(options.verifications > 0 ? (['verifications', 'deliveries'] as const) : []),
+    ...(writesEvents ? (['events'] as const) : []),
+  ];
   const dropped = options.rebuildIndexes ? await target.dropIndexes(tables) : [];
   if (options.rebuildIndexes) options.onIndexes?.('dropped', dropped.length);
 
   try {
     for (let txFrom = 0; txFrom < options.verifications; txFrom += perTransaction) {
       await target.transaction(async () => {
-        for (let from = txFrom; from < Math.min(options.verifications, txFrom + perTransaction); from += chunk) {
+        for (
+          let from = txFrom;
+          from < Math.min(options.verifications, txFrom + perTransaction);
+          from += chunk
+        ) {
           const to = Math.min(options.verifications, from + chunk);
           const verificationBatch: Row[] = [];
           const deliveryBatch: Row[] = [];
           const eventBatch: Row[] = [];
           for (let i = from; i < to; i++) {
-            const made = verificationRows(context, traffic, timeOf(context, i, options.verifications));
+            const made = verificationRows(
+              context,
+              traffic,
+              timeOf(context, i, options.verifications),
+            );
             verificationBatch.push(made.verification);
             deliveryBatch.push(...made.deliveries);
             if (options.successEvents) eventBatch.push(...successEventRows(context, made));
-            const entry = { id: String(made.verification.id), app: String(made.verification.app), number: made.number, country: made.country };
+            const entry = {
+              id: String(made.verification.id),
+              app: String(made.verification.app),
+              number: made.number,
+              country: made.country,
+            };
             if (known.length < KNOWN_MAX) known.push(entry);
-            else if (context.random.next() < KNOWN_MAX / (i + 1)) known[Math.floor(context.random.next() * KNOWN_MAX)] = entry;
+            else if (context.random.next() < KNOWN_MAX / (i + 1))
+              known[Math.floor(context.random.next() * KNOWN_MAX)] = entry;
           }
           await target.write([
             { table: 'verifications', rows: verificationBatch },
@@ -107,10 +136,15 @@ export async function seed(target: SeedTarget, options: SeedOptions): Promise<Se
 
     for (let txFrom = 0; txFrom < options.failures; txFrom += perTransaction) {
       await target.transaction(async () => {
-        for (let from = txFrom; from < Math.min(options.failures, txFrom + perTransaction); from += chunk) {
+        for (
+          let from = txFrom;
+          from < Math.min(options.failures, txFrom + perTransaction);
+          from += chunk
+        ) {
           const to = Math.min(options.failures, from + chunk);
           const rows: Row[] = [];
-          for (let i = from; i < to; i++) rows.push(failureRow(context, traffic, timeOf(context, i, options.failures), known));
+          for (let i = from; i < to; i++)
+            rows.push(failureRow(context, traffic, timeOf(context, i, options.failures), known));
           await target.write([{ table: 'events', rows }]);
           options.onProgress?.('failures', to, options.failures);
         }
@@ -125,7 +159,15 @@ export async function seed(target: SeedTarget, options: SeedOptions): Promise<Se
   }
   const seconds = (performance.now() - started) / 1000;
   const rows = options.verifications + deliveries + options.failures + successEvents;
-  return { verifications: options.verifications, deliveries, failures: options.failures, successEvents, rows, seconds, rowsPerSecond: Math.round(rows / seconds) };
+  return {
+    verifications: options.verifications,
+    deliveries,
+    failures: options.failures,
+    successEvents,
+    rows,
+    seconds,
+    rowsPerSecond: Math.round(rows / seconds),
+  };
 }
 
 export interface PoolEntry {
@@ -137,7 +179,10 @@ export interface PoolEntry {
  * Pending verifications for the check scenarios, written the way a start leaves them (one SMS
  * delivery whose hash is of a known code), to distinct numbers so no per-number limit is shared.
  */
-export async function seedCheckPool(target: SeedTarget, options: { app: string; count: number; now: number; pepper: Buffer; ttlMs?: number }): Promise<PoolEntry[]> {
+export async function seedCheckPool(
+  target: SeedTarget,
+  options: { app: string; count: number; now: number; pepper: Buffer; ttlMs?: number },
+): Promise<PoolEntry[]> {
   const pool: PoolEntry[] = [];
   const random = createRandom(Math.floor(Math.random() * 2 ** 32));
   await target.transaction(async () => {
@@ -147,7 +192,14 @@ export async function seedCheckPool(target: SeedTarget, options: { app: string; 
       for (let i = from; i < Math.min(options.count, from + 10_000); i++) {
         const code = String(random.int(0, 999_999)).padStart(6, '0');
         const number = `+337${random.int(5, 8)}${String(random.int(0, 9_999_999)).padStart(7, '0')}`;
-        const made = pendingVerificationRows({ app: options.app, number, now: options.now, ttlMs: options.ttlMs ?? 600_000, pepper: options.pepper, code });
+        const made = pendingVerificationRows({
+          app: options.app,
+          number,
+          now: options.now,
+          ttlMs: options.ttlMs ?? 600_000,
+          pepper: options.pepper,
+          code,
+        });
         verificationBatch.push(made.verification);
         deliveryBatch.push(made.delivery);
         pool.push({ id: String(made.verification.id), code });

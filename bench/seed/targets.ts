@@ -8,7 +8,10 @@ import type { Row } from './rows.js';
  * Where seeded rows go. Table and column names come from the SQLite drizzle schema, which the
  * PostgreSQL schema mirrors name for name; each dialect gets its own batched multi-row INSERT.
  */
-export const SEED_TABLES = { verifications, deliveries, events } as const satisfies Record<string, SQLiteTable>;
+export const SEED_TABLES = { verifications, deliveries, events } as const satisfies Record<
+  string,
+  SQLiteTable
+>;
 export type SeedTable = keyof typeof SEED_TABLES;
 
 export interface TableRows {
@@ -45,7 +48,8 @@ export interface IndexDefinition {
   sql: string;
 }
 
-const tableNames = (tables: readonly SeedTable[]): string[] => tables.map((t) => getTableConfig(SEED_TABLES[t]).name);
+const tableNames = (tables: readonly SeedTable[]): string[] =>
+  tables.map((t) => getTableConfig(SEED_TABLES[t]).name);
 
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
@@ -62,9 +66,19 @@ function columnPlan(): (table: SeedTable, sample: Row) => { name: string; column
     const schemaColumns = new Map(config.columns.map((c) => [c.name, c]));
     const columns = Object.keys(sample);
     const unknown = columns.filter((c) => !schemaColumns.has(c));
-    const missing = config.columns.filter((c) => c.notNull && !c.hasDefault && !columns.includes(c.name) && !(c.primary && c.columnType === 'SQLiteInteger')).map((c) => c.name);
+    const missing = config.columns
+      .filter(
+        (c) =>
+          c.notNull &&
+          !c.hasDefault &&
+          !columns.includes(c.name) &&
+          !(c.primary && c.columnType === 'SQLiteInteger'),
+      )
+      .map((c) => c.name);
     if (unknown.length > 0 || missing.length > 0) {
-      throw new Error(`seed rows for ${config.name} do not match the schema: unknown columns [${unknown.join(', ')}], missing required [${missing.join(', ')}]`);
+      throw new Error(
+        `seed rows for ${config.name} do not match the schema: unknown columns [${unknown.join(', ')}], missing required [${missing.join(', ')}]`,
+      );
     }
     const plan = { name: config.name, columns };
     plans.set(table, plan);
@@ -72,7 +86,12 @@ function columnPlan(): (table: SeedTable, sample: Row) => { name: string; column
   };
 }
 
-function flatten(rows: readonly Row[], columns: readonly string[], from: number, to: number): (string | number | null)[] {
+function flatten(
+  rows: readonly Row[],
+  columns: readonly string[],
+  from: number,
+  to: number,
+): (string | number | null)[] {
   const values: (string | number | null)[] = [];
   for (let i = from; i < to; i++) {
     const row = rows[i]!;
@@ -93,12 +112,18 @@ export function createSqliteSeedTarget(raw: Database.Database): SeedTarget {
   const previousCache = raw.pragma('cache_size', { simple: true }) as number;
   raw.pragma('synchronous = OFF');
   raw.pragma('cache_size = -1048576');
-  const statement = (name: string, columns: readonly string[], rows: number): Database.Statement => {
+  const statement = (
+    name: string,
+    columns: readonly string[],
+    rows: number,
+  ): Database.Statement => {
     const key = `${name}:${rows}`;
     let prepared = statements.get(key);
     if (!prepared) {
       const tuple = `(${columns.map(() => '?').join(',')})`;
-      prepared = raw.prepare(`INSERT INTO ${quote(name)} (${columns.map(quote).join(',')}) VALUES ${Array.from({ length: rows }, () => tuple).join(',')}`);
+      prepared = raw.prepare(
+        `INSERT INTO ${quote(name)} (${columns.map(quote).join(',')}) VALUES ${Array.from({ length: rows }, () => tuple).join(',')}`,
+      );
       statements.set(key, prepared);
     }
     return prepared;
@@ -137,7 +162,9 @@ export function createSqliteSeedTarget(raw: Database.Database): SeedTarget {
       const names = tableNames(tables);
       // sql IS NULL: the automatic index of a PRIMARY KEY or UNIQUE constraint, which stays.
       const indexes = raw
-        .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${names.map(() => '?').join(',')})`)
+        .prepare(
+          `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${names.map(() => '?').join(',')})`,
+        )
         .all(...names) as IndexDefinition[];
       for (const index of indexes) raw.exec(`DROP INDEX ${quote(index.name)}`);
       return Promise.resolve(indexes);
@@ -148,7 +175,9 @@ export function createSqliteSeedTarget(raw: Database.Database): SeedTarget {
     },
     count(table) {
       const name = getTableConfig(SEED_TABLES[table]).name;
-      return Promise.resolve((raw.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get() as { n: number }).n);
+      return Promise.resolve(
+        (raw.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get() as { n: number }).n,
+      );
     },
     close() {
       raw.pragma(`synchronous = ${previousSync}`);
@@ -173,7 +202,8 @@ export async function createPostgresSeedTarget(url: string): Promise<SeedTarget>
     let sql = texts.get(key);
     if (!sql) {
       const tuples: string[] = [];
-      for (let r = 0; r < rows; r++) tuples.push(`(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(',')})`);
+      for (let r = 0; r < rows; r++)
+        tuples.push(`(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(',')})`);
       sql = `INSERT INTO ${quote(name)} (${columns.map(quote).join(',')}) VALUES ${tuples.join(',')}`;
       texts.set(key, sql);
     }
@@ -181,7 +211,9 @@ export async function createPostgresSeedTarget(url: string): Promise<SeedTarget>
   };
   const explain = (error: unknown): Error => {
     if (error instanceof Error && (error as { code?: string }).code === '42P01') {
-      return new Error(`${error.message}: the database has no otp-verify tables yet. The server creates them on start (DATABASE_URL=postgres://…); does this build support PostgreSQL?`);
+      return new Error(
+        `${error.message}: the database has no otp-verify tables yet. The server creates them on start (DATABASE_URL=postgres://…); does this build support PostgreSQL?`,
+      );
     }
     return error instanceof Error ? error : new Error(String(error));
   };
@@ -192,7 +224,11 @@ export async function createPostgresSeedTarget(url: string): Promise<SeedTarget>
       const perStatement = Math.min(1000, Math.floor(65_535 / columns.length));
       for (let from = 0; from < rows.length; from += perStatement) {
         const to = Math.min(rows.length, from + perStatement);
-        await client.query({ name: `seed_${name}_${to - from}`, text: text(name, columns, to - from), values: flatten(rows, columns, from, to) });
+        await client.query({
+          name: `seed_${name}_${to - from}`,
+          text: text(name, columns, to - from),
+          values: flatten(rows, columns, from, to),
+        });
       }
     }
   };
@@ -233,7 +269,9 @@ export async function createPostgresSeedTarget(url: string): Promise<SeedTarget>
     async count(table) {
       const name = getTableConfig(SEED_TABLES[table]).name;
       try {
-        const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${quote(name)}`);
+        const result = await client.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${quote(name)}`,
+        );
         return Number(result.rows[0]?.n ?? 0);
       } catch (error) {
         throw explain(error);

@@ -52,12 +52,14 @@ function where(frame: CallFrame): string {
   const url = frame.url.replace(/^file:\/\//, '');
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
   if (pkg) return pkg;
-  for (const dir of ['/src/', '/dist/']) if (url.includes(dir)) return `src/${url.slice(url.indexOf(dir) + dir.length)}`;
+  for (const dir of ['/src/', '/dist/'])
+    if (url.includes(dir)) return `src/${url.slice(url.indexOf(dir) + dir.length)}`;
   if (url.startsWith('node:')) return url;
   return url || '(native)';
 }
 
-const label = (frame: CallFrame): string => `${frame.functionName || '(anonymous)'} ${where(frame)}:${frame.lineNumber + 1}`;
+const label = (frame: CallFrame): string =>
+  `${frame.functionName || '(anonymous)'} ${where(frame)}:${frame.lineNumber + 1}`;
 
 function tally(key: (node: ProfileNode) => string): [string, number][] {
   const sums = new Map<string, number>();
@@ -94,8 +96,21 @@ const print = (title: string, rows: [string, number][]): void => {
 };
 
 console.log(`profile: ${(total / 1e6).toFixed(2)} s sampled`);
-print('self time by file or package', tally((n) => where(n.callFrame)));
-print('self time by function', tally((n) => label(n.callFrame)));
+print(
+  'self time by file or package',
+  tally((n) => where(n.callFrame)),
+);
+print(
+  'self time by function',
+  tally((n) => label(n.callFrame)),
+);
 const inc = inclusive();
-print('inclusive time (src/ functions)', inc.filter(([k]) => k.includes(' src/') && (!filter || k.includes(filter))));
-if (filter) print(`inclusive time matching ${filter}`, inc.filter(([k]) => k.includes(filter)));
+print(
+  'inclusive time (src/ functions)',
+  inc.filter(([k]) => k.includes(' src/') && (!filter || k.includes(filter))),
+);
+if (filter)
+  print(
+    `inclusive time matching ${filter}`,
+    inc.filter(([k]) => k.includes(filter)),
+  );

@@ -31,7 +31,13 @@ import { mkdirSync, mkdtempSync, existsSync, readFileSync, statSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
-import { cannon, paced, type Measurement, type PacedMeasurement, type PacedRequest } from '../lib/load.js';
+import {
+  cannon,
+  paced,
+  type Measurement,
+  type PacedMeasurement,
+  type PacedRequest,
+} from '../lib/load.js';
 import { createOutboxReader } from '../lib/outbox.js';
 import { launch, peakRssMb, ROOT, type BenchProcess } from '../lib/process.js';
 import { RAISED_LIMITS } from '../lib/raised-limits.js';
@@ -51,14 +57,33 @@ const TICKS = 100; // USER_HZ on Linux
 
 function start(dataDir: string): Promise<BenchProcess> {
   const results = join(ROOT, 'bench/results');
-  const nodeArgs = [...(process.env.LOAD_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', results] : []), ...(process.env.LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
-  const extra = Object.fromEntries(Object.entries(process.env).flatMap(([k, v]) => (k.startsWith('LOAD_ENV_') ? [[k.slice('LOAD_ENV_'.length), v ?? '']] : [])));
-  const env = { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN, LOG_PROVIDER_STDOUT: 'false', ...RAISED_LIMITS, ...extra };
+  const nodeArgs = [
+    ...(process.env.LOAD_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', results] : []),
+    ...(process.env.LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  ];
+  const extra = Object.fromEntries(
+    Object.entries(process.env).flatMap(([k, v]) =>
+      k.startsWith('LOAD_ENV_') ? [[k.slice('LOAD_ENV_'.length), v ?? '']] : [],
+    ),
+  );
+  const env = {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    DATA_DIR: dataDir,
+    ADMIN_API_KEY: ADMIN,
+    LOG_PROVIDER_STDOUT: 'false',
+    ...RAISED_LIMITS,
+    ...extra,
+  };
   const log = join(dataDir, 'server.log');
   // The ceiling is this checkout's: it measures the machine, not a version of the service.
-  if (SCENARIO === 'ceiling') return launch(join(ROOT, 'bench/lib/ceiling.js'), env, log, { nodeArgs });
+  if (SCENARIO === 'ceiling')
+    return launch(join(ROOT, 'bench/lib/ceiling.js'), env, log, { nodeArgs });
   const cwd = process.env.LOAD_SERVER_DIR ?? ROOT;
-  return RUNTIME === 'dist' ? launch('dist/main.js', env, log, { nodeArgs, cwd }) : launch('src/main.ts', env, log, { nodeArgs: [...nodeArgs, '--import', 'tsx'], cwd });
+  return RUNTIME === 'dist'
+    ? launch('dist/main.js', env, log, { nodeArgs, cwd })
+    : launch('src/main.ts', env, log, { nodeArgs: [...nodeArgs, '--import', 'tsx'], cwd });
 }
 
 interface ProcSample {
@@ -99,15 +124,27 @@ function sample(pid: number): ProcSample {
 const isPaced = (m: Measurement): m is PacedMeasurement => 'latencyFromScheduleMs' in m;
 
 /** Starts `count` verifications through the API, 50 at a time, and reads their codes from the outbox. */
-async function checkPool(url: string, auth: Record<string, string>, outboxPath: string, count: number): Promise<{ id: string; code: string }[]> {
+async function checkPool(
+  url: string,
+  auth: Record<string, string>,
+  outboxPath: string,
+  count: number,
+): Promise<{ id: string; code: string }[]> {
   const outbox = createOutboxReader(outboxPath);
   const pool: { id: string; code: string }[] = [];
   try {
     for (let i = 0; i < count; i += 50) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(50, count - i) }, async () => {
-          const r = await fetch(`${url}/v1/verifications`, { method: 'POST', headers: auth, body: JSON.stringify({ to: randomMobile(), signals: { ip: randomIp() } }) });
-          if (r.status !== 201) throw new Error(`seeding a check pool: POST /v1/verifications answered ${r.status}: ${await r.text()}`);
+          const r = await fetch(`${url}/v1/verifications`, {
+            method: 'POST',
+            headers: auth,
+            body: JSON.stringify({ to: randomMobile(), signals: { ip: randomIp() } }),
+          });
+          if (r.status !== 201)
+            throw new Error(
+              `seeding a check pool: POST /v1/verifications answered ${r.status}: ${await r.text()}`,
+            );
           return ((await r.json()) as { id: string }).id;
         }),
       );
@@ -137,33 +174,72 @@ async function main(): Promise<void> {
             ).json()) as { key: string }
           ).key;
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-    const timing = { durationSeconds: DURATION, ...(RATE === undefined ? {} : { overallRate: RATE }) };
+    const timing = {
+      durationSeconds: DURATION,
+      ...(RATE === undefined ? {} : { overallRate: RATE }),
+    };
 
     let next: () => { path: string; body: string };
     let amount: number | undefined;
     if (SCENARIO === 'ceiling') {
       next = () => ({ path: '/echo', body: '{"to":"+33612345678"}' });
     } else if (SCENARIO === 'start') {
-      next = () => ({ path: '/v1/verifications', body: JSON.stringify({ to: randomMobile(), signals: { ip: randomIp() } }) });
-      await cannon({ url: server.url, connections: CONNECTIONS, durationSeconds: 2, requests: [{ method: 'POST', headers: auth, setupRequest: (req) => ({ ...req, ...next() }) }] });
+      next = () => ({
+        path: '/v1/verifications',
+        body: JSON.stringify({ to: randomMobile(), signals: { ip: randomIp() } }),
+      });
+      await cannon({
+        url: server.url,
+        connections: CONNECTIONS,
+        durationSeconds: 2,
+        requests: [
+          { method: 'POST', headers: auth, setupRequest: (req) => ({ ...req, ...next() }) },
+        ],
+      });
     } else {
-      const pool = await checkPool(server.url, auth, join(dataDir, 'outbox.jsonl'), Number(process.env.LOAD_POOL ?? (RATE ?? 3000) * DURATION));
+      const pool = await checkPool(
+        server.url,
+        auth,
+        join(dataDir, 'outbox.jsonl'),
+        Number(process.env.LOAD_POOL ?? (RATE ?? 3000) * DURATION),
+      );
       let taken = 0;
       const wrongCode = (code: string): string => (code === '000000' ? '000001' : '000000');
       // Four wrong codes per verification: the fifth would lock it (MAX_CHECK_ATTEMPTS=5).
       next = () => {
-        const v = SCENARIO === 'wrong' ? pool[Math.floor(taken++ / 4) % pool.length]! : pool[taken++ % pool.length]!;
-        return { path: `/v1/verifications/${v.id}/check`, body: JSON.stringify({ code: SCENARIO === 'wrong' ? wrongCode(v.code) : v.code }) };
+        const v =
+          SCENARIO === 'wrong'
+            ? pool[Math.floor(taken++ / 4) % pool.length]!
+            : pool[taken++ % pool.length]!;
+        return {
+          path: `/v1/verifications/${v.id}/check`,
+          body: JSON.stringify({ code: SCENARIO === 'wrong' ? wrongCode(v.code) : v.code }),
+        };
       };
       if (RATE === undefined) amount = SCENARIO === 'wrong' ? pool.length * 4 : pool.length;
     }
-    const requests: autocannon.Request[] = [{ method: 'POST', headers: auth, setupRequest: (req) => ({ ...req, ...next() }) }];
+    const requests: autocannon.Request[] = [
+      { method: 'POST', headers: auth, setupRequest: (req) => ({ ...req, ...next() }) },
+    ];
     const before = sample(server.pid);
     const result: Measurement | PacedMeasurement = OPEN
-      ? await paced({ url: server.url, rate: RATE, durationSeconds: DURATION, connections: CONNECTIONS, next: (): PacedRequest => ({ method: 'POST', headers: auth, ...next() }) })
-      : await cannon({ url: server.url, connections: CONNECTIONS, requests, ...timing, ...(amount === undefined ? {} : { amount }) });
+      ? await paced({
+          url: server.url,
+          rate: RATE,
+          durationSeconds: DURATION,
+          connections: CONNECTIONS,
+          next: (): PacedRequest => ({ method: 'POST', headers: auth, ...next() }),
+        })
+      : await cannon({
+          url: server.url,
+          connections: CONNECTIONS,
+          requests,
+          ...timing,
+          ...(amount === undefined ? {} : { amount }),
+        });
     const after = sample(server.pid);
-    const perRequest = (value: number): number => Math.round((value / Math.max(1, result.requests)) * 100) / 100;
+    const perRequest = (value: number): number =>
+      Math.round((value / Math.max(1, result.requests)) * 100) / 100;
     const wal = join(dataDir, 'verify.db-wal');
     console.log(
       JSON.stringify(
@@ -171,18 +247,27 @@ async function main(): Promise<void> {
           scenario: SCENARIO,
           runtime: SCENARIO === 'ceiling' ? 'node' : RUNTIME,
           connections: CONNECTIONS,
-          rate: RATE === undefined ? 'saturated' : `${RATE}${OPEN ? ' (open loop)' : ' (autocannon)'}`,
+          rate:
+            RATE === undefined ? 'saturated' : `${RATE}${OPEN ? ' (open loop)' : ' (autocannon)'}`,
           requests: result.requests,
           reqPerSec: result.reqPerSec,
           latencyMs: result.latencyMs,
-          ...(isPaced(result) ? { latencyFromScheduleMs: result.latencyFromScheduleMs, notSent: result.notSent } : {}),
+          ...(isPaced(result)
+            ? { latencyFromScheduleMs: result.latencyFromScheduleMs, notSent: result.notSent }
+            : {}),
           statusCodes: result.statusCodes,
           errors: result.errors + result.timeouts,
           serverCpuMsPerRequest: perRequest(after.cpuMs - before.cpuMs),
-          serverCpuBusyPercent: Math.round(((after.cpuMs - before.cpuMs) / (result.seconds * 1000)) * 100),
+          serverCpuBusyPercent: Math.round(
+            ((after.cpuMs - before.cpuMs) / (result.seconds * 1000)) * 100,
+          ),
           mainThreadCpuMsPerRequest: perRequest(after.mainThreadCpuMs - before.mainThreadCpuMs),
-          mainThreadSystemMsPerRequest: perRequest(after.mainThreadSystemMs - before.mainThreadSystemMs),
-          mainThreadBusyPercent: Math.round(((after.mainThreadCpuMs - before.mainThreadCpuMs) / (result.seconds * 1000)) * 100),
+          mainThreadSystemMsPerRequest: perRequest(
+            after.mainThreadSystemMs - before.mainThreadSystemMs,
+          ),
+          mainThreadBusyPercent: Math.round(
+            ((after.mainThreadCpuMs - before.mainThreadCpuMs) / (result.seconds * 1000)) * 100,
+          ),
           writeSyscallsPerRequest: perRequest(after.syscw - before.syscw),
           writeBytesPerRequest: Math.round(perRequest(after.writeBytes - before.writeBytes)),
           readSyscallsPerRequest: perRequest(after.syscr - before.syscr),

@@ -26,14 +26,34 @@ const service = createOptinService({
   settings: { codeLength: 6, maxConfirmAttempts: 5 },
 });
 const caller = { app: 'bench', clientIp: '203.0.113.1', userAgent: 'bench' };
-const list = await service.createList(caller, { name: 'Deals', brand: 'ACME', sender: '+14155550100', confirmationWindowHours: 1 });
+const list = await service.createList(caller, {
+  name: 'Deals',
+  brand: 'ACME',
+  sender: '+14155550100',
+  confirmationWindowHours: 1,
+});
 let started = performance.now();
-for (let i = 0; i < n; i++) await service.subscribe(caller, list.id, { to: `+1415555${String(i).padStart(4, '0')}`, consentText: 'I agree', source: 'bench' });
+for (let i = 0; i < n; i++)
+  await service.subscribe(caller, list.id, {
+    to: `+1415555${String(i).padStart(4, '0')}`,
+    consentText: 'I agree',
+    source: 'bench',
+  });
 const signupMs = performance.now() - started;
 now += 3_600_000;
 started = performance.now();
 const expired = await service.expireDue();
 const sweepMs = performance.now() - started;
-const rows = database.raw.prepare("SELECT COUNT(*) AS n FROM optin_consent_ledger WHERE type = 'expired'").get() as { n: number };
-console.log(JSON.stringify({ signups: n, signupMsEach: +(signupMs / n).toFixed(3), expired, expiredLedgerEntries: rows.n, sweepMs: Math.round(sweepMs) }));
+const rows = database.raw
+  .prepare("SELECT COUNT(*) AS n FROM optin_consent_ledger WHERE type = 'expired'")
+  .get() as { n: number };
+console.log(
+  JSON.stringify({
+    signups: n,
+    signupMsEach: +(signupMs / n).toFixed(3),
+    expired,
+    expiredLedgerEntries: rows.n,
+    sweepMs: Math.round(sweepMs),
+  }),
+);
 database.close();

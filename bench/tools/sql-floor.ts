@@ -40,7 +40,10 @@ let recording: Call[] | undefined;
 const SKIP = /^\s*(BEGIN|COMMIT|ROLLBACK)\b/i;
 
 const probe = new Database(':memory:');
-const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<Method, (...args: unknown[]) => unknown>;
+const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<
+  Method,
+  (...args: unknown[]) => unknown
+>;
 probe.close();
 for (const method of ['run', 'get', 'all', 'iterate'] as const) {
   const original = statementProto[method];
@@ -54,14 +57,18 @@ if (process.env.FLOOR_DB) copyFileSync(process.env.FLOOR_DB, path);
 const t = await createInProcessApp({ sqlitePath: path });
 if (t.database.kind !== 'sqlite') throw new Error('sql-floor replays SQLite statements');
 const database = t.database;
-for (let i = 0; i < 200; i++) await t.call('POST', '/v1/verifications', { body: { to: `+3361${String(i).padStart(7, '0')}` } });
+for (let i = 0; i < 200; i++)
+  await t.call('POST', '/v1/verifications', { body: { to: `+3361${String(i).padStart(7, '0')}` } });
 await database.settled();
 database.raw.pragma('wal_checkpoint(TRUNCATE)');
 const before = join(dir, 'before.db');
 copyFileSync(path, before);
 
 /** Records each request's statements as one list. */
-async function record(send: (i: number) => Promise<Response>, count: number): Promise<{ calls: Call[][]; ok: number }> {
+async function record(
+  send: (i: number) => Promise<Response>,
+  count: number,
+): Promise<{ calls: Call[][]; ok: number }> {
   const calls: Call[][] = [];
   let ok = 0;
   for (let i = 0; i < count; i++) {
@@ -78,12 +85,20 @@ async function record(send: (i: number) => Promise<Response>, count: number): Pr
 const ids: string[] = [];
 const starts = await record(async (i) => {
   const to = randomMobile();
-  const response = await t.call('POST', '/v1/verifications', { body: { to, signals: { ip: `10.${i % 250}.${(i >> 8) % 250}.7` } } });
+  const response = await t.call('POST', '/v1/verifications', {
+    body: { to, signals: { ip: `10.${i % 250}.${(i >> 8) % 250}.7` } },
+  });
   if (response.status === 201) ids.push(((await response.clone().json()) as { id: string }).id);
   return response;
 }, N);
 const codes = t.codes();
-const checks = await record((i) => t.call('POST', `/v1/verifications/${ids[i] ?? ''}/check`, { body: { code: codes.get(ids[i] ?? '') } }), ids.length);
+const checks = await record(
+  (i) =>
+    t.call('POST', `/v1/verifications/${ids[i] ?? ''}/check`, {
+      body: { code: codes.get(ids[i] ?? '') },
+    }),
+  ids.length,
+);
 await t.close();
 
 function replay(label: string, requests: Call[][], batch: number): void {
@@ -103,7 +118,11 @@ function replay(label: string, requests: Call[][], batch: number): void {
     if (!statement) statements.set(source, (statement = db.prepare(source)));
     return statement;
   };
-  const work = requests.map((calls) => calls.filter((c) => !ONLY || ONLY.test(c.source)).map((c) => ({ ...c, statement: prepared(c.source) })));
+  const work = requests.map((calls) =>
+    calls
+      .filter((c) => !ONLY || ONLY.test(c.source))
+      .map((c) => ({ ...c, statement: prepared(c.source) })),
+  );
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const nanos = new Map<string, number>();
@@ -133,12 +152,16 @@ function replay(label: string, requests: Call[][], batch: number): void {
     `${label.padEnd(6)} batch ${String(batch).padStart(3)}: ${perRequest.toFixed(1)} statements, CPU ${us.toFixed(0).padStart(4)} µs/request -> ${Math.round(1e6 / us).toLocaleString('en-US')} req/s on one core from the SQL alone`,
   );
   for (const [source, ns] of [...nanos].sort((a, b) => b[1] - a[1])) {
-    console.log(`    ${(ns / work.length / 1000).toFixed(1).padStart(6)} µs  ${source.replace(/\s+/g, ' ').slice(0, 110)}`);
+    console.log(
+      `    ${(ns / work.length / 1000).toFixed(1).padStart(6)} µs  ${source.replace(/\s+/g, ' ').slice(0, 110)}`,
+    );
   }
   db.close();
 }
 
-console.log(`recorded ${N} starts (${starts.ok} created) and ${checks.calls.length} checks (${checks.ok} approved)${ONLY ? `; replaying only statements matching ${String(ONLY)}` : ''}`);
+console.log(
+  `recorded ${N} starts (${starts.ok} created) and ${checks.calls.length} checks (${checks.ok} approved)${ONLY ? `; replaying only statements matching ${String(ONLY)}` : ''}`,
+);
 for (const batch of BATCHES) {
   replay('start', starts.calls, batch);
   replay('check', checks.calls, batch);

@@ -62,7 +62,8 @@ function sqliteCounter(): Counter & { attach(t: InProcessApp): void } {
       if (t.database.kind !== 'sqlite') throw new Error('expected a SQLite app');
       raw = t.database.raw;
       // PRAGMA='…; …': try settings without editing db.ts.
-      for (const pragma of (process.env.PRAGMA ?? '').split(';').filter((p) => p.trim())) raw.pragma(pragma.trim());
+      for (const pragma of (process.env.PRAGMA ?? '').split(';').filter((p) => p.trim()))
+        raw.pragma(pragma.trim());
     },
     reset() {
       counts.clear();
@@ -80,29 +81,43 @@ function sqliteCounter(): Counter & { attach(t: InProcessApp): void } {
         `${label}: wall µs/op ${Math.round(wallUs / n)}, CPU µs/op ${Math.round(cpuUs / n)}, SQL µs/op ${Math.round(sqlUs / n)}, statements/op ${perOp(statements, n, 1)}, write statements/op ${perOp(writes, n, 1)}, rows changed/op ${perOp(totalChanges() - changesBefore, n, 1)}`,
       );
       if (TRACE) {
-        for (const [sql, k] of [...counts].sort((x, y) => (nanos.get(y[0]) ?? 0) - (nanos.get(x[0]) ?? 0))) {
-          console.log(`  ${perOp(k, n)}×  ${((nanos.get(sql) ?? 0) / n / 1000).toFixed(1).padStart(6)} µs  ${oneLine(sql, 140)}`);
-          if (process.env.PLAN) for (const step of plan(sql)) console.log(`             plan: ${step}`);
+        for (const [sql, k] of [...counts].sort(
+          (x, y) => (nanos.get(y[0]) ?? 0) - (nanos.get(x[0]) ?? 0),
+        )) {
+          console.log(
+            `  ${perOp(k, n)}×  ${((nanos.get(sql) ?? 0) / n / 1000).toFixed(1).padStart(6)} µs  ${oneLine(sql, 140)}`,
+          );
+          if (process.env.PLAN)
+            for (const step of plan(sql)) console.log(`             plan: ${step}`);
         }
       }
       return Promise.resolve();
     },
   };
-  const totalChanges = (): number => raw!.prepare('SELECT total_changes() AS n').pluck().get() as number;
+  const totalChanges = (): number =>
+    raw!.prepare('SELECT total_changes() AS n').pluck().get() as number;
   /** EXPLAIN QUERY PLAN of a statement, its parameters (`?` or `@name`) bound to NULL (the plan does not depend on them). */
   const plan = (sql: string): string[] => {
     if (!/^\s*(select|insert|update|delete)/i.test(sql)) return [];
     const names = [...new Set([...sql.matchAll(/@([A-Za-z_]\w*)/g)].map((m) => m[1]!))];
-    const args = names.length > 0 ? [Object.fromEntries(names.map((name) => [name, null]))] : Array<null>((sql.match(/\?/g) ?? []).length).fill(null);
+    const args =
+      names.length > 0
+        ? [Object.fromEntries(names.map((name) => [name, null]))]
+        : Array<null>((sql.match(/\?/g) ?? []).length).fill(null);
     try {
-      return (raw!.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((row) => row.detail);
+      return (raw!.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map(
+        (row) => row.detail,
+      );
     } catch (error) {
       return [`(no plan: ${error instanceof Error ? error.message : String(error)})`];
     }
   };
   // Patched before the app prepares anything.
   const probe = new Database(':memory:');
-  const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, unknown>;
+  const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<
+    string,
+    unknown
+  >;
   probe.close();
   for (const method of ['run', 'get', 'all', 'iterate'] as const) {
     const original = statementProto[method] as (...args: unknown[]) => unknown;
@@ -113,7 +128,10 @@ function sqliteCounter(): Counter & { attach(t: InProcessApp): void } {
         return original.apply(this, args);
       } finally {
         counts.set(this.source, (counts.get(this.source) ?? 0) + 1);
-        nanos.set(this.source, (nanos.get(this.source) ?? 0) + Number(process.hrtime.bigint() - started));
+        nanos.set(
+          this.source,
+          (nanos.get(this.source) ?? 0) + Number(process.hrtime.bigint() - started),
+        );
       }
     };
   }
@@ -121,7 +139,9 @@ function sqliteCounter(): Counter & { attach(t: InProcessApp): void } {
 }
 
 /** Counts every query a pg.Client sends (the pool's clients, drizzle's and raw ones alike) and every Redis command. */
-function postgresCounter(url: string): Counter & { attach(t: InProcessApp): Promise<void>; close(): Promise<void> } {
+function postgresCounter(
+  url: string,
+): Counter & { attach(t: InProcessApp): Promise<void>; close(): Promise<void> } {
   let transactions = 0;
   let writeTransactions = 0;
   let redisCommands = 0;
@@ -131,14 +151,19 @@ function postgresCounter(url: string): Counter & { attach(t: InProcessApp): Prom
   let database = '';
   const xactCommit = async (): Promise<number> => {
     await sleep(11_000); // an idle backend publishes its counts within 10 s (PGSTAT_IDLE_INTERVAL)
-    const { rows } = await stats.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1', [database]);
+    const { rows } = await stats.query<{ n: string }>(
+      'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1',
+      [database],
+    );
     return Number(rows[0]?.n ?? 0);
   };
   const self = {
     counting: false,
     async attach(t: InProcessApp) {
       if (t.database.kind !== 'postgres') throw new Error('expected a PostgreSQL app');
-      database = ((await t.database.pool.query<{ name: string }>('SELECT current_database() AS name')).rows[0]?.name) ?? '';
+      database =
+        (await t.database.pool.query<{ name: string }>('SELECT current_database() AS name')).rows[0]
+          ?.name ?? '';
       await stats.connect();
     },
     reset() {
@@ -156,7 +181,9 @@ function postgresCounter(url: string): Counter & { attach(t: InProcessApp): Prom
       console.log(
         `${label}: statements/op ${perOp(statements, n)}, commits/op ${perOp(transactions, n)} (writing ${perOp(writeTransactions, n)}; server xact_commit/op ${perOp(serverCommits, n)}), redis commands/op ${perOp(redisCommands, n)}, CPU µs/op ${Math.round(cpuUs / n)}, wall µs/op ${Math.round(wallUs / n)}`,
       );
-      if (TRACE) for (const [sql, k] of [...counts].sort((x, y) => y[1] - x[1])) console.log(`  ${perOp(k, n)}×  ${oneLine(sql, 160)}`);
+      if (TRACE)
+        for (const [sql, k] of [...counts].sort((x, y) => y[1] - x[1]))
+          console.log(`  ${perOp(k, n)}×  ${oneLine(sql, 160)}`);
     },
     close: () => stats.end(),
   };
@@ -165,11 +192,13 @@ function postgresCounter(url: string): Counter & { attach(t: InProcessApp): Prom
   clientProto.query = function counted(this: object, ...args: unknown[]) {
     if (self.counting) {
       const first = args[0];
-      const text = typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
+      const text =
+        typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
       counts.set(text, (counts.get(text) ?? 0) + 1);
       const verb = text.trim().toLowerCase();
       const tx = open.get(this);
-      if (verb === 'begin' || verb.startsWith('begin ') || verb.startsWith('start transaction')) open.set(this, { writes: false });
+      if (verb === 'begin' || verb.startsWith('begin ') || verb.startsWith('start transaction'))
+        open.set(this, { writes: false });
       else if (verb === 'commit' && tx) {
         transactions++;
         if (tx.writes) writeTransactions++;
@@ -196,8 +225,11 @@ function postgresCounter(url: string): Counter & { attach(t: InProcessApp): Prom
 const postgres = DATABASE_URL ? postgresCounter(DATABASE_URL) : undefined;
 const sqlite = postgres ? undefined : sqliteCounter();
 const counter: Counter = postgres ?? sqlite!;
-const sqlitePath = process.env.SQLITE_PATH ?? join(mkdtempSync(join(tmpdir(), 'otp-statements-')), 'verify.db');
-const t = await createInProcessApp(DATABASE_URL ? { databaseUrl: DATABASE_URL, redisUrl: process.env.REDIS_URL } : { sqlitePath });
+const sqlitePath =
+  process.env.SQLITE_PATH ?? join(mkdtempSync(join(tmpdir(), 'otp-statements-')), 'verify.db');
+const t = await createInProcessApp(
+  DATABASE_URL ? { databaseUrl: DATABASE_URL, redisUrl: process.env.REDIS_URL } : { sqlitePath },
+);
 
 async function measure(label: string, run: () => Promise<number>): Promise<void> {
   await counter.before();
@@ -216,12 +248,16 @@ try {
   if (postgres) await postgres.attach(t);
   else sqlite!.attach(t);
   // Warm up: keys, app rows, prepared plans, the JIT.
-  for (let i = 0; i < 200; i++) await t.call('POST', '/v1/verifications', { body: { to: randomMobile() } });
+  for (let i = 0; i < 200; i++)
+    await t.call('POST', '/v1/verifications', { body: { to: randomMobile() } });
   const ids: string[] = [];
   await measure('start', async () => {
     for (let i = 0; i < N; i++) {
-      const response = await t.call('POST', '/v1/verifications', { body: { to: randomMobile(), signals: { ip: `10.${i % 250}.${(i >> 8) % 250}.7` } } });
-      if (response.status !== 201) throw new Error(`start answered ${response.status}: ${await response.text()}`);
+      const response = await t.call('POST', '/v1/verifications', {
+        body: { to: randomMobile(), signals: { ip: `10.${i % 250}.${(i >> 8) % 250}.7` } },
+      });
+      if (response.status !== 201)
+        throw new Error(`start answered ${response.status}: ${await response.text()}`);
       ids.push(((await response.json()) as { id: string }).id);
     }
     return N;
@@ -229,12 +265,19 @@ try {
   const codes = t.codes();
   await measure('check', async () => {
     for (const id of ids) {
-      const response = await t.call('POST', `/v1/verifications/${id}/check`, { body: { code: codes.get(id) } });
-      if (response.status !== 200) throw new Error(`check answered ${response.status}: ${await response.text()}`);
+      const response = await t.call('POST', `/v1/verifications/${id}/check`, {
+        body: { code: codes.get(id) },
+      });
+      if (response.status !== 200)
+        throw new Error(`check answered ${response.status}: ${await response.text()}`);
     }
     return ids.length;
   });
-  console.log(postgres ? `PostgreSQL, counters in ${process.env.REDIS_URL ? 'Redis' : 'PostgreSQL'}; N=${N}` : `SQLite ${sqlitePath}; N=${N}`);
+  console.log(
+    postgres
+      ? `PostgreSQL, counters in ${process.env.REDIS_URL ? 'Redis' : 'PostgreSQL'}; N=${N}`
+      : `SQLite ${sqlitePath}; N=${N}`,
+  );
 } finally {
   // The PostgreSQL database is dropped even when a request fails.
   await postgres?.close();

@@ -1,10 +1,21 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
 import type { AdminService } from './admin.service.js';
-import { createKeyRoute, getAppRoute, listKeysRoute, revokeKeyRoute, rotateSigningKeyRoute, updateAppRoute } from './admin.routes.js';
+import {
+  createKeyRoute,
+  getAppRoute,
+  listKeysRoute,
+  revokeKeyRoute,
+  rotateSigningKeyRoute,
+  updateAppRoute,
+} from './admin.routes.js';
 import { appSettingsView, createdKeyView, keySummaryView } from './admin.views.js';
 
-export function createAdminRouter(service: AdminService, rotateSigningKey: () => Promise<string>, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+export function createAdminRouter(
+  service: AdminService,
+  rotateSigningKey: () => Promise<string>,
+  base: () => OpenAPIHono<AppEnv>,
+): OpenAPIHono<AppEnv> {
   const router = base();
 
   router.openapi(createKeyRoute, async (c) => {
@@ -20,11 +31,20 @@ export function createAdminRouter(service: AdminService, rotateSigningKey: () =>
     return c.body(null, 204);
   });
 
-  router.openapi(getAppRoute, async (c) => c.json(appSettingsView(await service.getApp(c.req.valid('param').name)), 200));
+  router.openapi(getAppRoute, async (c) =>
+    c.json(appSettingsView(await service.getApp(c.req.valid('param').name)), 200),
+  );
 
-  router.openapi(updateAppRoute, async (c) => c.json(appSettingsView(await service.updateApp(c.req.valid('param').name, c.req.valid('json'))), 200));
+  router.openapi(updateAppRoute, async (c) =>
+    c.json(
+      appSettingsView(await service.updateApp(c.req.valid('param').name, c.req.valid('json'))),
+      200,
+    ),
+  );
 
-  router.openapi(rotateSigningKeyRoute, async (c) => c.json({ kid: await rotateSigningKey() }, 200));
+  router.openapi(rotateSigningKeyRoute, async (c) =>
+    c.json({ kid: await rotateSigningKey() }, 200),
+  );
 
   return router;
 }

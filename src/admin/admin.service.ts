@@ -80,8 +80,20 @@ function splitKey(presented: string): { id: string; secret: string } | undefined
   return { id, secret };
 }
 
-function toSummary(record: { id: string; app: string; scopes: string[]; createdAt: number; revokedAt: number | null }): ApiKeySummary {
-  return { id: record.id, app: record.app, scopes: record.scopes as Scope[], createdAt: record.createdAt, revokedAt: record.revokedAt };
+function toSummary(record: {
+  id: string;
+  app: string;
+  scopes: string[];
+  createdAt: number;
+  revokedAt: number | null;
+}): ApiKeySummary {
+  return {
+    id: record.id,
+    app: record.app,
+    scopes: record.scopes as Scope[],
+    createdAt: record.createdAt,
+    revokedAt: record.revokedAt,
+  };
 }
 
 export function createAdminService(deps: AdminServiceDeps): AdminService {
@@ -109,10 +121,24 @@ export function createAdminService(deps: AdminServiceDeps): AdminService {
       const secret = randomBytes(32).toString('base64url');
       const scopes = [...new Set(input.scopes)];
       await deps.apps.ensure(input.app, now);
-      await deps.keys.insert({ id, app: input.app, scopes, secretHash: sha256(secret).toString('hex'), createdAt: now, revokedAt: null });
+      await deps.keys.insert({
+        id,
+        app: input.app,
+        scopes,
+        secretHash: sha256(secret).toString('hex'),
+        createdAt: now,
+        revokedAt: null,
+      });
       const sid = apiKeySid(id);
       if (sid === undefined) throw new Error(`apiKeySid cannot map ${id}`);
-      return { id, key: `${id}.${secret}`, app: input.app, scopes, createdAt: now, twilio: { accountSid: deps.accountSid, apiKeySid: sid } };
+      return {
+        id,
+        key: `${id}.${secret}`,
+        app: input.app,
+        scopes,
+        createdAt: now,
+        twilio: { accountSid: deps.accountSid, apiKeySid: sid },
+      };
     },
 
     async listKeys() {
@@ -141,7 +167,11 @@ export function createAdminService(deps: AdminServiceDeps): AdminService {
       const now = deps.clock.now();
       const created =
         (await deps.apps.create(name, settings, now)) ??
-        (await deps.apps.create(`${name.slice(0, 56)}-${randomBytes(3).toString('hex')}`, settings, now));
+        (await deps.apps.create(
+          `${name.slice(0, 56)}-${randomBytes(3).toString('hex')}`,
+          settings,
+          now,
+        ));
       if (!created) throw new DomainError('conflict');
       return created;
     },

@@ -23,7 +23,9 @@ export interface AppSettings {
 }
 
 /** The settings an app can change (the others are its identity and its times). */
-export type AppSettingsPatch = Partial<Pick<AppSettings, 'brand' | 'codeLength' | 'webOtpDomain' | 'customCodes'>>;
+export type AppSettingsPatch = Partial<
+  Pick<AppSettings, 'brand' | 'codeLength' | 'webOtpDomain' | 'customCodes'>
+>;
 
 /**
  * A new Twilio Verify Service sid: `VA` and 128 random bits in hex. Stores give one to every app

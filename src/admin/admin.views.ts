@@ -8,14 +8,28 @@ import type { AppSettings } from './admin.store.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function createdKeyView(created: CreatedApiKey): Omit<CreatedApiKey, 'createdAt'> & { createdAt: string } {
+export function createdKeyView(
+  created: CreatedApiKey,
+): Omit<CreatedApiKey, 'createdAt'> & { createdAt: string } {
   return { ...created, createdAt: iso(created.createdAt) };
 }
 
-export function keySummaryView(key: ApiKeySummary): Omit<ApiKeySummary, 'createdAt' | 'revokedAt'> & { createdAt: string; revokedAt: string | null } {
-  return { ...key, createdAt: iso(key.createdAt), revokedAt: key.revokedAt === null ? null : iso(key.revokedAt) };
+export function keySummaryView(key: ApiKeySummary): Omit<
+  ApiKeySummary,
+  'createdAt' | 'revokedAt'
+> & {
+  createdAt: string;
+  revokedAt: string | null;
+} {
+  return {
+    ...key,
+    createdAt: iso(key.createdAt),
+    revokedAt: key.revokedAt === null ? null : iso(key.revokedAt),
+  };
 }
 
-export function appSettingsView(settings: AppSettings): Omit<AppSettings, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string } {
+export function appSettingsView(
+  settings: AppSettings,
+): Omit<AppSettings, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string } {
   return { ...settings, createdAt: iso(settings.createdAt), updatedAt: iso(settings.updatedAt) };
 }

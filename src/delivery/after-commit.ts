@@ -17,7 +17,10 @@ export function smsAfterCommit(provider: SmsProvider, settled: () => Promise<voi
 }
 
 /** The same for flash calls. */
-export function voiceAfterCommit(provider: VoiceProvider, settled: () => Promise<void>): VoiceProvider {
+export function voiceAfterCommit(
+  provider: VoiceProvider,
+  settled: () => Promise<void>,
+): VoiceProvider {
   return {
     name: provider.name,
     async call(call) {

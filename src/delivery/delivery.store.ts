@@ -22,7 +22,11 @@ export interface DeliveryRecord {
 }
 
 /** A delivery with the verification facts an event record needs. */
-export type DeliveryWithVerification = DeliveryRecord & { app: string; to: string; country: string | null };
+export type DeliveryWithVerification = DeliveryRecord & {
+  app: string;
+  to: string;
+  country: string | null;
+};
 
 /**
  * Storage of delivery statuses reported by providers. Every transition is one guarded statement,
@@ -30,7 +34,10 @@ export type DeliveryWithVerification = DeliveryRecord & { app: string; to: strin
  */
 export interface DeliveryStore {
   /** The delivery a provider's message id names, with the verification facts an event record needs. */
-  findDeliveryByProviderId(provider: string, providerMessageId: string): Promise<DeliveryWithVerification | undefined>;
+  findDeliveryByProviderId(
+    provider: string,
+    providerMessageId: string,
+  ): Promise<DeliveryWithVerification | undefined>;
   /**
    * Applies a delivery status from a callback: queued|sent → any later status, delivered stays
    * delivered. Returns the updated delivery, or undefined when the transition was not allowed

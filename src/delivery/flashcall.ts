@@ -29,10 +29,15 @@ const MAX_DRAW = 2 ** 48;
  * range is then a whole number of complete cycles of the last N digits), so N is the largest such
  * power of ten common to all ranges, capped at 6.
  */
-export function parseFlashCallRanges(text: string): { plan: FlashCallPlan } | { problems: string[] } {
+export function parseFlashCallRanges(
+  text: string,
+): { plan: FlashCallPlan } | { problems: string[] } {
   const problems: string[] = [];
   const ranges: NumberRange[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const match = /^\+([1-9]\d{6,14})-\+([1-9]\d{6,14})$/.exec(part);
     if (!match?.[1] || !match[2]) {
       problems.push(`"${part}" is not a range of two E.164 numbers like +33187000000-+33187999999`);
@@ -61,7 +66,8 @@ export function parseFlashCallRanges(text: string): { plan: FlashCallPlan } | { 
     codeLength = Math.min(codeLength, n);
   }
   const total = ranges.reduce((sum, r) => sum + (r.end - r.start + 1n), 0n);
-  if (total > BigInt(MAX_DRAW)) return { problems: ['the ranges together are larger than 2^48 numbers'] };
+  if (total > BigInt(MAX_DRAW))
+    return { problems: ['the ranges together are larger than 2^48 numbers'] };
   if (codeLength < MIN_FLASHCALL_CODE_LENGTH) {
     return {
       problems: [
@@ -85,14 +91,21 @@ export interface DrawnNumber {
  * Draws a calling number uniformly from all the plan's numbers with a CSPRNG. By construction of
  * the plan its last N digits are uniform over 10^N codes.
  */
-export function drawCallerNumber(plan: FlashCallPlan, draw: (maxExclusive: number) => number = randomInt): DrawnNumber {
+export function drawCallerNumber(
+  plan: FlashCallPlan,
+  draw: (maxExclusive: number) => number = randomInt,
+): DrawnNumber {
   const total = plan.ranges.reduce((sum, r) => sum + (r.end - r.start + 1n), 0n);
   let offset = BigInt(draw(Number(total)));
   for (const range of plan.ranges) {
     const size = range.end - range.start + 1n;
     if (offset < size) {
       const digits = (range.start + offset).toString().padStart(range.digits, '0');
-      return { from: `+${digits}`, code: digits.slice(-plan.codeLength), callerIdPrefix: `+${digits.slice(0, -plan.codeLength)}` };
+      return {
+        from: `+${digits}`,
+        code: digits.slice(-plan.codeLength),
+        callerIdPrefix: `+${digits.slice(0, -plan.codeLength)}`,
+      };
     }
     offset -= size;
   }
@@ -103,11 +116,16 @@ export function drawCallerNumber(plan: FlashCallPlan, draw: (maxExclusive: numbe
  * The code in a presented full calling number: when `presented` is E.164 and starts with one of
  * the given caller-ID prefixes followed by exactly N digits, those digits; otherwise undefined.
  */
-export function codeFromCallingNumber(presented: string, prefixes: readonly string[], codeLength: number): string | undefined {
+export function codeFromCallingNumber(
+  presented: string,
+  prefixes: readonly string[],
+  codeLength: number,
+): string | undefined {
   const compact = presented.replace(/[\s().-]/g, '');
   if (!/^\+\d{8,15}$/.test(compact)) return undefined;
   for (const prefix of prefixes) {
-    if (compact.length === prefix.length + codeLength && compact.startsWith(prefix)) return compact.slice(prefix.length);
+    if (compact.length === prefix.length + codeLength && compact.startsWith(prefix))
+      return compact.slice(prefix.length);
   }
   return undefined;
 }

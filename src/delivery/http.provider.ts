@@ -12,10 +12,14 @@ export interface HttpProviderOptions {
   fetch?: typeof fetch;
 }
 
-
-async function postSigned(options: HttpProviderOptions, payload: Record<string, string>): Promise<SendResult> {
+async function postSigned(
+  options: HttpProviderOptions,
+  payload: Record<string, string>,
+): Promise<SendResult> {
   const doFetch = options.fetch ?? fetch;
-  const raw = JSON.stringify(options.statusCallbackUrl ? { ...payload, statusCallback: options.statusCallbackUrl } : payload);
+  const raw = JSON.stringify(
+    options.statusCallbackUrl ? { ...payload, statusCallback: options.statusCallbackUrl } : payload,
+  );
   const timestamp = Math.floor(options.clock.now() / 1000);
   try {
     const response = await doFetch(options.url, {
@@ -30,14 +34,30 @@ async function postSigned(options: HttpProviderOptions, payload: Record<string, 
     });
     const text = await response.text();
     if (!response.ok) {
-      return { status: 'failed', errorCode: `http_${response.status}`, errorMessage: text.slice(0, 200) || response.statusText, transient: response.status >= 500 };
+      return {
+        status: 'failed',
+        errorCode: `http_${response.status}`,
+        errorMessage: text.slice(0, 200) || response.statusText,
+        transient: response.status >= 500,
+      };
     }
     return readAcceptance(text);
   } catch (error) {
-    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    const timedOut =
+      error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     return timedOut
-      ? { status: 'failed', errorCode: 'timeout', errorMessage: `no answer within ${options.timeoutMs} ms`, transient: true }
-      : { status: 'failed', errorCode: 'network_error', errorMessage: error instanceof Error ? error.message.slice(0, 200) : 'network error', transient: true };
+      ? {
+          status: 'failed',
+          errorCode: 'timeout',
+          errorMessage: `no answer within ${options.timeoutMs} ms`,
+          transient: true,
+        }
+      : {
+          status: 'failed',
+          errorCode: 'network_error',
+          errorMessage: error instanceof Error ? error.message.slice(0, 200) : 'network error',
+          transient: true,
+        };
   }
 }
 
@@ -50,7 +70,13 @@ export function createHttpSmsProvider(options: HttpProviderOptions): SmsProvider
   return {
     name: 'http',
     send: (message) =>
-      postSigned(options, { type: 'sms', to: message.to, body: message.body, verificationId: message.verificationId, ...(message.from ? { from: message.from } : {}) }),
+      postSigned(options, {
+        type: 'sms',
+        to: message.to,
+        body: message.body,
+        verificationId: message.verificationId,
+        ...(message.from ? { from: message.from } : {}),
+      }),
   };
 }
 
@@ -58,7 +84,13 @@ export function createHttpSmsProvider(options: HttpProviderOptions): SmsProvider
 export function createHttpVoiceProvider(options: HttpProviderOptions): VoiceProvider {
   return {
     name: 'http',
-    call: (call) => postSigned(options, { type: 'flashcall', to: call.to, from: call.from, verificationId: call.verificationId }),
+    call: (call) =>
+      postSigned(options, {
+        type: 'flashcall',
+        to: call.to,
+        from: call.from,
+        verificationId: call.verificationId,
+      }),
   };
 }
 
@@ -78,9 +110,18 @@ function readAcceptance(text: string): SendResult {
     parsed = undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return { status: 'failed', errorCode: 'invalid_response', errorMessage: `2xx answer is not a JSON object: ${bodyExcerpt(text)}`, transient: false };
+    return {
+      status: 'failed',
+      errorCode: 'invalid_response',
+      errorMessage: `2xx answer is not a JSON object: ${bodyExcerpt(text)}`,
+      transient: false,
+    };
   }
   const record = parsed as Record<string, unknown>;
   const id = record.id ?? record.messageId;
-  return { status: 'sent', providerMessageId: typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 128) : undefined };
+  return {
+    status: 'sent',
+    providerMessageId:
+      typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 128) : undefined,
+  };
 }

@@ -30,7 +30,13 @@ export function createLogSmsProvider(options: LogProviderOptions): SmsProvider {
   return {
     name: 'log',
     send(message) {
-      append({ channel: 'sms', to: message.to, body: message.body, verificationId: message.verificationId, ...(message.from ? { from: message.from } : {}) });
+      append({
+        channel: 'sms',
+        to: message.to,
+        body: message.body,
+        verificationId: message.verificationId,
+        ...(message.from ? { from: message.from } : {}),
+      });
       sequence += 1;
       return Promise.resolve({ status: 'sent', providerMessageId: `log-${sequence}` });
     },
@@ -44,7 +50,12 @@ export function createLogVoiceProvider(options: LogProviderOptions): VoiceProvid
   return {
     name: 'log',
     call(call) {
-      append({ channel: 'flashcall', to: call.to, from: call.from, verificationId: call.verificationId });
+      append({
+        channel: 'flashcall',
+        to: call.to,
+        from: call.from,
+        verificationId: call.verificationId,
+      });
       sequence += 1;
       return Promise.resolve({ status: 'sent', providerMessageId: `log-call-${sequence}` });
     },

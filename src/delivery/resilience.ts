@@ -30,7 +30,13 @@ export interface CircuitBreaker {
  * again. While open, a send fails at once with `circuit_open`, so the fallback happens now instead
  * of after a timeout per request.
  */
-export function createCircuitBreaker(name: string, options: Pick<ResilienceOptions, 'clock' | 'breakerThreshold' | 'breakerCooldownMs' | 'onBreaker'>): CircuitBreaker {
+export function createCircuitBreaker(
+  name: string,
+  options: Pick<
+    ResilienceOptions,
+    'clock' | 'breakerThreshold' | 'breakerCooldownMs' | 'onBreaker'
+  >,
+): CircuitBreaker {
   let failures = 0;
   let openUntil = 0;
   let trialInFlight = false;
@@ -60,16 +66,29 @@ export function createCircuitBreaker(name: string, options: Pick<ResilienceOptio
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function resilient<T>(name: string, send: (input: T) => Promise<SendResult>, options: ResilienceOptions): (input: T) => Promise<SendResult> {
+function resilient<T>(
+  name: string,
+  send: (input: T) => Promise<SendResult>,
+  options: ResilienceOptions,
+): (input: T) => Promise<SendResult> {
   const breaker = createCircuitBreaker(name, options);
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
   return async function sendWithRetries(input) {
     if (breaker.isOpen()) {
-      return { status: 'failed', errorCode: 'circuit_open', errorMessage: `${name} failed repeatedly; not tried until its breaker closes`, transient: false };
+      return {
+        status: 'failed',
+        errorCode: 'circuit_open',
+        errorMessage: `${name} failed repeatedly; not tried until its breaker closes`,
+        transient: false,
+      };
     }
     let result: SendResult = await send(input);
-    for (let retry = 0; retry < options.retries && result.status === 'failed' && result.transient === true; retry++) {
+    for (
+      let retry = 0;
+      retry < options.retries && result.status === 'failed' && result.transient === true;
+      retry++
+    ) {
       await sleep(Math.round(options.baseDelayMs * 2 ** retry * (0.5 + random())));
       result = await send(input);
     }
@@ -82,10 +101,19 @@ function resilient<T>(name: string, send: (input: T) => Promise<SendResult>, opt
 
 /** Wraps an SMS provider with retries (transient failures only) and a circuit breaker. */
 export function withResilience(provider: SmsProvider, options: ResilienceOptions): SmsProvider {
-  return { name: provider.name, send: resilient(`sms:${provider.name}`, (m) => provider.send(m), options) };
+  return {
+    name: provider.name,
+    send: resilient(`sms:${provider.name}`, (m) => provider.send(m), options),
+  };
 }
 
 /** Wraps a voice provider with retries (transient failures only) and a circuit breaker. */
-export function withVoiceResilience(provider: VoiceProvider, options: ResilienceOptions): VoiceProvider {
-  return { name: provider.name, call: resilient(`voice:${provider.name}`, (c) => provider.call(c), options) };
+export function withVoiceResilience(
+  provider: VoiceProvider,
+  options: ResilienceOptions,
+): VoiceProvider {
+  return {
+    name: provider.name,
+    call: resilient(`voice:${provider.name}`, (c) => provider.call(c), options),
+  };
 }

@@ -47,7 +47,11 @@ export function verifyWebhookSignature(
  * X-Twilio-Signature: base64 HMAC-SHA1, keyed with the Auth Token, of the full URL Twilio called
  * followed by every POST parameter name and value, sorted by name.
  */
-export function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
+export function twilioSignature(
+  authToken: string,
+  url: string,
+  params: Record<string, string>,
+): string {
   const data = Object.keys(params)
     .sort()
     .reduce((acc, key) => acc + key + (params[key] ?? ''), url);
@@ -55,7 +59,12 @@ export function twilioSignature(authToken: string, url: string, params: Record<s
 }
 
 /** Constant-time check of an X-Twilio-Signature header. */
-export function verifyTwilioSignature(authToken: string, header: string | undefined, url: string, params: Record<string, string>): boolean {
+export function verifyTwilioSignature(
+  authToken: string,
+  header: string | undefined,
+  url: string,
+  params: Record<string, string>,
+): boolean {
   if (!header) return false;
   const expected = Buffer.from(twilioSignature(authToken, url, params), 'utf8');
   const presented = Buffer.from(header, 'utf8');

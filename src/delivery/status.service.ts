@@ -32,10 +32,18 @@ export interface DeliveryStatusDeps {
 export function createDeliveryStatusService(deps: DeliveryStatusDeps): DeliveryStatusService {
   return {
     async apply(report) {
-      const delivery = await deps.store.findDeliveryByProviderId(report.provider, report.providerMessageId);
+      const delivery = await deps.store.findDeliveryByProviderId(
+        report.provider,
+        report.providerMessageId,
+      );
       if (!delivery) return 'unknown';
       const now = deps.clock.now();
-      const updated = await deps.store.updateDeliveryStatus(delivery.id, report.status, report.error, now);
+      const updated = await deps.store.updateDeliveryStatus(
+        delivery.id,
+        report.status,
+        report.error,
+        now,
+      );
       if (!updated) return 'unchanged';
       deps.onDelivery?.(delivery.channel, report.provider, report.status);
       const failed = report.status === 'failed' || report.status === 'undelivered';
@@ -50,12 +58,15 @@ export function createDeliveryStatusService(deps: DeliveryStatusDeps): DeliveryS
           number: delivery.to,
           country: delivery.country ?? undefined,
           channel: delivery.channel,
-        provider: report.provider,
-          providerError: report.error ? `${report.error.code}: ${report.error.message}`.slice(0, 300) : undefined,
+          provider: report.provider,
+          providerError: report.error
+            ? `${report.error.code}: ${report.error.message}`.slice(0, 300)
+            : undefined,
           verificationId: delivery.verificationId,
         });
       }
-      if (failed && delivery.channel === 'sms' && deps.fallBack) await deps.fallBack(delivery.verificationId, 'delivery_failed');
+      if (failed && delivery.channel === 'sms' && deps.fallBack)
+        await deps.fallBack(delivery.verificationId, 'delivery_failed');
       return 'applied';
     },
   };

@@ -11,7 +11,8 @@ const TWILIO_ERROR_TITLES: Readonly<Record<string, string>> = {
   '21211': "Invalid 'To' phone number",
   '21214': "'To' phone number cannot be reached",
   '21215': 'Geo permission configuration is not permitting the call',
-  '21408': "Permission to send an SMS has not been enabled for the region indicated by the 'To' number",
+  '21408':
+    "Permission to send an SMS has not been enabled for the region indicated by the 'To' number",
   '21610': 'Attempt to send to unsubscribed recipient',
   '21612': "The 'To' phone number is not currently reachable via SMS",
   '21614': "'To' number is not a valid mobile number",
@@ -41,5 +42,8 @@ const TWILIO_ERROR_TITLES: Readonly<Record<string, string>> = {
 /** The message for a Twilio error: Twilio's own when it sent one, else the dictionary's title, else a link to it. */
 export function twilioErrorMessage(code: string, given?: string): string {
   if (given !== undefined && given.trim() !== '') return given.slice(0, 200);
-  return TWILIO_ERROR_TITLES[code] ?? `Twilio error ${code} (https://www.twilio.com/docs/api/errors/${encodeURIComponent(code)})`;
+  return (
+    TWILIO_ERROR_TITLES[code] ??
+    `Twilio error ${code} (https://www.twilio.com/docs/api/errors/${encodeURIComponent(code)})`
+  );
 }

@@ -4,7 +4,12 @@ import type { AppEnv } from '../http/app-env.js';
 import { getClientAddress } from '../http/client-address.js';
 import { problem } from '../http/problem.js';
 import type { Clock } from '../platform/clock.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyTwilioSignature, verifyWebhookSignature } from './signatures.js';
+import {
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyTwilioSignature,
+  verifyWebhookSignature,
+} from './signatures.js';
 
 export interface WebhookSecrets {
   /** Secrets of the configured http gateways; empty when none is configured (every callback is refused). */
@@ -32,17 +37,34 @@ function formParams(raw: string): Record<string, string> {
  * `rule` (e.g. `webhook:twilio`). http gateways sign with HMAC-SHA256 and a timestamp; Twilio with
  * X-Twilio-Signature over the public URL and the form parameters.
  */
-export function requireWebhookSignature(provider: 'http' | 'twilio', rule: string, deps: WebhookSignatureDeps): MiddlewareHandler<AppEnv> {
+export function requireWebhookSignature(
+  provider: 'http' | 'twilio',
+  rule: string,
+  deps: WebhookSignatureDeps,
+): MiddlewareHandler<AppEnv> {
   const verify = async (c: Parameters<MiddlewareHandler<AppEnv>>[0]): Promise<boolean> => {
     const raw = await c.req.text();
     if (provider === 'http') {
-      return verifyWebhookSignature(deps.secrets.httpSecrets, c.req.header(SIGNATURE_HEADER), c.req.header(TIMESTAMP_HEADER), raw, deps.clock.now());
+      return verifyWebhookSignature(
+        deps.secrets.httpSecrets,
+        c.req.header(SIGNATURE_HEADER),
+        c.req.header(TIMESTAMP_HEADER),
+        raw,
+        deps.clock.now(),
+      );
     }
     const token = deps.secrets.twilioAuthToken;
     if (!token) return false;
     const url = new URL(c.req.url);
-    const signedUrl = deps.secrets.publicBaseUrl ? `${deps.secrets.publicBaseUrl}${url.pathname}${url.search}` : url.toString();
-    return verifyTwilioSignature(token, c.req.header('x-twilio-signature'), signedUrl, formParams(raw));
+    const signedUrl = deps.secrets.publicBaseUrl
+      ? `${deps.secrets.publicBaseUrl}${url.pathname}${url.search}`
+      : url.toString();
+    return verifyTwilioSignature(
+      token,
+      c.req.header('x-twilio-signature'),
+      signedUrl,
+      formParams(raw),
+    );
   };
   return async function requireWebhookSignatureMiddleware(c, next) {
     if (!(await verify(c))) {

@@ -37,7 +37,10 @@ const TWILIO_CALL_STATUS: Record<string, StatusReport['status'] | undefined> = {
   canceled: 'failed',
 };
 
-export function createWebhookRouter(deps: WebhookRouterDeps, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+export function createWebhookRouter(
+  deps: WebhookRouterDeps,
+  base: () => OpenAPIHono<AppEnv>,
+): OpenAPIHono<AppEnv> {
   const router = base();
 
   router.use(httpStatusRoute.path, requireWebhookSignature('http', 'webhook:http', deps));
@@ -45,8 +48,16 @@ export function createWebhookRouter(deps: WebhookRouterDeps, base: () => OpenAPI
 
   router.openapi(httpStatusRoute, async (c) => {
     const body = c.req.valid('json');
-    const error = body.errorCode || body.errorMessage ? { code: body.errorCode ?? 'unknown', message: body.errorMessage ?? '' } : null;
-    const outcome = await deps.statuses.apply({ provider: 'http', providerMessageId: body.messageId, status: body.status, error });
+    const error =
+      body.errorCode || body.errorMessage
+        ? { code: body.errorCode ?? 'unknown', message: body.errorMessage ?? '' }
+        : null;
+    const outcome = await deps.statuses.apply({
+      provider: 'http',
+      providerMessageId: body.messageId,
+      status: body.status,
+      error,
+    });
     if (outcome === 'unknown') throw new DomainError('not_found');
     return c.json({ result: outcome }, 200);
   });
@@ -56,12 +67,32 @@ export function createWebhookRouter(deps: WebhookRouterDeps, base: () => OpenAPI
     const isCall = form.CallSid !== undefined;
     const sid = form.CallSid ?? form.MessageSid;
     const raw = isCall ? form.CallStatus : form.MessageStatus;
-    if (!sid || !raw) throw new DomainError('invalid_request', { details: { errors: [{ path: 'MessageSid', message: 'a MessageSid with MessageStatus or a CallSid with CallStatus is required' }] } });
+    if (!sid || !raw)
+      throw new DomainError('invalid_request', {
+        details: {
+          errors: [
+            {
+              path: 'MessageSid',
+              message: 'a MessageSid with MessageStatus or a CallSid with CallStatus is required',
+            },
+          ],
+        },
+      });
     const status = (isCall ? TWILIO_CALL_STATUS : TWILIO_MESSAGE_STATUS)[raw];
     // queued, accepted, sending, initiated…: intermediate states that change nothing.
     if (!status) return c.json({ result: 'unchanged' as const }, 200);
-    const error = form.ErrorCode ? { code: `twilio_${form.ErrorCode}`, message: twilioErrorMessage(form.ErrorCode, form.ErrorMessage) } : null;
-    const outcome = await deps.statuses.apply({ provider: 'twilio', providerMessageId: sid, status, error });
+    const error = form.ErrorCode
+      ? {
+          code: `twilio_${form.ErrorCode}`,
+          message: twilioErrorMessage(form.ErrorCode, form.ErrorMessage),
+        }
+      : null;
+    const outcome = await deps.statuses.apply({
+      provider: 'twilio',
+      providerMessageId: sid,
+      status,
+      error,
+    });
     if (outcome === 'unknown') throw new DomainError('not_found');
     return c.json({ result: outcome }, 200);
   });

@@ -14,9 +14,21 @@ export interface FailureRecorder {
 
 /** Every failure a service answers is recorded first: the record is what the abuse reports read. */
 export function createFailureRecorder(events: EventRecorder, clock: Clock): FailureRecorder {
-  async function fail(reason: Reason, event: FailureContext, options?: DomainErrorOptions): Promise<never> {
-    const details = options?.figures || options?.details ? { ...options.details, ...options.figures } : undefined;
-    await events.record({ ...event, at: clock.now(), kind: 'failure', reason, rule: options?.rule, details });
+  async function fail(
+    reason: Reason,
+    event: FailureContext,
+    options?: DomainErrorOptions,
+  ): Promise<never> {
+    const details =
+      options?.figures || options?.details ? { ...options.details, ...options.figures } : undefined;
+    await events.record({
+      ...event,
+      at: clock.now(),
+      kind: 'failure',
+      reason,
+      rule: options?.rule,
+      details,
+    });
     throw new DomainError(reason, options);
   }
   return {
@@ -26,7 +38,12 @@ export function createFailureRecorder(events: EventRecorder, clock: Clock): Fail
         await step();
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        await fail(error.reason, event, { details: error.details, retryAfterSeconds: error.retryAfterSeconds, rule: error.rule, figures: error.figures });
+        await fail(error.reason, event, {
+          details: error.details,
+          retryAfterSeconds: error.retryAfterSeconds,
+          rule: error.rule,
+          figures: error.figures,
+        });
       }
     },
   };

@@ -29,11 +29,14 @@ const AAD = Buffer.from('otp-verify/events.number/v1');
  * grouping hash can never be used to decrypt and the encryption key never doubles as a MAC key.
  */
 export function createNumberProtector(secret: Buffer): NumberProtector {
-  if (secret.length < 32) throw new Error('the reports encryption secret must be at least 32 bytes');
-  const derive = (info: string): Buffer => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), info, 32));
+  if (secret.length < 32)
+    throw new Error('the reports encryption secret must be at least 32 bytes');
+  const derive = (info: string): Buffer =>
+    Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), info, 32));
   const hashKey = derive('otp-verify events number hash v1');
   const encKey = derive('otp-verify events number encryption v1');
-  const hash = (e164: string): string => createHmac('sha256', hashKey).update(e164).digest('hex').slice(0, 32);
+  const hash = (e164: string): string =>
+    createHmac('sha256', hashKey).update(e164).digest('hex').slice(0, 32);
 
   return {
     hash,
@@ -41,16 +44,28 @@ export function createNumberProtector(secret: Buffer): NumberProtector {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', encKey, iv).setAAD(AAD);
       const ciphertext = Buffer.concat([cipher.update(e164, 'utf8'), cipher.final()]);
-      const encrypted = [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+      const encrypted = [
+        VERSION,
+        iv.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+        ciphertext.toString('base64url'),
+      ].join('.');
       return { hash: hash(e164), encrypted, prefix: numberPrefix(e164) };
     },
     reveal(encrypted) {
       const [version, iv, tag, ciphertext] = encrypted.split('.');
       if (version !== VERSION || !iv || !tag || ciphertext === undefined) return undefined;
       try {
-        const decipher = createDecipheriv('aes-256-gcm', encKey, Buffer.from(iv, 'base64url')).setAAD(AAD);
+        const decipher = createDecipheriv(
+          'aes-256-gcm',
+          encKey,
+          Buffer.from(iv, 'base64url'),
+        ).setAAD(AAD);
         decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-        return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+        return Buffer.concat([
+          decipher.update(Buffer.from(ciphertext, 'base64url')),
+          decipher.final(),
+        ]).toString('utf8');
       } catch {
         return undefined;
       }

@@ -18,7 +18,11 @@ export interface FactorLimits {
  * verification limits. The IP budget is shared with verification checks (same counter key), so an
  * attacker cannot double their guesses by alternating SMS and TOTP checks from one address.
  */
-export function createFactorLimitsGuard(deps: { counters: CounterStore; limits: FactorLimits; onRefusal?: (reason: string, rule: string) => void }): FactorGuard {
+export function createFactorLimitsGuard(deps: {
+  counters: CounterStore;
+  limits: FactorLimits;
+  onRefusal?: (reason: string, rule: string) => void;
+}): FactorGuard {
   async function take(name: string, key: string, limit: number): Promise<void> {
     const counter = await deps.counters.hit(key, HOUR_MS);
     if (counter.points <= limit) return;
@@ -34,9 +38,18 @@ export function createFactorLimitsGuard(deps: { counters: CounterStore; limits: 
 
   return {
     async beforeAttempt(attempt) {
-      await take('factor-user-checks:hour', counterKeys.rate('factor-user-checks:hour', attempt.app, attempt.user), deps.limits.userChecksPerHour);
+      await take(
+        'factor-user-checks:hour',
+        counterKeys.rate('factor-user-checks:hour', attempt.app, attempt.user),
+        deps.limits.userChecksPerHour,
+      );
       const ip = attempt.ip === undefined ? undefined : canonicalIp(attempt.ip);
-      if (ip !== undefined) await take('ip-checks:hour', counterKeys.rate('ip-checks:hour', attempt.app, ip), deps.limits.ipChecksPerHour);
+      if (ip !== undefined)
+        await take(
+          'ip-checks:hour',
+          counterKeys.rate('ip-checks:hour', attempt.app, ip),
+          deps.limits.ipChecksPerHour,
+        );
     },
     afterAttempt: () => Promise.resolve(),
   };

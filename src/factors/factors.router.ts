@@ -14,11 +14,18 @@ import {
 } from './factors.routes.js';
 
 function caller(c: Context<AppEnv>): FactorCaller {
-  return { app: c.get('principal').app, clientIp: getClientAddress(c), userAgent: c.req.header('user-agent') };
+  return {
+    app: c.get('principal').app,
+    clientIp: getClientAddress(c),
+    userAgent: c.req.header('user-agent'),
+  };
 }
 
 /** Thin handlers: validated input in, service call, JSON out. Errors become problems in app.ts. */
-export function createFactorsRouter(service: FactorService, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+export function createFactorsRouter(
+  service: FactorService,
+  base: () => OpenAPIHono<AppEnv>,
+): OpenAPIHono<AppEnv> {
   const router = base();
 
   router.openapi(enrollRoute, async (c) => {
@@ -33,11 +40,17 @@ export function createFactorsRouter(service: FactorService, base: () => OpenAPIH
     return c.json(await service.verify(caller(c), c.req.valid('param').id, code, signals), 200);
   });
 
-  router.openapi(challengeRoute, async (c) => c.json(await service.challenge(caller(c), c.req.valid('param').id, c.req.valid('json')), 200));
+  router.openapi(challengeRoute, async (c) =>
+    c.json(await service.challenge(caller(c), c.req.valid('param').id, c.req.valid('json')), 200),
+  );
 
-  router.openapi(listFactorsRoute, async (c) => c.json({ factors: await service.list(caller(c), c.req.valid('query').user) }, 200));
+  router.openapi(listFactorsRoute, async (c) =>
+    c.json({ factors: await service.list(caller(c), c.req.valid('query').user) }, 200),
+  );
 
-  router.openapi(getFactorRoute, async (c) => c.json(await service.get(caller(c), c.req.valid('param').id), 200));
+  router.openapi(getFactorRoute, async (c) =>
+    c.json(await service.get(caller(c), c.req.valid('param').id), 200),
+  );
 
   router.openapi(deleteFactorRoute, async (c) => {
     await service.remove(caller(c), c.req.valid('param').id);

@@ -14,34 +14,56 @@ const TAGS = ['Factors'];
 // Without `:` as well: the Key URI format separates issuer and label with it.
 const uriText = () => printableText({ alsoRefuse: ':' });
 
-const User = printableText()
-  .min(1)
-  .max(128)
-  .openapi({ description: "The caller's identifier of the end user (opaque to this service; no control, format, private-use or unassigned characters)", example: 'user_8431' });
+const User = printableText().min(1).max(128).openapi({
+  description:
+    "The caller's identifier of the end user (opaque to this service; no control, format, private-use or unassigned characters)",
+  example: 'user_8431',
+});
 
 export const EnrollBody = z
   .object({
     user: User,
     type: z.literal('totp'),
-    label: uriText().min(1).max(64).optional().openapi({ description: 'Account name shown in the app (default: user)', example: 'alice@example.com' }),
-    issuer: uriText().min(1).max(64).optional().openapi({ description: "Issuer shown in the app (default: the app's brand)", example: 'ACME Bank' }),
+    label: uriText().min(1).max(64).optional().openapi({
+      description: 'Account name shown in the app (default: user)',
+      example: 'alice@example.com',
+    }),
+    issuer: uriText().min(1).max(64).optional().openapi({
+      description: "Issuer shown in the app (default: the app's brand)",
+      example: 'ACME Bank',
+    }),
   })
   .strict()
   .openapi('EnrollFactor');
 
-const Code = z.string().min(1).max(16).openapi({ description: 'The 6-digit code the authenticator app shows', example: '123456' });
+const Code = z
+  .string()
+  .min(1)
+  .max(16)
+  .openapi({ description: 'The 6-digit code the authenticator app shows', example: '123456' });
 
-export const VerifyFactorBody = z.object({ code: Code, signals: Signals.optional() }).strict().openapi('VerifyFactor');
+export const VerifyFactorBody = z
+  .object({ code: Code, signals: Signals.optional() })
+  .strict()
+  .openapi('VerifyFactor');
 
 export const ChallengeBody = z
   .object({
     code: Code.optional(),
-    recoveryCode: z.string().min(1).max(32).optional().openapi({ description: 'One of the recovery codes, instead of `code`', example: 'k3m9x-2q7ra' }),
-    transaction: TransactionBody.optional().openapi({ description: 'The transaction being approved; its hash is put in the token (`txn_hash`)' }),
+    recoveryCode: z.string().min(1).max(32).optional().openapi({
+      description: 'One of the recovery codes, instead of `code`',
+      example: 'k3m9x-2q7ra',
+    }),
+    transaction: TransactionBody.optional().openapi({
+      description: 'The transaction being approved; its hash is put in the token (`txn_hash`)',
+    }),
     signals: Signals.optional(),
   })
   .strict()
-  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), { message: 'give exactly one of code and recoveryCode', path: ['code'] })
+  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), {
+    message: 'give exactly one of code and recoveryCode',
+    path: ['code'],
+  })
   .openapi('ChallengeFactor');
 
 export const FactorSchema = z
@@ -60,32 +82,64 @@ export const FactorSchema = z
   .openapi('Factor');
 
 export const EnrolmentSchema = FactorSchema.extend({
-  secret: z.string().openapi({ description: 'Base32 secret, shown once: never returned again', example: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' }),
-  otpauthUri: z.string().openapi({ example: 'otpauth://totp/ACME%20Bank:alice%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=ACME%20Bank' }),
-  qrSvg: z.string().openapi({ description: 'The otpauth URI as a QR code, an SVG document generated locally' }),
+  secret: z.string().openapi({
+    description: 'Base32 secret, shown once: never returned again',
+    example: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+  }),
+  otpauthUri: z.string().openapi({
+    example:
+      'otpauth://totp/ACME%20Bank:alice%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=ACME%20Bank',
+  }),
+  qrSvg: z
+    .string()
+    .openapi({ description: 'The otpauth URI as a QR code, an SVG document generated locally' }),
   algorithm: z.literal('SHA1'),
   digits: z.number().int(),
   period: z.number().int(),
 }).openapi('FactorEnrolment');
 
-const RecoveryCodes = z.array(z.string()).openapi({ description: 'Single-use recovery codes, shown once', example: ['k3m9x-2q7ra'] });
+const RecoveryCodes = z
+  .array(z.string())
+  .openapi({ description: 'Single-use recovery codes, shown once', example: ['k3m9x-2q7ra'] });
 
-export const ActivationSchema = FactorSchema.extend({ recoveryCodes: RecoveryCodes }).openapi('FactorActivation');
+export const ActivationSchema = FactorSchema.extend({ recoveryCodes: RecoveryCodes }).openapi(
+  'FactorActivation',
+);
 
 export const ChallengeResultSchema = z
   .object({
-    id: z.string().openapi({ description: 'The challenge id, also the token `jti`', example: 'chl_0m3k9c4x5v7w8y2z1a6b3d4e5f' }),
+    id: z.string().openapi({
+      description: 'The challenge id, also the token `jti`',
+      example: 'chl_0m3k9c4x5v7w8y2z1a6b3d4e5f',
+    }),
     status: z.literal('approved'),
     method: z.enum(['totp', 'recovery_code']),
-    token: z.string().openapi({ description: 'JWT (EdDSA, amr ["otp"]) verifiable with /.well-known/jwks.json; carries `txn_hash` for a transaction' }),
-    transaction: z.object({ amount: z.string(), currency: z.string(), payee: z.string() }).nullable(),
+    token: z.string().openapi({
+      description:
+        'JWT (EdDSA, amr ["otp"]) verifiable with /.well-known/jwks.json; carries `txn_hash` for a transaction',
+    }),
+    transaction: z
+      .object({ amount: z.string(), currency: z.string(), payee: z.string() })
+      .nullable(),
     recoveryCodesRemaining: z.number().int(),
   })
   .openapi('FactorChallengeResult');
 
-const IdParam = z.object({ id: z.string().max(64).openapi({ param: { name: 'id', in: 'path' }, example: 'fac_0m3k9c4x5v7w8y2z1a6b3d4e5f' }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'fac_0m3k9c4x5v7w8y2z1a6b3d4e5f' }),
+});
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
-const COMMON = ['invalid_request', 'malformed_json', 'unsupported_media_type', 'payload_too_large', 'unauthorized', 'forbidden'] as const;
+const COMMON = [
+  'invalid_request',
+  'malformed_json',
+  'unsupported_media_type',
+  'payload_too_large',
+  'unauthorized',
+  'forbidden',
+] as const;
 const CODE_FAILURES = ['not_found', 'incorrect_code', 'max_attempts_exceeded'] as const;
 
 export const enrollRoute = createRoute({
@@ -147,7 +201,10 @@ export const listFactorsRoute = createRoute({
     'Every factor of one user of the calling app, oldest first, without secrets. Scope `factors`.',
   request: { query: z.object({ user: User.openapi({ param: { name: 'user', in: 'query' } }) }) },
   responses: {
-    200: { description: 'Factors, oldest first', ...json(z.object({ factors: z.array(FactorSchema) }).openapi('FactorList')) },
+    200: {
+      description: 'Factors, oldest first',
+      ...json(z.object({ factors: z.array(FactorSchema) }).openapi('FactorList')),
+    },
     ...problemResponses('invalid_request', 'unauthorized', 'forbidden'),
   },
 });
@@ -160,7 +217,7 @@ export const getFactorRoute = createRoute({
   security: SECURITY,
   summary: 'Read a factor (never its secret)',
   description:
-    'One factor of the calling app, without its secret. Another app\'s factor is 404. Scope `factors`.',
+    "One factor of the calling app, without its secret. Another app's factor is 404. Scope `factors`.",
   request: { params: IdParam },
   responses: {
     200: { description: 'The factor', ...json(FactorSchema) },
@@ -195,7 +252,10 @@ export const regenerateRecoveryCodesRoute = createRoute({
     'Replaces every recovery code of a verified factor with new ones, shown once; the old ones stop working at once. Scope `factors`.',
   request: { params: IdParam },
   responses: {
-    200: { description: 'New recovery codes, shown once', ...json(z.object({ id: z.string(), recoveryCodes: RecoveryCodes }).openapi('RecoveryCodes')) },
+    200: {
+      description: 'New recovery codes, shown once',
+      ...json(z.object({ id: z.string(), recoveryCodes: RecoveryCodes }).openapi('RecoveryCodes')),
+    },
     ...problemResponses('unauthorized', 'forbidden', 'not_found', 'factor_not_verified'),
   },
 });

@@ -31,7 +31,11 @@ export interface FactorStore {
    * Inserts a factor iff its user has fewer than `maxPerUser` factors in this app, first deleting
    * the user's unverified factors created before `staleBefore`. True iff inserted.
    */
-  createIfBelowLimit(factor: FactorRecord, maxPerUser: number, staleBefore: number): Promise<boolean>;
+  createIfBelowLimit(
+    factor: FactorRecord,
+    maxPerUser: number,
+    staleBefore: number,
+  ): Promise<boolean>;
   /** This app's factor with this id; another app's id is not found. */
   findById(app: string, id: string): Promise<FactorRecord | undefined>;
   /** This app's factors of a user, oldest first. */
@@ -48,7 +52,12 @@ export interface FactorStore {
    * unverified → verified, accepting `step` and storing the recovery code hashes, iff the factor is
    * unverified and `step` is later than any accepted step. Exactly one concurrent caller gets true.
    */
-  activate(id: string, step: number, now: number, recoveryCodeHashes: readonly string[]): Promise<boolean>;
+  activate(
+    id: string,
+    step: number,
+    now: number,
+    recoveryCodeHashes: readonly string[],
+  ): Promise<boolean>;
   /**
    * Accepts a code of time step `step` on a verified factor iff no code of this step or a later one
    * was accepted before (`UPDATE … WHERE last_step IS NULL OR last_step < step`), and restarts the
@@ -62,7 +71,11 @@ export interface FactorStore {
   useRecoveryCode(factorId: string, codeHash: string, now: number): Promise<boolean>;
   countUnusedRecoveryCodes(factorId: string): Promise<number>;
   /** Replaces every recovery code of a verified factor, atomically. False when the factor is gone or unverified. */
-  replaceRecoveryCodes(factorId: string, codeHashes: readonly string[], now: number): Promise<boolean>;
+  replaceRecoveryCodes(
+    factorId: string,
+    codeHashes: readonly string[],
+    now: number,
+  ): Promise<boolean>;
   /** Deletes this app's factor and its recovery codes; true iff this call deleted it. */
   delete(app: string, id: string): Promise<boolean>;
   /** Ids and sealed secrets of factors not sealed under `kid` (for re-encryption after a key rotation). */

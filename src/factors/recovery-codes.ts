@@ -26,5 +26,10 @@ export function normalizeRecoveryCode(input: string): string | undefined {
  * enough (no slow hash needed), and the pepper keeps a stolen database from being searched offline.
  */
 export function hashRecoveryCode(pepper: Buffer, factorId: string, normalized: string): string {
-  return createHmac('sha256', pepper).update('recovery\u0000').update(factorId).update('\u0000').update(normalized).digest('hex');
+  return createHmac('sha256', pepper)
+    .update('recovery\u0000')
+    .update(factorId)
+    .update('\u0000')
+    .update(normalized)
+    .digest('hex');
 }

@@ -26,17 +26,24 @@ const KID = /^[A-Za-z0-9_-]{1,32}$/;
 export function parseSealingKeys(value: string): { keys: SealingKey[]; problems: string[] } {
   const keys: SealingKey[] = [];
   const problems: string[] = [];
-  for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const colon = entry.indexOf(':');
     const kid = colon > 0 ? entry.slice(0, colon) : '';
     const encoded = colon > 0 ? entry.slice(colon + 1) : '';
     if (!KID.test(kid)) {
-      problems.push(`entry ${keys.length + problems.length + 1} must look like <kid>:<base64 32-byte key>, kid of letters, digits, _ or -`);
+      problems.push(
+        `entry ${keys.length + problems.length + 1} must look like <kid>:<base64 32-byte key>, kid of letters, digits, _ or -`,
+      );
       continue;
     }
     const key = Buffer.from(encoded, 'base64');
     if (key.length !== 32 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) {
-      problems.push(`key "${kid}" must be 32 bytes, base64 encoded (e.g. \`openssl rand -base64 32\`)`);
+      problems.push(
+        `key "${kid}" must be 32 bytes, base64 encoded (e.g. \`openssl rand -base64 32\`)`,
+      );
       continue;
     }
     if (keys.some((k) => k.kid === kid)) {
@@ -60,18 +67,37 @@ export function createSecretBox(keys: readonly SealingKey[]): SecretBox {
       const cipher = createCipheriv('aes-256-gcm', current.key, iv);
       cipher.setAAD(Buffer.from(associatedData, 'utf8'));
       const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-      return ['v1', current.kid, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+      return [
+        'v1',
+        current.kid,
+        iv.toString('base64url'),
+        ciphertext.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+      ].join('.');
     },
     open(sealed, associatedData) {
       const [version, kid, iv, ciphertext, tag] = sealed.split('.');
       const key = kid === undefined ? undefined : byKid.get(kid);
-      if (version !== 'v1' || !key || iv === undefined || ciphertext === undefined || tag === undefined) {
-        throw new Error(`cannot open a sealed secret (key id ${kid ?? '?'} is not in FACTOR_ENCRYPTION_KEYS)`);
+      if (
+        version !== 'v1' ||
+        !key ||
+        iv === undefined ||
+        ciphertext === undefined ||
+        tag === undefined
+      ) {
+        throw new Error(
+          `cannot open a sealed secret (key id ${kid ?? '?'} is not in FACTOR_ENCRYPTION_KEYS)`,
+        );
       }
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), {
+        authTagLength: 16,
+      });
       decipher.setAAD(Buffer.from(associatedData, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);
+      return Buffer.concat([
+        decipher.update(Buffer.from(ciphertext, 'base64url')),
+        decipher.final(),
+      ]);
     },
     currentKid: current.kid,
   };

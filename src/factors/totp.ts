@@ -34,7 +34,11 @@ export function timeStep(nowMs: number, period: number = TOTP_DEFAULTS.period): 
 }
 
 /** The code of the step containing `nowMs`. */
-export function totpCode(secret: Uint8Array, nowMs: number, parameters: TotpParameters = TOTP_DEFAULTS): Promise<string> {
+export function totpCode(
+  secret: Uint8Array,
+  nowMs: number,
+  parameters: TotpParameters = TOTP_DEFAULTS,
+): Promise<string> {
   return generate({ secret, epoch: Math.floor(nowMs / 1000), ...parameters });
 }
 
@@ -43,13 +47,32 @@ export function totpCode(secret: Uint8Array, nowMs: number, parameters: TotpPara
  * §5.2 allows "at most one time step" of network delay; we accept one of clock drift both ways),
  * or undefined when it matches none. Comparison is constant-time inside otplib.
  */
-export async function matchTotp(secret: Uint8Array, code: string, nowMs: number, parameters: TotpParameters = TOTP_DEFAULTS): Promise<number | undefined> {
+export async function matchTotp(
+  secret: Uint8Array,
+  code: string,
+  nowMs: number,
+  parameters: TotpParameters = TOTP_DEFAULTS,
+): Promise<number | undefined> {
   if (code.length !== parameters.digits || !/^[0-9]+$/.test(code)) return undefined;
-  const result = await verify({ secret, token: code, epoch: Math.floor(nowMs / 1000), epochTolerance: parameters.period, ...parameters });
+  const result = await verify({
+    secret,
+    token: code,
+    epoch: Math.floor(nowMs / 1000),
+    epochTolerance: parameters.period,
+    ...parameters,
+  });
   return result.valid && 'timeStep' in result ? result.timeStep : undefined;
 }
 
 /** The Key URI an authenticator app reads from the QR code (otpauth://totp/Issuer:label?secret=…&issuer=…). */
-export function otpauthUri(options: { issuer: string; label: string; secretBase32: string }): string {
-  return generateURI({ issuer: options.issuer, label: options.label, secret: options.secretBase32 });
+export function otpauthUri(options: {
+  issuer: string;
+  label: string;
+  secretBase32: string;
+}): string {
+  return generateURI({
+    issuer: options.issuer,
+    label: options.label,
+    secret: options.secretBase32,
+  });
 }

@@ -32,7 +32,11 @@ export function authorizationCount(c: Context): number {
  * Requires `Authorization: Bearer <api key>` and sets `principal`. A missing, malformed, unknown
  * or revoked key gets 401 and a failure record; the answer never says which of those it was.
  */
-export function authenticate(admin: AdminService, events: EventRecorder, clock: Clock): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function authenticate(
+  admin: AdminService,
+  events: EventRecorder,
+  clock: Clock,
+): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function authenticateMiddleware(c, next) {
     const header = c.req.header('authorization') ?? '';
     const duplicated = authorizationCount(c) > 1;
@@ -55,7 +59,11 @@ export function authenticate(admin: AdminService, events: EventRecorder, clock: 
 }
 
 /** Requires the authenticated key to carry `scope` (403 otherwise, recorded). */
-export function requireScope(scope: Scope, events: EventRecorder, clock: Clock): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function requireScope(
+  scope: Scope,
+  events: EventRecorder,
+  clock: Clock,
+): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function requireScopeMiddleware(c, next) {
     const principal = c.get('principal');
     if (!principal.scopes.includes(scope)) {

@@ -20,7 +20,8 @@ export function declaredBodyLimit(options: BodyLimitOptions): MiddlewareHandler 
     // No body can reach a route on these methods (hono's sees a null body and passes them too).
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const length = c.req.header('content-length');
-    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return counting(c, next);
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined)
+      return counting(c, next);
     if (Number.parseInt(length, 10) > options.maxSize) return options.onError(c);
     return next();
   };

@@ -3,7 +3,10 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { cidrList, matchesCidr, normalizeIp, parseCidr } from '../platform/ip.js';
 
 /** Which peers may set the client's address through X-Forwarded-For. */
-export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'cidrs'; ranges: string[]; list: BlockList };
+export type TrustProxy =
+  | { kind: 'none' }
+  | { kind: 'hops'; hops: number }
+  | { kind: 'cidrs'; ranges: string[]; list: BlockList };
 
 /**
  * Reads TRUST_PROXY: unset, "false" or "0" trusts no proxy (the socket's peer is the client); a
@@ -14,17 +17,24 @@ export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { k
 export function parseTrustProxy(value: string): TrustProxy {
   const text = value.trim().toLowerCase();
   if (text === '' || text === 'false' || text === '0' || text === 'none') return { kind: 'none' };
-  if (text === 'true') throw new Error('must name the trusted hops: a hop count (e.g. 1) or the proxies\' CIDRs, not "true"');
+  if (text === 'true')
+    throw new Error(
+      'must name the trusted hops: a hop count (e.g. 1) or the proxies\' CIDRs, not "true"',
+    );
   if (/^\d+$/.test(text)) {
     const hops = Number(text);
     if (hops > 10) throw new Error('hop count must be at most 10');
     return { kind: 'hops', hops };
   }
-  const ranges = text.split(',').map((r) => r.trim()).filter(Boolean);
+  const ranges = text
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   for (const range of ranges) {
     const cidr = parseCidr(range);
     if (!cidr) throw new Error(`"${range}" is not a hop count, an IP address or a CIDR`);
-    if (cidr.prefix === 0) throw new Error(`"${range}" trusts every peer; list the proxies' addresses`);
+    if (cidr.prefix === 0)
+      throw new Error(`"${range}" trusts every peer; list the proxies' addresses`);
   }
   return { kind: 'cidrs', ranges, list: cidrList(ranges) };
 }
@@ -35,7 +45,11 @@ export function parseTrustProxy(value: string): TrustProxy {
  * address it saw). Entries left of the first untrusted address are the client's own claims and
  * are ignored, so a spoofed header from an untrusted peer changes nothing.
  */
-export function resolveClientAddress(peer: string | undefined, forwardedFor: string | undefined, trust: TrustProxy): string | undefined {
+export function resolveClientAddress(
+  peer: string | undefined,
+  forwardedFor: string | undefined,
+  trust: TrustProxy,
+): string | undefined {
   if (peer === undefined || trust.kind === 'none' || !forwardedFor) return peer;
   const chain = forwardedFor
     .split(',')
@@ -60,7 +74,6 @@ export function resolveClientAddress(peer: string | undefined, forwardedFor: str
   return address;
 }
 
-
 interface NodeEnv {
   incoming?: { socket?: { remoteAddress?: string } };
 }
@@ -80,9 +93,14 @@ function socketAddress(c: Context): string | undefined {
  * that peer as a trusted hop, the X-Forwarded-For entry the trusted hops set. Every later reader
  * goes through getClientAddress.
  */
-export function clientAddress(trust: TrustProxy): MiddlewareHandler<{ Variables: { clientAddress: string | undefined } }> {
+export function clientAddress(
+  trust: TrustProxy,
+): MiddlewareHandler<{ Variables: { clientAddress: string | undefined } }> {
   return async function clientAddressMiddleware(c, next) {
-    c.set('clientAddress', resolveClientAddress(socketAddress(c), c.req.header('x-forwarded-for'), trust));
+    c.set(
+      'clientAddress',
+      resolveClientAddress(socketAddress(c), c.req.header('x-forwarded-for'), trust),
+    );
     await next();
   };
 }

@@ -16,9 +16,15 @@ export const PROBLEMS = {
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   incorrect_code: { status: 422, title: 'The code is incorrect' },
-  max_attempts_exceeded: { status: 429, title: 'Too many incorrect codes: this verification is locked' },
+  max_attempts_exceeded: {
+    status: 429,
+    title: 'Too many incorrect codes: this verification is locked',
+  },
   expired: { status: 410, title: 'This verification has expired' },
-  already_used: { status: 409, title: 'Already used: this verification was approved, or this code was accepted before' },
+  already_used: {
+    status: 409,
+    title: 'Already used: this verification was approved, or this code was accepted before',
+  },
   canceled: { status: 409, title: 'This verification was canceled' },
   resend_too_soon: { status: 429, title: 'Wait before asking for another code' },
   channel_unavailable: { status: 422, title: 'This channel is not available' },
@@ -46,12 +52,17 @@ export const ProblemSchema = z
     type: z.string().openapi({ example: 'urn:otp-verify:problem:incorrect_code' }),
     title: z.string(),
     status: z.number().int(),
-    reason: z.enum(REASONS).openapi({ description: 'Stable machine-readable reason; see docs/api.md, Errors.' }),
+    reason: z
+      .enum(REASONS)
+      .openapi({ description: 'Stable machine-readable reason; see docs/api.md, Errors.' }),
     detail: z.string().optional(),
     requestId: z.string().optional(),
     attemptsRemaining: z.number().int().optional(),
     retryAfterSeconds: z.number().int().optional(),
-    limit: z.string().optional().openapi({ description: 'For rate_limited: the limit that was reached (e.g. `number:10m`)' }),
+    limit: z
+      .string()
+      .optional()
+      .openapi({ description: 'For rate_limited: the limit that was reached (e.g. `number:10m`)' }),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .catchall(z.unknown())
@@ -77,23 +88,38 @@ export function problem(c: Context, reason: Reason, options: ProblemOptions = {}
   if (options.detail) body.detail = options.detail;
   const requestId = c.get('requestId') as string | undefined;
   if (requestId) body.requestId = requestId;
-  const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, ...options.headers };
+  const headers: Record<string, string> = {
+    'content-type': PROBLEM_CONTENT_TYPE,
+    ...options.headers,
+  };
   if (requestId) headers['x-request-id'] = requestId;
-  if (options.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(options.retryAfterSeconds)));
+  if (options.retryAfterSeconds !== undefined)
+    headers['retry-after'] = String(Math.max(1, Math.ceil(options.retryAfterSeconds)));
   if (reason === 'unauthorized') headers['www-authenticate'] = 'Bearer';
   return new Response(JSON.stringify(body), { status, headers });
 }
 
 /** OpenAPI response entries for the given reasons, grouped by status. */
-export function problemResponses(...reasons: Reason[]): Record<number, { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> {
+export function problemResponses(
+  ...reasons: Reason[]
+): Record<
+  number,
+  { description: string; content: Record<string, { schema: typeof ProblemSchema }> }
+> {
   const byStatus = new Map<number, Reason[]>();
   for (const reason of reasons) {
     const status = PROBLEMS[reason].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), reason]);
   }
-  const out: Record<number, { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> = {};
+  const out: Record<
+    number,
+    { description: string; content: Record<string, { schema: typeof ProblemSchema }> }
+  > = {};
   for (const [status, list] of [...byStatus.entries()].sort((a, b) => a[0] - b[0])) {
-    out[status] = { description: `Problem: ${list.join(', ')}`, content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } } };
+    out[status] = {
+      description: `Problem: ${list.join(', ')}`,
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+    };
   }
   return out;
 }

@@ -6,7 +6,9 @@ import type { LimitState } from '../limits/guard.js';
  * RateLimit-Remaining, RateLimit-Reset in seconds, RateLimit-Policy `limit;w=window`) for the
  * tightest limit the request consumed, on success and on refusal alike.
  */
-export function rateLimitHeaders(): MiddlewareHandler<{ Variables: { limitState: LimitState | undefined } }> {
+export function rateLimitHeaders(): MiddlewareHandler<{
+  Variables: { limitState: LimitState | undefined };
+}> {
   return async function rateLimitHeadersMiddleware(c, next) {
     await next();
     const state = c.get('limitState');
@@ -14,6 +16,9 @@ export function rateLimitHeaders(): MiddlewareHandler<{ Variables: { limitState:
     c.res.headers.set('RateLimit-Limit', String(state.limit));
     c.res.headers.set('RateLimit-Remaining', String(state.remaining));
     c.res.headers.set('RateLimit-Reset', String(state.resetSeconds));
-    c.res.headers.set('RateLimit-Policy', `${state.limit};w=${state.windowSeconds};name="${state.policy}"`);
+    c.res.headers.set(
+      'RateLimit-Policy',
+      `${state.limit};w=${state.windowSeconds};name="${state.policy}"`,
+    );
   };
 }

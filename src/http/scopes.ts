@@ -19,7 +19,8 @@ interface RouteDefinition {
   route?: { method: string; path: string; security?: Record<string, string[]>[] };
 }
 
-const isScope = (value: string | undefined): value is Scope => value !== undefined && (SCOPES as readonly string[]).includes(value);
+const isScope = (value: string | undefined): value is Scope =>
+  value !== undefined && (SCOPES as readonly string[]).includes(value);
 
 /**
  * The scope each route of a router declares in its `security` (apiKeyScope), read from the router's
@@ -33,7 +34,11 @@ export function declaredScopes(router: OpenAPIHono<AppEnv>): ScopedRoute[] {
     const { method, path, security } = definition.route;
     const scope = security?.flatMap((requirement) => requirement.bearerAuth ?? [])[0];
     if (!isScope(scope)) continue;
-    routes.push({ method: method.toUpperCase(), path: path.replaceAll(/\/{(.+?)}/g, '/:$1'), scope });
+    routes.push({
+      method: method.toUpperCase(),
+      path: path.replaceAll(/\/{(.+?)}/g, '/:$1'),
+      scope,
+    });
   }
   return routes;
 }

@@ -6,7 +6,8 @@ import { secureHeaders } from 'hono/secure-headers';
  * Every response is JSON, YAML or a file for the docs page: none may run script, be framed or load
  * anything (OWASP ASVS 14.4). HTML pages replace this with HTML_CSP.
  */
-export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+export const API_CSP =
+  "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /**
  * HTML pages (/docs today, a dashboard later): scripts and styles only from this origin, no inline
@@ -48,7 +49,8 @@ export function securityHeaders(): MiddlewareHandler {
 export function htmlPolicy(): MiddlewareHandler {
   return async function htmlPolicyMiddleware(c, next) {
     await next();
-    if (c.res.headers.get('content-type')?.startsWith('text/html')) c.res.headers.set('content-security-policy', HTML_CSP);
+    if (c.res.headers.get('content-type')?.startsWith('text/html'))
+      c.res.headers.set('content-security-policy', HTML_CSP);
   };
 }
 
@@ -67,7 +69,14 @@ export function corsPolicy(origins: readonly string[]): MiddlewareHandler {
     origin: (origin) => (origins.includes(origin) ? origin : null),
     allowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
     allowHeaders: ['authorization', 'content-type'],
-    exposeHeaders: ['retry-after', 'x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy'],
+    exposeHeaders: [
+      'retry-after',
+      'x-request-id',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+      'ratelimit-policy',
+    ],
     maxAge: 600,
   });
 }

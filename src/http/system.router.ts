@@ -6,7 +6,15 @@ import type { Metrics } from '../platform/metrics.js';
 import type { TokenIssuer } from '../tokens/tokens.js';
 import type { AppEnv } from './app-env.js';
 import { problem } from './problem.js';
-import { docsAssetRoute, docsRoute, healthRoute, jwksRoute, metricsRoute, openapiRoute, readyRoute } from './system.routes.js';
+import {
+  docsAssetRoute,
+  docsRoute,
+  healthRoute,
+  jwksRoute,
+  metricsRoute,
+  openapiRoute,
+  readyRoute,
+} from './system.routes.js';
 
 /** What /readyz reports: the database answers; `redis` when REDIS_URL is set. */
 export interface ReadinessChecks {
@@ -50,15 +58,24 @@ function loadDocsAssets(): Record<string, { body: string; type: string }> {
   if (!docsAssets) {
     const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
     docsAssets = {
-      'swagger-ui.css': { body: readFileSync(join(dir, 'swagger-ui.css'), 'utf8'), type: 'text/css; charset=utf-8' },
-      'swagger-ui-bundle.js': { body: readFileSync(join(dir, 'swagger-ui-bundle.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
+      'swagger-ui.css': {
+        body: readFileSync(join(dir, 'swagger-ui.css'), 'utf8'),
+        type: 'text/css; charset=utf-8',
+      },
+      'swagger-ui-bundle.js': {
+        body: readFileSync(join(dir, 'swagger-ui-bundle.js'), 'utf8'),
+        type: 'text/javascript; charset=utf-8',
+      },
       'init.js': { body: DOCS_INIT, type: 'text/javascript; charset=utf-8' },
     };
   }
   return docsAssets;
 }
 
-export function createSystemRouter(deps: SystemRouterDeps, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+export function createSystemRouter(
+  deps: SystemRouterDeps,
+  base: () => OpenAPIHono<AppEnv>,
+): OpenAPIHono<AppEnv> {
   const router = base();
 
   router.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));

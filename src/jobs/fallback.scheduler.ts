@@ -9,7 +9,10 @@ export type FallbackScheduler = PeriodicTask;
  * to exactly one of them (DeliveryStore.claimDue), so running several is safe and a restart picks
  * up whatever was due meanwhile.
  */
-export function createFallbackScheduler(flashCalls: FlashCalls, options: { intervalMs: number; logger: Logger }): FallbackScheduler {
+export function createFallbackScheduler(
+  flashCalls: FlashCalls,
+  options: { intervalMs: number; logger: Logger },
+): FallbackScheduler {
   return createPeriodicTask(
     async () => {
       const placed = await flashCalls.runDue();

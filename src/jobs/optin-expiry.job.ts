@@ -12,7 +12,10 @@ const DAY_MS = 86_400_000;
  * the change) and applies the ledger retention policy. Safe on every instance: the store hands each
  * expired row to exactly one sweep. Reads also sweep, so the job only keeps the ledger timely.
  */
-export function createOptinExpiryJob(optin: OptinService, options: { intervalMs: number; retentionDays: number; clock: Clock; logger: Logger }): OptinExpiryJob {
+export function createOptinExpiryJob(
+  optin: OptinService,
+  options: { intervalMs: number; retentionDays: number; clock: Clock; logger: Logger },
+): OptinExpiryJob {
   const { logger, retentionDays, clock } = options;
   return createPeriodicTask(
     async () => {
@@ -20,7 +23,8 @@ export function createOptinExpiryJob(optin: OptinService, options: { intervalMs:
       if (expired > 0) logger.info({ expired }, 'pending opt-in sign-ups expired');
       if (retentionDays > 0) {
         const purged = await optin.purgeLedger(clock.now() - retentionDays * DAY_MS);
-        if (purged > 0) logger.info({ purged, retentionDays }, 'consent ledger entries past retention deleted');
+        if (purged > 0)
+          logger.info({ purged, retentionDays }, 'consent ledger entries past retention deleted');
       }
     },
     { name: 'opt-in expiry tick', intervalMs: options.intervalMs, logger },

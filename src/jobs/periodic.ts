@@ -11,14 +11,19 @@ export interface PeriodicTask {
  * A background job's loop, shared by every job: an unref'd timer (it never keeps the process
  * alive), no overlapping runs, and a failed run logged with the job's name instead of thrown.
  */
-export function createPeriodicTask(run: () => Promise<void>, options: { name: string; intervalMs: number; logger: Logger }): PeriodicTask {
+export function createPeriodicTask(
+  run: () => Promise<void>,
+  options: { name: string; intervalMs: number; logger: Logger },
+): PeriodicTask {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
   const tick = (): void => {
     if (running) return;
     running = run()
-      .catch((error: unknown) => options.logger.error({ err: error, job: options.name }, `${options.name} failed`))
+      .catch((error: unknown) =>
+        options.logger.error({ err: error, job: options.name }, `${options.name} failed`),
+      )
       .finally(() => {
         running = undefined;
       });

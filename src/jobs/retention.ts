@@ -36,7 +36,15 @@ export function createRetentionJob(deps: RetentionJobDeps): RetentionJob {
       if (deleted < deps.batchSize) break;
       await yieldToRequests();
     }
-    if (total > 0) deps.logger.info({ deleted: total, cutoff: new Date(cutoff).toISOString(), retentionDays: deps.retentionDays }, 'retention: purged event records');
+    if (total > 0)
+      deps.logger.info(
+        {
+          deleted: total,
+          cutoff: new Date(cutoff).toISOString(),
+          retentionDays: deps.retentionDays,
+        },
+        'retention: purged event records',
+      );
     return total;
   }
 
@@ -50,9 +58,12 @@ export function createRetentionJob(deps: RetentionJobDeps): RetentionJob {
   return {
     runOnce,
     start(intervalMs) {
-      const task = createPeriodicTask(async () => {
-        await runOnce();
-      }, { name: 'retention: purge', intervalMs, logger: deps.logger });
+      const task = createPeriodicTask(
+        async () => {
+          await runOnce();
+        },
+        { name: 'retention: purge', intervalMs, logger: deps.logger },
+      );
       task.start();
       return () => void task.stop();
     },

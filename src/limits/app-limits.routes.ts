@@ -9,23 +9,53 @@ const TAGS = ['Admin'];
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 const Country = z.string().regex(/^[A-Z]{2}$/);
 const points = (name: RateRuleName) =>
-  z.number().int().min(1).max(1_000_000_000).openapi({ description: `${RATE_RULES[name].what}, per ${RATE_RULES[name].windowSeconds} s` });
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000_000)
+    .openapi({ description: `${RATE_RULES[name].what}, per ${RATE_RULES[name].windowSeconds} s` });
 
 const Rates = z
-  .object(Object.fromEntries(RATE_RULE_NAMES.map((name) => [name, points(name).optional()])) as Record<RateRuleName, z.ZodOptional<ReturnType<typeof points>>>)
+  .object(
+    Object.fromEntries(RATE_RULE_NAMES.map((name) => [name, points(name).optional()])) as Record<
+      RateRuleName,
+      z.ZodOptional<ReturnType<typeof points>>
+    >,
+  )
   .strict()
-  .openapi('RateLimitOverrides', { description: 'Points per window for each rule; absent rules use the environment default' });
+  .openapi('RateLimitOverrides', {
+    description: 'Points per window for each rule; absent rules use the environment default',
+  });
 
 const EffectiveRates = z
-  .object(Object.fromEntries(RATE_RULE_NAMES.map((name) => [name, z.number().int()])) as Record<RateRuleName, z.ZodNumber>)
+  .object(
+    Object.fromEntries(RATE_RULE_NAMES.map((name) => [name, z.number().int()])) as Record<
+      RateRuleName,
+      z.ZodNumber
+    >,
+  )
   .openapi('RateLimits');
 
 export const AppLimitsBody = z
   .object({
     rates: Rates.optional(),
-    blockVoip: z.boolean().optional().openapi({ description: 'Refuse VoIP numbers (unsupported_number_type)' }),
-    allowCountries: z.array(Country).max(300).nullable().optional().openapi({ description: 'When set, only these countries receive codes' }),
-    denyCountries: z.array(Country).max(300).nullable().optional().openapi({ description: 'Replaces the default high-risk deny list (GEO_DENY_COUNTRIES)' }),
+    blockVoip: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'Refuse VoIP numbers (unsupported_number_type)' }),
+    allowCountries: z
+      .array(Country)
+      .max(300)
+      .nullable()
+      .optional()
+      .openapi({ description: 'When set, only these countries receive codes' }),
+    denyCountries: z
+      .array(Country)
+      .max(300)
+      .nullable()
+      .optional()
+      .openapi({ description: 'Replaces the default high-risk deny list (GEO_DENY_COUNTRIES)' }),
   })
   .strict()
   .openapi('AppLimitsUpdate');
@@ -61,7 +91,10 @@ export const getAppLimitsRoute = createRoute({
   description:
     'The overrides set for the app and the values in effect (overrides over the environment defaults). Scope `admin`.',
   request: { params: AppParam },
-  responses: { 200: { description: 'Limits', ...json(AppLimitsSchema) }, ...problemResponses('unauthorized', 'forbidden', 'not_found') },
+  responses: {
+    200: { description: 'Limits', ...json(AppLimitsSchema) },
+    ...problemResponses('unauthorized', 'forbidden', 'not_found'),
+  },
 });
 
 export const putAppLimitsRoute = createRoute({
@@ -72,10 +105,18 @@ export const putAppLimitsRoute = createRoute({
   security: SECURITY,
   summary: "Replace an app's limit overrides (applies to the next request on every instance)",
   description:
-    'Replaces the app\'s overrides as a whole: a field left out returns to the environment default. Read from the database on each decision, so every instance applies it to the next request. Scope `admin`.',
+    "Replaces the app's overrides as a whole: a field left out returns to the environment default. Read from the database on each decision, so every instance applies it to the next request. Scope `admin`.",
   request: { params: AppParam, body: { ...json(AppLimitsBody), required: true } },
   responses: {
     200: { description: 'Limits', ...json(AppLimitsSchema) },
-    ...problemResponses('invalid_request', 'malformed_json', 'unsupported_media_type', 'payload_too_large', 'unauthorized', 'forbidden', 'not_found'),
+    ...problemResponses(
+      'invalid_request',
+      'malformed_json',
+      'unsupported_media_type',
+      'payload_too_large',
+      'unauthorized',
+      'forbidden',
+      'not_found',
+    ),
   },
 });

@@ -17,8 +17,16 @@ export interface AppLimitsService {
   put(app: string, overrides: AppLimitOverrides): Promise<AppLimitsView>;
 }
 
-export function createAppLimitsService(deps: { store: AppLimitsStore; clock: Clock; config: LimitsConfig }): AppLimitsService {
-  const view = (app: string, overrides: AppLimitOverrides, updatedAt: number | null): AppLimitsView => ({
+export function createAppLimitsService(deps: {
+  store: AppLimitsStore;
+  clock: Clock;
+  config: LimitsConfig;
+}): AppLimitsService {
+  const view = (
+    app: string,
+    overrides: AppLimitOverrides,
+    updatedAt: number | null,
+  ): AppLimitsView => ({
     app,
     overrides,
     effective: effectiveLimits(deps.config, overrides),

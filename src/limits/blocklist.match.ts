@@ -37,7 +37,13 @@ function applies(entry: BlockEntry, subject: BlockSubject): boolean {
  * The entry that decides a start, if any: an allow entry wins over every block entry (the security
  * team allows one number inside a blocked prefix or country); otherwise the first block entry.
  */
-export function matchBlocklist(candidates: readonly BlockEntry[], subject: BlockSubject): BlockEntry | undefined {
+export function matchBlocklist(
+  candidates: readonly BlockEntry[],
+  subject: BlockSubject,
+): BlockEntry | undefined {
   const matching = candidates.filter((entry) => applies(entry, subject));
-  return matching.find((entry) => entry.action === 'allow') ?? matching.find((entry) => entry.action === 'block');
+  return (
+    matching.find((entry) => entry.action === 'allow') ??
+    matching.find((entry) => entry.action === 'block')
+  );
 }

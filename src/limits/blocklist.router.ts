@@ -1,13 +1,24 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
 import type { BlocklistService } from './blocklist.service.js';
-import { createBlockEntryRoute, deleteBlockEntryRoute, listBlockEntriesRoute } from './blocklist.routes.js';
+import {
+  createBlockEntryRoute,
+  deleteBlockEntryRoute,
+  listBlockEntriesRoute,
+} from './blocklist.routes.js';
 import type { BlockEntry } from './limits.store.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const entryView = (e: BlockEntry) => ({ ...e, createdAt: iso(e.createdAt), expiresAt: e.expiresAt === null ? null : iso(e.expiresAt) });
+const entryView = (e: BlockEntry) => ({
+  ...e,
+  createdAt: iso(e.createdAt),
+  expiresAt: e.expiresAt === null ? null : iso(e.expiresAt),
+});
 
-export function createBlocklistRouter(service: BlocklistService, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+export function createBlocklistRouter(
+  service: BlocklistService,
+  base: () => OpenAPIHono<AppEnv>,
+): OpenAPIHono<AppEnv> {
   const router = base();
 
   router.openapi(createBlockEntryRoute, async (c) => {

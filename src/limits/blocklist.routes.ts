@@ -9,16 +9,28 @@ const SECURITY = apiKeyScope('security');
 const TAGS = ['Blocklist'];
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 
-const Kind = z.enum(['number', 'prefix', 'ip', 'cidr', 'country']).openapi({ description: 'What `value` is: an E.164 number, an E.164 prefix, an IP, a CIDR or an ISO country' });
+const Kind = z.enum(['number', 'prefix', 'ip', 'cidr', 'country']).openapi({
+  description: 'What `value` is: an E.164 number, an E.164 prefix, an IP, a CIDR or an ISO country',
+});
 const Action = z.enum(['block', 'allow']);
 
 export const CreateBlockEntryBody = z
   .object({
     kind: Kind,
     value: z.string().min(1).max(64).openapi({ example: '+4479460' }),
-    reason: z.string().min(1).max(500).openapi({ example: 'pumping from this range, ticket SEC-42' }),
-    expiresAt: z.iso.datetime({ offset: true }).optional().openapi({ description: 'When the entry stops applying; never when absent' }),
-    action: Action.default('block').openapi({ description: 'allow exempts matching starts from the blocklist, geo and abuse rules (not from rate limits)' }),
+    reason: z
+      .string()
+      .min(1)
+      .max(500)
+      .openapi({ example: 'pumping from this range, ticket SEC-42' }),
+    expiresAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ description: 'When the entry stops applying; never when absent' }),
+    action: Action.default('block').openapi({
+      description:
+        'allow exempts matching starts from the blocklist, geo and abuse rules (not from rate limits)',
+    }),
   })
   .strict()
   .openapi('CreateBlockEntry');
@@ -30,7 +42,9 @@ export const BlockEntrySchema = z
     value: z.string(),
     action: Action,
     reason: z.string(),
-    createdBy: z.string().openapi({ description: 'The API key id that added it, or "auto" for an automatic prefix block' }),
+    createdBy: z.string().openapi({
+      description: 'The API key id that added it, or "auto" for an automatic prefix block',
+    }),
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime().nullable(),
   })
@@ -41,7 +55,12 @@ const ListQuery = z.object({
   action: Action.optional().openapi({ param: { name: 'action', in: 'query' } }),
 });
 
-const IdParam = z.object({ id: z.string().max(64).openapi({ param: { name: 'id', in: 'path' } }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 
 export const createBlockEntryRoute = createRoute({
   method: 'post',
@@ -55,7 +74,14 @@ export const createBlockEntryRoute = createRoute({
   request: { body: { ...json(CreateBlockEntryBody), required: true } },
   responses: {
     201: { description: 'Created', ...json(BlockEntrySchema) },
-    ...problemResponses('invalid_request', 'malformed_json', 'unsupported_media_type', 'payload_too_large', 'unauthorized', 'forbidden'),
+    ...problemResponses(
+      'invalid_request',
+      'malformed_json',
+      'unsupported_media_type',
+      'payload_too_large',
+      'unauthorized',
+      'forbidden',
+    ),
   },
 });
 
@@ -70,7 +96,10 @@ export const listBlockEntriesRoute = createRoute({
     'Every unexpired entry, the automatic prefix blocks included, oldest first; filter by `kind` and `action`. Scope `security`.',
   request: { query: ListQuery },
   responses: {
-    200: { description: 'Entries, oldest first', ...json(z.object({ entries: z.array(BlockEntrySchema) })) },
+    200: {
+      description: 'Entries, oldest first',
+      ...json(z.object({ entries: z.array(BlockEntrySchema) })),
+    },
     ...problemResponses('invalid_request', 'unauthorized', 'forbidden'),
   },
 });
@@ -85,5 +114,8 @@ export const deleteBlockEntryRoute = createRoute({
   description:
     'Removes an entry, an automatic one too; it stops applying at once on every instance. Scope `security`.',
   request: { params: IdParam },
-  responses: { 204: { description: 'Removed' }, ...problemResponses('unauthorized', 'forbidden', 'not_found') },
+  responses: {
+    204: { description: 'Removed' },
+    ...problemResponses('unauthorized', 'forbidden', 'not_found'),
+  },
 });

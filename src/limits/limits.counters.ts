@@ -15,7 +15,8 @@ export const counterKeys = {
   /** Approved verifications per number prefix in the hour (the conversion-collapse rule). */
   prefixApprovals: (app: string, prefix: string): string => `conv:approved:${app}:${prefix}`,
   /** Approved verifications per country in the hour (the country-conversion signal). */
-  countryApprovals: (app: string, country: string): string => `conv:country:approved:${app}:${country}`,
+  countryApprovals: (app: string, country: string): string =>
+    `conv:country:approved:${app}:${country}`,
   /** Distinct numbers started from one address in the hour (the fan-out signal: read before a start, hit on a new number). */
   fanout: (app: string, ip: string): string => `sig:fanout:${app}:${ip}`,
   /** A number started in the last hour (the sequential-numbers signal looks its neighbours up). */
@@ -45,26 +46,57 @@ export function isDurableKey(key: string): boolean {
  * One CounterStore over two: durable keys (isDurableKey) go to `durable`, every other key to
  * `shared`. Each key always goes to the same store, so each keeps its own store's guarantees.
  */
-export function splitCounters(stores: { shared: CounterStore; durable: CounterStore }): CounterStore {
+export function splitCounters(stores: {
+  shared: CounterStore;
+  durable: CounterStore;
+}): CounterStore {
   const pick = (key: string): CounterStore => (isDurableKey(key) ? stores.durable : stores.shared);
   /** A batch split by store, each part sent to its store at once, the results put back in order. */
-  async function inBoth<T>(items: readonly T[], keyOf: (item: T) => string, run: (store: CounterStore, part: T[]) => Promise<CounterState[]>): Promise<CounterState[]> {
+  async function inBoth<T>(
+    items: readonly T[],
+    keyOf: (item: T) => string,
+    run: (store: CounterStore, part: T[]) => Promise<CounterState[]>,
+  ): Promise<CounterState[]> {
     const durable = items.filter((item) => isDurableKey(keyOf(item)));
     const shared = items.filter((item) => !isDurableKey(keyOf(item)));
-    const [fromDurable, fromShared] = await Promise.all([run(stores.durable, durable), run(stores.shared, shared)]);
+    const [fromDurable, fromShared] = await Promise.all([
+      run(stores.durable, durable),
+      run(stores.shared, shared),
+    ]);
     let d = 0;
     let s = 0;
-    return items.map((item) => (isDurableKey(keyOf(item)) ? fromDurable[d++] : fromShared[s++]) as CounterState);
+    return items.map(
+      (item) => (isDurableKey(keyOf(item)) ? fromDurable[d++] : fromShared[s++]) as CounterState,
+    );
   }
   return {
-    hit: (key: string, windowMs: number, cost?: number): Promise<CounterState> => pick(key).hit(key, windowMs, cost),
-    hitMany: (hits: readonly CounterHit[]): Promise<CounterState[]> => inBoth(hits, (h) => h.key, (store, part) => store.hitMany(part)),
+    hit: (key: string, windowMs: number, cost?: number): Promise<CounterState> =>
+      pick(key).hit(key, windowMs, cost),
+    hitMany: (hits: readonly CounterHit[]): Promise<CounterState[]> =>
+      inBoth(
+        hits,
+        (h) => h.key,
+        (store, part) => store.hitMany(part),
+      ),
     hitUntil: (hits: readonly LimitedHit[]): Promise<CounterState[]> => {
-      const store = hits.length > 0 && hits.every((h) => pick(h.key) === pick(hits[0]!.key)) ? pick(hits[0]!.key) : undefined;
-      return store ? store.hitUntil(hits) : hitUntilOneByOne({ hit: (key, windowMs, cost) => pick(key).hit(key, windowMs, cost) }, hits);
+      const store =
+        hits.length > 0 && hits.every((h) => pick(h.key) === pick(hits[0]!.key))
+          ? pick(hits[0]!.key)
+          : undefined;
+      return store
+        ? store.hitUntil(hits)
+        : hitUntilOneByOne(
+            { hit: (key, windowMs, cost) => pick(key).hit(key, windowMs, cost) },
+            hits,
+          );
     },
     peek: (key: string): Promise<CounterState> => pick(key).peek(key),
-    peekMany: (keys: readonly string[]): Promise<CounterState[]> => inBoth(keys, (key) => key, (store, part) => store.peekMany(part)),
+    peekMany: (keys: readonly string[]): Promise<CounterState[]> =>
+      inBoth(
+        keys,
+        (key) => key,
+        (store, part) => store.peekMany(part),
+      ),
     hold: (key: string, durationMs: number): Promise<void> => pick(key).hold(key, durationMs),
     close: async (): Promise<void> => {
       await Promise.all([stores.shared.close(), stores.durable.close()]);
@@ -73,7 +105,10 @@ export function splitCounters(stores: { shared: CounterStore; durable: CounterSt
 }
 
 /** `hitUntil` as one awaited hit after another: for a batch spanning two stores, and Redis's insurance when its script fails. */
-export async function hitUntilOneByOne(store: Pick<CounterStore, 'hit'>, hits: readonly LimitedHit[]): Promise<CounterState[]> {
+export async function hitUntilOneByOne(
+  store: Pick<CounterStore, 'hit'>,
+  hits: readonly LimitedHit[],
+): Promise<CounterState[]> {
   const totals: CounterState[] = [];
   for (const h of hits) {
     const total = await store.hit(h.key, h.windowMs, h.cost);

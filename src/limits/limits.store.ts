@@ -88,7 +88,10 @@ export interface BlocklistStore {
    */
   insertAutoPrefixBlock(entry: BlockEntry, now: number): Promise<BlockEntry | undefined>;
   /** Unexpired entries, optionally filtered, oldest first. */
-  list(now: number, filter: { kind?: BlockKind | undefined; action?: BlockAction | undefined }): Promise<BlockEntry[]>;
+  list(
+    now: number,
+    filter: { kind?: BlockKind | undefined; action?: BlockAction | undefined },
+  ): Promise<BlockEntry[]>;
   /** Unexpired entries that may apply to this subject: exact number/ip/country, prefixes of the number, every CIDR. */
   candidates(subject: BlockSubject, now: number): Promise<BlockEntry[]>;
   /** Deletes an entry; true iff this call deleted it. */

@@ -10,8 +10,15 @@ const STYLE =
 
 export const CONSENT_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const esc = (value: string | number | null | undefined): string => String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+const esc = (value: string | number | null | undefined): string =>
+  String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
 export function renderConsentHtml(record: ConsentRecord): string {
   const { list, subscriber, trail } = record;

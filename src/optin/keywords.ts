@@ -7,7 +7,21 @@
 export type Keyword = 'confirm' | 'stop' | 'help';
 
 export const KEYWORDS: Record<Keyword, readonly string[]> = {
-  confirm: ['YES', 'Y', 'START', 'CONFIRM', 'OUI', 'SI', 'SÍ', 'JA', 'TAK', 'ТАК', 'ДА', 'SIM', 'DA'],
+  confirm: [
+    'YES',
+    'Y',
+    'START',
+    'CONFIRM',
+    'OUI',
+    'SI',
+    'SÍ',
+    'JA',
+    'TAK',
+    'ТАК',
+    'ДА',
+    'SIM',
+    'DA',
+  ],
   stop: [
     'STOP',
     'STOPALL',
@@ -32,7 +46,9 @@ export const KEYWORDS: Record<Keyword, readonly string[]> = {
 };
 
 const LOOKUP = new Map<string, Keyword>(
-  (Object.entries(KEYWORDS) as [Keyword, readonly string[]][]).flatMap(([keyword, words]) => words.map((w) => [w, keyword] as const)),
+  (Object.entries(KEYWORDS) as [Keyword, readonly string[]][]).flatMap(([keyword, words]) =>
+    words.map((w) => [w, keyword] as const),
+  ),
 );
 
 /** The keyword a reply is, or undefined when it is anything else. */

@@ -19,7 +19,10 @@ export interface InboundRouterDeps {
 }
 
 /** POST /v1/webhooks/{log,http,twilio}/inbound: replies to opt-in messages (YES, STOP, HELP). */
-export function createInboundRouter(deps: InboundRouterDeps, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+export function createInboundRouter(
+  deps: InboundRouterDeps,
+  base: () => OpenAPIHono<AppEnv>,
+): OpenAPIHono<AppEnv> {
   const router = base();
 
   const logOnly: MiddlewareHandler<AppEnv> = async function logInboundOnlyInDevelopment(c, next) {
@@ -28,22 +31,40 @@ export function createInboundRouter(deps: InboundRouterDeps, base: () => OpenAPI
   };
   router.use(logInboundRoute.path, logOnly);
   router.use(httpInboundRoute.path, requireWebhookSignature('http', 'webhook:http:inbound', deps));
-  router.use(twilioInboundRoute.path, requireWebhookSignature('twilio', 'webhook:twilio:inbound', deps));
+  router.use(
+    twilioInboundRoute.path,
+    requireWebhookSignature('twilio', 'webhook:twilio:inbound', deps),
+  );
 
   router.openapi(logInboundRoute, async (c) => {
     const body = c.req.valid('json');
-    return c.json({ result: await deps.optin.inbound({ provider: 'log', ...body, ip: getClientAddress(c) }) }, 200);
+    return c.json(
+      { result: await deps.optin.inbound({ provider: 'log', ...body, ip: getClientAddress(c) }) },
+      200,
+    );
   });
 
   router.openapi(httpInboundRoute, async (c) => {
     const body = c.req.valid('json');
-    return c.json({ result: await deps.optin.inbound({ provider: 'http', ...body, ip: getClientAddress(c) }) }, 200);
+    return c.json(
+      { result: await deps.optin.inbound({ provider: 'http', ...body, ip: getClientAddress(c) }) },
+      200,
+    );
   });
 
   router.openapi(twilioInboundRoute, async (c) => {
     const form = c.req.valid('form');
-    await deps.optin.inbound({ provider: 'twilio', from: form.From, to: form.To, body: form.Body, messageId: form.MessageSid, ip: getClientAddress(c) });
-    return c.body('<?xml version="1.0" encoding="UTF-8"?><Response/>', 200, { 'content-type': 'text/xml; charset=utf-8' });
+    await deps.optin.inbound({
+      provider: 'twilio',
+      from: form.From,
+      to: form.To,
+      body: form.Body,
+      messageId: form.MessageSid,
+      ip: getClientAddress(c),
+    });
+    return c.body('<?xml version="1.0" encoding="UTF-8"?><Response/>', 200, {
+      'content-type': 'text/xml; charset=utf-8',
+    });
   });
 
   return router;

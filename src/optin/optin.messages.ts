@@ -13,8 +13,10 @@ type Required<T> = { [K in keyof T]-?: NonNullable<T[K]> };
 
 const DEFAULTS: Record<OptinLocale, Required<ListTemplates>> = {
   en: {
-    confirmation: '{brand}: reply YES to join {list}, or enter code {code} on the sign-up page. Reply STOP to opt out, HELP for help. Msg & data rates may apply.',
-    stopped: '{brand}: you are unsubscribed from all {brand} messages and will receive no more. Reply with a new sign-up to join again.',
+    confirmation:
+      '{brand}: reply YES to join {list}, or enter code {code} on the sign-up page. Reply STOP to opt out, HELP for help. Msg & data rates may apply.',
+    stopped:
+      '{brand}: you are unsubscribed from all {brand} messages and will receive no more. Reply with a new sign-up to join again.',
     help: '{brand} {list}: help at {contact}. Reply STOP to opt out. Msg & data rates may apply.',
   },
   fr: {
@@ -24,14 +26,16 @@ const DEFAULTS: Record<OptinLocale, Required<ListTemplates>> = {
     help: "{brand} {list} : aide sur {contact}. Répondez STOP pour vous désinscrire. Coût d'un SMS selon votre opérateur.",
   },
   es: {
-    confirmation: '{brand}: responde SI para unirte a {list}, o introduce el código {code} en la página de registro. Responde STOP para darte de baja, AYUDA para ayuda. Pueden aplicarse tarifas de mensajes y datos.',
+    confirmation:
+      '{brand}: responde SI para unirte a {list}, o introduce el código {code} en la página de registro. Responde STOP para darte de baja, AYUDA para ayuda. Pueden aplicarse tarifas de mensajes y datos.',
     stopped: '{brand}: te has dado de baja de todos los mensajes de {brand} y no recibirás más.',
     help: '{brand} {list}: ayuda en {contact}. Responde STOP para darte de baja. Pueden aplicarse tarifas de mensajes y datos.',
   },
   de: {
     confirmation:
       '{brand}: Antworten Sie JA, um {list} beizutreten, oder geben Sie den Code {code} auf der Anmeldeseite ein. Antworten Sie STOP zum Abmelden, HILFE für Hilfe. Es können Gebühren für SMS und Daten anfallen.',
-    stopped: '{brand}: Sie sind von allen Nachrichten von {brand} abgemeldet und erhalten keine weiteren.',
+    stopped:
+      '{brand}: Sie sind von allen Nachrichten von {brand} abgemeldet und erhalten keine weiteren.',
     help: '{brand} {list}: Hilfe unter {contact}. Antworten Sie STOP zum Abmelden. Es können Gebühren für SMS und Daten anfallen.',
   },
   uk: {
@@ -57,10 +61,18 @@ export interface MessageContext {
 
 /** Fills a template's placeholders ({brand}, {list}, {code}, {contact}) in one pass (a value is never re-expanded). */
 function fill(template: string, context: MessageContext): string {
-  return template.replace(/\{(brand|list|code|contact)\}/g, (_, key: keyof MessageContext) => context[key] ?? '');
+  return template.replace(
+    /\{(brand|list|code|contact)\}/g,
+    (_, key: keyof MessageContext) => context[key] ?? '',
+  );
 }
 
-export function renderOptinMessage(kind: keyof ListTemplates, locale: OptinLocale, templates: Record<string, ListTemplates>, context: MessageContext): string {
+export function renderOptinMessage(
+  kind: keyof ListTemplates,
+  locale: OptinLocale,
+  templates: Record<string, ListTemplates>,
+  context: MessageContext,
+): string {
   const template = templates[locale]?.[kind] ?? DEFAULTS[locale][kind];
   return fill(template, { ...context, contact: context.contact ?? 'the sign-up page' });
 }

@@ -108,26 +108,51 @@ export interface OptinStore {
    * attempts left. Returns the attempt count after the increment, or undefined when none was
    * reserved. Atomic: N concurrent callers never reserve more than the attempts left.
    */
-  reserveAttempt(listId: string, number: string, signupId: string, now: number): Promise<number | undefined>;
+  reserveAttempt(
+    listId: string,
+    number: string,
+    signupId: string,
+    now: number,
+  ): Promise<number | undefined>;
   /**
    * pending → confirmed, only for this generation while it is pending and unexpired. Exactly one of
    * concurrent callers receives the row. `evidence` is appended in the same transaction on success.
    */
-  confirmPending(listId: string, number: string, signupId: string, now: number, evidence: LedgerEntry[]): Promise<SubscriberRecord | undefined>;
+  confirmPending(
+    listId: string,
+    number: string,
+    signupId: string,
+    now: number,
+    evidence: LedgerEntry[],
+  ): Promise<SubscriberRecord | undefined>;
   /**
    * pending|confirmed → unsubscribed for one (list, number). Returns the row as it was changed, or
    * undefined when it was not subscribed or pending (nothing changed). Exactly one concurrent caller
    * receives the row. `evidence(row)` is appended in the same transaction on success.
    */
-  unsubscribe(listId: string, number: string, now: number, evidence: (row: SubscriberRecord) => LedgerEntry[]): Promise<SubscriberRecord | undefined>;
+  unsubscribe(
+    listId: string,
+    number: string,
+    now: number,
+    evidence: (row: SubscriberRecord) => LedgerEntry[],
+  ): Promise<SubscriberRecord | undefined>;
   /**
    * pending → expired for every pending sign-up whose window has ended (at most `limit`). Each
    * expired row is returned to exactly one caller, however many sweeps run at once, and its
    * `expired` ledger entry (built by `evidence`) is written in the same transaction.
    */
-  expireDue(now: number, limit: number, evidence: (row: SubscriberRecord) => LedgerEntry): Promise<SubscriberRecord[]>;
+  expireDue(
+    now: number,
+    limit: number,
+    evidence: (row: SubscriberRecord) => LedgerEntry,
+  ): Promise<SubscriberRecord[]>;
   /** A page of a list's subscribers in a status, by id, after the cursor (an id). */
-  page(listId: string, status: SubscriberStatus | undefined, after: string | undefined, limit: number): Promise<SubscriberRecord[]>;
+  page(
+    listId: string,
+    status: SubscriberStatus | undefined,
+    after: string | undefined,
+    limit: number,
+  ): Promise<SubscriberRecord[]>;
 
   /** Appends entries to the consent ledger. The store offers no way to change or remove one, except purgeLedgerBefore. */
   appendLedger(entries: LedgerEntry[]): Promise<void>;

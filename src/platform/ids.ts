@@ -51,5 +51,9 @@ export function newId(prefix: string, now: number): string {
 
 /** True when `value` has the shape of an id made by newId with this prefix. */
 export function isId(prefix: string, value: string): boolean {
-  return value.length === prefix.length + 27 && value.startsWith(`${prefix}_`) && /^[0-9a-hjkmnp-tv-z]{26}$/.test(value.slice(prefix.length + 1));
+  return (
+    value.length === prefix.length + 27 &&
+    value.startsWith(`${prefix}_`) &&
+    /^[0-9a-hjkmnp-tv-z]{26}$/.test(value.slice(prefix.length + 1))
+  );
 }

@@ -27,7 +27,9 @@ export function canonicalIp(address: string): string | undefined {
 }
 
 /** `a.b.c.d/n` or `x::/n` (or a bare address) as a network, or undefined when malformed. */
-export function parseCidr(value: string): { network: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+export function parseCidr(
+  value: string,
+): { network: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const [address = '', bits, ...rest] = value.trim().split('/');
   const version = isIP(address);
   if (version === 0 || rest.length > 0) return undefined;
@@ -58,7 +60,9 @@ function expandIpv6(ip: string): string[] {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4?.[1]) {
     const [a = 0, b = 0, c = 0, d = 0] = v4[1].split('.').map(Number);
-    text = text.slice(0, -v4[1].length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    text =
+      text.slice(0, -v4[1].length) +
+      `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head = '', tail] = text.split('::');
   const left = head ? head.split(':') : [];

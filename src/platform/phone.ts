@@ -1,4 +1,8 @@
-import { parsePhoneNumberWithError, type CountryCode, type NumberType } from 'libphonenumber-js/max';
+import {
+  parsePhoneNumberWithError,
+  type CountryCode,
+  type NumberType,
+} from 'libphonenumber-js/max';
 import { DomainError } from './errors.js';
 
 export interface PhoneNumber {

@@ -20,7 +20,10 @@ export interface BlockStatusReader {
 
 /** The default until a blocklist is wired in: reports every target as `unknown`, never as unblocked. */
 export const NO_BLOCKLIST: BlockStatusReader = {
-  statusOf: (targets) => Promise.resolve(targets.map(() => ({ status: 'unknown' as const, entryId: null, expiresAt: null }))),
+  statusOf: (targets) =>
+    Promise.resolve(
+      targets.map(() => ({ status: 'unknown' as const, entryId: null, expiresAt: null })),
+    ),
 };
 
 /** A blocklist entry as the blocklist service lists it (structural: any source with this shape fits). */
@@ -40,7 +43,11 @@ export interface BlockEntrySource {
 /** The entries that apply to a target: exact matches, and for numbers and prefixes the prefixes that cover them. */
 function covers(entry: ListedBlockEntry, target: BlockTarget): boolean {
   if (entry.kind === target.kind && entry.value === target.value) return true;
-  return entry.kind === 'prefix' && (target.kind === 'number' || target.kind === 'prefix') && target.value.startsWith(entry.value);
+  return (
+    entry.kind === 'prefix' &&
+    (target.kind === 'number' || target.kind === 'prefix') &&
+    target.value.startsWith(entry.value)
+  );
 }
 
 /**
@@ -53,10 +60,17 @@ export function createBlockStatusReader(source: BlockEntrySource): BlockStatusRe
     async statusOf(targets) {
       const entries = await source.list({});
       return targets.map((target) => {
-        const matching = entries.filter((entry) => target.value !== '' && covers(entry, target)).sort((a, b) => b.value.length - a.value.length);
-        const entry = matching.find((e) => e.action === 'allow') ?? matching.find((e) => e.action === 'block');
+        const matching = entries
+          .filter((entry) => target.value !== '' && covers(entry, target))
+          .sort((a, b) => b.value.length - a.value.length);
+        const entry =
+          matching.find((e) => e.action === 'allow') ?? matching.find((e) => e.action === 'block');
         if (!entry) return { status: 'none' as const, entryId: null, expiresAt: null };
-        return { status: entry.action === 'allow' ? ('allowed' as const) : ('blocked' as const), entryId: entry.id, expiresAt: entry.expiresAt };
+        return {
+          status: entry.action === 'allow' ? ('allowed' as const) : ('blocked' as const),
+          entryId: entry.id,
+          expiresAt: entry.expiresAt,
+        };
       });
     },
   };

@@ -11,7 +11,13 @@ function cell(value: string | number | boolean | null | undefined): string {
 }
 
 /** A CSV document with a header row, CRLF line ends as RFC 4180 says. */
-export function toCsv(columns: readonly string[], rows: readonly Record<string, string | number | boolean | null | undefined>[]): string {
-  const lines = [columns.map(cell).join(','), ...rows.map((row) => columns.map((column) => cell(row[column])).join(','))];
+export function toCsv(
+  columns: readonly string[],
+  rows: readonly Record<string, string | number | boolean | null | undefined>[],
+): string {
+  const lines = [
+    columns.map(cell).join(','),
+    ...rows.map((row) => columns.map((column) => cell(row[column])).join(',')),
+  ];
   return `${lines.join('\r\n')}\r\n`;
 }

@@ -31,10 +31,22 @@ function loadAssets(): Record<string, Asset> {
     // chart.js exports no ./package.json; its main entry sits in dist/ beside the UMD build.
     const chartDir = dirname(createRequire(import.meta.url).resolve('chart.js'));
     assets = {
-      'index.html': { body: readFileSync(join(here, 'index.html'), 'utf8'), type: 'text/html; charset=utf-8' },
-      'dashboard.js': { body: readFileSync(join(here, 'dashboard.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
-      'dashboard.css': { body: readFileSync(join(here, 'dashboard.css'), 'utf8'), type: 'text/css; charset=utf-8' },
-      'chart.umd.min.js': { body: readFileSync(join(chartDir, 'chart.umd.min.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
+      'index.html': {
+        body: readFileSync(join(here, 'index.html'), 'utf8'),
+        type: 'text/html; charset=utf-8',
+      },
+      'dashboard.js': {
+        body: readFileSync(join(here, 'dashboard.js'), 'utf8'),
+        type: 'text/javascript; charset=utf-8',
+      },
+      'dashboard.css': {
+        body: readFileSync(join(here, 'dashboard.css'), 'utf8'),
+        type: 'text/css; charset=utf-8',
+      },
+      'chart.umd.min.js': {
+        body: readFileSync(join(chartDir, 'chart.umd.min.js'), 'utf8'),
+        type: 'text/javascript; charset=utf-8',
+      },
     };
   }
   return assets;

@@ -2,8 +2,24 @@ import type { EventRecorder } from '../events/events.js';
 import { maskNumber, type NumberProtector } from '../events/number-protection.js';
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
-import { NO_BLOCKLIST, type BlockStatus, type BlockStatusReader, type BlockTarget } from './block-status.js';
-import type { ConversionCounts, Dimension, EventFilter, OffenderCounts, OffenderDimension, RecordScope, ReportsStore, RuleCount, StoredEvent, TimeBucket } from './reports.store.js';
+import {
+  NO_BLOCKLIST,
+  type BlockStatus,
+  type BlockStatusReader,
+  type BlockTarget,
+} from './block-status.js';
+import type {
+  ConversionCounts,
+  Dimension,
+  EventFilter,
+  OffenderCounts,
+  OffenderDimension,
+  RecordScope,
+  ReportsStore,
+  RuleCount,
+  StoredEvent,
+  TimeBucket,
+} from './reports.store.js';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_WINDOW_MS = 7 * DAY_MS;
@@ -89,7 +105,13 @@ export interface AbuseReport {
   ips: AbuseRow[];
   numbers: AbuseRow[];
   rules: { rule: string; reason: string; count: number }[];
-  totals: { started: number; sent: number; approved: number; wastedSends: number; estimatedCost: number | null };
+  totals: {
+    started: number;
+    sent: number;
+    approved: number;
+    wastedSends: number;
+    estimatedCost: number | null;
+  };
 }
 
 export interface EventView {
@@ -147,15 +169,22 @@ export interface ReportsServiceDeps {
 
 export interface ReportsService {
   /** Failure counts per group. Throws invalid_request for a window that is empty, reversed or too long. */
-  failures(viewer: Viewer, input: Window & { groupBy: Dimension | TimeBucket; stackBy?: Dimension | undefined }): Promise<FailureReport>;
-  conversion(viewer: Viewer, input: Window & { groupBy: 'country' | 'prefix' | 'channel' }): Promise<ConversionReport>;
+  failures(
+    viewer: Viewer,
+    input: Window & { groupBy: Dimension | TimeBucket; stackBy?: Dimension | undefined },
+  ): Promise<FailureReport>;
+  conversion(
+    viewer: Viewer,
+    input: Window & { groupBy: 'country' | 'prefix' | 'channel' },
+  ): Promise<ConversionReport>;
   /** Top offending prefixes, IPs and numbers; numbers masked, never in clear. */
   abuse(viewer: Viewer, input: Window & { limit?: number | undefined }): Promise<AbuseReport>;
   /** Raw records, newest first. Throws invalid_request for a bad cursor or number. */
   events(viewer: Viewer, input: EventQuery): Promise<EventPage>;
 }
 
-const rate = (part: number, whole: number): number | null => (whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : null);
+const rate = (part: number, whole: number): number | null =>
+  whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : null;
 
 function encodeCursor(event: StoredEvent): string {
   return Buffer.from(`${event.at}.${event.id}`).toString('base64url');
@@ -163,7 +192,10 @@ function encodeCursor(event: StoredEvent): string {
 
 function decodeCursor(cursor: string): { at: number; id: number } {
   const match = /^(\d{1,16})\.(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new DomainError('invalid_request', { details: { errors: [{ path: 'cursor', message: 'not a cursor from this API' }] } });
+  if (!match)
+    throw new DomainError('invalid_request', {
+      details: { errors: [{ path: 'cursor', message: 'not a cursor from this API' }] },
+    });
   return { at: Number(match[1]), id: Number(match[2]) };
 }
 
@@ -191,14 +223,27 @@ export function createReportsService(deps: ReportsServiceDeps): ReportsService {
   };
 }
 
-function scopeOf(deps: ResolvedReportsDeps, viewer: Viewer, input: Window, options?: { maxMs: number }): RecordScope {
+function scopeOf(
+  deps: ResolvedReportsDeps,
+  viewer: Viewer,
+  input: Window,
+  options?: { maxMs: number },
+): RecordScope {
   // The window is [from, to): by default it ends just after now, so events of this very millisecond count.
   const to = input.to ?? deps.clock.now() + 1;
-  const from = input.from ?? to - (input.days !== undefined ? input.days * DAY_MS : DEFAULT_WINDOW_MS);
+  const from =
+    input.from ?? to - (input.days !== undefined ? input.days * DAY_MS : DEFAULT_WINDOW_MS);
   const maxMs = options?.maxMs ?? MAX_WINDOW_MS;
   if (from >= to || to - from > maxMs) {
     throw new DomainError('invalid_request', {
-      details: { errors: [{ path: 'from', message: `from must be before to, at most ${Math.round(maxMs / DAY_MS)} days apart` }] },
+      details: {
+        errors: [
+          {
+            path: 'from',
+            message: `from must be before to, at most ${Math.round(maxMs / DAY_MS)} days apart`,
+          },
+        ],
+      },
     });
   }
   return { from, to, app: viewer.allApps ? undefined : viewer.app, country: input.country };
@@ -209,23 +254,42 @@ function reveal(deps: ResolvedReportsDeps, encrypted: string | null): string | u
 }
 
 function cost(deps: ResolvedReportsDeps, wasted: number): number | null {
-  return deps.smsUnitCost === undefined ? null : Math.round(wasted * deps.smsUnitCost * 10_000) / 10_000;
+  return deps.smsUnitCost === undefined
+    ? null
+    : Math.round(wasted * deps.smsUnitCost * 10_000) / 10_000;
 }
 
 function eventsUrl(scope: RecordScope, filter: string): string {
   return `/v1/events?${filter}&from=${new Date(scope.from).toISOString()}&to=${new Date(scope.to).toISOString()}`;
 }
 
-async function offenders(deps: ResolvedReportsDeps, scope: RecordScope, dimension: OffenderDimension, limit: number): Promise<AbuseRow[]> {
+async function offenders(
+  deps: ResolvedReportsDeps,
+  scope: RecordScope,
+  dimension: OffenderDimension,
+  limit: number,
+): Promise<AbuseRow[]> {
   const top: OffenderCounts[] = await deps.store.topOffenders(scope, dimension, limit);
-  const rules: RuleCount[] = await deps.store.rulesFired(scope, dimension, top.map((row) => row.key));
-  const numbers = top.map((row) => (dimension === 'number' ? reveal(deps, row.numberEnc) : undefined));
-  const targets: BlockTarget[] = top.map((row, i) => ({ kind: dimension, value: dimension === 'number' ? (numbers[i] ?? '') : row.key }));
+  const rules: RuleCount[] = await deps.store.rulesFired(
+    scope,
+    dimension,
+    top.map((row) => row.key),
+  );
+  const numbers = top.map((row) =>
+    dimension === 'number' ? reveal(deps, row.numberEnc) : undefined,
+  );
+  const targets: BlockTarget[] = top.map((row, i) => ({
+    kind: dimension,
+    value: dimension === 'number' ? (numbers[i] ?? '') : row.key,
+  }));
   const statuses = await deps.blockStatus.statusOf(targets);
   return top.map((row, i) => {
     const wastedSends = Math.max(0, row.sent - row.approved);
     const number = numbers[i];
-    const filter = dimension === 'number' ? `numberHash=${row.key}` : `${dimension}=${encodeURIComponent(row.key)}`;
+    const filter =
+      dimension === 'number'
+        ? `numberHash=${row.key}`
+        : `${dimension}=${encodeURIComponent(row.key)}`;
     return {
       kind: dimension,
       value: dimension === 'number' ? (number ? maskNumber(number) : '••••') : row.key,
@@ -239,7 +303,9 @@ async function offenders(deps: ResolvedReportsDeps, scope: RecordScope, dimensio
       estimatedCost: cost(deps, wastedSends),
       firstAt: row.firstAt,
       lastAt: row.lastAt,
-      rules: rules.filter((r) => r.key === row.key).map(({ rule, reason, count }) => ({ rule, reason, count })),
+      rules: rules
+        .filter((r) => r.key === row.key)
+        .map(({ rule, reason, count }) => ({ rule, reason, count })),
       block: statuses[i] ?? { status: 'unknown', entryId: null, expiresAt: null },
       eventsUrl: eventsUrl(scope, filter),
     };
@@ -270,14 +336,20 @@ function view(deps: ResolvedReportsDeps, event: StoredEvent, revealNumbers: bool
   };
 }
 
-async function failures(deps: ResolvedReportsDeps, viewer: Viewer, input: Window & { groupBy: Dimension | TimeBucket; stackBy?: Dimension | undefined }): Promise<FailureReport> {
+async function failures(
+  deps: ResolvedReportsDeps,
+  viewer: Viewer,
+  input: Window & { groupBy: Dimension | TimeBucket; stackBy?: Dimension | undefined },
+): Promise<FailureReport> {
   const bucket = input.groupBy === 'hour';
   const scope = scopeOf(deps, viewer, input, bucket ? { maxMs: MAX_HOURLY_WINDOW_MS } : undefined);
   const rows = await deps.store.countFailures(scope, input.groupBy, input.stackBy);
   const timed = input.groupBy === 'hour' || input.groupBy === 'day';
   const groups = rows.map((row) => {
     const key = timed && row.key !== null ? new Date(Number(row.key)).toISOString() : row.key;
-    return input.stackBy ? { key, stack: row.stack ?? null, count: row.count } : { key, count: row.count };
+    return input.stackBy
+      ? { key, stack: row.stack ?? null, count: row.count }
+      : { key, count: row.count };
   });
   return {
     from: scope.from,
@@ -289,7 +361,11 @@ async function failures(deps: ResolvedReportsDeps, viewer: Viewer, input: Window
   };
 }
 
-async function conversion(deps: ResolvedReportsDeps, viewer: Viewer, input: Window & { groupBy: 'country' | 'prefix' | 'channel' }): Promise<ConversionReport> {
+async function conversion(
+  deps: ResolvedReportsDeps,
+  viewer: Viewer,
+  input: Window & { groupBy: 'country' | 'prefix' | 'channel' },
+): Promise<ConversionReport> {
   const scope = scopeOf(deps, viewer, input);
   const rows = await deps.store.conversion(scope, input.groupBy);
   return {
@@ -305,7 +381,11 @@ async function conversion(deps: ResolvedReportsDeps, viewer: Viewer, input: Wind
   };
 }
 
-async function abuse(deps: ResolvedReportsDeps, viewer: Viewer, input: Window & { limit?: number | undefined }): Promise<AbuseReport> {
+async function abuse(
+  deps: ResolvedReportsDeps,
+  viewer: Viewer,
+  input: Window & { limit?: number | undefined },
+): Promise<AbuseReport> {
   const scope = scopeOf(deps, viewer, input);
   const limit = input.limit ?? 20;
   const [prefixes, ips, numbers, rules, byChannel] = await Promise.all([
@@ -330,7 +410,11 @@ async function abuse(deps: ResolvedReportsDeps, viewer: Viewer, input: Window & 
   };
 }
 
-async function events(deps: ResolvedReportsDeps, viewer: Viewer, input: EventQuery): Promise<EventPage> {
+async function events(
+  deps: ResolvedReportsDeps,
+  viewer: Viewer,
+  input: EventQuery,
+): Promise<EventPage> {
   const scope = scopeOf(deps, viewer, input);
   const limit = input.limit ?? 50;
   const filter: EventFilter = {
@@ -348,7 +432,9 @@ async function events(deps: ResolvedReportsDeps, viewer: Viewer, input: EventQue
   const revealNumbers = input.reveal === true;
   if (revealNumbers) {
     // Reading full numbers is itself recorded (OWASP ASVS V7.1: log access to sensitive data), without the numbers.
-    const hashes = [...new Set(page.map((e) => e.numberHash).filter((h): h is string => h !== null))];
+    const hashes = [
+      ...new Set(page.map((e) => e.numberHash).filter((h): h is string => h !== null)),
+    ];
     await deps.events.record({
       at: deps.clock.now(),
       kind: 'audit',
@@ -357,9 +443,17 @@ async function events(deps: ResolvedReportsDeps, viewer: Viewer, input: EventQue
       app: viewer.app,
       ip: viewer.ip,
       userAgent: viewer.userAgent,
-      details: { keyId: viewer.keyId, numbers: hashes.length, numberHashes: hashes.slice(0, AUDITED_HASHES), events: page.length },
+      details: {
+        keyId: viewer.keyId,
+        numbers: hashes.length,
+        numberHashes: hashes.slice(0, AUDITED_HASHES),
+        events: page.length,
+      },
     });
   }
   const last = page.at(-1);
-  return { events: page.map((e) => view(deps, e, revealNumbers)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  return {
+    events: page.map((e) => view(deps, e, revealNumbers)),
+    nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+  };
 }

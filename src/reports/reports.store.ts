@@ -1,6 +1,15 @@
 /** Read access to the event record for reports. Every method is one read statement: a consistent snapshot, no locks held between calls. */
 
-export const DIMENSIONS = ['reason', 'country', 'prefix', 'ip', 'channel', 'provider', 'app', 'rule'] as const;
+export const DIMENSIONS = [
+  'reason',
+  'country',
+  'prefix',
+  'ip',
+  'channel',
+  'provider',
+  'app',
+  'rule',
+] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 export const TIME_BUCKETS = ['hour', 'day'] as const;
 export type TimeBucket = (typeof TIME_BUCKETS)[number];
@@ -84,13 +93,28 @@ export interface EventFilter extends RecordScope {
 
 export interface ReportsStore {
   /** Failure counts per group (and per stack within a group), largest first; time buckets in time order. */
-  countFailures(scope: RecordScope, groupBy: Dimension | TimeBucket, stackBy?: Dimension): Promise<CountRow[]>;
+  countFailures(
+    scope: RecordScope,
+    groupBy: Dimension | TimeBucket,
+    stackBy?: Dimension,
+  ): Promise<CountRow[]>;
   /** Starts, sends, receipts and approvals per group. */
-  conversion(scope: RecordScope, groupBy: 'country' | 'prefix' | 'channel'): Promise<ConversionCounts[]>;
+  conversion(
+    scope: RecordScope,
+    groupBy: 'country' | 'prefix' | 'channel',
+  ): Promise<ConversionCounts[]>;
   /** The `limit` groups with the most failures, with their successes for conversion. */
-  topOffenders(scope: RecordScope, dimension: OffenderDimension, limit: number): Promise<OffenderCounts[]>;
+  topOffenders(
+    scope: RecordScope,
+    dimension: OffenderDimension,
+    limit: number,
+  ): Promise<OffenderCounts[]>;
   /** Which rules fired, per group when `keys` is given (restricted to those keys), overall otherwise. */
-  rulesFired(scope: RecordScope, dimension?: OffenderDimension, keys?: string[]): Promise<RuleCount[]>;
+  rulesFired(
+    scope: RecordScope,
+    dimension?: OffenderDimension,
+    keys?: string[],
+  ): Promise<RuleCount[]>;
   /** Records newest first (by time, then insertion order), at most `limit`. */
   listEvents(filter: EventFilter, limit: number): Promise<StoredEvent[]>;
 }

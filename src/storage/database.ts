@@ -10,13 +10,22 @@ import { openSqlite, type SqliteHandle } from './sqlite/db.js';
 export type Database = SqliteHandle | PostgresHandle;
 
 /** Opens the configured database and applies its pending migrations. */
-export async function openDatabase(config: DatabaseConfig, options: Pick<PostgresOptions, 'onIdleError'> = {}): Promise<Database> {
+export async function openDatabase(
+  config: DatabaseConfig,
+  options: Pick<PostgresOptions, 'onIdleError'> = {},
+): Promise<Database> {
   if (config.kind === 'sqlite') return openSqlite(config.path);
   try {
-    return await openPostgres(config.url, { poolSize: config.poolSize, onIdleError: options.onIdleError });
+    return await openPostgres(config.url, {
+      poolSize: config.poolSize,
+      onIdleError: options.onIdleError,
+    });
   } catch (error) {
     // Said with the address (password hidden) so an operator knows which database did not answer.
-    throw new Error(`PostgreSQL at ${describeDatabase(config)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(
+      `PostgreSQL at ${describeDatabase(config)}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }
 

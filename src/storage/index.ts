@@ -10,5 +10,7 @@ export type { StoreOptions, Stores } from './stores.js';
  * the dialect folders imports this module (they implement stores.ts), so the choice has no cycle.
  */
 export function createStores(database: Database, options: StoreOptions): Stores {
-  return database.kind === 'postgres' ? createPostgresStores(database, options) : createSqliteStores(database, options);
+  return database.kind === 'postgres'
+    ? createPostgresStores(database, options)
+    : createSqliteStores(database, options);
 }

@@ -1,4 +1,13 @@
-import { SignJWT, exportJWK, generateKeyPair, importJWK, importPKCS8, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
+import {
+  SignJWT,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  importPKCS8,
+  calculateJwkThumbprint,
+  type JWK,
+  type CryptoKey,
+} from 'jose';
 import type { Clock } from '../platform/clock.js';
 import { DomainError } from '../platform/errors.js';
 import type { SigningKeyRecord, SigningKeyStore } from './signing-keys.store.js';
@@ -47,7 +56,10 @@ export interface TokenIssuerOptions {
 }
 
 export async function createSigningKey(now: number): Promise<SigningKeyRecord> {
-  const { privateKey, publicKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
+  const { privateKey, publicKey } = await generateKeyPair(ALG, {
+    crv: 'Ed25519',
+    extractable: true,
+  });
   const publicJwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
   const privateJwk = await exportJWK(privateKey);
@@ -101,7 +113,10 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
       const newest = records.find((r) => r.retiredAt === null);
       if (!newest) throw new Error('no active signing key');
       if (active?.kid !== newest.kid) {
-        active = { kid: newest.kid, key: (await importJWK(JSON.parse(newest.privateJwk) as JWK, ALG)) as CryptoKey };
+        active = {
+          kid: newest.kid,
+          key: (await importJWK(JSON.parse(newest.privateJwk) as JWK, ALG)) as CryptoKey,
+        };
       }
     }
     loadedAt = now;
@@ -141,11 +156,18 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
     async jwks() {
       await current();
       const stored = (await publishable(clock.now())).map((r) => JSON.parse(r.publicJwk) as JWK);
-      return { keys: envKey ? [envKey.publicJwk, ...stored.filter((k) => k.kid !== envKey?.active.kid)] : stored };
+      return {
+        keys: envKey
+          ? [envKey.publicJwk, ...stored.filter((k) => k.kid !== envKey?.active.kid)]
+          : stored,
+      };
     },
     async rotate() {
       // A stored key would be published but never sign: the environment's key always wins.
-      if (envKey) throw new DomainError('conflict', { details: { signingKey: 'JWT_PRIVATE_KEY is set: rotate it there and restart' } });
+      if (envKey)
+        throw new DomainError('conflict', {
+          details: { signingKey: 'JWT_PRIVATE_KEY is set: rotate it there and restart' },
+        });
       const kid = await rotateSigningKey(store, clock.now());
       // A refresh already under way may have read the old key: wait for it before switching, so it
       // cannot switch back after us.

@@ -42,7 +42,10 @@ function credentialsOf(header: string): Credentials | undefined {
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-async function principalOf(admin: AdminService, { user, password }: Credentials): Promise<Principal | undefined> {
+async function principalOf(
+  admin: AdminService,
+  { user, password }: Credentials,
+): Promise<Principal | undefined> {
   if (isTwilioSid('AC', user)) {
     const principal = await admin.authenticate(password);
     return principal && sameSid(user, admin.accountSid) ? principal : undefined;
@@ -59,7 +62,11 @@ async function principalOf(admin: AdminService, { user, password }: Credentials)
 }
 
 /** Requires Twilio-style Basic credentials on /v2 and sets `principal`, as /v1's Bearer authentication does. */
-export function twilioAuthenticate(admin: AdminService, events: EventRecorder, clock: Clock): MiddlewareHandler<AppEnv> {
+export function twilioAuthenticate(
+  admin: AdminService,
+  events: EventRecorder,
+  clock: Clock,
+): MiddlewareHandler<AppEnv> {
   return async function twilioAuthenticateMiddleware(c, next) {
     const header = c.req.header('authorization') ?? '';
     const duplicated = authorizationCount(c) > 1;

@@ -16,7 +16,12 @@ export class TwilioError extends Error {
   readonly code: number;
   readonly headers: Record<string, string>;
 
-  constructor(status: ContentfulStatusCode, code: number, message: string, headers: Record<string, string> = {}) {
+  constructor(
+    status: ContentfulStatusCode,
+    code: number,
+    message: string,
+    headers: Record<string, string> = {},
+  ) {
     super(message);
     this.name = 'TwilioError';
     this.status = status;
@@ -62,10 +67,12 @@ const STATUS: Record<KnownCode, ContentfulStatusCode> = {
   60605: 403,
 };
 
-export const twilioError = (code: KnownCode, headers?: Record<string, string>): TwilioError => new TwilioError(STATUS[code], code, MESSAGES[code], headers);
+export const twilioError = (code: KnownCode, headers?: Record<string, string>): TwilioError =>
+  new TwilioError(STATUS[code], code, MESSAGES[code], headers);
 
 /** 60200, naming the parameter as Twilio does. */
-export const invalidParameter = (name: string, status: ContentfulStatusCode = 400): TwilioError => new TwilioError(status, 60200, `Invalid parameter: ${name}`);
+export const invalidParameter = (name: string, status: ContentfulStatusCode = 400): TwilioError =>
+  new TwilioError(status, 60200, `Invalid parameter: ${name}`);
 
 /** Where a DomainError was raised: the same reason reads differently on a start and on a check. */
 export type Operation = 'start' | 'check' | 'read' | 'update' | 'service';
@@ -90,7 +97,8 @@ function parameterOf(error: DomainError, operation: Operation): string {
 
 function retryHeaders(error: DomainError, limit: string): Record<string, string> {
   const headers: Record<string, string> = { 'Twilio-Reached-Rate-Limit': limit };
-  if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
+  if (error.retryAfterSeconds !== undefined)
+    headers['Retry-After'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
   return headers;
 }
 
@@ -127,7 +135,9 @@ export function twilioErrorOf(error: DomainError, operation: Operation): TwilioE
     case 'max_sends_exceeded':
       return twilioError(60203, retryHeaders(error, 'max_sends'));
     case 'blocked':
-      return rule.startsWith('geo:') || rule === 'blocklist:country' ? twilioError(60605) : twilioError(60410);
+      return rule.startsWith('geo:') || rule === 'blocklist:country'
+        ? twilioError(60605)
+        : twilioError(60410);
     case 'abuse_suspected':
       return twilioError(60410);
     case 'unsupported_number_type':
@@ -137,7 +147,12 @@ export function twilioErrorOf(error: DomainError, operation: Operation): TwilioE
     case 'forbidden':
       return twilioError(20403);
     case 'storage_unavailable':
-      return twilioError(20503, error.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(error.retryAfterSeconds) });
+      return twilioError(
+        20503,
+        error.retryAfterSeconds === undefined
+          ? {}
+          : { 'Retry-After': String(error.retryAfterSeconds) },
+      );
     default: {
       const { status, title } = PROBLEMS[error.reason];
       return new TwilioError(status, 20000 + status, title);
@@ -147,7 +162,12 @@ export function twilioErrorOf(error: DomainError, operation: Operation): TwilioE
 
 /** Twilio's error body, with its headers (Retry-After, Twilio-Reached-Rate-Limit, WWW-Authenticate). */
 export function renderTwilioError(c: Context, error: TwilioError): Response {
-  const body = { code: error.code, message: error.message, more_info: `https://www.twilio.com/docs/errors/${error.code}`, status: error.status };
+  const body = {
+    code: error.code,
+    message: error.message,
+    more_info: `https://www.twilio.com/docs/errors/${error.code}`,
+    status: error.status,
+  };
   const headers: Record<string, string> = { 'content-type': 'application/json', ...error.headers };
   const requestId = c.get('requestId') as string | undefined;
   if (requestId) headers['x-request-id'] = requestId;

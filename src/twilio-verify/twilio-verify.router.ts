@@ -11,9 +11,22 @@ import type { Clock } from '../platform/clock.js';
 import { DomainError, isDomainError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { parsePhone } from '../platform/phone.js';
-import type { CallerContext, CheckedVerification, CheckResult, VerificationService } from '../verification/verification.service.js';
+import type {
+  CallerContext,
+  CheckedVerification,
+  CheckResult,
+  VerificationService,
+} from '../verification/verification.service.js';
 import { hasScope, mayUseApp, twilioAuthenticate } from './twilio-verify.auth.js';
-import { invalidParameter, isTwilioError, renderTwilioError, TwilioError, twilioError, twilioErrorOf, type Operation } from './twilio-verify.errors.js';
+import {
+  invalidParameter,
+  isTwilioError,
+  renderTwilioError,
+  TwilioError,
+  twilioError,
+  twilioErrorOf,
+  type Operation,
+} from './twilio-verify.errors.js';
 import {
   checkRoute,
   createServiceRoute,
@@ -26,7 +39,17 @@ import {
   updateVerificationRoute,
 } from './twilio-verify.routes.js';
 import { verificationIdOf } from '../platform/twilio-sids.js';
-import { appNameFor, appSettingsOf, checkView, pageMeta, serviceView, startInputOf, transactionOf, verificationView, type ViewContext } from './twilio-verify.views.js';
+import {
+  appNameFor,
+  appSettingsOf,
+  checkView,
+  pageMeta,
+  serviceView,
+  startInputOf,
+  transactionOf,
+  verificationView,
+  type ViewContext,
+} from './twilio-verify.views.js';
 
 export interface TwilioVerifyDeps {
   admin: AdminService;
@@ -47,7 +70,14 @@ const DEFAULT_PAGE_SIZE = 50;
 
 /** A refused request body as Twilio's 60200, for the body limit mounted ahead of /v1's (app.ts). */
 export function twilioBodyLimit(maxSize: number): MiddlewareHandler {
-  return declaredBodyLimit({ maxSize, onError: (c) => renderTwilioError(c, new TwilioError(413, 60200, `Invalid parameter: the body is larger than ${maxSize} bytes`)) });
+  return declaredBodyLimit({
+    maxSize,
+    onError: (c) =>
+      renderTwilioError(
+        c,
+        new TwilioError(413, 60200, `Invalid parameter: the body is larger than ${maxSize} bytes`),
+      ),
+  });
 }
 
 const URLENCODED = /^application\/x-www-form-urlencoded(?:\s*;|\s*$)/i;
@@ -86,7 +116,11 @@ function httpExceptionError(error: HTTPException): TwilioError {
     case 413:
       return new TwilioError(413, 60200, 'Invalid parameter: the body is too large');
     case 415:
-      return new TwilioError(415, 60200, 'Invalid parameter: the body must be application/x-www-form-urlencoded');
+      return new TwilioError(
+        415,
+        60200,
+        'Invalid parameter: the body must be application/x-www-form-urlencoded',
+      );
     default:
       return invalidParameter('Body');
   }
@@ -101,15 +135,29 @@ function httpExceptionError(error: HTTPException): TwilioError {
 export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<AppEnv> {
   const { admin, verification, events, clock } = deps;
 
-  const onInvalid: Hook<unknown, AppEnv, string, unknown> = async function onInvalidInput(result, c) {
+  const onInvalid: Hook<unknown, AppEnv, string, unknown> = async function onInvalidInput(
+    result,
+    c,
+  ) {
     if (result.success) return undefined;
     // A malformed sid in the path names nothing that exists.
     if (result.target === 'param') return renderTwilioError(c, twilioError(20404));
     const issue = result.error.issues[0];
-    const name = issue?.code === 'unrecognized_keys' ? (issue.keys[0] ?? 'Body') : String(issue?.path[0] ?? 'Body');
+    const name =
+      issue?.code === 'unrecognized_keys'
+        ? (issue.keys[0] ?? 'Body')
+        : String(issue?.path[0] ?? 'Body');
     if (name === 'To') {
       const principal = c.get('principal') as AppEnv['Variables']['principal'] | undefined;
-      await events.record({ at: clock.now(), kind: 'failure', reason: 'invalid_phone', rule: 'schema', app: principal?.app, ip: getClientAddress(c), userAgent: c.req.header('user-agent') });
+      await events.record({
+        at: clock.now(),
+        kind: 'failure',
+        reason: 'invalid_phone',
+        rule: 'schema',
+        app: principal?.app,
+        ip: getClientAddress(c),
+        userAgent: c.req.header('user-agent'),
+      });
     }
     return renderTwilioError(c, invalidParameter(name));
   };
@@ -123,12 +171,31 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
       "Twilio's SDK credentials: user name the Account sid (`twilio.accountSid` of a created key) or the key's `twilio.apiKeySid`; password the API key (with an `SK…` user name, its secret part alone also works)",
   });
 
-  const context = (c: Context<AppEnv>): ViewContext => ({ accountSid: admin.accountSid, baseUrl: deps.publicBaseUrl ?? new URL(c.req.url).origin });
+  const context = (c: Context<AppEnv>): ViewContext => ({
+    accountSid: admin.accountSid,
+    baseUrl: deps.publicBaseUrl ?? new URL(c.req.url).origin,
+  });
 
-  const caller = (c: Context<AppEnv>, app: ServiceApp): CallerContext => ({ app: app.name, clientIp: getClientAddress(c), userAgent: c.req.header('user-agent') });
+  const caller = (c: Context<AppEnv>, app: ServiceApp): CallerContext => ({
+    app: app.name,
+    clientIp: getClientAddress(c),
+    userAgent: c.req.header('user-agent'),
+  });
 
-  async function refuse(c: Context<AppEnv>, reason: 'forbidden' | 'not_found', rule: string): Promise<never> {
-    await events.record({ at: clock.now(), kind: 'failure', reason, rule, app: c.get('principal').app, ip: getClientAddress(c), userAgent: c.req.header('user-agent') });
+  async function refuse(
+    c: Context<AppEnv>,
+    reason: 'forbidden' | 'not_found',
+    rule: string,
+  ): Promise<never> {
+    await events.record({
+      at: clock.now(),
+      kind: 'failure',
+      reason,
+      rule,
+      app: c.get('principal').app,
+      ip: getClientAddress(c),
+      userAgent: c.req.header('user-agent'),
+    });
     throw twilioError(reason === 'forbidden' ? 20403 : 20404);
   }
 
@@ -139,7 +206,8 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
   /** The app a Service sid names, if the caller may use it: one indexed read. Another app's is 404, never 403. */
   async function serviceFor(c: Context<AppEnv>, sid: string): Promise<ServiceApp> {
     const app = await admin.findAppByServiceSid(`VA${sid.slice(2).toLowerCase()}`);
-    if (!app?.twilioServiceSid || !mayUseApp(c.get('principal'), app.name)) return refuse(c, 'not_found', 'service_sid');
+    if (!app?.twilioServiceSid || !mayUseApp(c.get('principal'), app.name))
+      return refuse(c, 'not_found', 'service_sid');
     return { ...app, twilioServiceSid: app.twilioServiceSid };
   }
 
@@ -151,9 +219,19 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
   router.openapi(createServiceRoute, async (c) => {
     await requireScope(c, 'admin');
     const fields = c.req.valid('form');
-    const app = await as('service', admin.createApp(appNameFor(fields.FriendlyName), appSettingsOf(fields)));
+    const app = await as(
+      'service',
+      admin.createApp(appNameFor(fields.FriendlyName), appSettingsOf(fields)),
+    );
     if (!app.twilioServiceSid) throw twilioError(20500);
-    return c.json(serviceView({ ...app, twilioServiceSid: app.twilioServiceSid }, context(c), verification.defaults.codeLength), 201);
+    return c.json(
+      serviceView(
+        { ...app, twilioServiceSid: app.twilioServiceSid },
+        context(c),
+        verification.defaults.codeLength,
+      ),
+      201,
+    );
   });
 
   router.openapi(listServicesRoute, async (c) => {
@@ -174,7 +252,17 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
       if (own) apps = [own];
     }
     const ctx = context(c);
-    const services = apps.flatMap((app) => (app.twilioServiceSid ? [serviceView({ ...app, twilioServiceSid: app.twilioServiceSid }, ctx, verification.defaults.codeLength)] : []));
+    const services = apps.flatMap((app) =>
+      app.twilioServiceSid
+        ? [
+            serviceView(
+              { ...app, twilioServiceSid: app.twilioServiceSid },
+              ctx,
+              verification.defaults.codeLength,
+            ),
+          ]
+        : [],
+    );
     return c.json({ services, meta: pageMeta(ctx, Page, PageSize, hasNext) }, 200);
   });
 
@@ -186,8 +274,18 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
   router.openapi(updateServiceRoute, async (c) => {
     await requireScope(c, 'admin');
     const app = await serviceFor(c, c.req.valid('param').Sid);
-    const updated = await as('service', admin.updateApp(app.name, appSettingsOf(c.req.valid('form'))));
-    return c.json(serviceView({ ...updated, twilioServiceSid: app.twilioServiceSid }, context(c), verification.defaults.codeLength), 200);
+    const updated = await as(
+      'service',
+      admin.updateApp(app.name, appSettingsOf(c.req.valid('form'))),
+    );
+    return c.json(
+      serviceView(
+        { ...updated, twilioServiceSid: app.twilioServiceSid },
+        context(c),
+        verification.defaults.codeLength,
+      ),
+      200,
+    );
   });
 
   router.openapi(deleteServiceRoute, async (c) => {
@@ -200,7 +298,10 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
   router.openapi(startRoute, async (c) => {
     await requireScope(c, 'verify');
     const app = await serviceFor(c, c.req.valid('param').ServiceSid);
-    const view = await as('start', verification.startOrResend(caller(c, app), startInputOf(c.req.valid('form'))));
+    const view = await as(
+      'start',
+      verification.startOrResend(caller(c, app), startInputOf(c.req.valid('form'))),
+    );
     return c.json(verificationView(view, app.twilioServiceSid, context(c)), 201);
   });
 
@@ -221,7 +322,10 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
     const ctx = caller(c, app);
     const id = verificationId(Sid);
     const { Status } = c.req.valid('form');
-    const view = await as('update', Status === 'canceled' ? verification.cancel(ctx, id) : verification.approve(ctx, id));
+    const view = await as(
+      'update',
+      Status === 'canceled' ? verification.cancel(ctx, id) : verification.approve(ctx, id),
+    );
     return c.json(verificationView(view, app.twilioServiceSid, context(c)), 200);
   });
 
@@ -233,7 +337,10 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
     const ctx = caller(c, app);
     // Filled by the service once it has found the verification: a wrong code is answered from it.
     const seen: { verification?: CheckedVerification } = {};
-    const options = { transaction: transactionOf(fields), onVerification: (v: CheckedVerification) => (seen.verification = v) };
+    const options = {
+      transaction: transactionOf(fields),
+      onVerification: (v: CheckedVerification) => (seen.verification = v),
+    };
     let result: CheckResult;
     try {
       if (fields.VerificationSid !== undefined) {
@@ -241,19 +348,41 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
         if (fields.To !== undefined) await numberMatches(ctx, id, fields.To);
         result = await verification.check(ctx, id, fields.Code, undefined, options);
       } else {
-        result = await verification.checkByNumber(ctx, fields.To ?? '', fields.Code, undefined, options);
+        result = await verification.checkByNumber(
+          ctx,
+          fields.To ?? '',
+          fields.Code,
+          undefined,
+          options,
+        );
       }
     } catch (error) {
       const found = seen.verification;
       if (error instanceof DomainError && error.reason === 'incorrect_code' && found) {
         const status = error.details.attemptsRemaining === 0 ? 'max_attempts_reached' : 'pending';
-        return c.json(checkView(found, { status, channel: found.channel, at: clock.now() }, app.twilioServiceSid, context(c)), 200);
+        return c.json(
+          checkView(
+            found,
+            { status, channel: found.channel, at: clock.now() },
+            app.twilioServiceSid,
+            context(c),
+          ),
+          200,
+        );
       }
       throw isDomainError(error) ? twilioErrorOf(error, 'check') : error;
     }
     const found = seen.verification;
     if (!found) throw twilioError(20500);
-    return c.json(checkView(found, { status: 'approved', channel: result.channel, at: clock.now() }, app.twilioServiceSid, context(c)), 200);
+    return c.json(
+      checkView(
+        found,
+        { status: 'approved', channel: result.channel, at: clock.now() },
+        app.twilioServiceSid,
+        context(c),
+      ),
+      200,
+    );
   });
 
   /** With both `To` and `VerificationSid`, the verification must be that number's (else 20404). */
@@ -276,10 +405,20 @@ export function createTwilioVerifyRouter(deps: TwilioVerifyDeps): OpenAPIHono<Ap
   router.onError((error, c) => {
     if (isTwilioError(error)) return renderTwilioError(c, error);
     if (isDomainError(error)) return renderTwilioError(c, twilioErrorOf(error, 'read'));
-    if (error instanceof HTTPException && error.status < 500) return renderTwilioError(c, httpExceptionError(error));
+    if (error instanceof HTTPException && error.status < 500)
+      return renderTwilioError(c, httpExceptionError(error));
     if (deps.storageUnavailable(error)) {
-      deps.logger.warn({ err: error instanceof Error ? error.message : String(error), requestId: c.get('requestId') }, 'database unavailable');
-      return renderTwilioError(c, twilioError(20503, { 'Retry-After': String(STORAGE_RETRY_AFTER_SECONDS) }));
+      deps.logger.warn(
+        {
+          err: error instanceof Error ? error.message : String(error),
+          requestId: c.get('requestId'),
+        },
+        'database unavailable',
+      );
+      return renderTwilioError(
+        c,
+        twilioError(20503, { 'Retry-After': String(STORAGE_RETRY_AFTER_SECONDS) }),
+      );
     }
     deps.logger.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
     return renderTwilioError(c, twilioError(20500));

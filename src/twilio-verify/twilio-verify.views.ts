@@ -1,6 +1,10 @@
 import type { AppSettings, AppSettingsPatch } from '../admin/admin.store.js';
 import type { Transaction, TransactionInput } from '../verification/transaction.js';
-import type { CheckedVerification, StartInput, VerificationView } from '../verification/verification.service.js';
+import type {
+  CheckedVerification,
+  StartInput,
+  VerificationView,
+} from '../verification/verification.service.js';
 import { invalidParameter } from './twilio-verify.errors.js';
 import { deliverySid, verificationSid } from '../platform/twilio-sids.js';
 import type { Channel } from '../delivery/delivery.store.js';
@@ -25,7 +29,8 @@ export function twilioDate(value: number | string): string {
   return new Date(value).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export const twilioChannel = (channel: Channel): TwilioChannel => (channel === 'flashcall' ? 'call' : 'sms');
+export const twilioChannel = (channel: Channel): TwilioChannel =>
+  channel === 'flashcall' ? 'call' : 'sms';
 
 export function twilioStatus(status: VerificationView['status']): TwilioStatus {
   return status === 'max_attempts_exceeded' ? 'max_attempts_reached' : status;
@@ -34,7 +39,11 @@ export function twilioStatus(status: VerificationView['status']): TwilioStatus {
 const bool = (value: 'true' | 'false'): boolean => value === 'true';
 
 /** A Service's form fields as app settings (FriendlyName is the brand messages show). */
-export function appSettingsOf(fields: { FriendlyName?: string | undefined; CodeLength?: string | undefined; CustomCodeEnabled?: 'true' | 'false' | undefined }): AppSettingsPatch {
+export function appSettingsOf(fields: {
+  FriendlyName?: string | undefined;
+  CodeLength?: string | undefined;
+  CustomCodeEnabled?: 'true' | 'false' | undefined;
+}): AppSettingsPatch {
   const patch: AppSettingsPatch = {};
   if (fields.FriendlyName !== undefined) patch.brand = fields.FriendlyName;
   if (fields.CodeLength !== undefined) patch.codeLength = Number(fields.CodeLength);
@@ -75,10 +84,15 @@ export interface TwilioService {
   links: { verifications: string; verification_checks: string };
 }
 
-export const serviceUrl = (ctx: ViewContext, sid: string): string => `${ctx.baseUrl}/v2/Services/${sid}`;
+export const serviceUrl = (ctx: ViewContext, sid: string): string =>
+  `${ctx.baseUrl}/v2/Services/${sid}`;
 
 /** An app as a Service. The fixed fields say what this service does (see the routes' `only` values). */
-export function serviceView(app: AppSettings & { twilioServiceSid: string }, ctx: ViewContext, defaultCodeLength: number): TwilioService {
+export function serviceView(
+  app: AppSettings & { twilioServiceSid: string },
+  ctx: ViewContext,
+  defaultCodeLength: number,
+): TwilioService {
   const url = serviceUrl(ctx, app.twilioServiceSid);
   return {
     sid: app.twilioServiceSid,
@@ -95,7 +109,10 @@ export function serviceView(app: AppSettings & { twilioServiceSid: string }, ctx
     date_created: twilioDate(app.createdAt),
     date_updated: twilioDate(app.updatedAt),
     url,
-    links: { verifications: `${url}/Verifications`, verification_checks: `${url}/VerificationCheck` },
+    links: {
+      verifications: `${url}/Verifications`,
+      verification_checks: `${url}/VerificationCheck`,
+    },
   };
 }
 
@@ -110,7 +127,12 @@ export interface PageMeta {
 }
 
 /** Twilio's list `meta`: absolute URLs of this, the first, the previous and the next page. */
-export function pageMeta(ctx: ViewContext, page: number, pageSize: number, hasNext: boolean): PageMeta {
+export function pageMeta(
+  ctx: ViewContext,
+  page: number,
+  pageSize: number,
+  hasNext: boolean,
+): PageMeta {
   const at = (n: number): string => `${ctx.baseUrl}/v2/Services?PageSize=${pageSize}&Page=${n}`;
   return {
     page,
@@ -125,7 +147,8 @@ export function pageMeta(ctx: ViewContext, page: number, pageSize: number, hasNe
 
 /** Currency symbols read as ISO 4217 (only unambiguous enough ones: `$` is taken as USD). */
 const SYMBOLS: Record<string, string> = { '€': 'EUR', '£': 'GBP', $: 'USD' };
-const AMOUNT = /^(?:([A-Za-z]{3}) ?|([€£$]) ?)?([0-9]+(?:[.,][0-9]+)?)(?: ?([€£$])| ?([A-Za-z]{3}))?$/;
+const AMOUNT =
+  /^(?:([A-Za-z]{3}) ?|([€£$]) ?)?([0-9]+(?:[.,][0-9]+)?)(?: ?([€£$])| ?([A-Za-z]{3}))?$/;
 
 /**
  * Twilio's `Amount` (free text such as `€39.99`) as an amount and a currency: `EUR 39.99`,
@@ -136,18 +159,25 @@ export function parseAmount(text: string): { amount: string; currency: string } 
   const match = AMOUNT.exec(text.trim().replace(/\s+/g, ' '));
   if (!match) return undefined;
   const [, isoBefore, symbolBefore, digits, symbolAfter, isoAfter] = match;
-  const currencies = [isoBefore?.toUpperCase(), symbolBefore && SYMBOLS[symbolBefore], symbolAfter && SYMBOLS[symbolAfter], isoAfter?.toUpperCase()].filter(
-    (c): c is string => typeof c === 'string' && c !== '',
-  );
+  const currencies = [
+    isoBefore?.toUpperCase(),
+    symbolBefore && SYMBOLS[symbolBefore],
+    symbolAfter && SYMBOLS[symbolAfter],
+    isoAfter?.toUpperCase(),
+  ].filter((c): c is string => typeof c === 'string' && c !== '');
   if (currencies.length !== 1 || digits === undefined) return undefined;
   return { amount: digits.replace(',', '.'), currency: currencies[0]! };
 }
 
 /** A canonical transaction as Twilio's `amount` field shows it (as the message does: `EUR 39.99`). */
-export const formatAmount = (transaction: Transaction): string => `${transaction.currency} ${transaction.amount}`;
+export const formatAmount = (transaction: Transaction): string =>
+  `${transaction.currency} ${transaction.amount}`;
 
 /** `Amount` and `Payee` as a transaction: both or neither. Throws 60200 naming the one at fault. */
-export function transactionOf(fields: { Amount?: string | undefined; Payee?: string | undefined }): TransactionInput | undefined {
+export function transactionOf(fields: {
+  Amount?: string | undefined;
+  Payee?: string | undefined;
+}): TransactionInput | undefined {
   if (fields.Amount === undefined && fields.Payee === undefined) return undefined;
   if (fields.Payee === undefined) throw invalidParameter('Payee');
   const amount = fields.Amount === undefined ? undefined : parseAmount(fields.Amount);
@@ -200,10 +230,16 @@ export interface TwilioVerification {
   url: string;
 }
 
-export function verificationView(v: VerificationView, serviceSid: string, ctx: ViewContext): TwilioVerification {
+export function verificationView(
+  v: VerificationView,
+  serviceSid: string,
+  ctx: ViewContext,
+): TwilioVerification {
   const sid = verificationSid(v.id);
   const status = twilioStatus(v.status);
-  const times = [v.createdAt, v.approvedAt, ...v.deliveries.map((d) => d.createdAt)].filter((t): t is string => t !== null).map((t) => Date.parse(t));
+  const times = [v.createdAt, v.approvedAt, ...v.deliveries.map((d) => d.createdAt)]
+    .filter((t): t is string => t !== null)
+    .map((t) => Date.parse(t));
   return {
     sid,
     service_sid: serviceSid,
@@ -215,7 +251,11 @@ export function verificationView(v: VerificationView, serviceSid: string, ctx: V
     lookup: {},
     amount: v.transaction === null ? null : formatAmount(v.transaction),
     payee: v.transaction?.payee ?? null,
-    send_code_attempts: v.deliveries.map((d) => ({ attempt_sid: deliverySid(d.id), channel: twilioChannel(d.channel), time: twilioDate(d.createdAt) })),
+    send_code_attempts: v.deliveries.map((d) => ({
+      attempt_sid: deliverySid(d.id),
+      channel: twilioChannel(d.channel),
+      time: twilioDate(d.createdAt),
+    })),
     date_created: twilioDate(v.createdAt),
     date_updated: twilioDate(Math.max(...times)),
     sna: null,

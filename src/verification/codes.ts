@@ -21,9 +21,15 @@ export interface CodeBinding {
  * digits presented with another amount or payee do not match. Without a transaction the value is
  * the one earlier versions stored. Hex encoded.
  */
-export function hashCode(pepper: Buffer, verificationId: string, code: string, binding: CodeBinding = {}): string {
+export function hashCode(
+  pepper: Buffer,
+  verificationId: string,
+  code: string,
+  binding: CodeBinding = {},
+): string {
   const hmac = createHmac('sha256', pepper).update(verificationId).update('\u0000').update(code);
-  if (binding.transactionHash !== undefined) hmac.update('\u0000txn\u0000').update(binding.transactionHash);
+  if (binding.transactionHash !== undefined)
+    hmac.update('\u0000txn\u0000').update(binding.transactionHash);
   return hmac.digest('hex');
 }
 
@@ -32,12 +38,23 @@ export function hashCode(pepper: Buffer, verificationId: string, code: string, b
  * and always compares against all of them so timing does not tell which delivery matched.
  * Returns the index of the matching hash, or -1.
  */
-export function matchCode(pepper: Buffer, verificationId: string, code: string, storedHashes: readonly string[], binding: CodeBinding = {}): number {
+export function matchCode(
+  pepper: Buffer,
+  verificationId: string,
+  code: string,
+  storedHashes: readonly string[],
+  binding: CodeBinding = {},
+): number {
   const presented = Buffer.from(hashCode(pepper, verificationId, code, binding), 'hex');
   let match = -1;
   storedHashes.forEach((stored, index) => {
     const expected = Buffer.from(stored, 'hex');
-    if (expected.length === presented.length && timingSafeEqual(expected, presented) && match === -1) match = index;
+    if (
+      expected.length === presented.length &&
+      timingSafeEqual(expected, presented) &&
+      match === -1
+    )
+      match = index;
   });
   return match;
 }

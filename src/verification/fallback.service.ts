@@ -7,7 +7,12 @@ import type { VerificationRecord, VerificationStore } from './verification.store
 import type { Channel, DeliveryRecord } from '../delivery/delivery.store.js';
 import { drawCallerNumber, type FlashCallPlan } from '../delivery/flashcall.js';
 import { redactCode, type SendResult, type VoiceProvider } from '../delivery/provider.js';
-import type { ClaimedFallback, FallbackReason, FallbackState, FallbackStore } from './fallback.store.js';
+import type {
+  ClaimedFallback,
+  FallbackReason,
+  FallbackState,
+  FallbackStore,
+} from './fallback.store.js';
 
 /** What GET /v1/verifications/{id} shows of a verification's fallback. */
 export interface FallbackView {
@@ -31,7 +36,11 @@ export interface FlashCalls {
   readonly maxAttempts: number;
   /** A freshly drawn calling number and the delivery row that stores its code's hash (not yet saved). */
   /** `binding` ties the code to a transaction, as for SMS codes (see verification/codes.ts). */
-  prepare(verificationId: string, now: number, binding?: CodeBinding): { delivery: DeliveryRecord; from: string };
+  prepare(
+    verificationId: string,
+    now: number,
+    binding?: CodeBinding,
+  ): { delivery: DeliveryRecord; from: string };
   /** Places the call of a saved delivery row and records the provider's answer; never throws for a provider failure. */
   place(v: VerificationRecord, delivery: DeliveryRecord, from: string): Promise<SendResult>;
   /** Persists the timed fallback of a verification started under `auto`. */
@@ -76,7 +85,10 @@ interface ResolvedFlashCallDeps extends FlashCallDeps {
 
 export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
   const owner = newId('ins', deps.clock.now());
-  const maxAttempts = deps.plan.codeLength < STRONG_CODE_LENGTH ? Math.min(deps.weakCodeMaxAttempts, deps.defaultMaxAttempts) : deps.defaultMaxAttempts;
+  const maxAttempts =
+    deps.plan.codeLength < STRONG_CODE_LENGTH
+      ? Math.min(deps.weakCodeMaxAttempts, deps.defaultMaxAttempts)
+      : deps.defaultMaxAttempts;
   const d: ResolvedFlashCallDeps = { ...deps, owner, maxAttempts };
   return {
     codeLength: deps.plan.codeLength,
@@ -90,7 +102,10 @@ export function createFlashCalls(deps: FlashCallDeps): FlashCalls {
   };
 }
 
-function facts(deps: ResolvedFlashCallDeps, v: VerificationRecord): Omit<EventRecord, 'at' | 'kind' | 'reason'> {
+function facts(
+  deps: ResolvedFlashCallDeps,
+  v: VerificationRecord,
+): Omit<EventRecord, 'at' | 'kind' | 'reason'> {
   return {
     app: v.app,
     channel: 'flashcall',
@@ -103,7 +118,12 @@ function facts(deps: ResolvedFlashCallDeps, v: VerificationRecord): Omit<EventRe
   };
 }
 
-function prepare(deps: ResolvedFlashCallDeps, verificationId: string, now: number, binding?: CodeBinding): { delivery: DeliveryRecord; from: string } {
+function prepare(
+  deps: ResolvedFlashCallDeps,
+  verificationId: string,
+  now: number,
+  binding?: CodeBinding,
+): { delivery: DeliveryRecord; from: string } {
   const drawn = drawCallerNumber(deps.plan);
   return {
     from: drawn.from,
@@ -124,17 +144,40 @@ function prepare(deps: ResolvedFlashCallDeps, verificationId: string, now: numbe
   };
 }
 
-async function place(deps: ResolvedFlashCallDeps, v: VerificationRecord, delivery: DeliveryRecord, from: string): Promise<SendResult> {
+async function place(
+  deps: ResolvedFlashCallDeps,
+  v: VerificationRecord,
+  delivery: DeliveryRecord,
+  from: string,
+): Promise<SendResult> {
   const { voice } = deps;
   const result = await voice.call({ to: v.to, from, verificationId: v.id });
   const now = deps.clock.now();
   if (result.status === 'sent') {
-    await deps.verifications.completeDelivery(delivery.id, { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now });
+    await deps.verifications.completeDelivery(delivery.id, {
+      status: 'sent',
+      providerMessageId: result.providerMessageId ?? null,
+      errorCode: null,
+      errorMessage: null,
+      updatedAt: now,
+    });
   } else {
     // The calling number is the code: never keep it in an error text.
     const errorMessage = redactCode(result.errorMessage, from.slice(-deps.plan.codeLength));
-    await deps.verifications.completeDelivery(delivery.id, { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now });
-    await deps.events.record({ ...facts(deps, v), at: now, kind: 'failure', reason: 'delivery_failed', providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300) });
+    await deps.verifications.completeDelivery(delivery.id, {
+      status: 'failed',
+      providerMessageId: null,
+      errorCode: result.errorCode,
+      errorMessage,
+      updatedAt: now,
+    });
+    await deps.events.record({
+      ...facts(deps, v),
+      at: now,
+      kind: 'failure',
+      reason: 'delivery_failed',
+      providerError: `${result.errorCode}: ${errorMessage}`.slice(0, 300),
+    });
   }
   deps.onDelivery?.('flashcall', voice.name, result.status);
   return result;
@@ -145,8 +188,14 @@ async function place(deps: ResolvedFlashCallDeps, v: VerificationRecord, deliver
  * a gateway that takes messages and drops them looks exactly like this, so it is a failure of
  * its own in the record, not only a fallback.
  */
-async function recordUnconfirmed(deps: ResolvedFlashCallDeps, v: VerificationRecord, now: number): Promise<void> {
-  const sms = (await deps.verifications.listDeliveries(v.id)).filter((d) => d.channel === 'sms').at(-1);
+async function recordUnconfirmed(
+  deps: ResolvedFlashCallDeps,
+  v: VerificationRecord,
+  now: number,
+): Promise<void> {
+  const sms = (await deps.verifications.listDeliveries(v.id))
+    .filter((d) => d.channel === 'sms')
+    .at(-1);
   if (sms?.status !== 'sent') return;
   await deps.events.record({
     ...facts(deps, v),
@@ -156,7 +205,11 @@ async function recordUnconfirmed(deps: ResolvedFlashCallDeps, v: VerificationRec
     kind: 'failure',
     reason: 'delivery_unconfirmed',
     rule: 'fallback:no_check',
-    providerError: `no_receipt: accepted${sms.providerMessageId === null ? '' : ` as ${sms.providerMessageId}`}, no delivery receipt and no check within ${Math.round((now - sms.updatedAt) / 1000)} s`.slice(0, 300),
+    providerError:
+      `no_receipt: accepted${sms.providerMessageId === null ? '' : ` as ${sms.providerMessageId}`}, no delivery receipt and no check within ${Math.round((now - sms.updatedAt) / 1000)} s`.slice(
+        0,
+        300,
+      ),
   });
 }
 
@@ -164,23 +217,42 @@ async function recordUnconfirmed(deps: ResolvedFlashCallDeps, v: VerificationRec
 async function execute(deps: ResolvedFlashCallDeps, claimed: ClaimedFallback): Promise<boolean> {
   const { store, owner } = deps;
   const now = deps.clock.now();
-  const v = await store.switchToFlashCall(claimed.verificationId, now, deps.plan.codeLength, deps.maxAttempts);
+  const v = await store.switchToFlashCall(
+    claimed.verificationId,
+    now,
+    deps.plan.codeLength,
+    deps.maxAttempts,
+  );
   if (!v) {
     await store.completeFallback(claimed.verificationId, owner, 'void', null, now);
     return false;
   }
   // A fallback code is bound to the same transaction as the SMS code it replaces.
-  const binding = v.transaction === null ? {} : { transactionHash: transactionHash(parseTransaction(v.transaction)) };
+  const binding =
+    v.transaction === null
+      ? {}
+      : { transactionHash: transactionHash(parseTransaction(v.transaction)) };
   const { delivery, from } = prepare(deps, v.id, now, binding);
   await deps.verifications.addDelivery(delivery);
-  await deps.events.record({ ...facts(deps, v), at: now, kind: 'success', reason: 'fallback', rule: `fallback:${claimed.reason}`, details: { fallbackReason: claimed.reason } });
+  await deps.events.record({
+    ...facts(deps, v),
+    at: now,
+    kind: 'success',
+    reason: 'fallback',
+    rule: `fallback:${claimed.reason}`,
+    details: { fallbackReason: claimed.reason },
+  });
   if (claimed.reason === 'no_check') await recordUnconfirmed(deps, v, now);
   const result = await place(deps, v, delivery, from);
   await store.completeFallback(v.id, owner, 'done', delivery.id, deps.clock.now());
   return result.status === 'sent';
 }
 
-async function fallBack(deps: ResolvedFlashCallDeps, verificationId: string, reason: FallbackReason): Promise<boolean> {
+async function fallBack(
+  deps: ResolvedFlashCallDeps,
+  verificationId: string,
+  reason: FallbackReason,
+): Promise<boolean> {
   const now = deps.clock.now();
   const claimed =
     reason === 'requested'
@@ -202,8 +274,16 @@ async function runDue(deps: ResolvedFlashCallDeps, limit = 50): Promise<number> 
   return placed;
 }
 
-async function describe(deps: ResolvedFlashCallDeps, verificationId: string): Promise<FallbackView | null> {
+async function describe(
+  deps: ResolvedFlashCallDeps,
+  verificationId: string,
+): Promise<FallbackView | null> {
   const row = await deps.store.findFallback(verificationId);
   if (!row) return null;
-  return { state: row.state, reason: row.reason, dueAt: iso(row.dueAt), completedAt: row.completedAt === null ? null : iso(row.completedAt) };
+  return {
+    state: row.state,
+    reason: row.reason,
+    dueAt: iso(row.dueAt),
+    completedAt: row.completedAt === null ? null : iso(row.completedAt),
+  };
 }

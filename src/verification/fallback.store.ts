@@ -30,7 +30,12 @@ export interface FallbackStore {
    * scheduled → claimed now, for an immediate trigger. Under concurrent callers (and the scheduler)
    * exactly one receives true; false when there is no scheduled fallback.
    */
-  claimScheduled(verificationId: string, reason: FallbackReason, now: number, owner: string): Promise<boolean>;
+  claimScheduled(
+    verificationId: string,
+    reason: FallbackReason,
+    now: number,
+    owner: string,
+  ): Promise<boolean>;
   /**
    * The client asked for a flash call: claims the scheduled fallback, or creates a claimed one when
    * the verification had none. Exactly one concurrent caller receives true; false when a fallback
@@ -50,12 +55,23 @@ export interface FallbackStore {
    */
   voidSettled(now: number): Promise<number>;
   /** claimed → done | void, iff still claimed by `owner`. */
-  completeFallback(verificationId: string, owner: string, state: 'done' | 'void', deliveryId: string | null, now: number): Promise<void>;
+  completeFallback(
+    verificationId: string,
+    owner: string,
+    state: 'done' | 'void',
+    deliveryId: string | null,
+    now: number,
+  ): Promise<void>;
   findFallback(verificationId: string): Promise<FallbackRecord | undefined>;
   /**
    * Switches a pending, unexpired verification to flash call: channel, code length, an attempt
    * budget capped at `maxAttemptsCap` (shared with the SMS codes already sent), and one more send.
    * Returns the updated verification, or undefined when it is no longer pending.
    */
-  switchToFlashCall(verificationId: string, now: number, codeLength: number, maxAttemptsCap: number): Promise<VerificationRecord | undefined>;
+  switchToFlashCall(
+    verificationId: string,
+    now: number,
+    codeLength: number,
+    maxAttemptsCap: number,
+  ): Promise<VerificationRecord | undefined>;
 }

@@ -27,14 +27,21 @@ const PAYEE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]+$/u;
 
 function minorDigits(currency: string): number {
   try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    return (
+      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
+        .maximumFractionDigits ?? 2
+    );
   } catch {
-    throw new DomainError('invalid_request', { details: { errors: [{ path: 'transaction.currency', message: 'unknown currency' }] } });
+    throw new DomainError('invalid_request', {
+      details: { errors: [{ path: 'transaction.currency', message: 'unknown currency' }] },
+    });
   }
 }
 
 const invalid = (path: string, message: string): DomainError =>
-  new DomainError('invalid_request', { details: { errors: [{ path: `transaction.${path}`, message }] } });
+  new DomainError('invalid_request', {
+    details: { errors: [{ path: `transaction.${path}`, message }] },
+  });
 
 /**
  * The canonical form of a transaction: "250", "250.0" and 250 are the same EUR amount ("250.00").
@@ -47,16 +54,19 @@ export function canonicalTransaction(input: TransactionInput): Transaction {
   const digits = minorDigits(currency);
   const raw = typeof input.amount === 'number' ? String(input.amount) : input.amount.trim();
   const match = AMOUNT.exec(raw);
-  if (!match) throw invalid('amount', 'must be a positive decimal number with at most 12 integer digits');
+  if (!match)
+    throw invalid('amount', 'must be a positive decimal number with at most 12 integer digits');
   const whole = match[1] ?? '0';
   const fraction = (match[2] ?? '.').slice(1);
-  if (fraction.replace(/0+$/, '').length > digits) throw invalid('amount', `${currency} has ${digits} decimal digits`);
+  if (fraction.replace(/0+$/, '').length > digits)
+    throw invalid('amount', `${currency} has ${digits} decimal digits`);
   const amount = digits === 0 ? whole : `${whole}.${fraction.padEnd(digits, '0').slice(0, digits)}`;
   if (!/[1-9]/.test(amount)) throw invalid('amount', 'must be greater than zero');
   // Control characters (line breaks included) are refused, not collapsed: a payee must not be able to
   // start a line of its own in the message the person reads.
   const payee = input.payee.normalize('NFC').trim().replace(/ {2,}/g, ' ');
-  if (payee.length === 0 || payee.length > 70 || !PAYEE.test(payee)) throw invalid('payee', 'must be 1 to 70 printable characters');
+  if (payee.length === 0 || payee.length > 70 || !PAYEE.test(payee))
+    throw invalid('payee', 'must be 1 to 70 printable characters');
   return { amount, currency, payee };
 }
 
@@ -75,5 +85,7 @@ export function parseTransaction(serialized: string): Transaction {
  * result tokens carry (`txn_hash`), so a relying party can recompute it from its own record.
  */
 export function transactionHash(transaction: Transaction): string {
-  return createHash('sha256').update(`otp-verify:txn:v1\u0000${serializeTransaction(transaction)}`).digest('base64url');
+  return createHash('sha256')
+    .update(`otp-verify:txn:v1\u0000${serializeTransaction(transaction)}`)
+    .digest('base64url');
 }

@@ -3,7 +3,14 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env.js';
 import { getClientAddress } from '../http/client-address.js';
 import type { CallerContext, VerificationService } from './verification.service.js';
-import { cancelRoute, checkByNumberRoute, checkRoute, getRoute, resendRoute, startRoute } from './verification.routes.js';
+import {
+  cancelRoute,
+  checkByNumberRoute,
+  checkRoute,
+  getRoute,
+  resendRoute,
+  startRoute,
+} from './verification.routes.js';
 
 function caller(c: Context<AppEnv>): CallerContext {
   return {
@@ -15,7 +22,10 @@ function caller(c: Context<AppEnv>): CallerContext {
 }
 
 /** Thin handlers: validated input in, service call, JSON out. Errors become problems in app.ts. */
-export function createVerificationRouter(service: VerificationService, base: () => OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+export function createVerificationRouter(
+  service: VerificationService,
+  base: () => OpenAPIHono<AppEnv>,
+): OpenAPIHono<AppEnv> {
   const router = base();
 
   router.openapi(startRoute, async (c) => {
@@ -30,12 +40,19 @@ export function createVerificationRouter(service: VerificationService, base: () 
 
   router.openapi(checkRoute, async (c) => {
     const { code, signals, transaction } = c.req.valid('json');
-    return c.json(await service.check(caller(c), c.req.valid('param').id, code, signals, { transaction }), 200);
+    return c.json(
+      await service.check(caller(c), c.req.valid('param').id, code, signals, { transaction }),
+      200,
+    );
   });
 
-  router.openapi(getRoute, async (c) => c.json(await service.get(caller(c), c.req.valid('param').id), 200));
+  router.openapi(getRoute, async (c) =>
+    c.json(await service.get(caller(c), c.req.valid('param').id), 200),
+  );
 
-  router.openapi(cancelRoute, async (c) => c.json(await service.cancel(caller(c), c.req.valid('param').id), 200));
+  router.openapi(cancelRoute, async (c) =>
+    c.json(await service.cancel(caller(c), c.req.valid('param').id), 200),
+  );
 
   router.openapi(resendRoute, async (c) => {
     const body = c.req.valid('json');

@@ -6,13 +6,30 @@ import { codeFromCallingNumber } from '../delivery/flashcall.js';
 import type { FallbackView, FlashCalls } from './fallback.service.js';
 import { redactCode, type SendResult, type SmsProvider } from '../delivery/provider.js';
 import type { EventRecord, EventRecorder } from '../events/events.js';
-import { createFailureRecorder, type FailureContext, type FailureRecorder } from '../events/failures.js';
+import {
+  createFailureRecorder,
+  type FailureContext,
+  type FailureRecorder,
+} from '../events/failures.js';
 import { generateCode, hashCode, matchCode } from './codes.js';
-import { OPEN_GUARD, type CheckAttempt, type LimitStateSink, type StartAttempt, type VerificationGuard } from '../limits/guard.js';
+import {
+  OPEN_GUARD,
+  type CheckAttempt,
+  type LimitStateSink,
+  type StartAttempt,
+  type VerificationGuard,
+} from '../limits/guard.js';
 import { renderVerificationMessage, resolveLocale } from './messages.js';
 import { parsePhone, type PhoneNumber } from '../platform/phone.js';
 import type { TokenIssuer } from '../tokens/tokens.js';
-import { canonicalTransaction, parseTransaction, serializeTransaction, transactionHash, type Transaction, type TransactionInput } from './transaction.js';
+import {
+  canonicalTransaction,
+  parseTransaction,
+  serializeTransaction,
+  transactionHash,
+  type Transaction,
+  type TransactionInput,
+} from './transaction.js';
 import type { VerificationRecord, VerificationStore } from './verification.store.js';
 import type { Channel, DeliveryRecord, DeliveryStatus } from '../delivery/delivery.store.js';
 
@@ -168,9 +185,21 @@ export interface VerificationService {
    * Checks a code. Approves at most once, counts every attempt atomically, and records every
    * failure. Throws not_found, expired, already_used, canceled, max_attempts_exceeded, incorrect_code.
    */
-  check(ctx: CallerContext, id: string, code: string, signals?: EndUserSignals, options?: CheckOptions): Promise<CheckResult>;
+  check(
+    ctx: CallerContext,
+    id: string,
+    code: string,
+    signals?: EndUserSignals,
+    options?: CheckOptions,
+  ): Promise<CheckResult>;
   /** Checks a code against the newest pending verification of a number for the calling app. */
-  checkByNumber(ctx: CallerContext, to: string, code: string, signals?: EndUserSignals, options?: CheckOptions): Promise<CheckResult>;
+  checkByNumber(
+    ctx: CallerContext,
+    to: string,
+    code: string,
+    signals?: EndUserSignals,
+    options?: CheckOptions,
+  ): Promise<CheckResult>;
   get(ctx: CallerContext, id: string): Promise<VerificationView>;
   cancel(ctx: CallerContext, id: string): Promise<VerificationView>;
   /** Sends a new code after the cooldown. Throws resend_too_soon (with retry time), max_sends_exceeded. */
@@ -198,7 +227,10 @@ interface Service extends VerificationServiceDeps, FailureRecorder {
   guard: VerificationGuard;
 }
 
-type DeliveryPatch = Pick<DeliveryRecord, 'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'>;
+type DeliveryPatch = Pick<
+  DeliveryRecord,
+  'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'
+>;
 
 function statusOf(v: VerificationRecord, now: number): VerificationView['status'] {
   if (v.status === 'locked') return 'max_attempts_exceeded';
@@ -223,11 +255,17 @@ function blockedReason(v: VerificationRecord, now: number): Reason | undefined {
 }
 
 function bindingOf(transaction: string | null): { transactionHash?: string } {
-  return transaction === null ? {} : { transactionHash: transactionHash(parseTransaction(transaction)) };
+  return transaction === null
+    ? {}
+    : { transactionHash: transactionHash(parseTransaction(transaction)) };
 }
 
 /** The canonical transaction, or a recorded invalid_request failure. */
-async function canonicalOrFail(s: Service, input: TransactionInput, event: FailureContext): Promise<Transaction> {
+async function canonicalOrFail(
+  s: Service,
+  input: TransactionInput,
+  event: FailureContext,
+): Promise<Transaction> {
   try {
     return canonicalTransaction(input);
   } catch (error) {
@@ -236,7 +274,11 @@ async function canonicalOrFail(s: Service, input: TransactionInput, event: Failu
   }
 }
 
-function checkAttempt(ctx: CallerContext, v: VerificationRecord, signals?: EndUserSignals): CheckAttempt {
+function checkAttempt(
+  ctx: CallerContext,
+  v: VerificationRecord,
+  signals?: EndUserSignals,
+): CheckAttempt {
   return {
     app: ctx.app,
     verificationId: v.id,
@@ -248,7 +290,11 @@ function checkAttempt(ctx: CallerContext, v: VerificationRecord, signals?: EndUs
   };
 }
 
-function eventFacts(ctx: CallerContext, v: VerificationRecord, signals?: EndUserSignals): FailureContext {
+function eventFacts(
+  ctx: CallerContext,
+  v: VerificationRecord,
+  signals?: EndUserSignals,
+): FailureContext {
   return {
     app: ctx.app,
     channel: v.channel,
@@ -267,7 +313,11 @@ function eventFacts(ctx: CallerContext, v: VerificationRecord, signals?: EndUser
  * keep the checking request's address (eventFacts), since that is who guessed.
  */
 function lifecycleFacts(ctx: CallerContext, v: VerificationRecord): FailureContext {
-  return { ...eventFacts(ctx, v), ip: v.endUserIp ?? v.clientIp ?? undefined, userAgent: v.endUserAgent ?? ctx.userAgent };
+  return {
+    ...eventFacts(ctx, v),
+    ip: v.endUserIp ?? v.clientIp ?? undefined,
+    userAgent: v.endUserAgent ?? ctx.userAgent,
+  };
 }
 
 function deliveryView(d: DeliveryRecord): DeliveryView {
@@ -283,7 +333,11 @@ function deliveryView(d: DeliveryRecord): DeliveryView {
 }
 
 /** `known`: the verification's deliveries when the caller has just written them all (not read again). */
-async function view(s: Service, v: VerificationRecord, known?: DeliveryRecord[]): Promise<VerificationView> {
+async function view(
+  s: Service,
+  v: VerificationRecord,
+  known?: DeliveryRecord[],
+): Promise<VerificationView> {
   const deliveries = known ?? (await s.store.listDeliveries(v.id));
   const lastCall = deliveries.filter((d) => d.channel === 'flashcall').at(-1);
   return {
@@ -309,7 +363,11 @@ async function view(s: Service, v: VerificationRecord, known?: DeliveryRecord[])
 }
 
 /** The verification as it is now, read again after a change (or as it was read, if it is gone). */
-async function currentView(s: Service, ctx: CallerContext, v: VerificationRecord): Promise<VerificationView> {
+async function currentView(
+  s: Service,
+  ctx: CallerContext,
+  v: VerificationRecord,
+): Promise<VerificationView> {
   return view(s, (await s.store.findById(ctx.app, v.id)) ?? v);
 }
 
@@ -325,18 +383,44 @@ async function brandAndDomain(s: Service, app: string): Promise<AppMessageSettin
 }
 
 /** What a provider's answer makes of a delivery, and the event that records it. */
-function sendOutcome(s: Service, ctx: CallerContext, v: VerificationRecord, delivery: DeliveryRecord, code: string, result: SendResult): { patch: DeliveryPatch; event: EventRecord } {
+function sendOutcome(
+  s: Service,
+  ctx: CallerContext,
+  v: VerificationRecord,
+  delivery: DeliveryRecord,
+  code: string,
+  result: SendResult,
+): { patch: DeliveryPatch; event: EventRecord } {
   const now = s.clock.now();
   if (result.status === 'sent') {
     return {
-      patch: { status: 'sent', providerMessageId: result.providerMessageId ?? null, errorCode: null, errorMessage: null, updatedAt: now },
+      patch: {
+        status: 'sent',
+        providerMessageId: result.providerMessageId ?? null,
+        errorCode: null,
+        errorMessage: null,
+        updatedAt: now,
+      },
       // The provider accepted the message: the denominator of delivery and conversion rates in reports.
-      event: { ...lifecycleFacts(ctx, v), at: now, kind: 'success', reason: 'sent', channel: delivery.channel, provider: s.sms.name },
+      event: {
+        ...lifecycleFacts(ctx, v),
+        at: now,
+        kind: 'success',
+        reason: 'sent',
+        channel: delivery.channel,
+        provider: s.sms.name,
+      },
     };
   }
   const errorMessage = redactCode(result.errorMessage, code);
   return {
-    patch: { status: 'failed', providerMessageId: null, errorCode: result.errorCode, errorMessage, updatedAt: now },
+    patch: {
+      status: 'failed',
+      providerMessageId: null,
+      errorCode: result.errorCode,
+      errorMessage,
+      updatedAt: now,
+    },
     event: {
       ...lifecycleFacts(ctx, v),
       at: now,
@@ -378,7 +462,14 @@ async function deliver(
   return { result, delivery: { ...delivery, ...patch } };
 }
 
-function newDelivery(s: Service, verificationId: string, channel: Channel, code: string, now: number, transaction: string | null): DeliveryRecord {
+function newDelivery(
+  s: Service,
+  verificationId: string,
+  channel: Channel,
+  code: string,
+  now: number,
+  transaction: string | null,
+): DeliveryRecord {
   return {
     id: newId('dlv', now),
     verificationId,
@@ -396,15 +487,30 @@ function newDelivery(s: Service, verificationId: string, channel: Channel, code:
 }
 
 function notFound(s: Service, ctx: CallerContext, signals?: EndUserSignals): Promise<never> {
-  return s.fail('not_found', { app: ctx.app, ip: signals?.ip ?? ctx.clientIp, userAgent: signals?.userAgent ?? ctx.userAgent });
+  return s.fail('not_found', {
+    app: ctx.app,
+    ip: signals?.ip ?? ctx.clientIp,
+    userAgent: signals?.userAgent ?? ctx.userAgent,
+  });
 }
 
-async function findOrFail(s: Service, ctx: CallerContext, id: string, signals?: EndUserSignals): Promise<VerificationRecord> {
+async function findOrFail(
+  s: Service,
+  ctx: CallerContext,
+  id: string,
+  signals?: EndUserSignals,
+): Promise<VerificationRecord> {
   return (await s.store.findById(ctx.app, id)) ?? notFound(s, ctx, signals);
 }
 
 /** A guarded write refused (a race lost, a boundary crossed since the read): explain it from the current state. */
-async function refusedNow(s: Service, ctx: CallerContext, v: VerificationRecord, otherwise: Reason, facts: FailureContext): Promise<never> {
+async function refusedNow(
+  s: Service,
+  ctx: CallerContext,
+  v: VerificationRecord,
+  otherwise: Reason,
+  facts: FailureContext,
+): Promise<never> {
   const current = (await s.store.findById(ctx.app, v.id)) ?? v;
   return s.fail(blockedReason(current, s.clock.now()) ?? otherwise, facts);
 }
@@ -415,17 +521,41 @@ async function refusedNow(s: Service, ctx: CallerContext, v: VerificationRecord,
  * prefix it carries can match. The presented transaction is part of the hashed value: another
  * amount or payee simply does not match.
  */
-function matchDelivery(s: Service, v: VerificationRecord, all: DeliveryRecord[], code: string, presented: string | null): DeliveryRecord | undefined {
+function matchDelivery(
+  s: Service,
+  v: VerificationRecord,
+  all: DeliveryRecord[],
+  code: string,
+  presented: string | null,
+): DeliveryRecord | undefined {
   const calls = all.filter((d) => d.channel === 'flashcall' && d.callerIdPrefix !== null);
   const fromNumber =
-    code.startsWith('+') && s.flashCalls ? codeFromCallingNumber(code, calls.map((d) => d.callerIdPrefix ?? ''), s.flashCalls.codeLength) : undefined;
+    code.startsWith('+') && s.flashCalls
+      ? codeFromCallingNumber(
+          code,
+          calls.map((d) => d.callerIdPrefix ?? ''),
+          s.flashCalls.codeLength,
+        )
+      : undefined;
   const deliveries = fromNumber === undefined ? all : calls;
-  const matched = matchCode(s.pepper, v.id, fromNumber ?? code, deliveries.map((d) => d.codeHash), bindingOf(presented));
+  const matched = matchCode(
+    s.pepper,
+    v.id,
+    fromNumber ?? code,
+    deliveries.map((d) => d.codeHash),
+    bindingOf(presented),
+  );
   return matched < 0 ? undefined : deliveries[matched];
 }
 
 /** A wrong code: the attempt is taken (the last one locks) and answered incorrect_code with what is left. */
-async function refuseWrongCode(s: Service, ctx: CallerContext, v: VerificationRecord, attempt: CheckAttempt, facts: FailureContext): Promise<never> {
+async function refuseWrongCode(
+  s: Service,
+  ctx: CallerContext,
+  v: VerificationRecord,
+  attempt: CheckAttempt,
+  facts: FailureContext,
+): Promise<never> {
   const taken = await s.store.takeAttempt(v.id, s.clock.now());
   if (taken === undefined) return refusedNow(s, ctx, v, 'max_attempts_exceeded', facts);
   await s.guard.afterCheck(attempt, taken.status === 'locked' ? 'locked' : 'incorrect');
@@ -434,16 +564,38 @@ async function refuseWrongCode(s: Service, ctx: CallerContext, v: VerificationRe
 }
 
 /** The right code: approves (at most once, with its event), then signs the result token. */
-async function approveChecked(s: Service, ctx: CallerContext, v: VerificationRecord, channel: Channel, attempt: CheckAttempt, facts: FailureContext): Promise<CheckResult> {
+async function approveChecked(
+  s: Service,
+  ctx: CallerContext,
+  v: VerificationRecord,
+  channel: Channel,
+  attempt: CheckAttempt,
+  facts: FailureContext,
+): Promise<CheckResult> {
   const now = s.clock.now();
   // The 'approved' event is appended by the approval itself: written iff this call approved.
-  const approved: EventRecord = { ...lifecycleFacts(ctx, v), at: now, kind: 'success', reason: 'approved', channel };
-  if ((await s.store.takeAttempt(v.id, now, { channel, event: approved })) === undefined) return refusedNow(s, ctx, v, 'already_used', facts);
+  const approved: EventRecord = {
+    ...lifecycleFacts(ctx, v),
+    at: now,
+    kind: 'success',
+    reason: 'approved',
+    channel,
+  };
+  if ((await s.store.takeAttempt(v.id, now, { channel, event: approved })) === undefined)
+    return refusedNow(s, ctx, v, 'already_used', facts);
   s.events.counted?.(approved);
   await s.guard.afterCheck(attempt, 'approved');
   const binding = bindingOf(v.transaction);
-  const extra = binding.transactionHash === undefined ? undefined : { txn_hash: binding.transactionHash };
-  const token = await s.tokens.sign({ subject: v.to, audience: v.app, id: v.id, amr: [channel], purpose: v.purpose ?? undefined, extra });
+  const extra =
+    binding.transactionHash === undefined ? undefined : { txn_hash: binding.transactionHash };
+  const token = await s.tokens.sign({
+    subject: v.to,
+    audience: v.app,
+    id: v.id,
+    amr: [channel],
+    purpose: v.purpose ?? undefined,
+    extra,
+  });
   return { id: v.id, to: v.to, status: 'approved', channel, token };
 }
 
@@ -462,9 +614,17 @@ async function checkRecord(
   signals?: EndUserSignals,
   options?: CheckOptions,
 ): Promise<CheckResult> {
-  options?.onVerification?.({ id: v.id, to: v.to, channel: v.channel, createdAt: iso(v.createdAt), transaction: v.transaction === null ? null : parseTransaction(v.transaction) });
+  options?.onVerification?.({
+    id: v.id,
+    to: v.to,
+    channel: v.channel,
+    createdAt: iso(v.createdAt),
+    transaction: v.transaction === null ? null : parseTransaction(v.transaction),
+  });
   const facts = eventFacts(ctx, v, signals);
-  const presented = options?.transaction ? serializeTransaction(await canonicalOrFail(s, options.transaction, facts)) : null;
+  const presented = options?.transaction
+    ? serializeTransaction(await canonicalOrFail(s, options.transaction, facts))
+    : null;
   const blocked = blockedReason(v, s.clock.now());
   if (blocked) return s.fail(blocked, facts);
   const attempt = checkAttempt(ctx, v, signals);
@@ -475,7 +635,13 @@ async function checkRecord(
 }
 
 /** A resend counts against the number's limits as a start does, under the end user who started it. */
-function guardResend(s: Service, ctx: CallerContext, v: VerificationRecord, target: Channel, facts: FailureContext): Promise<void> {
+function guardResend(
+  s: Service,
+  ctx: CallerContext,
+  v: VerificationRecord,
+  target: Channel,
+  facts: FailureContext,
+): Promise<void> {
   return s.guarded(
     () =>
       s.guard.beforeStart({
@@ -495,7 +661,13 @@ function guardResend(s: Service, ctx: CallerContext, v: VerificationRecord, targ
 }
 
 /** Takes a send slot (cooldown, maxSends), or fails with why there is none. */
-async function reserveSendOrFail(s: Service, ctx: CallerContext, v: VerificationRecord, now: number, facts: FailureContext): Promise<void> {
+async function reserveSendOrFail(
+  s: Service,
+  ctx: CallerContext,
+  v: VerificationRecord,
+  now: number,
+  facts: FailureContext,
+): Promise<void> {
   const slot = await s.store.reserveSend(v.id, now, s.defaults.resendCooldownSeconds * 1000);
   if (slot.ok) return;
   if (slot.why === 'cooldown') {
@@ -524,12 +696,23 @@ async function resendRecord(
   const blocked = blockedReason(v, now);
   if (blocked) return s.fail(blocked, facts);
   const flash = s.flashCalls;
-  if (channel === 'flashcall' && !flash) return s.fail('channel_unavailable', { ...facts, channel: 'flashcall' }, { details: { channel: 'flashcall' } });
+  if (channel === 'flashcall' && !flash)
+    return s.fail(
+      'channel_unavailable',
+      { ...facts, channel: 'flashcall' },
+      { details: { channel: 'flashcall' } },
+    );
   const target: Channel = channel ?? v.channel;
   await guardResend(s, ctx, v, target, facts);
   // Asking for the flash call while still on SMS is the verification's one fallback: it is
   // placed at once (no cooldown), and only once, whatever triggers race for it.
-  if (flash && target === 'flashcall' && v.channel === 'sms' && (await flash.fallBack(v.id, 'requested'))) return currentView(s, ctx, v);
+  if (
+    flash &&
+    target === 'flashcall' &&
+    v.channel === 'sms' &&
+    (await flash.fallBack(v.id, 'requested'))
+  )
+    return currentView(s, ctx, v);
   await reserveSendOrFail(s, ctx, v, now, facts);
   if (flash && target === 'flashcall') {
     const { delivery, from } = flash.prepare(v.id, now, bindingOf(v.transaction));
@@ -558,11 +741,22 @@ function sameTransaction(stored: string | null, input: TransactionInput | undefi
 }
 
 /** Parses a number; a failure is recorded as start records it. */
-async function parsedOrFail(s: Service, ctx: CallerContext, to: string, country: string | undefined, signals?: EndUserSignals): Promise<PhoneNumber> {
+async function parsedOrFail(
+  s: Service,
+  ctx: CallerContext,
+  to: string,
+  country: string | undefined,
+  signals?: EndUserSignals,
+): Promise<PhoneNumber> {
   try {
     return parsePhone(to, country);
   } catch (error) {
-    if (error instanceof DomainError) return s.fail(error.reason, { app: ctx.app, ip: signals?.ip ?? ctx.clientIp, userAgent: signals?.userAgent ?? ctx.userAgent });
+    if (error instanceof DomainError)
+      return s.fail(error.reason, {
+        app: ctx.app,
+        ip: signals?.ip ?? ctx.clientIp,
+        userAgent: signals?.userAgent ?? ctx.userAgent,
+      });
     throw error;
   }
 }
@@ -582,23 +776,58 @@ interface StartPlan {
  * get the flash call straight away (not with a custom code: the app checks that code itself and
  * could not know a call's).
  */
-async function planStart(s: Service, ctx: CallerContext, input: StartInput, phone: PhoneNumber): Promise<StartPlan> {
-  const facts: FailureContext = { app: ctx.app, ip: input.signals?.ip ?? ctx.clientIp, userAgent: input.signals?.userAgent ?? ctx.userAgent, number: phone.e164, country: phone.country };
+async function planStart(
+  s: Service,
+  ctx: CallerContext,
+  input: StartInput,
+  phone: PhoneNumber,
+): Promise<StartPlan> {
+  const facts: FailureContext = {
+    app: ctx.app,
+    ip: input.signals?.ip ?? ctx.clientIp,
+    userAgent: input.signals?.userAgent ?? ctx.userAgent,
+    number: phone.e164,
+    country: phone.country,
+  };
   const flash = s.flashCalls;
-  if (input.channel === 'flashcall' && !flash) return s.fail('channel_unavailable', { ...facts, channel: 'flashcall' }, { details: { channel: 'flashcall' } });
-  const transaction = input.transaction ? serializeTransaction(await canonicalOrFail(s, input.transaction, facts)) : null;
+  if (input.channel === 'flashcall' && !flash)
+    return s.fail(
+      'channel_unavailable',
+      { ...facts, channel: 'flashcall' },
+      { details: { channel: 'flashcall' } },
+    );
+  const transaction = input.transaction
+    ? serializeTransaction(await canonicalOrFail(s, input.transaction, facts))
+    : null;
   let settings: AppMessageSettings | undefined;
   if (input.code !== undefined) {
     settings = await brandAndDomain(s, ctx.app);
-    const refusal = input.channel === 'flashcall' ? 'a flash call carries its own code' : settings.customCodes ? undefined : 'this app does not use custom codes';
-    if (refusal) return s.fail('invalid_request', facts, { details: { errors: [{ path: 'code', message: refusal }] }, rule: 'custom_code' });
+    const refusal =
+      input.channel === 'flashcall'
+        ? 'a flash call carries its own code'
+        : settings.customCodes
+          ? undefined
+          : 'this app does not use custom codes';
+    if (refusal)
+      return s.fail('invalid_request', facts, {
+        details: { errors: [{ path: 'code', message: refusal }] },
+        rule: 'custom_code',
+      });
   }
-  const byCall = input.code === undefined && flash !== undefined && (input.channel === 'flashcall' || (input.channel === 'auto' && phone.type === 'FIXED_LINE'));
+  const byCall =
+    input.code === undefined &&
+    flash !== undefined &&
+    (input.channel === 'flashcall' || (input.channel === 'auto' && phone.type === 'FIXED_LINE'));
   return { phone, transaction, settings, byCall };
 }
 
 /** The limits and abuse rules judge the start by the channel its code will actually go by (a landline may take a call). */
-function guardStart(s: Service, ctx: CallerContext, input: StartInput, plan: StartPlan): Promise<void> {
+function guardStart(
+  s: Service,
+  ctx: CallerContext,
+  input: StartInput,
+  plan: StartPlan,
+): Promise<void> {
   const { phone } = plan;
   const ip = input.signals?.ip ?? ctx.clientIp;
   const userAgent = input.signals?.userAgent ?? ctx.userAgent;
@@ -613,11 +842,26 @@ function guardStart(s: Service, ctx: CallerContext, input: StartInput, plan: Sta
     purpose: input.purpose,
     onLimitState: ctx.onLimitState,
   };
-  return s.guarded(() => s.guard.beforeStart(attempt), { app: ctx.app, ip, userAgent, number: phone.e164, country: phone.country, numberType: phone.type, channel: input.channel });
+  return s.guarded(() => s.guard.beforeStart(attempt), {
+    app: ctx.app,
+    ip,
+    userAgent,
+    number: phone.e164,
+    country: phone.country,
+    numberType: phone.type,
+    channel: input.channel,
+  });
 }
 
 /** The new verification's record, pending, with its first send counted. */
-function newVerification(s: Service, ctx: CallerContext, input: StartInput, plan: StartPlan, codeLength: number, now: number): VerificationRecord {
+function newVerification(
+  s: Service,
+  ctx: CallerContext,
+  input: StartInput,
+  plan: StartPlan,
+  codeLength: number,
+  now: number,
+): VerificationRecord {
   const ttlSeconds = input.ttlSeconds ?? s.defaults.ttlSeconds;
   return {
     id: newId('ver', now),
@@ -631,7 +875,8 @@ function newVerification(s: Service, ctx: CallerContext, input: StartInput, plan
     locale: resolveLocale(input.locale),
     codeLength,
     attempts: 0,
-    maxAttempts: s.flashCalls && plan.byCall ? s.flashCalls.maxAttempts : s.defaults.maxCheckAttempts,
+    maxAttempts:
+      s.flashCalls && plan.byCall ? s.flashCalls.maxAttempts : s.defaults.maxCheckAttempts,
     sends: 1,
     maxSends: s.defaults.maxSends,
     lastSentAt: now,
@@ -648,12 +893,31 @@ function newVerification(s: Service, ctx: CallerContext, input: StartInput, plan
   };
 }
 
-function startedEvent(ctx: CallerContext, v: VerificationRecord, input: StartInput, provider: string, phone: PhoneNumber): EventRecord {
-  return { ...eventFacts(ctx, v, input.signals), at: v.createdAt, kind: 'success', reason: 'started', provider, numberType: phone.type };
+function startedEvent(
+  ctx: CallerContext,
+  v: VerificationRecord,
+  input: StartInput,
+  provider: string,
+  phone: PhoneNumber,
+): EventRecord {
+  return {
+    ...eventFacts(ctx, v, input.signals),
+    at: v.createdAt,
+    kind: 'success',
+    reason: 'started',
+    provider,
+    numberType: phone.type,
+  };
 }
 
 /** A start whose first code is a flash call: the verification, its delivery and 'started' in one write, then the call. */
-async function startByCall(s: Service, ctx: CallerContext, input: StartInput, plan: StartPlan, flash: FlashCalls): Promise<VerificationView> {
+async function startByCall(
+  s: Service,
+  ctx: CallerContext,
+  input: StartInput,
+  plan: StartPlan,
+  flash: FlashCalls,
+): Promise<VerificationView> {
   const now = s.clock.now();
   const v = newVerification(s, ctx, input, plan, flash.codeLength, now);
   const { delivery, from } = flash.prepare(v.id, now, bindingOf(plan.transaction));
@@ -665,7 +929,12 @@ async function startByCall(s: Service, ctx: CallerContext, input: StartInput, pl
 }
 
 /** A start by SMS: the fallback (under `auto`), then the verification with its delivery and 'started', then the message. */
-async function startBySms(s: Service, ctx: CallerContext, input: StartInput, plan: StartPlan): Promise<VerificationView> {
+async function startBySms(
+  s: Service,
+  ctx: CallerContext,
+  input: StartInput,
+  plan: StartPlan,
+): Promise<VerificationView> {
   const now = s.clock.now();
   const flash = s.flashCalls;
   const settings = plan.settings ?? (await brandAndDomain(s, ctx.app));
@@ -676,33 +945,59 @@ async function startBySms(s: Service, ctx: CallerContext, input: StartInput, pla
   // scheduler voids, never a verification without its fallback.
   const fallbackAfterMs = s.fallbackAfterMs ?? 0;
   const fallsBack = flash !== undefined && input.channel === 'auto' && input.code === undefined;
-  if (fallsBack) await flash.schedule(v.id, fallbackAfterMs > 0 ? now + fallbackAfterMs : v.expiresAt);
+  if (fallsBack)
+    await flash.schedule(v.id, fallbackAfterMs > 0 ? now + fallbackAfterMs : v.expiresAt);
   // The verification, its first delivery and its 'started' event: one atomic write.
   const started = startedEvent(ctx, v, input, s.sms.name, plan.phone);
   await s.store.create(v, delivery, started);
   s.events.counted?.(started);
   const sent = await deliver(s, ctx, v, delivery, code, settings, input);
-  if (sent.result.status === 'failed' && fallsBack && (await flash.fallBack(v.id, 'provider_failed'))) return currentView(s, ctx, v);
+  if (
+    sent.result.status === 'failed' &&
+    fallsBack &&
+    (await flash.fallBack(v.id, 'provider_failed'))
+  )
+    return currentView(s, ctx, v);
   // Its one delivery is the one just written: nothing to read back.
   return view(s, v, [sent.delivery]);
 }
 
 /** start() once the number is parsed (startOrResend parses it once for both paths). */
-async function startParsed(s: Service, ctx: CallerContext, input: StartInput, phone: PhoneNumber): Promise<VerificationView> {
+async function startParsed(
+  s: Service,
+  ctx: CallerContext,
+  input: StartInput,
+  phone: PhoneNumber,
+): Promise<VerificationView> {
   const plan = await planStart(s, ctx, input, phone);
   await guardStart(s, ctx, input, plan);
-  return s.flashCalls && plan.byCall ? startByCall(s, ctx, input, plan, s.flashCalls) : startBySms(s, ctx, input, plan);
+  return s.flashCalls && plan.byCall
+    ? startByCall(s, ctx, input, plan, s.flashCalls)
+    : startBySms(s, ctx, input, plan);
 }
 
 async function start(s: Service, ctx: CallerContext, input: StartInput): Promise<VerificationView> {
-  return startParsed(s, ctx, input, await parsedOrFail(s, ctx, input.to, input.country, input.signals));
+  return startParsed(
+    s,
+    ctx,
+    input,
+    await parsedOrFail(s, ctx, input.to, input.country, input.signals),
+  );
 }
 
-async function startOrResend(s: Service, ctx: CallerContext, input: StartInput): Promise<VerificationView> {
+async function startOrResend(
+  s: Service,
+  ctx: CallerContext,
+  input: StartInput,
+): Promise<VerificationView> {
   const phone = await parsedOrFail(s, ctx, input.to, input.country, input.signals);
   const now = s.clock.now();
-  const pending = input.code === undefined ? await s.store.findNewestPending(ctx.app, phone.e164, now) : undefined;
-  if (!pending || !sameTransaction(pending.transaction, input.transaction)) return startParsed(s, ctx, input, phone);
+  const pending =
+    input.code === undefined
+      ? await s.store.findNewestPending(ctx.app, phone.e164, now)
+      : undefined;
+  if (!pending || !sameTransaction(pending.transaction, input.transaction))
+    return startParsed(s, ctx, input, phone);
   const settings = await brandAndDomain(s, ctx.app);
   // An app that chooses its codes checks them itself: a generated code sent on one of its
   // verifications would be a code it cannot know. Its every start is a new verification.
@@ -710,21 +1005,52 @@ async function startOrResend(s: Service, ctx: CallerContext, input: StartInput):
   if (pending.sends >= pending.maxSends) {
     // Twilio's rule: no more sends until this verification expires; then the number may start again.
     const retryAfterSeconds = Math.max(1, Math.ceil((pending.expiresAt - now) / 1000));
-    return s.fail('max_sends_exceeded', eventFacts(ctx, pending), { retryAfterSeconds, details: { retryAfterSeconds } });
+    return s.fail('max_sends_exceeded', eventFacts(ctx, pending), {
+      retryAfterSeconds,
+      details: { retryAfterSeconds },
+    });
   }
-  return resendRecord(s, ctx, pending, input.channel === 'auto' ? undefined : input.channel, input, settings);
+  return resendRecord(
+    s,
+    ctx,
+    pending,
+    input.channel === 'auto' ? undefined : input.channel,
+    input,
+    settings,
+  );
 }
 
-async function check(s: Service, ctx: CallerContext, id: string, code: string, signals?: EndUserSignals, options?: CheckOptions): Promise<CheckResult> {
+async function check(
+  s: Service,
+  ctx: CallerContext,
+  id: string,
+  code: string,
+  signals?: EndUserSignals,
+  options?: CheckOptions,
+): Promise<CheckResult> {
   const found = await s.store.findWithDeliveries(ctx.app, id);
   if (!found) return notFound(s, ctx, signals);
   return checkRecord(s, ctx, found.verification, found.deliveries, code, signals, options);
 }
 
-async function checkByNumber(s: Service, ctx: CallerContext, to: string, code: string, signals?: EndUserSignals, options?: CheckOptions): Promise<CheckResult> {
+async function checkByNumber(
+  s: Service,
+  ctx: CallerContext,
+  to: string,
+  code: string,
+  signals?: EndUserSignals,
+  options?: CheckOptions,
+): Promise<CheckResult> {
   const phone = await parsedOrFail(s, ctx, to, undefined, signals);
   const v = await s.store.findNewestPending(ctx.app, phone.e164, s.clock.now());
-  if (!v) return s.fail('not_found', { app: ctx.app, ip: signals?.ip ?? ctx.clientIp, userAgent: signals?.userAgent ?? ctx.userAgent, number: phone.e164, country: phone.country });
+  if (!v)
+    return s.fail('not_found', {
+      app: ctx.app,
+      ip: signals?.ip ?? ctx.clientIp,
+      userAgent: signals?.userAgent ?? ctx.userAgent,
+      number: phone.e164,
+      country: phone.country,
+    });
   return checkRecord(s, ctx, v, await s.store.listDeliveries(v.id), code, signals, options);
 }
 
@@ -745,26 +1071,45 @@ async function approve(s: Service, ctx: CallerContext, id: string): Promise<Veri
   const v = await findOrFail(s, ctx, id);
   const facts = eventFacts(ctx, v);
   if (!(await brandAndDomain(s, v.app)).customCodes) {
-    return s.fail('invalid_request', facts, { details: { errors: [{ path: 'status', message: 'only an app using custom codes approves without a code' }] }, rule: 'custom_code' });
+    return s.fail('invalid_request', facts, {
+      details: {
+        errors: [
+          { path: 'status', message: 'only an app using custom codes approves without a code' },
+        ],
+      },
+      rule: 'custom_code',
+    });
   }
   const blocked = blockedReason(v, s.clock.now());
   if (blocked) return s.fail(blocked, facts);
   const now = s.clock.now();
-  const approved: EventRecord = { ...lifecycleFacts(ctx, v), at: now, kind: 'success', reason: 'approved', channel: v.channel };
-  if ((await s.store.takeAttempt(v.id, now, { channel: v.channel, event: approved })) === undefined) return refusedNow(s, ctx, v, 'already_used', facts);
+  const approved: EventRecord = {
+    ...lifecycleFacts(ctx, v),
+    at: now,
+    kind: 'success',
+    reason: 'approved',
+    channel: v.channel,
+  };
+  if ((await s.store.takeAttempt(v.id, now, { channel: v.channel, event: approved })) === undefined)
+    return refusedNow(s, ctx, v, 'already_used', facts);
   s.events.counted?.(approved);
   await s.guard.afterCheck(checkAttempt(ctx, v), 'approved');
   return currentView(s, ctx, v);
 }
 
 export function createVerificationService(deps: VerificationServiceDeps): VerificationService {
-  const s: Service = { ...deps, guard: deps.guard ?? OPEN_GUARD, ...createFailureRecorder(deps.events, deps.clock) };
+  const s: Service = {
+    ...deps,
+    guard: deps.guard ?? OPEN_GUARD,
+    ...createFailureRecorder(deps.events, deps.clock),
+  };
   return {
     defaults: deps.defaults,
     start: (ctx, input) => start(s, ctx, input),
     startOrResend: (ctx, input) => startOrResend(s, ctx, input),
     check: (ctx, id, code, signals, options) => check(s, ctx, id, code, signals, options),
-    checkByNumber: (ctx, to, code, signals, options) => checkByNumber(s, ctx, to, code, signals, options),
+    checkByNumber: (ctx, to, code, signals, options) =>
+      checkByNumber(s, ctx, to, code, signals, options),
     get: async (ctx, id) => view(s, await findOrFail(s, ctx, id)),
     cancel: (ctx, id) => cancel(s, ctx, id),
     resend: async (ctx, id, channel) => resendRecord(s, ctx, await findOrFail(s, ctx, id), channel),

@@ -32,7 +32,9 @@ export interface VerificationRecord {
   transaction: string | null;
 }
 
-export type SendSlot = { ok: true; sends: number } | { ok: false; why: 'not_pending' | 'expired' | 'cooldown' | 'max_sends'; retryAt?: number };
+export type SendSlot =
+  | { ok: true; sends: number }
+  | { ok: false; why: 'not_pending' | 'expired' | 'cooldown' | 'max_sends'; retryAt?: number };
 
 /** A verification with every one of its deliveries, oldest first (what a check matches the code against). */
 export interface VerificationWithDeliveries {
@@ -57,7 +59,11 @@ export interface TakenAttempt {
  */
 export interface VerificationStore {
   /** Inserts a pending verification together with its first delivery (and appends `started`), all or nothing. */
-  create(verification: VerificationRecord, firstDelivery: DeliveryRecord, started?: EventRecord): Promise<void>;
+  create(
+    verification: VerificationRecord,
+    firstDelivery: DeliveryRecord,
+    started?: EventRecord,
+  ): Promise<void>;
   /** The verification with this id belonging to this app; another app's id is not found. */
   findById(app: string, id: string): Promise<VerificationRecord | undefined>;
   /** findById with the verification's deliveries (oldest first), in one read. */
@@ -73,7 +79,11 @@ export interface VerificationStore {
    * Under N concurrent callers at most `maxAttempts - attempts` take an attempt, at most one
    * approves, and an approved verification takes no more; the others receive undefined.
    */
-  takeAttempt(id: string, now: number, approve?: { channel: Channel; event?: EventRecord }): Promise<TakenAttempt | undefined>;
+  takeAttempt(
+    id: string,
+    now: number,
+    approve?: { channel: Channel; event?: EventRecord },
+  ): Promise<TakenAttempt | undefined>;
   /** pending → canceled for this app's verification; true iff this call canceled it. */
   cancelPending(app: string, id: string, now: number): Promise<boolean>;
   /**
@@ -83,5 +93,12 @@ export interface VerificationStore {
   reserveSend(id: string, now: number, cooldownMs: number): Promise<SendSlot>;
   addDelivery(delivery: DeliveryRecord): Promise<void>;
   /** Records what the provider said about a delivery (and appends `event`, together). */
-  completeDelivery(id: string, patch: Pick<DeliveryRecord, 'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'>, event?: EventRecord): Promise<void>;
+  completeDelivery(
+    id: string,
+    patch: Pick<
+      DeliveryRecord,
+      'status' | 'providerMessageId' | 'errorCode' | 'errorMessage' | 'updatedAt'
+    >,
+    event?: EventRecord,
+  ): Promise<void>;
 }

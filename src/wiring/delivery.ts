@@ -6,7 +6,11 @@ import type { EventRecorder } from '../events/events.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Stores } from '../storage/stores.js';
-import { createFlashCalls, STRONG_CODE_LENGTH, type FlashCalls } from '../verification/fallback.service.js';
+import {
+  createFlashCalls,
+  STRONG_CODE_LENGTH,
+  type FlashCalls,
+} from '../verification/fallback.service.js';
 import { createSmsProvider, createVoiceProvider } from './providers.js';
 
 export interface DeliveryInput {
@@ -29,20 +33,31 @@ export interface DeliveryInput {
  * breaker around each provider, and nothing leaving the process before the writes it depends on are
  * committed (after-commit.ts). Flash calls are absent without FLASHCALL_RANGES.
  */
-export function createDelivery(input: DeliveryInput): { sms: SmsProvider; flashCalls: FlashCalls | undefined } {
+export function createDelivery(input: DeliveryInput): {
+  sms: SmsProvider;
+  flashCalls: FlashCalls | undefined;
+} {
   const { config, clock, logger, settled } = input;
   const resilience = {
     ...config.resilience,
     clock,
-    onBreaker: (provider: string, state: 'open' | 'closed') => logger.warn({ provider, state }, `provider circuit breaker ${state}`),
+    onBreaker: (provider: string, state: 'open' | 'closed') =>
+      logger.warn({ provider, state }, `provider circuit breaker ${state}`),
   };
-  const sms = smsAfterCommit(withResilience(input.sms ?? createSmsProvider(config, clock), resilience), settled);
+  const sms = smsAfterCommit(
+    withResilience(input.sms ?? createSmsProvider(config, clock), resilience),
+    settled,
+  );
   if (!config.flashCall) return { sms, flashCalls: undefined };
   const { plan, weakCodeMaxAttempts } = config.flashCall;
-  const voice = voiceAfterCommit(withVoiceResilience(input.voice ?? createVoiceProvider(config, clock), resilience), settled);
+  const voice = voiceAfterCommit(
+    withVoiceResilience(input.voice ?? createVoiceProvider(config, clock), resilience),
+    settled,
+  );
   const { retries, baseDelayMs } = config.resilience;
   // A claim is taken over only once its instance has surely given up: twice the longest send.
-  const longestSendMs = config.twilio.timeoutMs * (retries + 1) + baseDelayMs * 1.5 * (2 ** retries - 1);
+  const longestSendMs =
+    config.twilio.timeoutMs * (retries + 1) + baseDelayMs * 1.5 * (2 ** retries - 1);
   const flashCalls = createFlashCalls({
     plan,
     voice,

@@ -37,8 +37,15 @@ export function createJobs(input: JobsInput): Jobs {
     retentionDays: config.reports.retentionDays,
     batchSize: config.reports.retentionBatchSize,
   });
-  const scheduler = input.flashCalls ? createFallbackScheduler(input.flashCalls, { intervalMs: config.fallback.pollMs, logger }) : undefined;
-  const optinExpiry = createOptinExpiryJob(input.optin, { intervalMs: config.optin.expiryPollMs, retentionDays: config.optin.ledgerRetentionDays, clock, logger });
+  const scheduler = input.flashCalls
+    ? createFallbackScheduler(input.flashCalls, { intervalMs: config.fallback.pollMs, logger })
+    : undefined;
+  const optinExpiry = createOptinExpiryJob(input.optin, {
+    intervalMs: config.optin.expiryPollMs,
+    retentionDays: config.optin.ledgerRetentionDays,
+    clock,
+    logger,
+  });
   let stopRetention: (() => void) | undefined;
   return {
     retention,

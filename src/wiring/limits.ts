@@ -70,10 +70,14 @@ export async function createLimits(options: {
         },
         onReady: () => {
           if (!outage) return;
-          logger.warn({ fallbacks: outage.fallbacks, downMs: clock.now() - outage.since }, 'Redis available again: rate limits counted in Redis');
+          logger.warn(
+            { fallbacks: outage.fallbacks, downMs: clock.now() - outage.since },
+            'Redis available again: rate limits counted in Redis',
+          );
           outage = undefined;
         },
-        onConnectionError: (error) => logger.debug({ err: error.message }, 'Redis connection error'),
+        onConnectionError: (error) =>
+          logger.debug({ err: error.message }, 'Redis connection error'),
       })
     : undefined;
   if (redis) registerRedisGauge(options.metrics.registry, () => redis.available());

@@ -20,7 +20,11 @@ export interface Secrets {
  * touches the disk for secrets; main.ts and the CLI call it, tests pass their own.
  */
 export function resolveSecrets(config: Config): Secrets {
-  return { pepper: resolvePepper(config), reportsSecret: resolveReportsSecret(config), factorKeys: resolveFactorKeys(config) };
+  return {
+    pepper: resolvePepper(config),
+    reportsSecret: resolveReportsSecret(config),
+    factorKeys: resolveFactorKeys(config),
+  };
 }
 
 /**
@@ -51,7 +55,12 @@ function readOrCreateSecret(path: string, generate: () => string): string {
  */
 export function resolvePepper(config: Config): Buffer {
   if (config.otpPepper) return Buffer.from(config.otpPepper, 'utf8');
-  return Buffer.from(readOrCreateSecret(join(config.dataDir, 'otp-pepper'), () => randomBytes(32).toString('base64')), 'utf8');
+  return Buffer.from(
+    readOrCreateSecret(join(config.dataDir, 'otp-pepper'), () =>
+      randomBytes(32).toString('base64'),
+    ),
+    'utf8',
+  );
 }
 
 /**
@@ -61,7 +70,9 @@ export function resolvePepper(config: Config): Buffer {
 export function resolveFactorKeys(config: Config): SealingKey[] {
   if (config.factors.encryptionKeys) return config.factors.encryptionKeys;
   const path = join(config.dataDir, 'factor-encryption-keys');
-  const { keys, problems } = parseSealingKeys(readOrCreateSecret(path, () => `dev:${randomBytes(32).toString('base64')}`));
+  const { keys, problems } = parseSealingKeys(
+    readOrCreateSecret(path, () => `dev:${randomBytes(32).toString('base64')}`),
+  );
   if (problems.length > 0) throw new Error(`${path}: ${problems.join('; ')}`);
   return keys;
 }
@@ -72,5 +83,10 @@ export function resolveFactorKeys(config: Config): SealingKey[] {
  */
 export function resolveReportsSecret(config: Config): Buffer {
   if (config.reports.encryptionKey) return Buffer.from(config.reports.encryptionKey, 'utf8');
-  return Buffer.from(readOrCreateSecret(join(config.dataDir, 'reports-key'), () => randomBytes(32).toString('base64')), 'utf8');
+  return Buffer.from(
+    readOrCreateSecret(join(config.dataDir, 'reports-key'), () =>
+      randomBytes(32).toString('base64'),
+    ),
+    'utf8',
+  );
 }

@@ -8,7 +8,13 @@ import { createDeps } from '../../src/deps.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { openSqlite } from '../../src/storage/sqlite/db.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
-import { createTestApp, expectProblem, PEPPER, startVerification, type TestApp } from '../helpers/test-app.js';
+import {
+  createTestApp,
+  expectProblem,
+  PEPPER,
+  startVerification,
+  type TestApp,
+} from '../helpers/test-app.js';
 import { callFor, flashCallsIn, getVerification, RANGES } from './helpers.js';
 import { resolveSecrets } from '../../src/wiring/secrets.js';
 
@@ -23,12 +29,18 @@ describe('flash call: the code is the last digits of the number that rings', () 
     const { from, to } = callFor(t, started.id);
     expect(to).toBe('+33612345678');
     expect(from).toMatch(/^\+(33187|442079)\d{6}$/);
-    expect((started as unknown as { callerIdPrefix: string }).callerIdPrefix).toBe(from.slice(0, -6));
-    expect(started.deliveries).toEqual([expect.objectContaining({ channel: 'flashcall', provider: 'log', status: 'sent' })]);
+    expect((started as unknown as { callerIdPrefix: string }).callerIdPrefix).toBe(
+      from.slice(0, -6),
+    );
+    expect(started.deliveries).toEqual([
+      expect.objectContaining({ channel: 'flashcall', provider: 'log', status: 'sent' }),
+    ]);
     // The response never carries the calling number (it is the code).
     expect(JSON.stringify(started)).not.toContain(from);
 
-    const response = await t.call('POST', `/v1/verifications/${started.id}/check`, { body: { code: from.slice(-6) } });
+    const response = await t.call('POST', `/v1/verifications/${started.id}/check`, {
+      body: { code: from.slice(-6) },
+    });
     expect(response.status).toBe(200);
     const result = (await response.json()) as { channel: string; token: string };
     expect(result.channel).toBe('flashcall');
@@ -41,9 +53,13 @@ describe('flash call: the code is the last digits of the number that rings', () 
     const { from } = callFor(t, started.id);
     // The right last digits behind a prefix that never called are not the calling number.
     const wrongPrefix = `+33188${from.slice(-6)}`;
-    const wrong = await t.call('POST', `/v1/verifications/${started.id}/check`, { body: { code: wrongPrefix } });
+    const wrong = await t.call('POST', `/v1/verifications/${started.id}/check`, {
+      body: { code: wrongPrefix },
+    });
     await expectProblem(wrong, 422, 'incorrect_code');
-    const response = await t.call('POST', '/v1/verifications/check', { body: { to: '+33612345678', code: from } });
+    const response = await t.call('POST', '/v1/verifications/check', {
+      body: { to: '+33612345678', code: from },
+    });
     expect(response.status).toBe(200);
   });
 
@@ -59,7 +75,9 @@ describe('flash call: the code is the last digits of the number that rings', () 
 
   it('refuses flashcall with channel_unavailable when no ranges are configured', async () => {
     t = await createTestApp();
-    const response = await t.call('POST', '/v1/verifications', { body: { to: '+33612345678', channel: 'flashcall' } });
+    const response = await t.call('POST', '/v1/verifications', {
+      body: { to: '+33612345678', channel: 'flashcall' },
+    });
     await expectProblem(response, 422, 'channel_unavailable');
     expect(t.outbox()).toHaveLength(0);
   });
@@ -72,9 +90,21 @@ describe('flash call: the code is the last digits of the number that rings', () 
         done();
       },
     });
-    const config = loadConfig({ NODE_ENV: 'test', OTP_PEPPER: PEPPER, FLASHCALL_RANGES: '+442079460000-+442079469999', LOG_PROVIDER_STDOUT: 'false', DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-flash-')) });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      OTP_PEPPER: PEPPER,
+      FLASHCALL_RANGES: '+442079460000-+442079469999',
+      LOG_PROVIDER_STDOUT: 'false',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-flash-')),
+    });
     const database = openSqlite(':memory:');
-    await createDeps({ config, database, clock: createFakeClock(), logger: createLogger({ level: 'warn', destination }), secrets: resolveSecrets(config) });
+    await createDeps({
+      config,
+      database,
+      clock: createFakeClock(),
+      logger: createLogger({ level: 'warn', destination }),
+      secrets: resolveSecrets(config),
+    });
     database.close();
     expect(lines.join('')).toMatch(/4-digit codes, under the 20 bits of OWASP ASVS 2\.7\.6/);
 
@@ -83,8 +113,11 @@ describe('flash call: the code is the last digits of the number that rings', () 
     expect(started).toMatchObject({ codeLength: 4, attemptsRemaining: 3 });
     const { from } = callFor(t, started.id);
     const wrong = String((Number(from.slice(-4)) + 1) % 10_000).padStart(4, '0');
-    for (let i = 0; i < 3; i++) await t.call('POST', `/v1/verifications/${started.id}/check`, { body: { code: wrong } });
-    const locked = await t.call('POST', `/v1/verifications/${started.id}/check`, { body: { code: from.slice(-4) } });
+    for (let i = 0; i < 3; i++)
+      await t.call('POST', `/v1/verifications/${started.id}/check`, { body: { code: wrong } });
+    const locked = await t.call('POST', `/v1/verifications/${started.id}/check`, {
+      body: { code: from.slice(-4) },
+    });
     await expectProblem(locked, 429, 'max_attempts_exceeded');
     expect((await getVerification(t, started.id)).status).toBe('max_attempts_exceeded');
   });

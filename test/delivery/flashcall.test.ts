@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { codeFromCallingNumber, drawCallerNumber, parseFlashCallRanges, type FlashCallPlan } from '../../src/delivery/flashcall.js';
+import {
+  codeFromCallingNumber,
+  drawCallerNumber,
+  parseFlashCallRanges,
+  type FlashCallPlan,
+} from '../../src/delivery/flashcall.js';
 import { redactCode } from '../../src/delivery/provider.js';
 import { PRODUCTION_ENV } from '../helpers/production-env.js';
 
@@ -24,7 +29,8 @@ describe('flash-call number ranges', () => {
     const p = plan('+33187000500-+33187010499'); // 10 000 numbers starting at …0500
     expect(p.codeLength).toBe(4);
     const seen = new Set<string>();
-    for (let offset = 0; offset < 10_000; offset++) seen.add(drawCallerNumber(p, () => offset).code);
+    for (let offset = 0; offset < 10_000; offset++)
+      seen.add(drawCallerNumber(p, () => offset).code);
     expect(seen.size).toBe(10_000);
   });
 
@@ -37,16 +43,24 @@ describe('flash-call number ranges', () => {
   });
 
   it('refuses ranges that cannot carry a 4-digit code, reversed ranges and garbage, all at once', () => {
-    const parsed = parseFlashCallRanges('+33187000000-+33187000999,+33187999999-+33187000000,banana');
+    const parsed = parseFlashCallRanges(
+      '+33187000000-+33187000999,+33187999999-+33187000000,banana',
+    );
     expect('problems' in parsed && parsed.problems).toHaveLength(2);
     const small = parseFlashCallRanges('+33187000000-+33187000999');
     expect('problems' in small && small.problems[0]).toMatch(/only 3 random trailing digit/);
-    expect(() => loadConfig({ FLASHCALL_RANGES: '+33187000000-+33187000999' })).toThrow(/FLASHCALL_RANGES/);
+    expect(() => loadConfig({ FLASHCALL_RANGES: '+33187000000-+33187000999' })).toThrow(
+      /FLASHCALL_RANGES/,
+    );
   });
 
   it('redacts a code from provider error texts, also when spaced or dashed', () => {
-    expect(redactCode('source +33187123456 not verified', '123456')).toBe('source +33187[code] not verified');
-    expect(redactCode('from +33 1 87 12 34 56 / 12-34-56', '123456')).toBe('from +33 1 87 [code] / [code]');
+    expect(redactCode('source +33187123456 not verified', '123456')).toBe(
+      'source +33187[code] not verified',
+    );
+    expect(redactCode('from +33 1 87 12 34 56 / 12-34-56', '123456')).toBe(
+      'from +33 1 87 [code] / [code]',
+    );
     expect(redactCode('nothing here 12345', '123456')).toBe('nothing here 12345');
   });
 
@@ -62,7 +76,9 @@ describe('flash-call number ranges', () => {
 describe('flash-call configuration', () => {
   it('refuses the log voice provider in production when flash calls are on', () => {
     const env = PRODUCTION_ENV;
-    expect(() => loadConfig({ ...env, FLASHCALL_RANGES: '+33187000000-+33187999999' })).toThrow(/VOICE_PROVIDER must not be "log"/);
+    expect(() => loadConfig({ ...env, FLASHCALL_RANGES: '+33187000000-+33187999999' })).toThrow(
+      /VOICE_PROVIDER must not be "log"/,
+    );
     expect(() => loadConfig(env)).not.toThrow();
   });
 

@@ -18,11 +18,20 @@ export function callFor(t: TestApp, verificationId: string): { from: string; to:
 }
 
 export function flashCallsIn(t: TestApp, verificationId?: string): number {
-  return t.outbox().filter((l) => l.channel === 'flashcall' && (verificationId === undefined || l.verificationId === verificationId)).length;
+  return t
+    .outbox()
+    .filter(
+      (l) =>
+        l.channel === 'flashcall' &&
+        (verificationId === undefined || l.verificationId === verificationId),
+    ).length;
 }
 
 /** An SMS gateway that answers what the test says, and remembers what it was asked. */
-export function scriptedSms(name: string, answer: () => SendResult): SmsProvider & { sent: { to: string; body: string; verificationId: string }[] } {
+export function scriptedSms(
+  name: string,
+  answer: () => SendResult,
+): SmsProvider & { sent: { to: string; body: string; verificationId: string }[] } {
   const sent: { to: string; body: string; verificationId: string }[] = [];
   return {
     name,
@@ -35,7 +44,11 @@ export function scriptedSms(name: string, answer: () => SendResult): SmsProvider
 }
 
 export function failingVoice(): VoiceProvider {
-  return { name: 'log', call: () => Promise.resolve({ status: 'failed', errorCode: 'http_400', errorMessage: 'refused' }) };
+  return {
+    name: 'log',
+    call: () =>
+      Promise.resolve({ status: 'failed', errorCode: 'http_400', errorMessage: 'refused' }),
+  };
 }
 
 export interface RecordedRequest {
@@ -49,13 +62,24 @@ export interface RecordedRequest {
 /** A real HTTP server on 127.0.0.1, port 0, answering with `handler`; every request is recorded. */
 export async function startServer(
   handler: (request: RecordedRequest, res: ServerResponse) => void,
-): Promise<{ url: string; requests: RecordedRequest[]; server: Server; close: () => Promise<void> }> {
+): Promise<{
+  url: string;
+  requests: RecordedRequest[];
+  server: Server;
+  close: () => Promise<void>;
+}> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() };
+      const recorded = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: performance.now(),
+      };
       requests.push(recorded);
       handler(recorded, res);
     });
@@ -70,13 +94,32 @@ export async function startServer(
   };
 }
 
-export async function getVerification(t: TestApp, id: string): Promise<Record<string, unknown> & { deliveries: Record<string, unknown>[]; fallback: Record<string, unknown> | null }> {
+export async function getVerification(
+  t: TestApp,
+  id: string,
+): Promise<
+  Record<string, unknown> & {
+    deliveries: Record<string, unknown>[];
+    fallback: Record<string, unknown> | null;
+  }
+> {
   const response = await t.call('GET', `/v1/verifications/${id}`);
   expect(response.status).toBe(200);
-  return (await response.json()) as Record<string, unknown> & { deliveries: Record<string, unknown>[]; fallback: Record<string, unknown> | null };
+  return (await response.json()) as Record<string, unknown> & {
+    deliveries: Record<string, unknown>[];
+    fallback: Record<string, unknown> | null;
+  };
 }
 
-export type EventRow = { kind: string; reason: string; rule: string | null; provider: string | null; provider_error: string | null; details: string | null; verification_id: string | null };
+export type EventRow = {
+  kind: string;
+  reason: string;
+  rule: string | null;
+  provider: string | null;
+  provider_error: string | null;
+  details: string | null;
+  verification_id: string | null;
+};
 
 /** The event rows of one reason, oldest first, on either dialect. */
 export function eventsOf(t: TestApp, reason: string): Promise<EventRow[]> {

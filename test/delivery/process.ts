@@ -16,7 +16,10 @@ export interface ServerProcess {
 }
 
 /** The real server (src/main.ts) in its own process on 127.0.0.1, port 0, on the given data directory. */
-export async function startServerProcess(dir: string, env: Record<string, string>): Promise<ServerProcess> {
+export async function startServerProcess(
+  dir: string,
+  env: Record<string, string>,
+): Promise<ServerProcess> {
   // node itself with tsx as a loader, not the tsx binary: that one forks the server as a child of
   // its own, so a SIGKILL killed only the wrapper and left the real server running (no crash at all).
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -78,16 +81,26 @@ export async function startServerProcess(dir: string, env: Record<string, string
   };
 }
 
-export function outboxLines(dir: string): { channel: string; verificationId: string; from?: string; to: string }[] {
+export function outboxLines(
+  dir: string,
+): { channel: string; verificationId: string; from?: string; to: string }[] {
   const path = join(dir, 'outbox.jsonl');
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as { channel: string; verificationId: string; from?: string; to: string });
+    .map(
+      (line) =>
+        JSON.parse(line) as { channel: string; verificationId: string; from?: string; to: string },
+    );
 }
 
-export async function api(base: string, method: string, path: string, body?: unknown): Promise<Response> {
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
   return fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
@@ -98,7 +111,8 @@ export async function api(base: string, method: string, path: string, body?: unk
 export async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<number> {
   const started = performance.now();
   while (!predicate()) {
-    if (performance.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return performance.now() - started;

@@ -2,7 +2,12 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCircuitBreaker } from '../../src/delivery/resilience.js';
 import { createFakeClock } from '../helpers/fake-clock.js';
-import { createTestApp, RELAXED_LIMITS, startVerification, type TestApp } from '../helpers/test-app.js';
+import {
+  createTestApp,
+  RELAXED_LIMITS,
+  startVerification,
+  type TestApp,
+} from '../helpers/test-app.js';
 import { RANGES, startServer, type RecordedRequest } from './helpers.js';
 import { verifyWebhookSignature } from '../../src/delivery/signatures.js';
 
@@ -35,7 +40,8 @@ const env = (smsUrl: string, voiceUrl: string, extra: Record<string, string> = {
 
 function summary(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(2);
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(2);
   return `n=${sorted.length} median=${at(0.5)} ms p95=${at(0.95)} ms max=${sorted.at(-1)!.toFixed(2)} ms`;
 }
 
@@ -43,7 +49,12 @@ describe('circuit breaker', () => {
   it('opens after the threshold, refuses while open, lets one trial through after the cooldown', () => {
     const clock = createFakeClock();
     const transitions: string[] = [];
-    const breaker = createCircuitBreaker('sms:http', { clock, breakerThreshold: 3, breakerCooldownMs: 30_000, onBreaker: (_n, s) => transitions.push(s) });
+    const breaker = createCircuitBreaker('sms:http', {
+      clock,
+      breakerThreshold: 3,
+      breakerCooldownMs: 30_000,
+      onBreaker: (_n, s) => transitions.push(s),
+    });
     for (let i = 0; i < 3; i++) {
       expect(breaker.isOpen()).toBe(false);
       breaker.failure();
@@ -71,18 +82,39 @@ describe('from a provider failure to the flash call, over real sockets', () => {
       res.writeHead(503);
       res.end('overloaded');
     });
-    t = await createTestApp({ env: env(gw.sms.url, gw.voice.url, { PROVIDER_RETRIES: '0', PROVIDER_BREAKER_THRESHOLD: '3', PROVIDER_BREAKER_COOLDOWN_SECONDS: '30' }) });
+    t = await createTestApp({
+      env: env(gw.sms.url, gw.voice.url, {
+        PROVIDER_RETRIES: '0',
+        PROVIDER_BREAKER_THRESHOLD: '3',
+        PROVIDER_BREAKER_COOLDOWN_SECONDS: '30',
+      }),
+    });
     for (let i = 0; i < 3; i++) await startVerification(t, { to: '+33612345678', channel: 'auto' });
     expect(gw.sms.requests).toHaveLength(3);
     const skipped = await startVerification(t, { to: '+33612345678', channel: 'auto' });
     expect(gw.sms.requests).toHaveLength(3);
     expect(skipped.channel).toBe('flashcall');
-    expect(skipped.deliveries[0]).toMatchObject({ status: 'failed', error: { code: 'circuit_open' } });
+    expect(skipped.deliveries[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'circuit_open' },
+    });
     expect(gw.voice.requests).toHaveLength(4);
     // The http voice gateway gets a signed JSON flash call.
     const call = gw.voice.requests[0]!;
-    expect(JSON.parse(call.body)).toMatchObject({ type: 'flashcall', to: '+33612345678', from: expect.stringMatching(/^\+(33187|442079)\d{6}$/) });
-    expect(verifyWebhookSignature([SECRET], String(call.headers['x-otp-signature']), String(call.headers['x-otp-timestamp']), call.body, t.clock.now())).toBe(true);
+    expect(JSON.parse(call.body)).toMatchObject({
+      type: 'flashcall',
+      to: '+33612345678',
+      from: expect.stringMatching(/^\+(33187|442079)\d{6}$/),
+    });
+    expect(
+      verifyWebhookSignature(
+        [SECRET],
+        String(call.headers['x-otp-signature']),
+        String(call.headers['x-otp-timestamp']),
+        call.body,
+        t.clock.now(),
+      ),
+    ).toBe(true);
     t.clock.advance(30_000);
     await startVerification(t, { to: '+33612345678', channel: 'auto' });
     expect(gw.sms.requests).toHaveLength(4); // the half-open trial
@@ -90,7 +122,11 @@ describe('from a provider failure to the flash call, over real sockets', () => {
 
   it('measures the time from the SMS gateway failing to the flash call reaching the voice gateway', async () => {
     const results: string[] = [];
-    const scenarios: { name: string; answer: (res: ServerResponse) => void; extra: Record<string, string> }[] = [
+    const scenarios: {
+      name: string;
+      answer: (res: ServerResponse) => void;
+      extra: Record<string, string>;
+    }[] = [
       {
         name: '4xx rejection (no retry)',
         answer: (res) => {
@@ -105,7 +141,11 @@ describe('from a provider failure to the flash call, over real sockets', () => {
           res.writeHead(503);
           res.end('overloaded');
         },
-        extra: { PROVIDER_RETRIES: '2', PROVIDER_RETRY_BASE_MS: '250', PROVIDER_BREAKER_THRESHOLD: '100' },
+        extra: {
+          PROVIDER_RETRIES: '2',
+          PROVIDER_RETRY_BASE_MS: '250',
+          PROVIDER_BREAKER_THRESHOLD: '100',
+        },
       },
     ];
     for (const scenario of scenarios) {
@@ -123,13 +163,17 @@ describe('from a provider failure to the flash call, over real sockets', () => {
         firstFailure.push(callAt - gw.smsAnsweredAt[answeredBefore]!);
         lastFailure.push(callAt - gw.smsAnsweredAt.at(-1)!);
       }
-      results.push(`${scenario.name}: last failure → call ${summary(lastFailure)}; first failure → call ${summary(firstFailure)}`);
+      results.push(
+        `${scenario.name}: last failure → call ${summary(lastFailure)}; first failure → call ${summary(firstFailure)}`,
+      );
       expect(Math.max(...lastFailure)).toBeLessThan(1000); // a sanity bound; the figures are printed
       t.close();
       await gw.close();
     }
     gw = await gateways(() => undefined); // never answers
-    t = await createTestApp({ env: env(gw.sms.url, gw.voice.url, { SMS_HTTP_TIMEOUT_MS: '200', PROVIDER_RETRIES: '0' }) });
+    t = await createTestApp({
+      env: env(gw.sms.url, gw.voice.url, { SMS_HTTP_TIMEOUT_MS: '200', PROVIDER_RETRIES: '0' }),
+    });
     const timeouts: number[] = [];
     for (let i = 0; i < 5; i++) {
       const before = gw.sms.requests.length;
@@ -137,7 +181,9 @@ describe('from a provider failure to the flash call, over real sockets', () => {
       await startVerification(t, { to: '+33612345678', channel: 'auto' });
       timeouts.push(gw.voice.requests[callsBefore]!.at - gw.sms.requests[before]!.at);
     }
-    results.push(`timeout (SMS_HTTP_TIMEOUT_MS=200, no retry): SMS request → call ${summary(timeouts)}`);
+    results.push(
+      `timeout (SMS_HTTP_TIMEOUT_MS=200, no retry): SMS request → call ${summary(timeouts)}`,
+    );
     gw.sms.server.closeAllConnections();
     console.log(`\n[fallback latency]\n  ${results.join('\n  ')}\n`);
   });

@@ -20,16 +20,21 @@ interface ComposeService {
   healthcheck?: { test: string[] };
 }
 
-const compose = parse(readFileSync(resolve(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync(resolve(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
 const verifyServices = Object.entries(compose.services).filter(([, s]) => s.build === '.');
 
 /** `${NAME:?…}` / `${NAME:-default}` / `${NAME}` as docker compose substitutes them, from `values`. */
 function substitute(value: string, values: Record<string, string>): string {
-  return value.replace(/\$\{([A-Z_]+)(?::([?-])([^}]*))?\}/g, (_, name: string, op: string | undefined, rest: string) => {
-    if (values[name] !== undefined && values[name] !== '') return values[name];
-    if (op === '?') throw new Error(`compose would stop: ${name} unset (${rest})`);
-    return op === '-' ? rest : '';
-  });
+  return value.replace(
+    /\$\{([A-Z_]+)(?::([?-])([^}]*))?\}/g,
+    (_, name: string, op: string | undefined, rest: string) => {
+      if (values[name] !== undefined && values[name] !== '') return values[name];
+      if (op === '?') throw new Error(`compose would stop: ${name} unset (${rest})`);
+      return op === '-' ? rest : '';
+    },
+  );
 }
 
 /** What an operator puts in .env: .env.example's names, each with a strong value. */
@@ -51,7 +56,10 @@ describe('compose.yaml', () => {
     for (const [, service] of verifyServices) {
       expect(service.environment?.DATABASE_URL).toMatch(/^postgres:\/\//);
       expect(service.environment?.REDIS_URL).toMatch(/^redis:\/\//);
-      expect(service.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+      expect(service.depends_on).toEqual({
+        postgres: { condition: 'service_healthy' },
+        redis: { condition: 'service_healthy' },
+      });
     }
     expect(compose.services.postgres?.healthcheck).toBeDefined();
     expect(compose.services.redis?.healthcheck).toBeDefined();
@@ -59,7 +67,9 @@ describe('compose.yaml', () => {
 
   it('sets only variables the service reads, and LIMITS_INSTANCES to the number of instances', () => {
     for (const [, service] of verifyServices) {
-      const unknown = Object.keys(service.environment ?? {}).filter((name) => !ENV_NAMES.includes(name));
+      const unknown = Object.keys(service.environment ?? {}).filter(
+        (name) => !ENV_NAMES.includes(name),
+      );
       expect(unknown).toEqual([]);
       expect(Number(service.environment?.LIMITS_INSTANCES)).toBe(verifyServices.length);
     }
@@ -68,7 +78,12 @@ describe('compose.yaml', () => {
   it('gives each instance a configuration production accepts, once .env.example is filled in', () => {
     const values = filledEnvExample();
     for (const [, service] of verifyServices) {
-      const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, substitute(String(v), values)]));
+      const env = Object.fromEntries(
+        Object.entries(service.environment ?? {}).map(([k, v]) => [
+          k,
+          substitute(String(v), values),
+        ]),
+      );
       const config = loadConfig(env);
       expect(config.env).toBe('production');
       expect(config.database.kind).toBe('postgres');
@@ -80,6 +95,8 @@ describe('compose.yaml', () => {
     const values = filledEnvExample();
     delete values.OTP_PEPPER;
     const env = verifyServices[0]![1].environment ?? {};
-    expect(() => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, substitute(String(v), values)]))).toThrow(/OTP_PEPPER unset/);
+    expect(() =>
+      Object.fromEntries(Object.entries(env).map(([k, v]) => [k, substitute(String(v), values)])),
+    ).toThrow(/OTP_PEPPER unset/);
   });
 });

@@ -15,7 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startServer as startGateway } from '../delivery/helpers.js';
 import { buildDockerImage, type DockerImage } from '../helpers/docker-image.js';
-import { createTestDatabase, POSTGRES_SKIP_REASON, type TestDatabase } from '../helpers/postgres.js';
+import {
+  createTestDatabase,
+  POSTGRES_SKIP_REASON,
+  type TestDatabase,
+} from '../helpers/postgres.js';
 import { PRODUCTION_ENV } from '../helpers/production-env.js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 
@@ -46,15 +50,33 @@ function getRequests(spec: Spec): { template: string; path: string; authenticate
     const parameters = item.get.parameters ?? [];
     let paths = [template];
     for (const parameter of parameters.filter((p) => p.in === 'path')) {
-      const values = parameter.schema?.enum ?? [parameter.schema?.example ?? parameter.example ?? 'x'];
-      paths = paths.flatMap((path) => values.map((value) => path.replace(`{${parameter.name}}`, String(value))));
+      const values = parameter.schema?.enum ?? [
+        parameter.schema?.example ?? parameter.example ?? 'x',
+      ];
+      paths = paths.flatMap((path) =>
+        values.map((value) => path.replace(`{${parameter.name}}`, String(value))),
+      );
     }
     const query = new URLSearchParams();
     for (const parameter of parameters.filter((p) => p.in === 'query' && p.required)) {
-      query.set(parameter.name, String(parameter.schema?.enum?.[0] ?? parameter.schema?.example ?? parameter.schema?.default ?? parameter.example ?? 'x'));
+      query.set(
+        parameter.name,
+        String(
+          parameter.schema?.enum?.[0] ??
+            parameter.schema?.example ??
+            parameter.schema?.default ??
+            parameter.example ??
+            'x',
+        ),
+      );
     }
     const suffix = query.size > 0 ? `?${query.toString()}` : '';
-    for (const path of paths) requests.push({ template, path: `${path}${suffix}`, authenticated: (item.get.security ?? []).length > 0 });
+    for (const path of paths)
+      requests.push({
+        template,
+        path: `${path}${suffix}`,
+        authenticated: (item.get.security ?? []).length > 0,
+      });
   }
   return requests;
 }
@@ -68,14 +90,23 @@ interface Answer {
 async function answer(base: string, path: string): Promise<Answer> {
   const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } });
   const body = Buffer.from(await response.arrayBuffer());
-  return { status: response.status, type: response.headers.get('content-type') ?? '', digest: createHash('sha256').update(body).digest('hex') };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    digest: createHash('sha256').update(body).digest('hex'),
+  };
 }
 
 /** Files served as they are on disk or in a package: the compiled build must serve the same bytes. */
 const STATIC_TYPE = /^(text\/html|text\/css|text\/javascript|application\/yaml)/;
 
 function devEnv(): Record<string, string> {
-  return { ADMIN_API_KEY: ADMIN, DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-smoke-')), LOG_PROVIDER_STDOUT: 'false', JWT_ISSUER: 'https://verify.example' };
+  return {
+    ADMIN_API_KEY: ADMIN,
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-smoke-')),
+    LOG_PROVIDER_STDOUT: 'false',
+    JWT_ISSUER: 'https://verify.example',
+  };
 }
 
 /** Log lines at error level or above (pino: 50 error, 60 fatal). */
@@ -92,8 +123,13 @@ describe('the compiled build, run from the files the Dockerfile puts in the imag
   beforeAll(async () => {
     const built = performance.now();
     image = await buildDockerImage();
-    console.info(`dist smoke: image directory ready in ${Math.round(performance.now() - built)} ms (${image.dir})`);
-    [tsx, dist] = await Promise.all([startServer(devEnv()), startServer(devEnv(), { compiledIn: image.dir })]);
+    console.info(
+      `dist smoke: image directory ready in ${Math.round(performance.now() - built)} ms (${image.dir})`,
+    );
+    [tsx, dist] = await Promise.all([
+      startServer(devEnv()),
+      startServer(devEnv(), { compiledIn: image.dir }),
+    ]);
     started.push(tsx, dist);
   }, BUILD_TIMEOUT_MS);
 
@@ -110,20 +146,58 @@ describe('the compiled build, run from the files the Dockerfile puts in the imag
     const spec = parse(await (await fetch(`${tsx!.url}/openapi.yaml`)).text()) as Spec;
     const requests = getRequests(spec);
     const rows = await Promise.all(
-      requests.map(async (request) => ({ ...request, tsx: await answer(tsx!.url, request.path), dist: await answer(dist!.url, request.path) })),
+      requests.map(async (request) => ({
+        ...request,
+        tsx: await answer(tsx!.url, request.path),
+        dist: await answer(dist!.url, request.path),
+      })),
     );
-    console.info(`dist smoke: ${rows.length} GETs from ${Object.keys(spec.paths).length} spec paths\n${rows.map((r) => `  ${r.tsx.status} ${r.dist.status} ${r.path}`).join('\n')}`);
+    console.info(
+      `dist smoke: ${rows.length} GETs from ${Object.keys(spec.paths).length} spec paths\n${rows.map((r) => `  ${r.tsx.status} ${r.dist.status} ${r.path}`).join('\n')}`,
+    );
 
     // The comparison means something only if the tsx build serves the public routes and the assets.
     const mustServe = rows.filter((r) => !r.authenticated);
-    expect(mustServe.map((r) => r.path)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/.well-known/jwks.json', '/openapi.yaml', '/docs', '/dashboard']));
-    expect(mustServe.map((r) => r.path)).toEqual(expect.arrayContaining(['/dashboard/dashboard.js', '/dashboard/dashboard.css', '/dashboard/chart.umd.min.js', '/docs/swagger-ui-bundle.js']));
-    expect(mustServe.filter((r) => r.tsx.status !== 200).map((r) => `${r.tsx.status} ${r.path}`)).toEqual([]);
+    expect(mustServe.map((r) => r.path)).toEqual(
+      expect.arrayContaining([
+        '/healthz',
+        '/readyz',
+        '/metrics',
+        '/.well-known/jwks.json',
+        '/openapi.yaml',
+        '/docs',
+        '/dashboard',
+      ]),
+    );
+    expect(mustServe.map((r) => r.path)).toEqual(
+      expect.arrayContaining([
+        '/dashboard/dashboard.js',
+        '/dashboard/dashboard.css',
+        '/dashboard/chart.umd.min.js',
+        '/docs/swagger-ui-bundle.js',
+      ]),
+    );
+    expect(
+      mustServe.filter((r) => r.tsx.status !== 200).map((r) => `${r.tsx.status} ${r.path}`),
+    ).toEqual([]);
     const v1Served = rows.filter((r) => r.authenticated && r.tsx.status === 200);
-    expect(v1Served.map((r) => r.template)).toEqual(expect.arrayContaining(['/v1/reports/abuse', '/v1/blocklist', '/v1/events', '/v1/admin/api-keys']));
+    expect(v1Served.map((r) => r.template)).toEqual(
+      expect.arrayContaining([
+        '/v1/reports/abuse',
+        '/v1/blocklist',
+        '/v1/events',
+        '/v1/admin/api-keys',
+      ]),
+    );
 
-    expect(rows.filter((r) => r.tsx.status >= 500 || r.dist.status >= 500).map((r) => `${r.tsx.status}/${r.dist.status} ${r.path}`)).toEqual([]);
-    expect(rows.map((r) => `${r.path} ${r.dist.status} ${r.dist.type}`)).toEqual(rows.map((r) => `${r.path} ${r.tsx.status} ${r.tsx.type}`));
+    expect(
+      rows
+        .filter((r) => r.tsx.status >= 500 || r.dist.status >= 500)
+        .map((r) => `${r.tsx.status}/${r.dist.status} ${r.path}`),
+    ).toEqual([]);
+    expect(rows.map((r) => `${r.path} ${r.dist.status} ${r.dist.type}`)).toEqual(
+      rows.map((r) => `${r.path} ${r.tsx.status} ${r.tsx.type}`),
+    );
     const staticRows = rows.filter((r) => r.tsx.status === 200 && STATIC_TYPE.test(r.tsx.type));
     expect(staticRows.length).toBeGreaterThanOrEqual(9);
     expect(staticRows.filter((r) => r.dist.digest !== r.tsx.digest).map((r) => r.path)).toEqual([]);
@@ -161,21 +235,37 @@ describe('the compiled build, run from the files the Dockerfile puts in the imag
       expect((await fetch(`${server.url}/dashboard`)).status).toBe(200);
 
       const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
-      const created = await fetch(`${server.url}/v1/admin/api-keys`, { method: 'POST', headers, body: JSON.stringify({ app: 'acme', scopes: ['verify'] }) });
+      const created = await fetch(`${server.url}/v1/admin/api-keys`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ app: 'acme', scopes: ['verify'] }),
+      });
       expect(created.status).toBe(201);
       const { key } = (await created.json()) as { key: string };
       const appHeaders = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-      const start = await fetch(`${server.url}/v1/verifications`, { method: 'POST', headers: appHeaders, body: JSON.stringify({ to: '+33612345678' }) });
+      const start = await fetch(`${server.url}/v1/verifications`, {
+        method: 'POST',
+        headers: appHeaders,
+        body: JSON.stringify({ to: '+33612345678' }),
+      });
       expect(start.status).toBe(201);
       const { id } = (await start.json()) as { id: string };
       expect(sent).toEqual([expect.objectContaining({ to: '+33612345678', verificationId: id })]);
       const code = /(\d{6})/.exec(sent[0]!.body)?.[1] ?? '';
       expect(code).toMatch(/^\d{6}$/);
 
-      const checked = await fetch(`${server.url}/v1/verifications/${id}/check`, { method: 'POST', headers: appHeaders, body: JSON.stringify({ code }) });
+      const checked = await fetch(`${server.url}/v1/verifications/${id}/check`, {
+        method: 'POST',
+        headers: appHeaders,
+        body: JSON.stringify({ code }),
+      });
       expect(checked.status).toBe(200);
       const { token } = (await checked.json()) as { token: string };
-      const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`)), { audience: 'acme', issuer: 'https://verify.example' });
+      const { payload } = await jwtVerify(
+        token,
+        createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`)),
+        { audience: 'acme', issuer: 'https://verify.example' },
+      );
       expect(payload).toMatchObject({ sub: '+33612345678', jti: id });
 
       expect(await server.stop('SIGTERM')).toBe(0);
@@ -187,10 +277,13 @@ describe('the compiled build, run from the files the Dockerfile puts in the imag
     }
   }
 
-  it('with the production configuration on SQLite in DATA_DIR: start → SMS at the gateway → check → token verified against the served JWKS', () => productionFlow(false));
+  it('with the production configuration on SQLite in DATA_DIR: start → SMS at the gateway → check → token verified against the served JWKS', () =>
+    productionFlow(false));
 
-  if (POSTGRES_SKIP_REASON) console.warn(`dist smoke on PostgreSQL skipped: ${POSTGRES_SKIP_REASON}`);
-  it.skipIf(POSTGRES_SKIP_REASON !== undefined)('with the production configuration on PostgreSQL (its migrations read from migrations/ beside dist/): the same flow', () =>
-    productionFlow(true),
+  if (POSTGRES_SKIP_REASON)
+    console.warn(`dist smoke on PostgreSQL skipped: ${POSTGRES_SKIP_REASON}`);
+  it.skipIf(POSTGRES_SKIP_REASON !== undefined)(
+    'with the production configuration on PostgreSQL (its migrations read from migrations/ beside dist/): the same flow',
+    () => productionFlow(true),
   );
 });

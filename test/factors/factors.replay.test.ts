@@ -18,19 +18,39 @@ describe('TOTP replay protection', () => {
     const factor = await enrollVerified(t);
     t.clock.advance(STEP_MS);
     const code = await appCode(factor.secret, t.clock.now());
-    expect((await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code } })).status).toBe(200);
-    await expectProblem(await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code } }), 409, 'already_used');
-    t.clock.advance(STEP_MS - 1); // next step: the code is still within the ±1 window
-    await expectProblem(await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code } }), 409, 'already_used');
-    // Once a later step is accepted, an older never-used code still inside the window is refused too.
-    t.clock.advance(STEP_MS);
-    expect((await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code: await appCode(factor.secret, t.clock.now()) } })).status).toBe(200);
+    expect(
+      (await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code } })).status,
+    ).toBe(200);
     await expectProblem(
-      await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code: await appCode(factor.secret, t.clock.now() - STEP_MS) } }),
+      await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code } }),
       409,
       'already_used',
     );
-    const replays = await t.rows<{ rule: string; details: string }>("SELECT rule, details FROM events WHERE reason = 'already_used'");
+    t.clock.advance(STEP_MS - 1); // next step: the code is still within the ±1 window
+    await expectProblem(
+      await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code } }),
+      409,
+      'already_used',
+    );
+    // Once a later step is accepted, an older never-used code still inside the window is refused too.
+    t.clock.advance(STEP_MS);
+    expect(
+      (
+        await t.call('POST', `/v1/factors/${factor.id}/challenge`, {
+          body: { code: await appCode(factor.secret, t.clock.now()) },
+        })
+      ).status,
+    ).toBe(200);
+    await expectProblem(
+      await t.call('POST', `/v1/factors/${factor.id}/challenge`, {
+        body: { code: await appCode(factor.secret, t.clock.now() - STEP_MS) },
+      }),
+      409,
+      'already_used',
+    );
+    const replays = await t.rows<{ rule: string; details: string }>(
+      "SELECT rule, details FROM events WHERE reason = 'already_used'",
+    );
     expect(replays).toHaveLength(3);
     expect(replays[0]).toMatchObject({ rule: 'totp:replay' });
     expect(JSON.parse(replays[0]!.details)).toMatchObject({ factorId: factor.id });
@@ -38,14 +58,24 @@ describe('TOTP replay protection', () => {
 
   it('refuses the activation code as a challenge code (activation consumes its step)', async () => {
     const factor = await enrollVerified(t);
-    await expectProblem(await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code: await appCode(factor.secret, t.clock.now()) } }), 409, 'already_used');
+    await expectProblem(
+      await t.call('POST', `/v1/factors/${factor.id}/challenge`, {
+        body: { code: await appCode(factor.secret, t.clock.now()) },
+      }),
+      409,
+      'already_used',
+    );
   });
 
   it('approves exactly once when 20 requests with the same code arrive concurrently', async () => {
     const factor = await enrollVerified(t);
     t.clock.advance(STEP_MS);
     const code = await appCode(factor.secret, t.clock.now());
-    const responses = await Promise.all(Array.from({ length: 20 }, () => t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code } })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code } }),
+      ),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     // The others are replays (409) or, once the factor's attempts or the user's hourly checks are
@@ -54,7 +84,9 @@ describe('TOTP replay protection', () => {
       const body = (await response.json()) as { reason: string };
       expect(['already_used', 'max_attempts_exceeded', 'rate_limited']).toContain(body.reason);
     }
-    const [approvals] = await t.rows<{ n: number }>("SELECT count(*) AS n FROM events WHERE reason = 'approved' AND kind = 'success'");
+    const [approvals] = await t.rows<{ n: number }>(
+      "SELECT count(*) AS n FROM events WHERE reason = 'approved' AND kind = 'success'",
+    );
     expect(Number(approvals?.n)).toBe(1);
   });
 
@@ -62,9 +94,16 @@ describe('TOTP replay protection', () => {
     const { enroll } = await import('../helpers/factors.js');
     const factor = await enroll(t);
     const code = await appCode(factor.secret, t.clock.now());
-    const responses = await Promise.all(Array.from({ length: 20 }, () => t.call('POST', `/v1/factors/${factor.id}/verify`, { body: { code } })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.call('POST', `/v1/factors/${factor.id}/verify`, { body: { code } }),
+      ),
+    );
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
-    const [codes] = await t.rows<{ n: number }>('SELECT count(*) AS n FROM factor_recovery_codes WHERE factor_id = ?', factor.id);
+    const [codes] = await t.rows<{ n: number }>(
+      'SELECT count(*) AS n FROM factor_recovery_codes WHERE factor_id = ?',
+      factor.id,
+    );
     expect(Number(codes?.n)).toBe(10); // one activation's recovery codes, not several
   });
 });

@@ -40,28 +40,56 @@ describe('factor secrets at rest', () => {
       expect(bytes.includes(Buffer.from(raw.toString('base64')))).toBe(false);
     }
     const again = await createTestApp({ sqlitePath: path });
-    const row = again.database.raw.prepare('SELECT secret_sealed FROM factors').get() as { secret_sealed: string };
+    const row = again.database.raw.prepare('SELECT secret_sealed FROM factors').get() as {
+      secret_sealed: string;
+    };
     expect(row.secret_sealed).toMatch(/^v1\.dev\.[\w-]{16}\.[\w-]+\.[\w-]{22}$/);
     again.close();
   });
 
   it('rotates keys: a new first key seals, old keys still open, `reseal` moves every secret to the new key', async () => {
     const clock = createFakeClock();
-    let t: TestApp = await createTestApp({ sqlitePath: path, clock, env: { FACTOR_ENCRYPTION_KEYS: K1 } });
+    let t: TestApp = await createTestApp({
+      sqlitePath: path,
+      clock,
+      env: { FACTOR_ENCRYPTION_KEYS: K1 },
+    });
     const factor = await enrollVerified(t);
     t.close();
 
-    t = await createTestApp({ sqlitePath: path, clock, env: { FACTOR_ENCRYPTION_KEYS: `${K2},${K1}` } });
+    t = await createTestApp({
+      sqlitePath: path,
+      clock,
+      env: { FACTOR_ENCRYPTION_KEYS: `${K2},${K1}` },
+    });
     clock.advance(STEP_MS);
-    expect((await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code: await appCode(factor.secret, clock.now()) } })).status).toBe(200);
+    expect(
+      (
+        await t.call('POST', `/v1/factors/${factor.id}/challenge`, {
+          body: { code: await appCode(factor.secret, clock.now()) },
+        })
+      ).status,
+    ).toBe(200);
     expect(await t.deps.factors.reseal(100)).toBe(1);
     expect(await t.deps.factors.reseal(100)).toBe(0);
-    expect((t.database.raw.prepare('SELECT secret_sealed FROM factors').get() as { secret_sealed: string }).secret_sealed).toMatch(/^v1\.k2\./);
+    expect(
+      (
+        t.database.raw.prepare('SELECT secret_sealed FROM factors').get() as {
+          secret_sealed: string;
+        }
+      ).secret_sealed,
+    ).toMatch(/^v1\.k2\./);
     t.close();
 
     t = await createTestApp({ sqlitePath: path, clock, env: { FACTOR_ENCRYPTION_KEYS: K2 } });
     clock.advance(STEP_MS);
-    expect((await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code: await appCode(factor.secret, clock.now()) } })).status).toBe(200);
+    expect(
+      (
+        await t.call('POST', `/v1/factors/${factor.id}/challenge`, {
+          body: { code: await appCode(factor.secret, clock.now()) },
+        })
+      ).status,
+    ).toBe(200);
     t.close();
   });
 
@@ -72,7 +100,9 @@ describe('factor secrets at rest', () => {
     t.close();
     t = await createTestApp({ sqlitePath: path, clock, env: { FACTOR_ENCRYPTION_KEYS: K2 } });
     clock.advance(STEP_MS);
-    const response = await t.call('POST', `/v1/factors/${factor.id}/challenge`, { body: { code: await appCode(factor.secret, clock.now()) } });
+    const response = await t.call('POST', `/v1/factors/${factor.id}/challenge`, {
+      body: { code: await appCode(factor.secret, clock.now()) },
+    });
     expect(response.status).toBe(500);
     expect(await response.text()).not.toMatch(/k1|k2|sealed|secret|\n\s+at /);
     t.close();
@@ -92,8 +122,12 @@ describe('the secret box', () => {
     const sealed = box.seal(Buffer.from('secret bytes'), 'fac_a');
     const parts = sealed.split('.');
     const flip = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1);
-    expect(() => box.open([parts[0], parts[1], parts[2], flip(parts[3]!), parts[4]].join('.'), 'fac_a')).toThrow();
-    expect(() => box.open([parts[0], parts[1], parts[2], parts[3], flip(parts[4]!)].join('.'), 'fac_a')).toThrow();
+    expect(() =>
+      box.open([parts[0], parts[1], parts[2], flip(parts[3]!), parts[4]].join('.'), 'fac_a'),
+    ).toThrow();
+    expect(() =>
+      box.open([parts[0], parts[1], parts[2], parts[3], flip(parts[4]!)].join('.'), 'fac_a'),
+    ).toThrow();
   });
 
   it('uses a fresh IV every time', () => {
@@ -105,13 +139,22 @@ describe('FACTOR_ENCRYPTION_KEYS configuration', () => {
   const production = productionEnvWithout('FACTOR_ENCRYPTION_KEYS');
 
   it('is required in production, with a message saying how to make one', () => {
-    expect(() => loadConfig(production)).toThrow(/FACTOR_ENCRYPTION_KEYS is required when NODE_ENV=production/);
-    expect(loadConfig({ ...production, FACTOR_ENCRYPTION_KEYS: `${K2},${K1}` }).factors.encryptionKeys?.map((k) => k.kid)).toEqual(['k2', 'k1']);
+    expect(() => loadConfig(production)).toThrow(
+      /FACTOR_ENCRYPTION_KEYS is required when NODE_ENV=production/,
+    );
+    expect(
+      loadConfig({
+        ...production,
+        FACTOR_ENCRYPTION_KEYS: `${K2},${K1}`,
+      }).factors.encryptionKeys?.map((k) => k.kid),
+    ).toEqual(['k2', 'k1']);
   });
 
   it('refuses short keys, bad ids and duplicates, listing every problem', () => {
     try {
-      loadConfig({ FACTOR_ENCRYPTION_KEYS: `a:${Buffer.alloc(16).toString('base64')},b c:${Buffer.alloc(32).toString('base64')},${K1},${K1}` });
+      loadConfig({
+        FACTOR_ENCRYPTION_KEYS: `a:${Buffer.alloc(16).toString('base64')},b c:${Buffer.alloc(32).toString('base64')},${K1},${K1}`,
+      });
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
@@ -121,5 +164,4 @@ describe('FACTOR_ENCRYPTION_KEYS configuration', () => {
       expect(problems).toMatch(/key id "k1" appears twice/);
     }
   });
-
 });

@@ -22,20 +22,30 @@ describe('TOTP against the RFC 6238 Appendix B test vectors', () => {
     it(`T = ${seconds}s (step 0x${step})`, async () => {
       const ms = seconds * 1000;
       expect(timeStep(ms).toString(16).toUpperCase().padStart(16, '0')).toBe(step);
-      expect(await totpCode(SEEDS.sha1, ms, { algorithm: 'sha1', digits: 8, period: 30 })).toBe(sha1);
-      expect(await totpCode(SEEDS.sha256, ms, { algorithm: 'sha256', digits: 8, period: 30 })).toBe(sha256);
-      expect(await totpCode(SEEDS.sha512, ms, { algorithm: 'sha512', digits: 8, period: 30 })).toBe(sha512);
+      expect(await totpCode(SEEDS.sha1, ms, { algorithm: 'sha1', digits: 8, period: 30 })).toBe(
+        sha1,
+      );
+      expect(await totpCode(SEEDS.sha256, ms, { algorithm: 'sha256', digits: 8, period: 30 })).toBe(
+        sha256,
+      );
+      expect(await totpCode(SEEDS.sha512, ms, { algorithm: 'sha512', digits: 8, period: 30 })).toBe(
+        sha512,
+      );
       // The verifier finds the vector's step for its code.
-      expect(await matchTotp(SEEDS.sha1, sha1, ms, { algorithm: 'sha1', digits: 8, period: 30 })).toBe(Number.parseInt(step, 16));
+      expect(
+        await matchTotp(SEEDS.sha1, sha1, ms, { algorithm: 'sha1', digits: 8, period: 30 }),
+      ).toBe(Number.parseInt(step, 16));
     });
   }
 
   it('uses the authenticator-app defaults: SHA-1, 6 digits, 30 s (the last 6 digits of the SHA-1 vectors)', async () => {
     expect(TOTP_DEFAULTS).toEqual({ algorithm: 'sha1', digits: 6, period: 30 });
-    for (const [seconds, , sha1] of VECTORS) expect(await totpCode(SEEDS.sha1, seconds * 1000)).toBe(sha1.slice(2));
+    for (const [seconds, , sha1] of VECTORS)
+      expect(await totpCode(SEEDS.sha1, seconds * 1000)).toBe(sha1.slice(2));
   });
 
   it('refuses codes that are not exactly 6 ASCII digits without computing anything', async () => {
-    for (const code of ['', '28708', '2870822', '２８７０８２', '28708a', ' 287082']) expect(await matchTotp(SEEDS.sha1, code, 59_000)).toBeUndefined();
+    for (const code of ['', '28708', '2870822', '２８７０８２', '28708a', ' 287082'])
+      expect(await matchTotp(SEEDS.sha1, code, 59_000)).toBeUndefined();
   });
 });

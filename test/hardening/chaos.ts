@@ -29,11 +29,23 @@ export interface ChaosReport {
   acknowledged: { starts: number; approvals: number; wrongCodes: number };
   /** Every invariant violation found, as a sentence; must be empty. */
   violations: string[];
-  fallbacks: { done: number; void: number; scheduledPastDue: number; claimedByKilledInstance: number; placedTwice: number; placed: number };
+  fallbacks: {
+    done: number;
+    void: number;
+    scheduledPastDue: number;
+    claimedByKilledInstance: number;
+    placedTwice: number;
+    placed: number;
+  };
   recordsLost: number;
 }
 
-const ENV = { ...RELAXED_LIMITS, FLASHCALL_RANGES: RANGES, FALLBACK_AFTER_SECONDS: '1', FALLBACK_POLL_MS: '50' };
+const ENV = {
+  ...RELAXED_LIMITS,
+  FLASHCALL_RANGES: RANGES,
+  FALLBACK_AFTER_SECONDS: '1',
+  FALLBACK_POLL_MS: '50',
+};
 
 /** mulberry32: a tiny seeded PRNG, so the schedule of kills and actions is reproducible. */
 function prng(seed: number): () => number {
@@ -59,7 +71,8 @@ function outbox(dir: string): { channel: string; verificationId: string; body?: 
   const lines: { channel: string; verificationId: string; body?: string }[] = [];
   for (const text of readFileSync(path, 'utf8').split('\n')) {
     try {
-      if (text) lines.push(JSON.parse(text) as { channel: string; verificationId: string; body?: string });
+      if (text)
+        lines.push(JSON.parse(text) as { channel: string; verificationId: string; body?: string });
     } catch {
       /* torn last line */
     }
@@ -79,7 +92,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const violations: string[] = [];
   const kills: KillReport[] = [];
   const requests = { sent: 0, answered: 0, cutByKill: 0 };
-  const ack = { starts: new Set<string>(), approved: new Set<string>(), minAttempts: new Map<string, number>(), wrongCodes: new Map<string, number>() };
+  const ack = {
+    starts: new Set<string>(),
+    approved: new Set<string>(),
+    minAttempts: new Map<string, number>(),
+    wrongCodes: new Map<string, number>(),
+  };
   let wrongCodes = 0;
   const snapshot = new Map<string, Row>();
   let inFlight = 0;
@@ -105,12 +123,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     try {
       const response = await fetch(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', connection: 'close' },
+        headers: {
+          authorization: `Bearer ${ADMIN_KEY}`,
+          'content-type': 'application/json',
+          connection: 'close',
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await response.text();
       requests.answered++;
-      if (response.status >= 500) violations.push(`${method} ${path} answered ${response.status}: ${text.slice(0, 200)}`);
+      if (response.status >= 500)
+        violations.push(`${method} ${path} answered ${response.status}: ${text.slice(0, 200)}`);
       return new Response(text, { status: response.status, headers: response.headers });
     } catch {
       requests.cutByKill++;
@@ -132,7 +155,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const n = numberSeq++;
         const to = `+336${String(10_000_000 + ((n * 7919) % 89_999_999)).padStart(8, '0')}`;
         const response = await call('POST', '/v1/verifications', { to, channel: 'auto' });
-        if (response?.status === 201) ack.starts.add(((await response.json()) as { id: string }).id);
+        if (response?.status === 201)
+          ack.starts.add(((await response.json()) as { id: string }).id);
       } else {
         const id = ids[Math.floor(random() * ids.length)]!;
         const right = roll < 0.7;
@@ -144,7 +168,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           const body = (await response.json()) as { attemptsRemaining: number };
           wrongCodes++;
           ack.wrongCodes.set(id, (ack.wrongCodes.get(id) ?? 0) + 1);
-          ack.minAttempts.set(id, Math.max(ack.minAttempts.get(id) ?? 0, 5 - body.attemptsRemaining));
+          ack.minAttempts.set(
+            id,
+            Math.max(ack.minAttempts.get(id) ?? 0, 5 - body.attemptsRemaining),
+          );
         }
       }
     }
@@ -156,23 +183,41 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     try {
       const integrity = (db.pragma('integrity_check', { simple: true }) as string) ?? 'no answer';
       if (integrity !== 'ok') violations.push(`${label}: integrity_check says ${integrity}`);
-      const rows = db.prepare('SELECT id, status, attempts FROM verifications').all() as ({ id: string } & Row)[];
+      const rows = db.prepare('SELECT id, status, attempts FROM verifications').all() as ({
+        id: string;
+      } & Row)[];
       const byId = new Map(rows.map((r) => [r.id, r]));
-      for (const id of ack.starts) if (!byId.has(id)) violations.push(`${label}: acknowledged start ${id} is missing`);
-      for (const id of ack.approved) if (byId.get(id)?.status !== 'approved') violations.push(`${label}: acknowledged approval ${id} is ${byId.get(id)?.status}`);
+      for (const id of ack.starts)
+        if (!byId.has(id)) violations.push(`${label}: acknowledged start ${id} is missing`);
+      for (const id of ack.approved)
+        if (byId.get(id)?.status !== 'approved')
+          violations.push(`${label}: acknowledged approval ${id} is ${byId.get(id)?.status}`);
       for (const [id, min] of ack.minAttempts) {
         const attempts = byId.get(id)?.attempts ?? -1;
-        if (attempts < min) violations.push(`${label}: ${id} has ${attempts} attempts, ${min} were acknowledged`);
+        if (attempts < min)
+          violations.push(`${label}: ${id} has ${attempts} attempts, ${min} were acknowledged`);
       }
       for (const row of rows) {
         const before = snapshot.get(row.id);
-        if (before?.status === 'approved' && row.status !== 'approved') violations.push(`${label}: ${row.id} went from approved to ${row.status}`);
-        if (before && row.attempts < before.attempts) violations.push(`${label}: ${row.id} attempts went down ${before.attempts} → ${row.attempts}`);
+        if (before?.status === 'approved' && row.status !== 'approved')
+          violations.push(`${label}: ${row.id} went from approved to ${row.status}`);
+        if (before && row.attempts < before.attempts)
+          violations.push(
+            `${label}: ${row.id} attempts went down ${before.attempts} → ${row.attempts}`,
+          );
         snapshot.set(row.id, { status: row.status, attempts: row.attempts });
       }
-      const failures = db.prepare("SELECT verification_id AS id, count(*) AS n FROM events WHERE reason = 'incorrect_code' GROUP BY verification_id").all() as { id: string; n: number }[];
+      const failures = db
+        .prepare(
+          "SELECT verification_id AS id, count(*) AS n FROM events WHERE reason = 'incorrect_code' GROUP BY verification_id",
+        )
+        .all() as { id: string; n: number }[];
       const recorded = new Map(failures.map((f) => [f.id, f.n]));
-      for (const [id, n] of ack.wrongCodes) if ((recorded.get(id) ?? 0) < n) violations.push(`${label}: ${id} answered incorrect_code ${n} times, ${recorded.get(id) ?? 0} failure records`);
+      for (const [id, n] of ack.wrongCodes)
+        if ((recorded.get(id) ?? 0) < n)
+          violations.push(
+            `${label}: ${id} answered incorrect_code ${n} times, ${recorded.get(id) ?? 0} failure records`,
+          );
       return integrity;
     } finally {
       db.close();
@@ -187,7 +232,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // Load must be flowing (a fresh process answers its first requests slowly) before the random wait.
       const answeredBefore = requests.answered;
       const warm = performance.now();
-      while (requests.answered < answeredBefore + options.concurrency && performance.now() - warm < 30_000) await new Promise((r) => setTimeout(r, 20));
+      while (
+        requests.answered < answeredBefore + options.concurrency &&
+        performance.now() - warm < 30_000
+      )
+        await new Promise((r) => setTimeout(r, 20));
       const [min, max] = options.runMs;
       await new Promise((r) => setTimeout(r, min + random() * (max - min)));
       const running = server;
@@ -195,7 +244,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const atKill = inFlight;
       await running.crash();
       const integrity = inspect(`after kill ${kill}`);
-      kills.push({ kill, afterMs: Math.round(performance.now() - started), inFlight: atKill, integrity });
+      kills.push({
+        kill,
+        afterMs: Math.round(performance.now() - started),
+        inFlight: atKill,
+        integrity,
+      });
       server = await startServerProcess(dir, ENV);
     }
     // A last stretch of load, then let every due fallback be placed before the final checks.
@@ -213,16 +267,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 
   const db = new Database(dbPath, { readonly: true });
-  const states = db.prepare('SELECT state, due_at AS dueAt, claimed_by AS claimedBy FROM fallbacks').all() as { state: string; dueAt: number; claimedBy: string | null }[];
+  const states = db
+    .prepare('SELECT state, due_at AS dueAt, claimed_by AS claimedBy FROM fallbacks')
+    .all() as { state: string; dueAt: number; claimedBy: string | null }[];
   db.close();
   const now = Date.now();
   const calls = outbox(dir).filter((l) => l.channel === 'flashcall');
   const perVerification = new Map<string, number>();
-  for (const c of calls) perVerification.set(c.verificationId, (perVerification.get(c.verificationId) ?? 0) + 1);
+  for (const c of calls)
+    perVerification.set(c.verificationId, (perVerification.get(c.verificationId) ?? 0) + 1);
   const placedTwice = [...perVerification.values()].filter((n) => n > 1).length;
-  const scheduledPastDue = states.filter((s) => s.state === 'scheduled' && s.dueAt < now - 1000).length;
+  const scheduledPastDue = states.filter(
+    (s) => s.state === 'scheduled' && s.dueAt < now - 1000,
+  ).length;
   if (placedTwice > 0) violations.push(`${placedTwice} fallback calls placed more than once`);
-  if (scheduledPastDue > 0) violations.push(`${scheduledPastDue} timed fallbacks still scheduled long after they were due (lost)`);
+  if (scheduledPastDue > 0)
+    violations.push(
+      `${scheduledPastDue} timed fallbacks still scheduled long after they were due (lost)`,
+    );
   const fallbacks = {
     done: states.filter((s) => s.state === 'done').length,
     void: states.filter((s) => s.state === 'void').length,
@@ -231,7 +293,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     placedTwice,
     placed: calls.length,
   };
-  const recordsLost = violations.filter((v) => /missing|acknowledged|failure records|lost/.test(v)).length;
+  const recordsLost = violations.filter((v) =>
+    /missing|acknowledged|failure records|lost/.test(v),
+  ).length;
   return {
     kills,
     requests,
@@ -245,7 +309,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 export function printChaos(report: ChaosReport, options: ChaosOptions): void {
   const lines = [
     `[chaos] seed ${options.seed}, ${options.concurrency} clients, ${report.kills.length} SIGKILLs`,
-    ...report.kills.map((k) => `  kill ${k.kill} at ${k.afterMs} ms: ${k.inFlight} requests in flight, integrity_check ${k.integrity}`),
+    ...report.kills.map(
+      (k) =>
+        `  kill ${k.kill} at ${k.afterMs} ms: ${k.inFlight} requests in flight, integrity_check ${k.integrity}`,
+    ),
     `  requests: ${report.requests.sent} sent, ${report.requests.answered} answered, ${report.requests.cutByKill} cut by a kill`,
     `  acknowledged: ${report.acknowledged.starts} starts, ${report.acknowledged.approvals} approvals, ${report.acknowledged.wrongCodes} incorrect codes`,
     `  fallbacks: ${report.fallbacks.placed} calls placed, ${report.fallbacks.done} done, ${report.fallbacks.void} void, ${report.fallbacks.claimedByKilledInstance} claimed by a killed instance (retaken after the lease), ${report.fallbacks.scheduledPastDue} lost, ${report.fallbacks.placedTwice} placed twice`,

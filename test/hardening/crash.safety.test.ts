@@ -20,14 +20,18 @@ const options: ChaosOptions = {
 };
 
 describe('crash safety under load (real server, SIGKILL, restart on the same database)', () => {
-  it(`survives ${kills} kills with nothing acknowledged lost and nothing gone backwards`, { timeout: 60_000 + kills * 25_000 }, async () => {
-    const report = await runChaos(options);
-    printChaos(report, options);
-    expect(report.kills).toHaveLength(kills);
-    expect(report.kills.every((k) => k.integrity === 'ok')).toBe(true);
-    expect(report.acknowledged.starts).toBeGreaterThan(kills);
-    expect(report.acknowledged.approvals).toBeGreaterThan(0);
-    expect(report.violations).toEqual([]);
-    expect(report.recordsLost).toBe(0);
-  });
+  it(
+    `survives ${kills} kills with nothing acknowledged lost and nothing gone backwards`,
+    { timeout: 60_000 + kills * 25_000 },
+    async () => {
+      const report = await runChaos(options);
+      printChaos(report, options);
+      expect(report.kills).toHaveLength(kills);
+      expect(report.kills.every((k) => k.integrity === 'ok')).toBe(true);
+      expect(report.acknowledged.starts).toBeGreaterThan(kills);
+      expect(report.acknowledged.approvals).toBeGreaterThan(0);
+      expect(report.violations).toEqual([]);
+      expect(report.recordsLost).toBe(0);
+    },
+  );
 });

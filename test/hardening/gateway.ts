@@ -34,17 +34,30 @@ export async function startGateway(): Promise<FakeGateway> {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
     req.on('end', () => {
-      const message = JSON.parse(raw) as { to: string; body?: string; from?: string; verificationId?: string };
-      messages.push({ to: message.to, body: message.body ?? message.from ?? '', verificationId: message.verificationId });
+      const message = JSON.parse(raw) as {
+        to: string;
+        body?: string;
+        from?: string;
+        verificationId?: string;
+      };
+      messages.push({
+        to: message.to,
+        body: message.body ?? message.from ?? '',
+        verificationId: message.verificationId,
+      });
       pending++;
       const answer = (): void => {
         pending--;
         if (gateway.mode === 'fail-echoing') {
-          res.writeHead(500, { 'content-type': 'text/plain' }).end(`could not deliver "${message.body ?? ''}" to ${message.to}`);
+          res
+            .writeHead(500, { 'content-type': 'text/plain' })
+            .end(`could not deliver "${message.body ?? ''}" to ${message.to}`);
         } else if (gateway.mode === 'garbage') {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"id": <html>');
         } else {
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `gw-${messages.length}` }));
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ id: `gw-${messages.length}` }));
         }
       };
       if (gateway.mode === 'slow') setTimeout(answer, gateway.slowMs);

@@ -13,13 +13,27 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASONS } from '../../src/platform/errors.js';
 import { RANGES } from '../delivery/helpers.js';
-import { ADMIN_KEY, createTestApp, RELAXED_LIMITS, startVerification, type TestApp } from '../helpers/test-app.js';
-import { basicAuth, fillPath, formOf, isPublic, isTwilioVerify, mountedRoutes, PLAUSIBLE, type MountedRoute } from './routes.js';
+import {
+  ADMIN_KEY,
+  createTestApp,
+  RELAXED_LIMITS,
+  startVerification,
+  type TestApp,
+} from '../helpers/test-app.js';
+import {
+  basicAuth,
+  fillPath,
+  formOf,
+  isPublic,
+  isTwilioVerify,
+  mountedRoutes,
+  PLAUSIBLE,
+  type MountedRoute,
+} from './routes.js';
 
 const ARABIC_INDIC = '٠١٢٣٤٥٦٧٨٩';
 const FULL_WIDTH = '０１２３４５６７８９';
 const DEVANAGARI = '०१२३४५६७८९';
-
 
 const HOSTILE_STRINGS = fc.oneof(
   fc.constantFrom(
@@ -52,7 +66,22 @@ const HOSTILE_STRINGS = fc.oneof(
 /** A value of the wrong kind, or a hostile one of the right kind. */
 const HOSTILE_VALUE: fc.Arbitrary<unknown> = fc.oneof(
   HOSTILE_STRINGS,
-  fc.constantFrom(null, true, false, 0, -1, 1e308, -0, Number.MAX_SAFE_INTEGER + 2, 1.5, [], {}, [[[]]], { $gt: '' }, { __proto__: { admin: true } }),
+  fc.constantFrom(
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1e308,
+    -0,
+    Number.MAX_SAFE_INTEGER + 2,
+    1.5,
+    [],
+    {},
+    [[[]]],
+    { $gt: '' },
+    { __proto__: { admin: true } },
+  ),
   fc.constantFrom('y'.repeat(8_000), '7'.repeat(8_000)),
   fc.double(),
   fc.array(fc.string(), { maxLength: 5 }),
@@ -61,7 +90,24 @@ const HOSTILE_VALUE: fc.Arbitrary<unknown> = fc.oneof(
 
 const PARAM_VALUE = fc.oneof(
   HOSTILE_STRINGS.map((s) => encodeURIComponent(s)),
-  fc.constantFrom('..', '.', '%2e%2e', "'", ';', '%3B', '%25', '%zz', '%', 'a%00b', '..;', '*', '-1', '0', 'null', 'undefined'),
+  fc.constantFrom(
+    '..',
+    '.',
+    '%2e%2e',
+    "'",
+    ';',
+    '%3B',
+    '%25',
+    '%zz',
+    '%',
+    'a%00b',
+    '..;',
+    '*',
+    '-1',
+    '0',
+    'null',
+    'undefined',
+  ),
 );
 
 /** GET and DELETE requests carry no body (fetch refuses one on GET). */
@@ -76,12 +122,19 @@ interface Expectation {
   twilio?: boolean;
 }
 
-async function expectSafe(response: Response, label: string, expectation: Expectation = { secrets: [] }): Promise<void> {
+async function expectSafe(
+  response: Response,
+  label: string,
+  expectation: Expectation = { secrets: [] },
+): Promise<void> {
   const text = await response.text();
   const where = `${label} → ${response.status} ${text.slice(0, 300)}`;
   expect(response.status, where).toBeLessThan(500);
-  expect(text, where).not.toMatch(/\n\s+at |node_modules|SqliteError|TypeError|ReferenceError|SyntaxError: Unexpected/);
-  for (const secret of expectation.secrets) expect(text.includes(secret), `${where} echoes ${secret}`).toBe(false);
+  expect(text, where).not.toMatch(
+    /\n\s+at |node_modules|SqliteError|TypeError|ReferenceError|SyntaxError: Unexpected/,
+  );
+  for (const secret of expectation.secrets)
+    expect(text.includes(secret), `${where} echoes ${secret}`).toBe(false);
   if (response.status >= 400 && expectation.twilio) {
     expect(response.headers.get('content-type'), where).toBe('application/json');
     const body = JSON.parse(text) as Record<string, unknown>;
@@ -116,13 +169,24 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
 
   /** /v2 takes Twilio's form bodies and Basic credentials; every other route JSON and a bearer key. */
   function send(method: string, path: string, body: unknown): Promise<Response> {
-    if (!isTwilioVerify(path)) return t.call(method, path, { body: bodyOf(method, JSON.stringify(body)) });
-    const headers = { authorization: basicAuth(t.deps.admin.accountSid, ADMIN_KEY), 'content-type': 'application/x-www-form-urlencoded' };
-    return t.call(method, path, { key: null, headers, body: body === undefined ? undefined : bodyOf(method, formOf(body)) });
+    if (!isTwilioVerify(path))
+      return t.call(method, path, { body: bodyOf(method, JSON.stringify(body)) });
+    const headers = {
+      authorization: basicAuth(t.deps.admin.accountSid, ADMIN_KEY),
+      'content-type': 'application/x-www-form-urlencoded',
+    };
+    return t.call(method, path, {
+      key: null,
+      headers,
+      body: body === undefined ? undefined : bodyOf(method, formOf(body)),
+    });
   }
 
   /** A /v2 verification route's `Sid` is a verification's; the Services routes' a Service's. */
-  const paramsOf = (route: MountedRoute): Record<string, string> => (route.path.includes('/Verifications/') ? { ...sampleParams, Sid: verificationSid } : sampleParams);
+  const paramsOf = (route: MountedRoute): Record<string, string> =>
+    route.path.includes('/Verifications/')
+      ? { ...sampleParams, Sid: verificationSid }
+      : sampleParams;
 
   beforeAll(async () => {
     t = await createTestApp({ env: { ...RELAXED_LIMITS, FLASHCALL_RANGES: RANGES } });
@@ -132,10 +196,18 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
     sampleParams.name = 'default';
     sampleParams.asset = 'init.js';
     // A Service the verification routes aim at, and another for the Services routes (which may delete it).
-    const service = async (name: string) => ((await (await send('POST', '/v2/Services', { FriendlyName: name })).json()) as { sid: string }).sid;
+    const service = async (name: string) =>
+      (
+        (await (await send('POST', '/v2/Services', { FriendlyName: name })).json()) as {
+          sid: string;
+        }
+      ).sid;
     sampleParams.ServiceSid = await service('Fuzz');
     sampleParams.Sid = await service('Fuzz target');
-    const v2 = await send('POST', `/v2/Services/${sampleParams.ServiceSid}/Verifications`, { To: '+14155550124', Channel: 'sms' });
+    const v2 = await send('POST', `/v2/Services/${sampleParams.ServiceSid}/Verifications`, {
+      To: '+14155550124',
+      Channel: 'sms',
+    });
     verificationSid = ((await v2.json()) as { sid: string }).sid;
   });
   afterAll(() => t.close());
@@ -152,7 +224,10 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
       await fc.assert(
         fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), async (body) => {
           const response = await send(route.method, fillPath(route, paramsOf(route)), body);
-          await expectSafe(response, `${key(route)} ${JSON.stringify(body).slice(0, 200)}`, { secrets: codesIn(body), twilio: isTwilioVerify(route) });
+          await expectSafe(response, `${key(route)} ${JSON.stringify(body).slice(0, 200)}`, {
+            secrets: codesIn(body),
+            twilio: isTwilioVerify(route),
+          });
         }),
         { numRuns: 30 },
       );
@@ -167,7 +242,11 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
         fc.asyncProperty(fc.constantFrom(...fields), HOSTILE_VALUE, async (field, value) => {
           const body = { ...plausible, [field]: value };
           const response = await send(route.method, fillPath(route, paramsOf(route)), body);
-          await expectSafe(response, `${key(route)} ${field}=${JSON.stringify(value)?.slice(0, 120)}`, { secrets: codesIn(body), twilio: isTwilioVerify(route) });
+          await expectSafe(
+            response,
+            `${key(route)} ${field}=${JSON.stringify(value)?.slice(0, 120)}`,
+            { secrets: codesIn(body), twilio: isTwilioVerify(route) },
+          );
         }),
         { numRuns: 20 },
       );
@@ -186,9 +265,16 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
           // GET /v1/admin/apps/:name succeeds for a name an earlier PUT of this property created (seen
           // in CI: 'constructor' went through PUT, then GET found that app).
           if (response.status < 400) {
-            expect(['GET /docs/:asset', 'PUT /v1/admin/apps/:name', 'GET /v1/admin/apps/:name', 'GET /v1/admin/apps/:name/limits', 'PUT /v1/admin/apps/:name/limits'], label).toContain(
-              key(route),
-            );
+            expect(
+              [
+                'GET /docs/:asset',
+                'PUT /v1/admin/apps/:name',
+                'GET /v1/admin/apps/:name',
+                'GET /v1/admin/apps/:name/limits',
+                'PUT /v1/admin/apps/:name/limits',
+              ],
+              label,
+            ).toContain(key(route));
           }
           await expectSafe(response, label, { secrets: [], twilio: isTwilioVerify(route) });
         }),
@@ -200,11 +286,34 @@ describe('hostile input over every mounted route (fast-check)', { timeout: 120_0
   it('query strings of any shape on every GET route', async () => {
     for (const route of routes.filter((r) => r.method === 'GET')) {
       await fc.assert(
-        fc.asyncProperty(fc.dictionary(fc.constantFrom('user', 'kind', 'action', 'limit', 'cursor', 'x', 'user[]', '__proto__'), HOSTILE_STRINGS, { maxKeys: 3 }), async (query) => {
-          const qs = new URLSearchParams(query).toString();
-          const response = await send('GET', `${fillPath(route, paramsOf(route))}?${qs}`, undefined);
-          await expectSafe(response, `GET ${route.path}?${qs.slice(0, 200)}`, { secrets: [], twilio: isTwilioVerify(route) });
-        }),
+        fc.asyncProperty(
+          fc.dictionary(
+            fc.constantFrom(
+              'user',
+              'kind',
+              'action',
+              'limit',
+              'cursor',
+              'x',
+              'user[]',
+              '__proto__',
+            ),
+            HOSTILE_STRINGS,
+            { maxKeys: 3 },
+          ),
+          async (query) => {
+            const qs = new URLSearchParams(query).toString();
+            const response = await send(
+              'GET',
+              `${fillPath(route, paramsOf(route))}?${qs}`,
+              undefined,
+            );
+            await expectSafe(response, `GET ${route.path}?${qs.slice(0, 200)}`, {
+              secrets: [],
+              twilio: isTwilioVerify(route),
+            });
+          },
+        ),
         { numRuns: 100 },
       );
     }
@@ -220,18 +329,51 @@ describe('phone numbers in every format, accepted or refused cleanly', { timeout
 
   const PHONE = fc.oneof(
     // Shapes libphonenumber-js accepts: E.164, spaced, dotted, bracketed, national with a country hint.
-    fc.tuple(fc.constantFrom('+1 415', '+33 6', '+44 7700', '+49 151', '+81 90', '+7 912', '+234 803', '+91 98'), fc.stringMatching(/^[0-9 .()-]{4,14}$/)).map(([a, b]) => `${a}${b}`),
+    fc
+      .tuple(
+        fc.constantFrom(
+          '+1 415',
+          '+33 6',
+          '+44 7700',
+          '+49 151',
+          '+81 90',
+          '+7 912',
+          '+234 803',
+          '+91 98',
+        ),
+        fc.stringMatching(/^[0-9 .()-]{4,14}$/),
+      )
+      .map(([a, b]) => `${a}${b}`),
     fc.stringMatching(/^\+?[0-9 ().-]{0,40}$/),
-    fc.tuple(fc.constantFrom('0', '00', '+', '++', '+0', ' +'), fc.stringMatching(/^[0-9]{1,20}$/)).map(([a, b]) => a + b),
-    fc.constantFrom('+1 (415) 555-0123', '+1.415.555.0123', '+33 6 12 34 56 78', '06 12 34 56 78', 'tel:+14155550123', '+1415555012３', '+١٤١٥٥٥٥٠١٢٣', '+14155550123;ext=1', '+14155550123 x12', '+1 415 555 0123 +1 415 555 0124', '+999999999999', ''),
+    fc
+      .tuple(fc.constantFrom('0', '00', '+', '++', '+0', ' +'), fc.stringMatching(/^[0-9]{1,20}$/))
+      .map(([a, b]) => a + b),
+    fc.constantFrom(
+      '+1 (415) 555-0123',
+      '+1.415.555.0123',
+      '+33 6 12 34 56 78',
+      '06 12 34 56 78',
+      'tel:+14155550123',
+      '+1415555012３',
+      '+١٤١٥٥٥٥٠١٢٣',
+      '+14155550123;ext=1',
+      '+14155550123 x12',
+      '+1 415 555 0123 +1 415 555 0124',
+      '+999999999999',
+      '',
+    ),
     HOSTILE_STRINGS,
   );
-  const COUNTRY = fc.option(fc.constantFrom('FR', 'US', 'GB', 'XX', 'fr', 'ZZZ', ''), { nil: undefined });
+  const COUNTRY = fc.option(fc.constantFrom('FR', 'US', 'GB', 'XX', 'fr', 'ZZZ', ''), {
+    nil: undefined,
+  });
 
   it('POST /v1/verifications: 201 with an E.164 number, or a 4xx problem; never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(PHONE, COUNTRY, async (to, country) => {
-        const response = await t.call('POST', '/v1/verifications', { body: { to, ...(country === undefined ? {} : { country }) } });
+        const response = await t.call('POST', '/v1/verifications', {
+          body: { to, ...(country === undefined ? {} : { country }) },
+        });
         if (response.status === 201) {
           const body = (await response.clone().json()) as { to: string };
           expect(body.to, `${to} → ${body.to}`).toMatch(/^\+[1-9][0-9]{6,14}$/);
@@ -247,7 +389,9 @@ describe('phone numbers in every format, accepted or refused cleanly', { timeout
       fc.asyncProperty(PHONE, HOSTILE_STRINGS, async (to, code) => {
         const response = await t.call('POST', '/v1/verifications/check', { body: { to, code } });
         expect(response.status).not.toBe(200);
-        await expectSafe(response, `to=${JSON.stringify(to)} code=${JSON.stringify(code)}`, { secrets: code.length >= 6 ? [code] : [] });
+        await expectSafe(response, `to=${JSON.stringify(to)} code=${JSON.stringify(code)}`, {
+          secrets: code.length >= 6 ? [code] : [],
+        });
       }),
       { numRuns: 100 },
     );
@@ -261,7 +405,8 @@ describe('codes: only the ASCII digits that were sent approve', { timeout: 120_0
   });
   afterAll(() => t.close());
 
-  const respell = (code: string, digits: string): string => [...code].map((d) => digits[Number(d)]).join('');
+  const respell = (code: string, digits: string): string =>
+    [...code].map((d) => digits[Number(d)]).join('');
   const SPELLING = fc.constantFrom<[string, (code: string) => string]>(
     ['arabic-indic', (c) => respell(c, ARABIC_INDIC)],
     ['full-width', (c) => respell(c, FULL_WIDTH)],
@@ -282,7 +427,9 @@ describe('codes: only the ASCII digits that were sent approve', { timeout: 120_0
         const v = await startVerification(t, { to: '+14155550123' });
         const code = t.codeFor(v.id);
         const presented: unknown = name === 'as a number' ? Number(code) : spell(code);
-        const response = await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: presented } });
+        const response = await t.call('POST', `/v1/verifications/${v.id}/check`, {
+          body: { code: presented },
+        });
         expect(response.status, `${name}: ${JSON.stringify(presented)}`).not.toBe(200);
         await expectSafe(response, name, { secrets: [code] });
         const right = await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code } });
@@ -306,7 +453,12 @@ describe('Authorization header abuse', { timeout: 120_000 }, () => {
     const protectedRoutes = mountedRoutes(t.app).filter((r) => !isPublic(r));
     const HEADER = fc.oneof(
       // What a raw socket delivers: bytes read as Latin-1, without the CR/LF/NUL HTTP forbids.
-      HOSTILE_STRINGS.map((s) => `Bearer ${Buffer.from(s).toString('latin1').replace(/[\0\r\n]/g, '')}`),
+      HOSTILE_STRINGS.map(
+        (s) =>
+          `Bearer ${Buffer.from(s)
+            .toString('latin1')
+            .replace(/[\0\r\n]/g, '')}`,
+      ),
       fc.constantFrom(
         'Bearer',
         'Bearer ',
@@ -324,11 +476,20 @@ describe('Authorization header abuse', { timeout: 120_000 }, () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...protectedRoutes), HEADER, async (route, header) => {
-        const response = await t.call(route.method, fillPath(route, { id: 'ver_x', name: 'acme' }), { key: null, headers: { authorization: header }, body: bodyOf(route.method, '{}') });
+        const response = await t.call(
+          route.method,
+          fillPath(route, { id: 'ver_x', name: 'acme' }),
+          { key: null, headers: { authorization: header }, body: bodyOf(route.method, '{}') },
+        );
         const label = `${route.method} ${route.path} Authorization: ${header.slice(0, 80)}`;
         expect(response.status, label).toBe(401);
-        expect(response.headers.get('www-authenticate')).toBe(isTwilioVerify(route) ? 'Basic realm="Twilio API"' : 'Bearer');
-        await expectSafe(response, label, { secrets: [appKey.split('.')[1]!], twilio: isTwilioVerify(route) });
+        expect(response.headers.get('www-authenticate')).toBe(
+          isTwilioVerify(route) ? 'Basic realm="Twilio API"' : 'Bearer',
+        );
+        await expectSafe(response, label, {
+          secrets: [appKey.split('.')[1]!],
+          twilio: isTwilioVerify(route),
+        });
       }),
       { numRuns: 150 },
     );

@@ -19,14 +19,22 @@ describe('security headers', { timeout: 120_000 }, () => {
     for (const route of mountedRoutes(t.app)) {
       for (const key of [undefined, null]) {
         const body = route.method === 'GET' ? undefined : '{}';
-        const response = await t.call(route.method, fillPath(route, { id: 'x', name: 'default', asset: 'init.js' }), { key, body });
+        const response = await t.call(
+          route.method,
+          fillPath(route, { id: 'x', name: 'default', asset: 'init.js' }),
+          { key, body },
+        );
         const label = `${route.method} ${route.path} (${key === null ? 'no key' : 'admin key'}) → ${response.status}`;
         expect(response.headers.get('x-content-type-options'), label).toBe('nosniff');
         expect(response.headers.get('x-frame-options'), label).toBe('DENY');
         expect(response.headers.get('referrer-policy'), label).toBe('no-referrer');
         expect(response.headers.get('strict-transport-security'), label).toMatch(/max-age=\d+/);
-        expect(response.headers.get('content-security-policy'), label).toMatch(/default-src 'none'/);
-        expect(response.headers.get('content-security-policy'), label).toMatch(/frame-ancestors 'none'/);
+        expect(response.headers.get('content-security-policy'), label).toMatch(
+          /default-src 'none'/,
+        );
+        expect(response.headers.get('content-security-policy'), label).toMatch(
+          /frame-ancestors 'none'/,
+        );
         expect(response.headers.get('access-control-allow-origin'), label).toBeNull();
         checked.push(label);
       }
@@ -58,24 +66,45 @@ describe('CORS', () => {
   afterEach(() => t.close());
 
   const preflight = (origin: string): Promise<Response> =>
-    t.call('OPTIONS', '/v1/verifications', { key: null, headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    t.call('OPTIONS', '/v1/verifications', {
+      key: null,
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    });
 
   it('is off by default: no origin is allowed, preflight or request', async () => {
     t = await createTestApp();
-    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
-    const response = await t.call('GET', '/v1/verifications/ver_x', { headers: { origin: 'https://evil.example' } });
+    expect(
+      (await preflight('https://evil.example')).headers.get('access-control-allow-origin'),
+    ).toBeNull();
+    const response = await t.call('GET', '/v1/verifications/ver_x', {
+      headers: { origin: 'https://evil.example' },
+    });
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('allows exactly the CORS_ORIGINS, never echoes another origin, and exposes the retry headers', async () => {
-    t = await createTestApp({ env: { CORS_ORIGINS: 'https://app.example, http://localhost:5173' } });
+    t = await createTestApp({
+      env: { CORS_ORIGINS: 'https://app.example, http://localhost:5173' },
+    });
     const allowed = await preflight('https://app.example');
     expect(allowed.status).toBeLessThan(300);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/);
-    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
-    expect((await preflight('https://app.example.evil.example')).headers.get('access-control-allow-origin')).toBeNull();
-    const response = await t.call('GET', '/v1/verifications/ver_x', { headers: { origin: 'https://app.example' } });
+    expect(
+      (await preflight('https://evil.example')).headers.get('access-control-allow-origin'),
+    ).toBeNull();
+    expect(
+      (await preflight('https://app.example.evil.example')).headers.get(
+        'access-control-allow-origin',
+      ),
+    ).toBeNull();
+    const response = await t.call('GET', '/v1/verifications/ver_x', {
+      headers: { origin: 'https://app.example' },
+    });
     expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(response.headers.get('access-control-expose-headers')).toMatch(/retry-after/);
   });

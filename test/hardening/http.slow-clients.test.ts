@@ -28,7 +28,13 @@ interface RawExchange {
  * Opens a socket, writes `head` at once, then `trickle` one byte every `intervalMs` until the
  * server closes the connection (or `giveUpMs` passes, which fails the test).
  */
-function slowRequest(url: string, head: string, trickle: string, intervalMs: number, giveUpMs: number): Promise<RawExchange> {
+function slowRequest(
+  url: string,
+  head: string,
+  trickle: string,
+  intervalMs: number,
+  giveUpMs: number,
+): Promise<RawExchange> {
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -100,16 +106,32 @@ describe('slow clients and duplicated headers against the real server', { timeou
   });
 
   it('closes a connection whose headers arrive a byte at a time (slowloris) within the headers timeout', async () => {
-    const exchange = await slowRequest(server.url, 'POST /v1/verifications HTTP/1.1\r\nHost: x\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 100, 10_000);
-    console.log(`[slow headers] closed after ${exchange.closedAfterMs} ms (HEADERS_TIMEOUT_MS=${HEADERS_TIMEOUT_MS}): ${exchange.response.split('\r\n')[0] ?? '(nothing)'}`);
+    const exchange = await slowRequest(
+      server.url,
+      'POST /v1/verifications HTTP/1.1\r\nHost: x\r\n',
+      'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      100,
+      10_000,
+    );
+    console.log(
+      `[slow headers] closed after ${exchange.closedAfterMs} ms (HEADERS_TIMEOUT_MS=${HEADERS_TIMEOUT_MS}): ${exchange.response.split('\r\n')[0] ?? '(nothing)'}`,
+    );
     expect(exchange.closedAfterMs).toBeLessThan(HEADERS_TIMEOUT_MS + 2500);
     expect(exchange.response).toMatch(/^(HTTP\/1\.1 408|$)/);
   });
 
   it('closes a connection whose body trickles in within the request timeout, before any handler sees it', async () => {
     const head = `POST /v1/verifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n`;
-    const exchange = await slowRequest(server.url, head, '{"to":"+14155550123","purpose":"', 50, 15_000);
-    console.log(`[slow body] closed after ${exchange.closedAfterMs} ms (REQUEST_TIMEOUT_MS=${REQUEST_TIMEOUT_MS}): ${exchange.response.split('\r\n')[0] ?? '(nothing)'}`);
+    const exchange = await slowRequest(
+      server.url,
+      head,
+      '{"to":"+14155550123","purpose":"',
+      50,
+      15_000,
+    );
+    console.log(
+      `[slow body] closed after ${exchange.closedAfterMs} ms (REQUEST_TIMEOUT_MS=${REQUEST_TIMEOUT_MS}): ${exchange.response.split('\r\n')[0] ?? '(nothing)'}`,
+    );
     expect(exchange.closedAfterMs).toBeLessThan(REQUEST_TIMEOUT_MS + 2500);
     expect(exchange.response).not.toMatch(/^HTTP\/1\.1 (2|5)\d\d/);
   });
@@ -117,7 +139,9 @@ describe('slow clients and duplicated headers against the real server', { timeou
   it('answers 413 at once to a body announced larger than the limit, sent slowly, without reading it', async () => {
     const head = `POST /v1/verifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n`;
     const exchange = await slowRequest(server.url, head, '{"to":"', 100, 15_000);
-    console.log(`[slow oversized body] answered and closed after ${exchange.closedAfterMs} ms: ${exchange.response.split('\r\n')[0] ?? '(nothing)'}`);
+    console.log(
+      `[slow oversized body] answered and closed after ${exchange.closedAfterMs} ms: ${exchange.response.split('\r\n')[0] ?? '(nothing)'}`,
+    );
     expect(exchange.response).toMatch(/^HTTP\/1\.1 413/);
     expect(exchange.response).toContain('"reason":"payload_too_large"');
     expect(exchange.closedAfterMs).toBeLessThan(REQUEST_TIMEOUT_MS + 2500);
@@ -126,7 +150,10 @@ describe('slow clients and duplicated headers against the real server', { timeou
   it('counts a chunked body of undeclared length as it arrives: 413 over the limit, accepted under it', async () => {
     const chunked = (body: string): string =>
       `POST /v1/verifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
-    const oversized = await rawRequest(server.url, chunked(`{"to":"+14155550123","purpose":"${'x'.repeat(70_000)}"}`));
+    const oversized = await rawRequest(
+      server.url,
+      chunked(`{"to":"+14155550123","purpose":"${'x'.repeat(70_000)}"}`),
+    );
     expect(oversized.status).toBe(413);
     expect(JSON.parse(oversized.body)).toMatchObject({ reason: 'payload_too_large' });
     const small = await rawRequest(server.url, chunked('{"to":"+14155550123"}'));
@@ -150,7 +177,9 @@ describe('slow clients and duplicated headers against the real server', { timeou
       expect(JSON.parse(answer.body)).toMatchObject({ reason: 'unauthorized' });
     }
     // One header with the same key is accepted: the refusal is about the duplicate, not the key.
-    const one = await fetch(`${server.url}/v1/verifications/ver_x`, { headers: { authorization: `Bearer ${key}` } });
+    const one = await fetch(`${server.url}/v1/verifications/ver_x`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(one.status).toBe(404);
   });
 });
@@ -177,7 +206,10 @@ describe('content types other than JSON', () => {
   it('every route that documents a JSON body answers 415 (or 400) as a problem, never a 5xx', async () => {
     const paths = openApiDocument(t.app).paths ?? {};
     const takesJson = (method: string, path: string): boolean => {
-      const operation = (paths[path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')] as Record<string, { requestBody?: { content?: Record<string, unknown> } }> | undefined)?.[method.toLowerCase()];
+      const operation = (
+        paths[path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')] as
+          Record<string, { requestBody?: { content?: Record<string, unknown> } }> | undefined
+      )?.[method.toLowerCase()];
       return operation?.requestBody?.content?.['application/json'] !== undefined;
     };
     const routes = t.app.routes.filter((r) => r.method !== 'ALL' && takesJson(r.method, r.path));
@@ -185,7 +217,10 @@ describe('content types other than JSON', () => {
     for (const route of routes) {
       for (const type of REFUSED) {
         const path = route.path.replace(/:([a-z]+)/g, 'x');
-        const response = await t.call(route.method, path, { body: BODY, headers: { 'content-type': type } });
+        const response = await t.call(route.method, path, {
+          body: BODY,
+          headers: { 'content-type': type },
+        });
         const label = `${route.method} ${route.path} content-type=${JSON.stringify(type)} → ${response.status}`;
         expect(response.status, label).toBeGreaterThanOrEqual(400);
         expect(response.status, label).toBeLessThan(500);
@@ -195,6 +230,13 @@ describe('content types other than JSON', () => {
   });
 
   it('a body-taking route refuses a form post for starting a verification (CSRF-style simple request)', async () => {
-    await expectProblem(await t.call('POST', '/v1/verifications', { body: 'to=%2B14155550123', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+    await expectProblem(
+      await t.call('POST', '/v1/verifications', {
+        body: 'to=%2B14155550123',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      415,
+      'unsupported_media_type',
+    );
   });
 });

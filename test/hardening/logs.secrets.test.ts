@@ -41,10 +41,16 @@ describe('no secret in any log line (real server, LOG_LEVEL=trace)', { timeout: 
   });
 
   const post = (path: string, body: unknown, key = ADMIN_KEY): Promise<Response> =>
-    fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   it('codes, the pepper, API keys and full numbers never reach the logs', async () => {
-    const created = (await (await post('/v1/admin/api-keys', { app: 'acme', scopes: ['verify'] })).json()) as { key: string };
+    const created = (await (
+      await post('/v1/admin/api-keys', { app: 'acme', scopes: ['verify'] })
+    ).json()) as { key: string };
     const key = created.key;
     const presentedWrongKey = `${key.split('.')[0]!}.${'Z'.repeat(43)}`;
 
@@ -54,13 +60,27 @@ describe('no secret in any log line (real server, LOG_LEVEL=trace)', { timeout: 
       expect(started.status).toBe(201);
       ids.push(((await started.json()) as { id: string }).id);
     }
-    expect((await post(`/v1/verifications/${ids[0]}/check`, { code: '000000' }, key)).status).toBe(422);
+    expect((await post(`/v1/verifications/${ids[0]}/check`, { code: '000000' }, key)).status).toBe(
+      422,
+    );
     expect((await post(`/v1/verifications/${ids[0]}/resend`, {}, key)).status).toBe(200);
-    const codeOf = (id: string): string => /\b(\d{6})\b/.exec(gateway.messages.filter((m) => m.verificationId === id).at(-1)?.body ?? '')?.[1] ?? '';
-    expect((await post(`/v1/verifications/${ids[0]}/check`, { code: codeOf(ids[0]!) }, key)).status).toBe(200);
-    expect((await post('/v1/verifications/check', { to: NUMBERS[1], code: codeOf(ids[1]!) }, key)).status).toBe(200);
-    expect((await post('/v1/verifications', { to: NUMBERS[2] }, presentedWrongKey)).status).toBe(401);
-    expect((await post('/v1/verifications', { to: 'not a number 0612345678' }, key)).status).toBe(400);
+    const codeOf = (id: string): string =>
+      /\b(\d{6})\b/.exec(
+        gateway.messages.filter((m) => m.verificationId === id).at(-1)?.body ?? '',
+      )?.[1] ?? '';
+    expect(
+      (await post(`/v1/verifications/${ids[0]}/check`, { code: codeOf(ids[0]!) }, key)).status,
+    ).toBe(200);
+    expect(
+      (await post('/v1/verifications/check', { to: NUMBERS[1], code: codeOf(ids[1]!) }, key))
+        .status,
+    ).toBe(200);
+    expect((await post('/v1/verifications', { to: NUMBERS[2] }, presentedWrongKey)).status).toBe(
+      401,
+    );
+    expect((await post('/v1/verifications', { to: 'not a number 0612345678' }, key)).status).toBe(
+      400,
+    );
 
     // Provider faults: an error text that echoes the message, then a garbage answer.
     gateway.mode = 'fail-echoing';
@@ -73,10 +93,14 @@ describe('no secret in any log line (real server, LOG_LEVEL=trace)', { timeout: 
 
     expect(await server.stop('SIGTERM')).toBe(0);
     const logs = server.output();
-    const codes = gateway.messages.map((m) => /\b(\d{6})\b/.exec(m.body)?.[1]).filter((c): c is string => c !== undefined);
+    const codes = gateway.messages
+      .map((m) => /\b(\d{6})\b/.exec(m.body)?.[1])
+      .filter((c): c is string => c !== undefined);
     expect(codes.length).toBeGreaterThanOrEqual(6);
     const lines = logs.split('\n').filter(Boolean);
-    console.log(`[logs] ${lines.length} lines at trace level, ${Buffer.byteLength(logs)} bytes; searched for ${codes.length} codes, the pepper, 2 API keys (+1 wrong one), ${NUMBERS.length} numbers in 3 spellings`);
+    console.log(
+      `[logs] ${lines.length} lines at trace level, ${Buffer.byteLength(logs)} bytes; searched for ${codes.length} codes, the pepper, 2 API keys (+1 wrong one), ${NUMBERS.length} numbers in 3 spellings`,
+    );
     expect(lines.length).toBeGreaterThan(10);
 
     const forbidden: [string, string][] = [

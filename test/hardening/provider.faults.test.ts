@@ -43,22 +43,36 @@ interface Fault {
 
 const accepted = (res: ServerResponse, protocol: Protocol): void => {
   if (protocol === 'http') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `gw-${randomBytes(6).toString('hex')}` }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ id: `gw-${randomBytes(6).toString('hex')}` }));
   } else {
-    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM${randomBytes(16).toString('hex')}`, status: 'queued' }));
+    res
+      .writeHead(201, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ sid: `SM${randomBytes(16).toString('hex')}`, status: 'queued' }));
   }
 };
 
 const messageOf = (request: RecordedRequest, protocol: Protocol): string =>
-  protocol === 'http' ? ((JSON.parse(request.body) as { body?: string }).body ?? '') : (new URLSearchParams(request.body).get('Body') ?? '');
+  protocol === 'http'
+    ? ((JSON.parse(request.body) as { body?: string }).body ?? '')
+    : (new URLSearchParams(request.body).get('Body') ?? '');
 
-const HTML_PAGE = '<!doctype html><html><head><title>Service Unavailable</title></head><body><h1>Please try again later</h1></body></html>';
+const HTML_PAGE =
+  '<!doctype html><html><head><title>Service Unavailable</title></head><body><h1>Please try again later</h1></body></html>';
 
 const FAULTS: Fault[] = [
-  { name: 'never answers', sms: () => undefined, outcome: { http: 'timeout', twilio: 'timeout' }, transient: true, hangs: true },
+  {
+    name: 'never answers',
+    sms: () => undefined,
+    outcome: { http: 'timeout', twilio: 'timeout' },
+    transient: true,
+    hangs: true,
+  },
   {
     name: 'answers after the timeout',
-    sms: (res, _req, protocol) => setTimeout(() => res.writable && accepted(res, protocol), TIMEOUT_MS + 250),
+    sms: (res, _req, protocol) =>
+      setTimeout(() => res.writable && accepted(res, protocol), TIMEOUT_MS + 250),
     outcome: { http: 'timeout', twilio: 'timeout' },
     transient: true,
     hangs: true,
@@ -67,10 +81,16 @@ const FAULTS: Fault[] = [
     name: '503 echoing the message (code included) in its error',
     sms: (res, req, protocol) =>
       protocol === 'http'
-        ? res.writeHead(503, { 'content-type': 'text/plain' }).end(`could not deliver "${messageOf(req, protocol)}"`)
-        : res
-            .writeHead(503, { 'content-type': 'application/json' })
-            .end(JSON.stringify({ code: 20503, message: `Service unavailable for "${messageOf(req, protocol)}"`, status: 503 })),
+        ? res
+            .writeHead(503, { 'content-type': 'text/plain' })
+            .end(`could not deliver "${messageOf(req, protocol)}"`)
+        : res.writeHead(503, { 'content-type': 'application/json' }).end(
+            JSON.stringify({
+              code: 20503,
+              message: `Service unavailable for "${messageOf(req, protocol)}"`,
+              status: 503,
+            }),
+          ),
     outcome: { http: 'http_503', twilio: 'twilio_20503' },
     transient: true,
   },
@@ -88,7 +108,8 @@ const FAULTS: Fault[] = [
   },
   {
     name: '2xx with a body that is not JSON',
-    sms: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('OK \u0000\u00ff garbage'),
+    sms: (res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('OK \u0000\u00ff garbage'),
     outcome: { http: 'invalid_response', twilio: 'invalid_response' },
     transient: false,
   },
@@ -100,7 +121,8 @@ const FAULTS: Fault[] = [
   },
   {
     name: '2xx with JSON of the wrong shape (an array)',
-    sms: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('[{"sid":"SM1","id":"gw-1"}]'),
+    sms: (res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[{"sid":"SM1","id":"gw-1"}]'),
     outcome: { http: 'invalid_response', twilio: 'invalid_response' },
     transient: false,
   },
@@ -108,7 +130,10 @@ const FAULTS: Fault[] = [
     // The http protocol makes the id optional (the send counts, the timed fallback covers it);
     // Twilio always names what it created.
     name: '2xx with a JSON object without an id or sid',
-    sms: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"queued","id":{"nested":true}}'),
+    sms: (res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end('{"status":"queued","id":{"nested":true}}'),
     outcome: { http: 'sent', twilio: 'invalid_response' },
     transient: false,
   },
@@ -122,7 +147,12 @@ const FAULTS: Fault[] = [
     outcome: { http: 'network_error', twilio: 'network_error' },
     transient: true,
   },
-  { name: 'accepts and never calls back', sms: (res, _req, protocol) => accepted(res, protocol), outcome: { http: 'sent', twilio: 'sent' }, transient: false },
+  {
+    name: 'accepts and never calls back',
+    sms: (res, _req, protocol) => accepted(res, protocol),
+    outcome: { http: 'sent', twilio: 'sent' },
+    transient: false,
+  },
 ];
 
 /** One loopback server for both protocols: the SMS side does `fault`, the voice side accepts every call. */
@@ -130,11 +160,18 @@ async function startFaultyGateway(protocol: Protocol, fault: Fault) {
   const sms: RecordedRequest[] = [];
   const calls: RecordedRequest[] = [];
   const gateway = await startServer((request, res) => {
-    const isCall = protocol === 'http' ? request.url === '/call' : request.url.endsWith('/Calls.json');
+    const isCall =
+      protocol === 'http' ? request.url === '/call' : request.url.endsWith('/Calls.json');
     if (isCall) {
       calls.push(request);
-      if (protocol === 'http') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `call-${calls.length}` }));
-      else res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `CA${randomBytes(16).toString('hex')}`, status: 'queued' }));
+      if (protocol === 'http')
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ id: `call-${calls.length}` }));
+      else
+        res
+          .writeHead(201, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ sid: `CA${randomBytes(16).toString('hex')}`, status: 'queued' }));
       return;
     }
     sms.push(request);
@@ -143,7 +180,9 @@ async function startFaultyGateway(protocol: Protocol, fault: Fault) {
   /** `To` or `From` of a request, in either protocol's spelling. */
   const field = (request: RecordedRequest, name: 'To' | 'From'): string =>
     protocol === 'http'
-      ? ((JSON.parse(request.body) as { to?: string; from?: string })[name === 'To' ? 'to' : 'from'] ?? '')
+      ? ((JSON.parse(request.body) as { to?: string; from?: string })[
+          name === 'To' ? 'to' : 'from'
+        ] ?? '')
       : (new URLSearchParams(request.body).get(name) ?? '');
   return {
     ...gateway,
@@ -151,8 +190,12 @@ async function startFaultyGateway(protocol: Protocol, fault: Fault) {
     calls,
     /** Codes the gateway was given for a number: every SMS code and every flash call's last 6 digits. */
     codesFor(to: string): string[] {
-      const smsCodes = sms.filter((r) => field(r, 'To') === to).map((r) => /\b(\d{6})\b/.exec(messageOf(r, protocol))?.[1] ?? '');
-      const callCodes = calls.filter((r) => field(r, 'To') === to).map((r) => field(r, 'From').slice(-6));
+      const smsCodes = sms
+        .filter((r) => field(r, 'To') === to)
+        .map((r) => /\b(\d{6})\b/.exec(messageOf(r, protocol))?.[1] ?? '');
+      const callCodes = calls
+        .filter((r) => field(r, 'To') === to)
+        .map((r) => field(r, 'From').slice(-6));
       return [...smsCodes, ...callCodes].filter((c) => /^\d{6}$/.test(c));
     },
     smsTo: (to: string) => sms.filter((r) => field(r, 'To') === to).length,
@@ -177,8 +220,23 @@ function envFor(protocol: Protocol, url: string): Record<string, string> {
     PUBLIC_BASE_URL: 'https://verify.example.com',
   };
   return protocol === 'http'
-    ? { ...common, SMS_PROVIDER: 'http', SMS_HTTP_URL: `${url}/sms`, SMS_HTTP_SECRET: SECRET, VOICE_PROVIDER: 'http', VOICE_HTTP_URL: `${url}/call` }
-    : { ...common, SMS_PROVIDER: 'twilio', VOICE_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_BASE_URL: url, TWILIO_FROM: '+15005550006' };
+    ? {
+        ...common,
+        SMS_PROVIDER: 'http',
+        SMS_HTTP_URL: `${url}/sms`,
+        SMS_HTTP_SECRET: SECRET,
+        VOICE_PROVIDER: 'http',
+        VOICE_HTTP_URL: `${url}/call`,
+      }
+    : {
+        ...common,
+        SMS_PROVIDER: 'twilio',
+        VOICE_PROVIDER: 'twilio',
+        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+        TWILIO_BASE_URL: url,
+        TWILIO_FROM: '+15005550006',
+      };
 }
 
 /**
@@ -194,7 +252,10 @@ function latencyBoundMs(t: TestApp, fault: Fault): number {
 
 const stats = (samples: number[]): { median: number; max: number } => {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { median: Math.round(sorted[Math.floor(sorted.length / 2)]!), max: Math.round(sorted.at(-1)!) };
+  return {
+    median: Math.round(sorted[Math.floor(sorted.length / 2)]!),
+    max: Math.round(sorted.at(-1)!),
+  };
 };
 
 interface EventView {
@@ -206,7 +267,10 @@ interface EventView {
   verificationId: string | null;
 }
 
-async function failuresOf(t: TestApp, verificationId: string): Promise<{ events: EventView[]; text: string }> {
+async function failuresOf(
+  t: TestApp,
+  verificationId: string,
+): Promise<{ events: EventView[]; text: string }> {
   const response = await t.call('GET', `/v1/events?kind=failure&verificationId=${verificationId}`);
   const text = await response.text();
   expect(response.status, text).toBe(200);
@@ -225,97 +289,131 @@ describe.each(['http', 'twilio'] as const)('provider faults (%s gateway)', (prot
     gateway = undefined;
   });
 
-  it.each(FAULTS.map((fault) => [fault.name, fault] as const))('%s: bounded wait, fallback, failure record, no 500, no code in a response', async (_name, fault) => {
-    gateway = await startFaultyGateway(protocol, fault);
-    t = await createTestApp({ env: envFor(protocol, gateway.url) });
-    const app = t;
-    const outcome = fault.outcome[protocol];
-    const immediate = outcome !== 'sent';
-    const runs = fault.hangs ? 4 : 6;
-    const bound = latencyBoundMs(app, fault);
-    const latencies: number[] = [];
-    const started: { id: string; to: string }[] = [];
+  it.each(FAULTS.map((fault) => [fault.name, fault] as const))(
+    '%s: bounded wait, fallback, failure record, no 500, no code in a response',
+    async (_name, fault) => {
+      gateway = await startFaultyGateway(protocol, fault);
+      t = await createTestApp({ env: envFor(protocol, gateway.url) });
+      const app = t;
+      const outcome = fault.outcome[protocol];
+      const immediate = outcome !== 'sent';
+      const runs = fault.hangs ? 4 : 6;
+      const bound = latencyBoundMs(app, fault);
+      const latencies: number[] = [];
+      const started: { id: string; to: string }[] = [];
 
-    for (let i = 0; i < runs; i++) {
-      const to = `+336123450${String(i).padStart(2, '0')}`;
-      const before = performance.now();
-      const response = await app.call('POST', '/v1/verifications', { body: { to, channel: 'auto' } });
-      const text = await response.text();
-      latencies.push(performance.now() - before);
-      expect(response.status, text).toBe(201);
-      const view = JSON.parse(text) as { id: string; channel: string; deliveries: { channel: string; status: string; error: { code: string } | null }[]; fallback: { state: string; reason: string | null } };
-      started.push({ id: view.id, to });
-      for (const code of gateway.codesFor(to)) expect(text).not.toContain(code);
-      expect(gateway.smsTo(to)).toBe(fault.transient ? RETRIES + 1 : 1);
-      if (immediate) {
-        expect(view.channel).toBe('flashcall');
-        expect(view.fallback).toMatchObject({ state: 'done', reason: 'provider_failed' });
-        expect(view.deliveries).toEqual([
-          expect.objectContaining({ channel: 'sms', status: 'failed', error: expect.objectContaining({ code: outcome }) }),
-          expect.objectContaining({ channel: 'flashcall', status: 'sent', error: null }),
+      for (let i = 0; i < runs; i++) {
+        const to = `+336123450${String(i).padStart(2, '0')}`;
+        const before = performance.now();
+        const response = await app.call('POST', '/v1/verifications', {
+          body: { to, channel: 'auto' },
+        });
+        const text = await response.text();
+        latencies.push(performance.now() - before);
+        expect(response.status, text).toBe(201);
+        const view = JSON.parse(text) as {
+          id: string;
+          channel: string;
+          deliveries: { channel: string; status: string; error: { code: string } | null }[];
+          fallback: { state: string; reason: string | null };
+        };
+        started.push({ id: view.id, to });
+        for (const code of gateway.codesFor(to)) expect(text).not.toContain(code);
+        expect(gateway.smsTo(to)).toBe(fault.transient ? RETRIES + 1 : 1);
+        if (immediate) {
+          expect(view.channel).toBe('flashcall');
+          expect(view.fallback).toMatchObject({ state: 'done', reason: 'provider_failed' });
+          expect(view.deliveries).toEqual([
+            expect.objectContaining({
+              channel: 'sms',
+              status: 'failed',
+              error: expect.objectContaining({ code: outcome }),
+            }),
+            expect.objectContaining({ channel: 'flashcall', status: 'sent', error: null }),
+          ]);
+          expect(gateway.callsTo(to)).toBe(1);
+        } else {
+          expect(view.channel).toBe('sms');
+          expect(view.fallback).toMatchObject({ state: 'scheduled', reason: null });
+          expect(view.deliveries).toEqual([
+            expect.objectContaining({ channel: 'sms', status: 'sent', error: null }),
+          ]);
+          expect(gateway.callsTo(to)).toBe(0);
+        }
+      }
+      expect(Math.max(...latencies)).toBeLessThan(bound);
+      if (fault.hangs)
+        expect(Math.min(...latencies)).toBeGreaterThanOrEqual(TIMEOUT_MS * (RETRIES + 1) * 0.95);
+
+      if (!immediate) {
+        // Nothing came back: the real scheduler places every call once the fake clock passes the due time.
+        const scheduler = createFallbackScheduler(app.deps.delivery.flashCalls!, {
+          intervalMs: 20,
+          logger: createLogger({ level: 'silent' }),
+        });
+        scheduler.start();
+        try {
+          app.clock.advance(FALLBACK_AFTER_SECONDS * 1000 - 1);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          expect(gateway.calls).toHaveLength(0);
+          app.clock.advance(1);
+          const waitStart = performance.now();
+          while (gateway.calls.length < runs && performance.now() - waitStart < 10_000)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        } finally {
+          await scheduler.stop();
+        }
+        for (const { to } of started) expect(gateway.callsTo(to)).toBe(1);
+      }
+
+      const expectedReason = immediate ? 'delivery_failed' : 'delivery_unconfirmed';
+      for (const { id, to } of started) {
+        const current = await app.call('GET', `/v1/verifications/${id}`);
+        const text = await current.text();
+        expect(current.status, text).toBe(200);
+        expect(JSON.parse(text)).toMatchObject({
+          channel: 'flashcall',
+          fallback: { state: 'done', reason: immediate ? 'provider_failed' : 'no_check' },
+        });
+        const failures = await failuresOf(app, id);
+        expect(failures.events).toEqual([
+          expect.objectContaining({
+            kind: 'failure',
+            reason: expectedReason,
+            provider: protocol,
+            rule: immediate ? null : 'fallback:no_check',
+            providerError: expect.stringMatching(
+              immediate
+                ? new RegExp(`^${outcome}: `)
+                : /^no_receipt: accepted( as \S+)?, no delivery receipt and no check within 45 s$/,
+            ),
+          }),
         ]);
-        expect(gateway.callsTo(to)).toBe(1);
-      } else {
-        expect(view.channel).toBe('sms');
-        expect(view.fallback).toMatchObject({ state: 'scheduled', reason: null });
-        expect(view.deliveries).toEqual([expect.objectContaining({ channel: 'sms', status: 'sent', error: null })]);
-        expect(gateway.callsTo(to)).toBe(0);
+        for (const code of gateway.codesFor(to)) {
+          expect(text).not.toContain(code);
+          expect(failures.text).not.toContain(code);
+        }
       }
-    }
-    expect(Math.max(...latencies)).toBeLessThan(bound);
-    if (fault.hangs) expect(Math.min(...latencies)).toBeGreaterThanOrEqual(TIMEOUT_MS * (RETRIES + 1) * 0.95);
+      // The reports API counts one failure per verification, under the right reason.
+      const report = await app.call('GET', '/v1/reports/failures?groupBy=reason');
+      expect(report.status).toBe(200);
+      expect(
+        ((await report.json()) as { groups: { key: string; count: number }[] }).groups,
+      ).toEqual([{ key: expectedReason, count: runs }]);
 
-    if (!immediate) {
-      // Nothing came back: the real scheduler places every call once the fake clock passes the due time.
-      const scheduler = createFallbackScheduler(app.deps.delivery.flashCalls!, { intervalMs: 20, logger: createLogger({ level: 'silent' }) });
-      scheduler.start();
-      try {
-        app.clock.advance(FALLBACK_AFTER_SECONDS * 1000 - 1);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        expect(gateway.calls).toHaveLength(0);
-        app.clock.advance(1);
-        const waitStart = performance.now();
-        while (gateway.calls.length < runs && performance.now() - waitStart < 10_000) await new Promise((resolve) => setTimeout(resolve, 20));
-      } finally {
-        await scheduler.stop();
-      }
-      for (const { to } of started) expect(gateway.callsTo(to)).toBe(1);
-    }
-
-    const expectedReason = immediate ? 'delivery_failed' : 'delivery_unconfirmed';
-    for (const { id, to } of started) {
-      const current = await app.call('GET', `/v1/verifications/${id}`);
-      const text = await current.text();
-      expect(current.status, text).toBe(200);
-      expect(JSON.parse(text)).toMatchObject({ channel: 'flashcall', fallback: { state: 'done', reason: immediate ? 'provider_failed' : 'no_check' } });
-      const failures = await failuresOf(app, id);
-      expect(failures.events).toEqual([
-        expect.objectContaining({
-          kind: 'failure',
-          reason: expectedReason,
-          provider: protocol,
-          rule: immediate ? null : 'fallback:no_check',
-          providerError: expect.stringMatching(immediate ? new RegExp(`^${outcome}: `) : /^no_receipt: accepted( as \S+)?, no delivery receipt and no check within 45 s$/),
-        }),
-      ]);
-      for (const code of gateway.codesFor(to)) {
-        expect(text).not.toContain(code);
-        expect(failures.text).not.toContain(code);
-      }
-    }
-    // The reports API counts one failure per verification, under the right reason.
-    const report = await app.call('GET', '/v1/reports/failures?groupBy=reason');
-    expect(report.status).toBe(200);
-    expect(((await report.json()) as { groups: { key: string; count: number }[] }).groups).toEqual([{ key: expectedReason, count: runs }]);
-
-    const { median, max } = stats(latencies);
-    figures.push(`${protocol.padEnd(6)} ${fault.name.padEnd(52)} n=${runs} median ${median} ms, max ${max} ms (bound ${Math.round(bound)} ms); ${runs} × ${expectedReason}`);
-  });
+      const { median, max } = stats(latencies);
+      figures.push(
+        `${protocol.padEnd(6)} ${fault.name.padEnd(52)} n=${runs} median ${median} ms, max ${max} ms (bound ${Math.round(bound)} ms); ${runs} × ${expectedReason}`,
+      );
+    },
+  );
 });
 
 describe('provider fault figures', () => {
   it('prints the caller latency per fault', () => {
     expect(figures.length).toBeGreaterThan(0);
-    console.log(`\n[provider faults] SMS_HTTP_TIMEOUT_MS=${TIMEOUT_MS}, PROVIDER_RETRIES=${RETRIES}, PROVIDER_RETRY_BASE_MS=${RETRY_BASE_MS}\n  ${figures.join('\n  ')}\n`);
+    console.log(
+      `\n[provider faults] SMS_HTTP_TIMEOUT_MS=${TIMEOUT_MS}, PROVIDER_RETRIES=${RETRIES}, PROVIDER_RETRY_BASE_MS=${RETRY_BASE_MS}\n  ${figures.join('\n  ')}\n`,
+    );
   });
 });

@@ -50,7 +50,8 @@ describe('graceful shutdown on SIGTERM (real server)', { timeout: 60_000 }, () =
       }).then(async (r) => ({ status: r.status, body: await r.text() })),
     );
     const deadline = performance.now() + 20_000;
-    while (gateway.pending() < IN_FLIGHT && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (gateway.pending() < IN_FLIGHT && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     expect(gateway.pending()).toBe(IN_FLIGHT);
 
     const signalled = performance.now();
@@ -64,7 +65,9 @@ describe('graceful shutdown on SIGTERM (real server)', { timeout: 60_000 }, () =
     const finishedMs = Math.round(performance.now() - signalled);
     const code = await exited;
     const tookMs = Math.round(performance.now() - signalled);
-    console.log(`[SIGTERM] ${IN_FLIGHT} in flight: ${results.filter((r) => r.status === 201).length} finished with 201; new connection after the signal: ${late}; exit ${code} after ${tookMs} ms (in-flight answered by ${finishedMs} ms)`);
+    console.log(
+      `[SIGTERM] ${IN_FLIGHT} in flight: ${results.filter((r) => r.status === 201).length} finished with 201; new connection after the signal: ${late}; exit ${code} after ${tookMs} ms (in-flight answered by ${finishedMs} ms)`,
+    );
 
     expect(results.map((r) => r.status)).toEqual(Array(IN_FLIGHT).fill(201));
     expect(late).toBe('refused');
@@ -74,60 +77,71 @@ describe('graceful shutdown on SIGTERM (real server)', { timeout: 60_000 }, () =
   });
 });
 
-describe('SIGTERM while handlers of abandoned requests still run (real server)', { timeout: 60_000 }, () => {
-  it('waits for a handler whose client hung up before closing the database: its delivery and records are written, nothing fails', async () => {
-    const gateway = await startGateway();
-    const dataDir = mkdtempSync(join(tmpdir(), 'otp-hangup-'));
-    const server = await startServer({
-      ...RELAXED_LIMITS,
-      ADMIN_API_KEY: ADMIN_KEY,
-      DATA_DIR: dataDir,
-      SMS_PROVIDER: 'http',
-      SMS_HTTP_URL: gateway.url,
-      SMS_HTTP_SECRET: 'gateway-secret-0123456789',
-      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-    });
-    try {
-      gateway.mode = 'slow';
-      gateway.slowMs = 1000;
-      // The client gives up while the gateway is still answering: its socket closes, its handler runs on.
-      const abandoned = new AbortController();
-      const request = fetch(`${server.url}/v1/verifications`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ to: '+14155550199' }),
-        signal: abandoned.signal,
-      }).catch(() => 'aborted');
-      const deadline = performance.now() + 20_000;
-      while (gateway.pending() < 1 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      abandoned.abort();
-      expect(await request).toBe('aborted');
-      await new Promise((r) => setTimeout(r, 100));
-      // No connection is left, but the handler still waits for the gateway.
-      expect(await server.stop('SIGTERM')).toBe(0);
-      const output = server.output();
-      expect(output).not.toMatch(/"level":50/);
-      expect(output).not.toContain('Cannot use a pool after calling end');
-      expect(output).not.toContain('The database connection is not open');
-      expect(output).toContain('"msg":"stopped"');
-      // The handler finished: the gateway's answer is recorded, not left "queued" by an early exit.
-      const db = new Database(join(dataDir, 'verify.db'), { readonly: true });
+describe(
+  'SIGTERM while handlers of abandoned requests still run (real server)',
+  { timeout: 60_000 },
+  () => {
+    it('waits for a handler whose client hung up before closing the database: its delivery and records are written, nothing fails', async () => {
+      const gateway = await startGateway();
+      const dataDir = mkdtempSync(join(tmpdir(), 'otp-hangup-'));
+      const server = await startServer({
+        ...RELAXED_LIMITS,
+        ADMIN_API_KEY: ADMIN_KEY,
+        DATA_DIR: dataDir,
+        SMS_PROVIDER: 'http',
+        SMS_HTTP_URL: gateway.url,
+        SMS_HTTP_SECRET: 'gateway-secret-0123456789',
+        SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      });
       try {
-        expect(db.prepare('SELECT status FROM deliveries').all()).toEqual([{ status: 'sent' }]);
-        expect(db.prepare("SELECT count(*) AS n FROM events WHERE reason = 'sent'").get()).toEqual({ n: 1 });
+        gateway.mode = 'slow';
+        gateway.slowMs = 1000;
+        // The client gives up while the gateway is still answering: its socket closes, its handler runs on.
+        const abandoned = new AbortController();
+        const request = fetch(`${server.url}/v1/verifications`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ to: '+14155550199' }),
+          signal: abandoned.signal,
+        }).catch(() => 'aborted');
+        const deadline = performance.now() + 20_000;
+        while (gateway.pending() < 1 && performance.now() < deadline)
+          await new Promise((r) => setTimeout(r, 10));
+        abandoned.abort();
+        expect(await request).toBe('aborted');
+        await new Promise((r) => setTimeout(r, 100));
+        // No connection is left, but the handler still waits for the gateway.
+        expect(await server.stop('SIGTERM')).toBe(0);
+        const output = server.output();
+        expect(output).not.toMatch(/"level":50/);
+        expect(output).not.toContain('Cannot use a pool after calling end');
+        expect(output).not.toContain('The database connection is not open');
+        expect(output).toContain('"msg":"stopped"');
+        // The handler finished: the gateway's answer is recorded, not left "queued" by an early exit.
+        const db = new Database(join(dataDir, 'verify.db'), { readonly: true });
+        try {
+          expect(db.prepare('SELECT status FROM deliveries').all()).toEqual([{ status: 'sent' }]);
+          expect(
+            db.prepare("SELECT count(*) AS n FROM events WHERE reason = 'sent'").get(),
+          ).toEqual({ n: 1 });
+        } finally {
+          db.close();
+        }
       } finally {
-        db.close();
+        await server.stop('SIGKILL');
+        await gateway.close();
       }
-    } finally {
-      await server.stop('SIGKILL');
-      await gateway.close();
-    }
-  });
-});
+    });
+  },
+);
 
 describe('SIGTERM when nobody reads the output any more (real server)', { timeout: 60_000 }, () => {
   it('exits 0 within the bound although every log write fails with EPIPE', async () => {
-    const server = await startServer({ ADMIN_API_KEY: ADMIN_KEY, DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-epipe-')), SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
+    const server = await startServer({
+      ADMIN_API_KEY: ADMIN_KEY,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'otp-epipe-')),
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    });
     try {
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       // A log shipper that died: our ends of the server's stdout and stderr are closed.
@@ -135,7 +149,12 @@ describe('SIGTERM when nobody reads the output any more (real server)', { timeou
       server.child.stderr?.destroy();
       const signalled = performance.now();
       // Bounded: a hung process fails the test here and is then SIGKILLed, never left behind.
-      const code = await Promise.race([server.stop('SIGTERM'), new Promise<string>((resolve) => setTimeout(() => resolve('still running'), EXIT_BOUND_MS + 2000))]);
+      const code = await Promise.race([
+        server.stop('SIGTERM'),
+        new Promise<string>((resolve) =>
+          setTimeout(() => resolve('still running'), EXIT_BOUND_MS + 2000),
+        ),
+      ]);
       const tookMs = Math.round(performance.now() - signalled);
       console.log(`[SIGTERM, stdout closed] exit ${code} after ${tookMs} ms`);
       expect(code).toBe(0);

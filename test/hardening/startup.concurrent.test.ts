@@ -17,7 +17,11 @@ const INSTANCES = 5;
 
 function boot(dir: string, at: number): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/hardening/fixtures/boot.ts', dir, String(at)], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' } });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/hardening/fixtures/boot.ts', dir, String(at)],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '' } },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -33,7 +37,10 @@ describe('instances starting together on one data directory', { timeout: 90_000 
       const at = Date.now() + 6000;
       const results = await Promise.all(Array.from({ length: INSTANCES }, () => boot(dir, at)));
       for (const result of results) expect(result.code, result.output).toBe(0);
-      const printed = results.map((r) => JSON.parse(r.output.trim().split('\n').at(-1)!) as { tables: number; digest: string });
+      const printed = results.map(
+        (r) =>
+          JSON.parse(r.output.trim().split('\n').at(-1)!) as { tables: number; digest: string },
+      );
       expect(new Set(printed.map((p) => p.digest)).size).toBe(1);
       expect(new Set(printed.map((p) => p.tables)).size).toBe(1);
       expect(printed[0]!.tables).toBeGreaterThan(5);

@@ -11,7 +11,20 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, posix, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,18 +65,27 @@ export function parseDockerfile(text: string): DockerStage[] {
     const stage = stages.at(-1);
     switch (keyword.toUpperCase()) {
       case 'FROM':
-        stages.push({ name: /\sAS\s+(\S+)/i.exec(` ${args}`)?.[1], workdir: '/', steps: [], copies: [], env: {}, cmd: undefined });
+        stages.push({
+          name: /\sAS\s+(\S+)/i.exec(` ${args}`)?.[1],
+          workdir: '/',
+          steps: [],
+          copies: [],
+          env: {},
+          cmd: undefined,
+        });
         break;
       case 'WORKDIR':
         if (stage) stage.workdir = posix.resolve(stage.workdir, args);
         break;
       case 'COPY': {
-        if (args.startsWith('[')) throw new Error(`COPY in JSON form is not read by this helper: ${line}`);
+        if (args.startsWith('['))
+          throw new Error(`COPY in JSON form is not read by this helper: ${line}`);
         const words = rest.filter((word) => !word.startsWith('--') || word.startsWith('--from='));
         const from = words.find((word) => word.startsWith('--from='))?.slice('--from='.length);
         const paths = words.filter((word) => !word.startsWith('--'));
         const destination = paths.pop();
-        if (!stage || !destination || paths.length === 0) throw new Error(`unreadable COPY: ${line}`);
+        if (!stage || !destination || paths.length === 0)
+          throw new Error(`unreadable COPY: ${line}`);
         const copy = { from, sources: paths, destination };
         stage.copies.push(copy);
         stage.steps.push({ copy });
@@ -75,11 +97,15 @@ export function parseDockerfile(text: string): DockerStage[] {
       case 'ENV':
         for (const pair of args.split(/\s+/)) {
           const [name, ...value] = pair.split('=');
-          if (stage && name && value.length > 0) stage.env[name] = value.join('=').replace(/^"(.*)"$/, '$1');
+          if (stage && name && value.length > 0)
+            stage.env[name] = value.join('=').replace(/^"(.*)"$/, '$1');
         }
         break;
       case 'CMD':
-        if (stage) stage.cmd = args.startsWith('[') ? (JSON.parse(args) as string[]) : ['/bin/sh', '-c', args];
+        if (stage)
+          stage.cmd = args.startsWith('[')
+            ? (JSON.parse(args) as string[])
+            : ['/bin/sh', '-c', args];
         break;
       default:
         break;
@@ -118,30 +144,48 @@ function inputsDigest(stages: DockerStage[]): string {
   const hash = createHash('sha256').update(readFileSync(join(ROOT, 'Dockerfile')));
   for (const copy of stages.flatMap((stage) => stage.copies).filter((c) => c.from === undefined)) {
     for (const source of copy.sources) {
-      for (const file of filesUnder(join(ROOT, source))) hash.update(relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+      for (const file of filesUnder(join(ROOT, source)))
+        hash.update(relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
     }
   }
   return hash.digest('hex').slice(0, 16);
 }
 
 /** Copies a COPY line's sources into `dir` (the stage's WORKDIR here); node_modules becomes a symlink to where it is. */
-function applyCopy(copy: DockerCopy, stage: DockerStage, dir: string, resolveSource: (copy: DockerCopy, source: string) => string): void {
-  const destination = join(dir, posix.relative(stage.workdir, posix.resolve(stage.workdir, copy.destination)));
+function applyCopy(
+  copy: DockerCopy,
+  stage: DockerStage,
+  dir: string,
+  resolveSource: (copy: DockerCopy, source: string) => string,
+): void {
+  const destination = join(
+    dir,
+    posix.relative(stage.workdir, posix.resolve(stage.workdir, copy.destination)),
+  );
   const intoDirectory = copy.destination.endsWith('/') || copy.sources.length > 1;
   for (const source of copy.sources) {
     const from = resolveSource(copy, source);
-    if (!existsSync(from)) throw new Error(`the Dockerfile copies ${source}, which does not exist (${from})`);
-    const to = intoDirectory && !statSync(from).isDirectory() ? join(destination, basename(source)) : destination;
+    if (!existsSync(from))
+      throw new Error(`the Dockerfile copies ${source}, which does not exist (${from})`);
+    const to =
+      intoDirectory && !statSync(from).isDirectory()
+        ? join(destination, basename(source))
+        : destination;
     mkdirSync(join(to, '..'), { recursive: true });
     // npm ci's node_modules is a symlink to the repository's; a pruned one is a directory of symlinks into it.
-    if (basename(source) === 'node_modules' && lstatSync(from).isSymbolicLink()) symlinkSync(realpathSync(from), to);
+    if (basename(source) === 'node_modules' && lstatSync(from).isSymbolicLink())
+      symlinkSync(realpathSync(from), to);
     else cpSync(from, to, { recursive: true, verbatimSymlinks: true });
   }
 }
 
 async function npm(args: string[], dir: string, what: string): Promise<string> {
   try {
-    const { stdout } = await run('npm', args, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir }, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('npm', args, {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir },
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
@@ -154,7 +198,11 @@ async function npm(args: string[], dir: string, what: string): Promise<string> {
  * to the top-level production packages (nested ones come inside their parent).
  */
 async function pruneDevDependencies(dir: string): Promise<void> {
-  const listed = await npm(['ls', '--omit=dev', '--all', '--parseable'], ROOT, 'npm ls --omit=dev fails in the repository');
+  const listed = await npm(
+    ['ls', '--omit=dev', '--all', '--parseable'],
+    ROOT,
+    'npm ls --omit=dev fails in the repository',
+  );
   const modules = join(ROOT, 'node_modules');
   const topLevel = listed
     .split('\n')
@@ -170,8 +218,14 @@ async function pruneDevDependencies(dir: string): Promise<void> {
 
 /** The RUN lines that matter here, in the order a command runs them; the rest (apt-get, mkdir, chown) are skipped. */
 async function runStep(command: string, dir: string): Promise<void> {
-  if (/\bnpm ci\b/.test(command)) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  if (/\bnpm run build\b/.test(command)) await npm(['run', 'build'], dir, "npm run build fails on the files the Dockerfile's build stage copies");
+  if (/\bnpm ci\b/.test(command))
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  if (/\bnpm run build\b/.test(command))
+    await npm(
+      ['run', 'build'],
+      dir,
+      "npm run build fails on the files the Dockerfile's build stage copies",
+    );
   if (/\bnpm prune --omit=dev\b/.test(command)) await pruneDevDependencies(dir);
 }
 
@@ -185,7 +239,10 @@ async function assemble(stages: DockerStage[], target: string): Promise<void> {
       if ('run' in step) await runStep(step.run, dir);
       else
         applyCopy(step.copy, stage, dir, (c, source) => {
-          if (c.from !== undefined) throw new Error(`a COPY --from inside a build stage is not read by this helper: ${c.from}`);
+          if (c.from !== undefined)
+            throw new Error(
+              `a COPY --from inside a build stage is not read by this helper: ${c.from}`,
+            );
           return join(ROOT, source);
         });
     }
@@ -198,7 +255,10 @@ async function assemble(stages: DockerStage[], target: string): Promise<void> {
       if (c.from === undefined) return join(ROOT, source);
       const from = built.get(c.from);
       if (!from) throw new Error(`COPY --from=${c.from}: no such build stage`);
-      return join(from.dir, posix.relative(from.stage.workdir, posix.resolve(from.stage.workdir, source)));
+      return join(
+        from.dir,
+        posix.relative(from.stage.workdir, posix.resolve(from.stage.workdir, source)),
+      );
     });
   }
 }
@@ -209,12 +269,18 @@ let pending: Promise<DockerImage> | undefined;
  * Where images are kept: outside the repository, whose node_modules Node would otherwise find by
  * walking up from dist/ whatever the image's own node_modules holds. One folder per checkout.
  */
-const CACHE = join(tmpdir(), `otp-verify-image-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`);
+const CACHE = join(
+  tmpdir(),
+  `otp-verify-image-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`,
+);
 
 /** Node resolves packages from every ancestor's node_modules: none may exist above the image. */
 function assertNoNodeModulesAbove(dir: string): void {
   for (let parent = resolve(dir, '..'); ; parent = resolve(parent, '..')) {
-    if (existsSync(join(parent, 'node_modules'))) throw new Error(`${parent}/node_modules would be found from the image's dist/: the image directory must not be under it`);
+    if (existsSync(join(parent, 'node_modules')))
+      throw new Error(
+        `${parent}/node_modules would be found from the image's dist/: the image directory must not be under it`,
+      );
     if (parent === resolve(parent, '..')) return;
   }
 }
@@ -232,7 +298,8 @@ export function buildDockerImage(): Promise<DockerImage> {
 async function buildOnce(): Promise<DockerImage> {
   const stages = dockerfile();
   const runtime = stages.at(-1);
-  if (!runtime || stages.length < 2) throw new Error('the Dockerfile has no build stage and runtime stage');
+  if (!runtime || stages.length < 2)
+    throw new Error('the Dockerfile has no build stage and runtime stage');
   const cache = CACHE;
   const target = join(cache, inputsDigest(stages));
   const ready = join(target, 'READY');
@@ -244,7 +311,8 @@ async function buildOnce(): Promise<DockerImage> {
       mkdirSync(lock);
     } catch {
       // Another process builds it; a lock older than the longest build is a crashed builder's.
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 240_000) rmSync(lock, { recursive: true, force: true });
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 240_000)
+        rmSync(lock, { recursive: true, force: true });
       if (performance.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
       await new Promise((resolveWait) => setTimeout(resolveWait, 250));
       continue;
@@ -263,12 +331,19 @@ async function buildOnce(): Promise<DockerImage> {
         rmSync(target, { recursive: true, force: true });
         renameSync(partial, target);
         // Older digests are of sources that have since changed.
-        for (const name of readdirSync(cache)) if (join(cache, name) !== target && !name.endsWith('.lock')) rmSync(join(cache, name), { recursive: true, force: true });
+        for (const name of readdirSync(cache))
+          if (join(cache, name) !== target && !name.endsWith('.lock'))
+            rmSync(join(cache, name), { recursive: true, force: true });
       }
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }
   }
   assertNoNodeModulesAbove(join(target, 'app'));
-  return { dir: join(target, 'app'), env: runtime.env, cmd: runtime.cmd ?? [], copies: runtime.copies };
+  return {
+    dir: join(target, 'app'),
+    env: runtime.env,
+    cmd: runtime.cmd ?? [],
+    copies: runtime.copies,
+  };
 }

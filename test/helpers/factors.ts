@@ -18,7 +18,11 @@ export function appCode(secret: string, atMs: number): Promise<string> {
   return generate({ secret, epoch: Math.floor(atMs / 1000) });
 }
 
-export async function enroll(t: TestApp, body: Record<string, unknown> = { user: 'user_1', type: 'totp' }, key?: string): Promise<EnrolledFactor> {
+export async function enroll(
+  t: TestApp,
+  body: Record<string, unknown> = { user: 'user_1', type: 'totp' },
+  key?: string,
+): Promise<EnrolledFactor> {
   const response = await t.call('POST', '/v1/factors', { body, key });
   const text = await response.text();
   expect(response.status, text).toBe(201);
@@ -26,9 +30,16 @@ export async function enroll(t: TestApp, body: Record<string, unknown> = { user:
 }
 
 /** Enrols and activates a factor with the code of the current step; returns it with its recovery codes. */
-export async function enrollVerified(t: TestApp, body?: Record<string, unknown>, key?: string): Promise<EnrolledFactor & { recoveryCodes: string[] }> {
+export async function enrollVerified(
+  t: TestApp,
+  body?: Record<string, unknown>,
+  key?: string,
+): Promise<EnrolledFactor & { recoveryCodes: string[] }> {
   const factor = await enroll(t, body, key);
-  const response = await t.call('POST', `/v1/factors/${factor.id}/verify`, { body: { code: await appCode(factor.secret, t.clock.now()) }, key });
+  const response = await t.call('POST', `/v1/factors/${factor.id}/verify`, {
+    body: { code: await appCode(factor.secret, t.clock.now()) },
+    key,
+  });
   const text = await response.text();
   expect(response.status, text).toBe(200);
   return { ...factor, ...(JSON.parse(text) as { recoveryCodes: string[]; status: string }) };

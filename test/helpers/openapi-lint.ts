@@ -40,10 +40,18 @@ function run(bin: string, args: string[]): Promise<{ stdout: string; stderr: str
         cwd: ROOT,
         maxBuffer: 64 * 1024 * 1024,
         // Redocly's telemetry and its update check (a request to registry.npmjs.org) stay off: nothing leaves the machine.
-        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+        env: {
+          ...process.env,
+          REDOCLY_TELEMETRY: 'off',
+          REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true',
+          NO_COLOR: '1',
+        },
       },
       // Both exit non-zero when they find errors; the JSON on stdout is the answer either way.
-      (error, stdout, stderr) => (stdout.trim() === '' && error ? reject(new Error(`${bin} failed: ${error.message}\n${stderr}`)) : resolveRun({ stdout, stderr })),
+      (error, stdout, stderr) =>
+        stdout.trim() === '' && error
+          ? reject(new Error(`${bin} failed: ${error.message}\n${stderr}`))
+          : resolveRun({ stdout, stderr }),
     );
     child.stdin?.end();
   });
@@ -51,7 +59,12 @@ function run(bin: string, args: string[]): Promise<{ stdout: string; stderr: str
 
 interface RedoclyReport {
   totals: { errors: number; warnings: number };
-  problems: { ruleId: string; severity: string; message: string; location: { pointer?: string }[] }[];
+  problems: {
+    ruleId: string;
+    severity: string;
+    message: string;
+    location: { pointer?: string }[];
+  }[];
 }
 
 /** `redocly lint` with its recommended rules (redocly.yaml). */
@@ -59,12 +72,21 @@ export const redocly: Linter = async (file) => {
   const args = ['lint', file, '--config', resolve(ROOT, 'redocly.yaml'), '--format=json'];
   const { stdout } = await run('redocly', args);
   const report = JSON.parse(stdout) as RedoclyReport;
-  const findings = report.problems.map((p) => ({ severity: p.severity, rule: p.ruleId, message: p.message, where: p.location[0]?.pointer ?? '' }));
+  const findings = report.problems.map((p) => ({
+    severity: p.severity,
+    rule: p.ruleId,
+    message: p.message,
+    where: p.location[0]?.pointer ?? '',
+  }));
   return {
     linter: 'redocly',
     command: `redocly ${args.join(' ')}`,
-    errors: findings.filter((f) => f.severity === 'error').map(({ rule, message, where }) => ({ rule, message, where })),
-    warnings: findings.filter((f) => f.severity !== 'error').map(({ rule, message, where }) => ({ rule, message, where })),
+    errors: findings
+      .filter((f) => f.severity === 'error')
+      .map(({ rule, message, where }) => ({ rule, message, where })),
+    warnings: findings
+      .filter((f) => f.severity !== 'error')
+      .map(({ rule, message, where }) => ({ rule, message, where })),
   };
 };
 
@@ -78,14 +100,31 @@ interface SpectralFinding {
 
 /** `spectral lint` with the spectral:oas ruleset (.spectral.yaml). */
 export const spectral: Linter = async (file) => {
-  const args = ['lint', '--ruleset', resolve(ROOT, '.spectral.yaml'), '--format', 'json', '--quiet', file];
+  const args = [
+    'lint',
+    '--ruleset',
+    resolve(ROOT, '.spectral.yaml'),
+    '--format',
+    'json',
+    '--quiet',
+    file,
+  ];
   const { stdout } = await run('spectral', args);
-  const findings = (JSON.parse(stdout) as SpectralFinding[]).map((f) => ({ severity: f.severity, rule: String(f.code), message: f.message, where: f.path.join('.') }));
+  const findings = (JSON.parse(stdout) as SpectralFinding[]).map((f) => ({
+    severity: f.severity,
+    rule: String(f.code),
+    message: f.message,
+    where: f.path.join('.'),
+  }));
   return {
     linter: 'spectral',
     command: `spectral ${args.join(' ')}`,
-    errors: findings.filter((f) => f.severity === 0).map(({ rule, message, where }) => ({ rule, message, where })),
-    warnings: findings.filter((f) => f.severity !== 0).map(({ rule, message, where }) => ({ rule, message, where })),
+    errors: findings
+      .filter((f) => f.severity === 0)
+      .map(({ rule, message, where }) => ({ rule, message, where })),
+    warnings: findings
+      .filter((f) => f.severity !== 0)
+      .map(({ rule, message, where }) => ({ rule, message, where })),
   };
 };
 
@@ -96,24 +135,44 @@ export const swaggerParser: Linter = async (file) => {
     await SwaggerParser.validate(file);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const details = lines.slice(1);
-    for (const line of details.length > 0 ? details : lines) errors.push({ rule: 'validate', message: line, where: /^(#\S*)/.exec(line)?.[1] ?? '' });
+    for (const line of details.length > 0 ? details : lines)
+      errors.push({ rule: 'validate', message: line, where: /^(#\S*)/.exec(line)?.[1] ?? '' });
   }
-  return { linter: 'swagger-parser', command: `SwaggerParser.validate('${file}')`, errors, warnings: [] };
+  return {
+    linter: 'swagger-parser',
+    command: `SwaggerParser.validate('${file}')`,
+    errors,
+    warnings: [],
+  };
 };
 
-export const LINTERS: Record<LintResult['linter'], Linter> = { redocly, 'swagger-parser': swaggerParser, spectral };
+export const LINTERS: Record<LintResult['linter'], Linter> = {
+  redocly,
+  'swagger-parser': swaggerParser,
+  spectral,
+};
 
 /** Why a result fails: any error, or more warnings than the budget. Empty when it passes. */
 export function verdict(result: LintResult, budget = WARNING_BUDGET): string[] {
-  const failures = result.errors.map((e) => `${result.linter}: error ${e.rule} at ${e.where}: ${e.message}`);
-  if (result.warnings.length > budget) failures.push(`${result.linter}: ${result.warnings.length} warnings, more than the budget of ${budget}`);
+  const failures = result.errors.map(
+    (e) => `${result.linter}: error ${e.rule} at ${e.where}: ${e.message}`,
+  );
+  if (result.warnings.length > budget)
+    failures.push(
+      `${result.linter}: ${result.warnings.length} warnings, more than the budget of ${budget}`,
+    );
   return failures;
 }
 
 export function describeResult(result: LintResult): string {
-  const lines = [`${result.linter}: ${result.errors.length} errors, ${result.warnings.length} warnings (${result.command})`];
+  const lines = [
+    `${result.linter}: ${result.errors.length} errors, ${result.warnings.length} warnings (${result.command})`,
+  ];
   for (const e of result.errors) lines.push(`  error    ${e.rule}  ${e.where}  ${e.message}`);
   for (const w of result.warnings) lines.push(`  warning  ${w.rule}  ${w.where}  ${w.message}`);
   return lines.join('\n');
@@ -132,4 +191,5 @@ async function main(): Promise<void> {
   process.exitCode = failed ? 1 : 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href)
+  await main();

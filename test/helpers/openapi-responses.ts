@@ -30,9 +30,11 @@ export interface ResponseValidator {
 const DOCUMENT_ID = 'urn:otp-verify:openapi';
 
 /** RFC 6901 token, then percent-encoded for a URI fragment. */
-const pointerToken = (token: string): string => encodeURIComponent(token.replaceAll('~', '~0').replaceAll('/', '~1'));
+const pointerToken = (token: string): string =>
+  encodeURIComponent(token.replaceAll('~', '~0').replaceAll('/', '~1'));
 
-const isJson = (type: string): boolean => type === 'application/json' || /^application\/[\w.-]+\+json$/.test(type);
+const isJson = (type: string): boolean =>
+  type === 'application/json' || /^application\/[\w.-]+\+json$/.test(type);
 
 // ajv-formats is CommonJS: under NodeNext its default import is the module object, whose `default` is the plugin.
 const addFormats = formats.default;
@@ -56,15 +58,23 @@ export function createResponseValidator(document: OpenApiDocument): ResponseVali
       if (!responses) return void failures.push(`${where}: no such operation in the document`);
       const code = status in responses ? status : 'default' in responses ? 'default' : undefined;
       const declared = code === undefined ? undefined : responses[code];
-      if (code === undefined || !declared) return void failures.push(`${where}: status not declared (declared: ${Object.keys(responses).join(', ')})`);
+      if (code === undefined || !declared)
+        return void failures.push(
+          `${where}: status not declared (declared: ${Object.keys(responses).join(', ')})`,
+        );
       const body = await response.clone().text();
       if (!declared.content) {
         if (body !== '') failures.push(`${where}: a body where the document declares none`);
         return;
       }
-      if (!(type in declared.content)) return void failures.push(`${where}: content type not declared (declared: ${Object.keys(declared.content).join(', ')})`);
+      if (!(type in declared.content))
+        return void failures.push(
+          `${where}: content type not declared (declared: ${Object.keys(declared.content).join(', ')})`,
+        );
       if (!isJson(type) || declared.content[type]?.schema === undefined) return;
-      const pointer = ['paths', schemaPath, method, 'responses', code, 'content', type, 'schema'].map(pointerToken).join('/');
+      const pointer = ['paths', schemaPath, method, 'responses', code, 'content', type, 'schema']
+        .map(pointerToken)
+        .join('/');
       const validate = ajv.getSchema(`${DOCUMENT_ID}#/${pointer}`);
       if (!validate) return void failures.push(`${where}: schema not found at #/${pointer}`);
       let parsed: unknown;
@@ -73,7 +83,8 @@ export function createResponseValidator(document: OpenApiDocument): ResponseVali
       } catch {
         return void failures.push(`${where}: body is not JSON`);
       }
-      if (!validate(parsed)) failures.push(`${where}: ${ajv.errorsText(validate.errors, { dataVar: 'body' })}`);
+      if (!validate(parsed))
+        failures.push(`${where}: ${ajv.errorsText(validate.errors, { dataVar: 'body' })}`);
     },
   };
   return { middleware, checked, failures };

@@ -51,10 +51,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin(async (client) => {
     if (!sweptAbandoned) {
       sweptAbandoned = true;
-      const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${PREFIX}%`]);
+      const { rows } = await client.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE datname LIKE $1',
+        [`${PREFIX}%`],
+      );
       for (const { datname } of rows) {
         const created = Number(datname.slice(PREFIX.length).split('_')[0]);
-        if (Number.isFinite(created) && now - created > ABANDONED_AFTER_S) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+        if (Number.isFinite(created) && now - created > ABANDONED_AFTER_S)
+          await client
+            .query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`)
+            .catch(() => undefined);
       }
     }
     await client.query(`CREATE DATABASE "${name}"`);
@@ -62,7 +68,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url: withDatabase(POSTGRES_URL!, name),
     name,
-    drop: () => admin(async (client) => void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))),
+    drop: () =>
+      admin(
+        async (client) =>
+          void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+      ),
   };
 }
 
@@ -121,7 +131,10 @@ async function emptyDatabase(url: string): Promise<void> {
          DELETE FROM optin_consent_ledger;
          UPDATE optin_ledger_retention SET purge_before = 0 WHERE id = 1;`
       : '';
-    const others = ordered.filter((name) => name !== 'optin_consent_ledger').map((name) => `DELETE FROM "${name}";`).join('\n');
+    const others = ordered
+      .filter((name) => name !== 'optin_consent_ledger')
+      .map((name) => `DELETE FROM "${name}";`)
+      .join('\n');
     await client.query(`BEGIN; ${ledger} ${others} COMMIT;`);
   } finally {
     await client.end();

@@ -14,5 +14,7 @@ export const PRODUCTION_ENV: Record<string, string> = {
 
 /** PRODUCTION_ENV without the named variables. */
 export function productionEnvWithout(...names: string[]): Record<string, string> {
-  return Object.fromEntries(Object.entries(PRODUCTION_ENV).filter(([name]) => !names.includes(name)));
+  return Object.fromEntries(
+    Object.entries(PRODUCTION_ENV).filter(([name]) => !names.includes(name)),
+  );
 }

@@ -16,7 +16,8 @@ export interface RedisProcess {
 /** The redis-server binary, or why it cannot be used (tests print this and skip). */
 export function redisServerUnavailable(): string | undefined {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return `redis-server is not installed (${probe.error?.message ?? `exit ${probe.status}`}); e.g. apt-get install redis-server`;
+  if (probe.error || probe.status !== 0)
+    return `redis-server is not installed (${probe.error?.message ?? `exit ${probe.status}`}); e.g. apt-get install redis-server`;
   return undefined;
 }
 
@@ -42,9 +43,24 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
   let exited: Promise<void> = Promise.resolve();
 
   const launch = async (): Promise<void> => {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'yes',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = proc;
     exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     let output = '';

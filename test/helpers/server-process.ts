@@ -13,11 +13,22 @@ export interface ServerProcess {
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /** Variables that pick the storage. CI exports them for the whole run; a child gets them only when its test passes them. */
-const STORAGE_VARIABLES = ['DATABASE_URL', 'DATABASE_POOL_SIZE', 'REDIS_URL', 'TEST_STORAGE', 'SQLITE_PATH'];
+const STORAGE_VARIABLES = [
+  'DATABASE_URL',
+  'DATABASE_POOL_SIZE',
+  'REDIS_URL',
+  'TEST_STORAGE',
+  'SQLITE_PATH',
+];
 
 /** This process's environment minus the storage selection, for children (the CLI) that need the rest of it. */
 export function inheritedEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !STORAGE_VARIABLES.includes(entry[0])));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && !STORAGE_VARIABLES.includes(entry[0]),
+    ),
+  );
 }
 
 export interface StartServerOptions {
@@ -35,20 +46,38 @@ export interface StartServerOptions {
  * free loopback port and waits until it listens. It inherits only PATH: storage (DATABASE_URL,
  * REDIS_URL) is what `env` says, never what CI exported.
  */
-export async function startServer(env: Record<string, string>, options: StartServerOptions = {}): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  options: StartServerOptions = {},
+): Promise<ServerProcess> {
   const { compiledIn, timeoutMs = 45_000 } = options;
-  const child = spawn(process.execPath, compiledIn === undefined ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'], {
-    cwd: compiledIn ?? ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'development', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    compiledIn === undefined ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'],
+    {
+      cwd: compiledIn ?? ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        NODE_ENV: 'development',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.on('exit', (code) => resolveExit(code)),
+  );
 
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start within ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     const onData = (): void => {
       const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(output);
       if (match) {

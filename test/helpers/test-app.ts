@@ -16,7 +16,12 @@ import { openPostgres } from '../../src/storage/postgres/db.js';
 import pg from 'pg';
 import { openSqlite, type SqliteHandle } from '../../src/storage/sqlite/db.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
-import { dropLeasedDatabases, leaseTestDatabase, POSTGRES_SKIP_REASON, type LeasedDatabase } from './postgres.js';
+import {
+  dropLeasedDatabases,
+  leaseTestDatabase,
+  POSTGRES_SKIP_REASON,
+  type LeasedDatabase,
+} from './postgres.js';
 import { readPublishedSpec } from '../../src/wiring/openapi-file.js';
 import { resolveSecrets } from '../../src/wiring/secrets.js';
 
@@ -75,7 +80,16 @@ export interface TestApp {
   /** The code in the newest message for a verification, read from the outbox like a person would. */
   codeFor(verificationId: string): string;
   /** A JSON request with a bearer key (the admin key unless told), as from `clientIp`. */
-  call(method: string, path: string, options?: { body?: unknown; key?: string | null; clientIp?: string; headers?: Record<string, string> }): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    options?: {
+      body?: unknown;
+      key?: string | null;
+      clientIp?: string;
+      headers?: Record<string, string>;
+    },
+  ): Promise<Response>;
   /** Creates an API key through the admin API and returns the bearer secret. */
   createKey(app: string, scopes: string[]): Promise<string>;
   verifyToken(token: string, audience: string): Promise<JWTPayload>;
@@ -86,7 +100,8 @@ export interface TestApp {
 export type TestStorage = 'sqlite' | 'postgres';
 
 /** The storage test apps use unless told: TEST_STORAGE=postgres (the PostgreSQL vitest project) or SQLite. */
-export const TEST_STORAGE: TestStorage = process.env.TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
+export const TEST_STORAGE: TestStorage =
+  process.env.TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
 
 const teardowns = new Set<Promise<void>>();
 const sharedUrls = new WeakMap<Database, string>();
@@ -123,8 +138,11 @@ export interface TestAppOptions {
  */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const shared = options.sameDatabaseAs?.storage;
-  const storageKind = shared?.kind ?? (options.sqlitePath !== undefined ? 'sqlite' : (options.storage ?? TEST_STORAGE));
-  if (storageKind === 'postgres' && POSTGRES_SKIP_REASON) throw new Error(`createTestApp({ storage: 'postgres' }): ${POSTGRES_SKIP_REASON}`);
+  const storageKind =
+    shared?.kind ??
+    (options.sqlitePath !== undefined ? 'sqlite' : (options.storage ?? TEST_STORAGE));
+  if (storageKind === 'postgres' && POSTGRES_SKIP_REASON)
+    throw new Error(`createTestApp({ storage: 'postgres' }): ${POSTGRES_SKIP_REASON}`);
   const dir = mkdtempSync(join(tmpdir(), 'otp-test-'));
   const outboxPath = join(dir, 'outbox.jsonl');
   const config = loadConfig({
@@ -138,21 +156,31 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     JWT_ISSUER: 'http://verify.test',
     // The PostgreSQL project runs with Redis too when REDIS_URL is set (CI): PostgreSQL + Redis, as
     // scaled-out deployments run. Each app gets its own key prefix on the shared Redis.
-    ...(storageKind === 'postgres' && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}` } : {}),
+    ...(storageKind === 'postgres' && process.env.REDIS_URL
+      ? {
+          REDIS_URL: process.env.REDIS_URL,
+          REDIS_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}`,
+        }
+      : {}),
     ...options.env,
   });
   const clock = options.clock ?? createFakeClock();
   let testDatabase: LeasedDatabase | undefined;
   let database: Database;
   if (shared?.kind === 'sqlite') {
-    if (shared.raw.memory) throw new Error('sameDatabaseAs: that app runs on an in-memory database; give it a sqlitePath');
+    if (shared.raw.memory)
+      throw new Error(
+        'sameDatabaseAs: that app runs on an in-memory database; give it a sqlitePath',
+      );
     database = openSqlite(shared.raw.name);
   } else if (shared?.kind === 'postgres') {
     // The owner releases the database when it closes; this instance only has a pool on it.
     database = await openPostgres(sharedUrls.get(shared)!, { poolSize: 4 });
   } else if (storageKind === 'postgres') {
     testDatabase = await leaseTestDatabase();
-    database = await openPostgres(options.postgresVia?.(testDatabase.url) ?? testDatabase.url, { poolSize: 4 });
+    database = await openPostgres(options.postgresVia?.(testDatabase.url) ?? testDatabase.url, {
+      poolSize: 4,
+    });
     sharedUrls.set(database, testDatabase.url);
   } else {
     database = openSqlite(options.sqlitePath ?? ':memory:');
@@ -184,11 +212,16 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     if (key !== null) headers.authorization = `Bearer ${key}`;
     let body: string | undefined;
     if (callOptions.body !== undefined) {
-      body = typeof callOptions.body === 'string' ? callOptions.body : JSON.stringify(callOptions.body);
+      body =
+        typeof callOptions.body === 'string' ? callOptions.body : JSON.stringify(callOptions.body);
       headers['content-type'] ??= 'application/json';
     }
     return Promise.resolve(
-      app.request(path, { method, headers, body }, { incoming: { socket: { remoteAddress: callOptions.clientIp ?? '198.51.100.10' } } }),
+      app.request(
+        path,
+        { method, headers, body },
+        { incoming: { socket: { remoteAddress: callOptions.clientIp ?? '198.51.100.10' } } },
+      ),
     );
   };
 
@@ -198,7 +231,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     config,
     clock,
     get database(): SqliteHandle {
-      if (database.kind !== 'sqlite') throw new Error('this test reads SQLite rows (t.database): it cannot run on PostgreSQL; use t.storage or the HTTP API');
+      if (database.kind !== 'sqlite')
+        throw new Error(
+          'this test reads SQLite rows (t.database): it cannot run on PostgreSQL; use t.storage or the HTTP API',
+        );
       return database;
     },
     storage: database,
@@ -221,7 +257,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
     async verifyToken(token, audience) {
       const jwks = createLocalJWKSet(await deps.tokens.jwks());
-      const { payload } = await jwtVerify(token, jwks, { issuer: 'http://verify.test', audience, currentDate: new Date(clock.now()) });
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: 'http://verify.test',
+        audience,
+        currentDate: new Date(clock.now()),
+      });
       return payload;
     },
     close() {
@@ -244,8 +284,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 
 const INT8_OID = 20;
 /** count(*) and epoch-ms columns are int8: numbers here, as SQLite gives them. */
-const parseDefault = pg.types.getTypeParser as (oid: number, format?: 'text') => (value: string) => unknown;
-const readInt8AsNumber = (oid: number, format?: 'text'): ((value: string) => unknown) => (oid === INT8_OID ? Number : parseDefault(oid, format));
+const parseDefault = pg.types.getTypeParser as (
+  oid: number,
+  format?: 'text',
+) => (value: string) => unknown;
+const readInt8AsNumber = (oid: number, format?: 'text'): ((value: string) => unknown) =>
+  oid === INT8_OID ? Number : parseDefault(oid, format);
 
 async function queryRows<T>(database: Database, text: string, params: unknown[]): Promise<T[]> {
   if (database.kind === 'sqlite') return database.raw.prepare(text).all(...params) as T[];
@@ -259,7 +303,11 @@ async function queryRows<T>(database: Database, text: string, params: unknown[])
 }
 
 /** Asserts an RFC 9457 problem with this status and reason, and returns its body. */
-export async function expectProblem(response: Response, status: number, reason: string): Promise<Record<string, unknown>> {
+export async function expectProblem(
+  response: Response,
+  status: number,
+  reason: string,
+): Promise<Record<string, unknown>> {
   const text = await response.text();
   expect(response.status, text).toBe(status);
   expect(response.headers.get('content-type')).toBe('application/problem+json');
@@ -277,12 +325,21 @@ export interface StartedVerification {
   status: string;
   channel: string;
   expiresAt: string;
-  deliveries: { status: string; error: { code: string; message: string } | null; provider: string; channel: string }[];
+  deliveries: {
+    status: string;
+    error: { code: string; message: string } | null;
+    provider: string;
+    channel: string;
+  }[];
   attempts: number;
   attemptsRemaining: number;
 }
 
-export async function startVerification(t: TestApp, body: Record<string, unknown> = { to: '+14155550123' }, key?: string): Promise<StartedVerification> {
+export async function startVerification(
+  t: TestApp,
+  body: Record<string, unknown> = { to: '+14155550123' },
+  key?: string,
+): Promise<StartedVerification> {
   const response = await t.call('POST', '/v1/verifications', { body, key });
   const text = await response.text();
   expect(response.status, text).toBe(201);

@@ -16,7 +16,10 @@ import { createTestApp, type TestApp } from '../helpers/test-app.js';
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-if (!existsSync(CHROMIUM)) console.warn(`docs browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+if (!existsSync(CHROMIUM))
+  console.warn(
+    `docs browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`,
+  );
 
 const PREFIX = '/otp';
 
@@ -37,7 +40,13 @@ function prefixProxy(target: number, seen: string[]): Server {
     }
     seen.push(`${incoming.method} ${url}`);
     const upstream = forward(
-      { host: '127.0.0.1', port: target, method: incoming.method, path: url.slice(PREFIX.length), headers: { ...incoming.headers, host: `127.0.0.1:${target}` } },
+      {
+        host: '127.0.0.1',
+        port: target,
+        method: incoming.method,
+        path: url.slice(PREFIX.length),
+        headers: { ...incoming.headers, host: `127.0.0.1:${target}` },
+      },
       (answer) => {
         outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(outgoing);
@@ -48,101 +57,126 @@ function prefixProxy(target: number, seen: string[]): Server {
   }).listen(0, '127.0.0.1');
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('/docs behind a reverse proxy with a path prefix, in headless Chromium', () => {
-  let t: TestApp;
-  let service: ServerType;
-  let proxy: Server;
-  let servicePort: number;
-  let origin: string;
-  let context: BrowserContext;
-  let page: Page;
-  let profile: string;
-  const forwarded: string[] = [];
-  const problems: string[] = [];
-  /** Where the page under test lives: every request it makes must stay under it. */
-  let base = '';
+describe.skipIf(!existsSync(CHROMIUM))(
+  '/docs behind a reverse proxy with a path prefix, in headless Chromium',
+  () => {
+    let t: TestApp;
+    let service: ServerType;
+    let proxy: Server;
+    let servicePort: number;
+    let origin: string;
+    let context: BrowserContext;
+    let page: Page;
+    let profile: string;
+    const forwarded: string[] = [];
+    const problems: string[] = [];
+    /** Where the page under test lives: every request it makes must stay under it. */
+    let base = '';
 
-  beforeAll(async () => {
-    t = await createTestApp();
-    service = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
-    servicePort = await listen(service);
-    proxy = prefixProxy(servicePort, forwarded);
-    origin = `http://127.0.0.1:${await listen(proxy)}`;
+    beforeAll(async () => {
+      t = await createTestApp();
+      service = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
+      servicePort = await listen(service);
+      proxy = prefixProxy(servicePort, forwarded);
+      origin = `http://127.0.0.1:${await listen(proxy)}`;
 
-    profile = mkdtempSync(join(tmpdir(), 'otp-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 1000 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      profile = mkdtempSync(join(tmpdir(), 'otp-chromium-'));
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        viewport: { width: 1400, height: 1000 },
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      page = context.pages()[0] ?? (await context.newPage());
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+      });
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('requestfailed', (request) =>
+        problems.push(`failed: ${request.url()} ${request.failure()?.errorText ?? ''}`),
+      );
+      page.on('request', (request) => {
+        const url = request.url();
+        if (!url.startsWith(`${base}/`) && !url.startsWith('data:'))
+          problems.push(`request outside ${base}: ${url}`);
+      });
+    }, 60_000);
+
+    afterAll(async () => {
+      await context?.close();
+      await new Promise((resolve) => proxy?.close(resolve));
+      await new Promise((resolve) => service?.close(resolve));
+      t?.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
     });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+
+    /** Opens <base>/docs, expands GET /healthz, Try it out → Execute; what the page shows. */
+    async function tryHealthz(at: string): Promise<{
+      csp: string | undefined;
+      status: string | undefined;
+      body: string | null;
+      requestUrl: string | undefined;
+    }> {
+      base = at;
+      problems.length = 0;
+      const loaded = await page.goto(`${at}/docs`);
+      expect(loaded?.status()).toBe(200);
+      const operation = page.locator('#operations-Service-getHealth');
+      await operation.waitFor({ timeout: 20_000 });
+      expect(problems, 'while loading').toEqual([]);
+      await operation.locator('.opblock-summary').click();
+      await operation.locator('button.try-out__btn').click();
+      await operation.locator('button.execute').click();
+      const status = operation
+        .locator('.live-responses-table .response .response-col_status')
+        .first();
+      await status.waitFor({ timeout: 15_000 });
+      return {
+        csp: loaded?.headers()['content-security-policy'],
+        status: (await status.textContent())?.trim(),
+        body: await operation
+          .locator('.live-responses-table .response-col_description pre')
+          .first()
+          .textContent(),
+        requestUrl: (await operation.locator('.request-url pre').textContent())?.trim(),
+      };
+    }
+
+    it('behind the proxy: loads with no console error, and "Try it out" on GET /healthz answers 200 through the proxy, prefix included', async () => {
+      const shown = await tryHealthz(`${origin}${PREFIX}`);
+      expect(shown.csp).toBe(HTML_CSP);
+      expect(HTML_CSP).toContain("connect-src 'self'");
+      expect(shown.status).toBe('200');
+      expect(shown.body).toContain('"status": "ok"');
+      expect(shown.requestUrl).toBe(`${origin}${PREFIX}/healthz`);
+      expect(forwarded).toEqual([
+        `GET ${PREFIX}/docs`,
+        `GET ${PREFIX}/docs/swagger-ui.css`,
+        `GET ${PREFIX}/docs/swagger-ui-bundle.js`,
+        `GET ${PREFIX}/docs/init.js`,
+        `GET ${PREFIX}/openapi.yaml`,
+        `GET ${PREFIX}/healthz`,
+      ]);
+      expect(problems).toEqual([]);
+      mkdirSync('test-output', { recursive: true });
+      await page.screenshot({ path: 'test-output/docs-try-it-out.png' });
     });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('requestfailed', (request) => problems.push(`failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
-    page.on('request', (request) => {
-      const url = request.url();
-      if (!url.startsWith(`${base}/`) && !url.startsWith('data:')) problems.push(`request outside ${base}: ${url}`);
+
+    it('on the service itself, whatever its port: the same, against that origin', async () => {
+      const direct = `http://127.0.0.1:${servicePort}`;
+      const shown = await tryHealthz(direct);
+      expect(shown.status).toBe('200');
+      expect(shown.requestUrl).toBe(`${direct}/healthz`);
+      expect(problems).toEqual([]);
     });
-  }, 60_000);
-
-  afterAll(async () => {
-    await context?.close();
-    await new Promise((resolve) => proxy?.close(resolve));
-    await new Promise((resolve) => service?.close(resolve));
-    t?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  });
-
-  /** Opens <base>/docs, expands GET /healthz, Try it out → Execute; what the page shows. */
-  async function tryHealthz(at: string): Promise<{ csp: string | undefined; status: string | undefined; body: string | null; requestUrl: string | undefined }> {
-    base = at;
-    problems.length = 0;
-    const loaded = await page.goto(`${at}/docs`);
-    expect(loaded?.status()).toBe(200);
-    const operation = page.locator('#operations-Service-getHealth');
-    await operation.waitFor({ timeout: 20_000 });
-    expect(problems, 'while loading').toEqual([]);
-    await operation.locator('.opblock-summary').click();
-    await operation.locator('button.try-out__btn').click();
-    await operation.locator('button.execute').click();
-    const status = operation.locator('.live-responses-table .response .response-col_status').first();
-    await status.waitFor({ timeout: 15_000 });
-    return {
-      csp: loaded?.headers()['content-security-policy'],
-      status: (await status.textContent())?.trim(),
-      body: await operation.locator('.live-responses-table .response-col_description pre').first().textContent(),
-      requestUrl: (await operation.locator('.request-url pre').textContent())?.trim(),
-    };
-  }
-
-  it('behind the proxy: loads with no console error, and "Try it out" on GET /healthz answers 200 through the proxy, prefix included', async () => {
-    const shown = await tryHealthz(`${origin}${PREFIX}`);
-    expect(shown.csp).toBe(HTML_CSP);
-    expect(HTML_CSP).toContain("connect-src 'self'");
-    expect(shown.status).toBe('200');
-    expect(shown.body).toContain('"status": "ok"');
-    expect(shown.requestUrl).toBe(`${origin}${PREFIX}/healthz`);
-    expect(forwarded).toEqual([
-      `GET ${PREFIX}/docs`,
-      `GET ${PREFIX}/docs/swagger-ui.css`,
-      `GET ${PREFIX}/docs/swagger-ui-bundle.js`,
-      `GET ${PREFIX}/docs/init.js`,
-      `GET ${PREFIX}/openapi.yaml`,
-      `GET ${PREFIX}/healthz`,
-    ]);
-    expect(problems).toEqual([]);
-    mkdirSync('test-output', { recursive: true });
-    await page.screenshot({ path: 'test-output/docs-try-it-out.png' });
-  });
-
-  it('on the service itself, whatever its port: the same, against that origin', async () => {
-    const direct = `http://127.0.0.1:${servicePort}`;
-    const shown = await tryHealthz(direct);
-    expect(shown.status).toBe('200');
-    expect(shown.requestUrl).toBe(`${direct}/healthz`);
-    expect(problems).toEqual([]);
-  });
-});
+  },
+);

@@ -13,12 +13,25 @@ describe('HTTP errors are RFC 9457 problems, never 500s', () => {
   afterEach(() => t.close());
 
   it('malformed JSON → 400 malformed_json', async () => {
-    await expectProblem(await t.call('POST', '/v1/verifications', { body: '{"to": "+1415' }), 400, 'malformed_json');
+    await expectProblem(
+      await t.call('POST', '/v1/verifications', { body: '{"to": "+1415' }),
+      400,
+      'malformed_json',
+    );
   });
 
   it('wrong types → 400 invalid_request with the failing paths', async () => {
-    const body = await expectProblem(await t.call('POST', '/v1/verifications', { body: { to: '+14155550123', ttlSeconds: 'soon', signals: { ip: 'not-an-ip' } } }), 400, 'invalid_request');
-    expect((body.errors as { path: string }[]).map((e) => e.path).sort()).toEqual(['signals.ip', 'ttlSeconds']);
+    const body = await expectProblem(
+      await t.call('POST', '/v1/verifications', {
+        body: { to: '+14155550123', ttlSeconds: 'soon', signals: { ip: 'not-an-ip' } },
+      }),
+      400,
+      'invalid_request',
+    );
+    expect((body.errors as { path: string }[]).map((e) => e.path).sort()).toEqual([
+      'signals.ip',
+      'ttlSeconds',
+    ]);
   });
 
   it('a JSON array, null or a number instead of an object → 400', async () => {
@@ -31,11 +44,25 @@ describe('HTTP errors are RFC 9457 problems, never 500s', () => {
 
   it('a body over 64 KiB → 413 payload_too_large', async () => {
     const big = JSON.stringify({ to: '+14155550123', purpose: 'x'.repeat(70_000) });
-    await expectProblem(await t.call('POST', '/v1/verifications', { body: big, headers: { 'content-length': String(big.length) } }), 413, 'payload_too_large');
+    await expectProblem(
+      await t.call('POST', '/v1/verifications', {
+        body: big,
+        headers: { 'content-length': String(big.length) },
+      }),
+      413,
+      'payload_too_large',
+    );
   });
 
   it('no or another content type → 415 unsupported_media_type', async () => {
-    await expectProblem(await t.call('POST', '/v1/verifications', { body: '{"to":"+14155550123"}', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
+    await expectProblem(
+      await t.call('POST', '/v1/verifications', {
+        body: '{"to":"+14155550123"}',
+        headers: { 'content-type': 'text/plain' },
+      }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('an unknown route → 404 not_found as a problem', async () => {
@@ -44,7 +71,11 @@ describe('HTTP errors are RFC 9457 problems, never 500s', () => {
   });
 
   it('a code in the request is never echoed in an error', async () => {
-    const response = await t.call('POST', '/v1/verifications/ver_00000000000000000000000000/check', { body: { code: '987654', extra: 'field' } });
+    const response = await t.call(
+      'POST',
+      '/v1/verifications/ver_00000000000000000000000000/check',
+      { body: { code: '987654', extra: 'field' } },
+    );
     expect(response.status).toBe(400);
     expect(await response.text()).not.toContain('987654');
   });

@@ -34,14 +34,23 @@ interface Program {
   verifyNumber(
     client: ApiClient,
     options: { to: string; readCode: (verificationId: string) => string },
-  ): Promise<{ started: Record<string, unknown>; wrongCode: Record<string, unknown>; checked: { token: string } & Record<string, unknown>; read: Record<string, unknown> }>;
+  ): Promise<{
+    started: Record<string, unknown>;
+    wrongCode: Record<string, unknown>;
+    checked: { token: string } & Record<string, unknown>;
+    read: Record<string, unknown>;
+  }>;
   startWithBadNumber(client: ApiClient, to: string): Promise<Record<string, unknown>>;
 }
 type ApiClient = unknown;
 
 async function nodeBin(bin: string, args: string[]): Promise<{ ok: boolean; output: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'node_modules/.bin', bin), ...args], { cwd: ROOT, maxBuffer: 32 * 1024 * 1024 });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(ROOT, 'node_modules/.bin', bin), ...args],
+      { cwd: ROOT, maxBuffer: 32 * 1024 * 1024 },
+    );
     return { ok: true, output: stdout + stderr };
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
@@ -50,7 +59,10 @@ async function nodeBin(bin: string, args: string[]): Promise<{ ok: boolean; outp
 }
 
 function codeFor(outboxPath: string, verificationId: string): string {
-  const lines = readFileSync(outboxPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { verificationId: string; body: string });
+  const lines = readFileSync(outboxPath, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { verificationId: string; body: string });
   const body = lines.filter((l) => l.verificationId === verificationId).at(-1)?.body ?? '';
   return /(\d{6})/.exec(body)?.[1] ?? '';
 }
@@ -62,7 +74,13 @@ describe('a client generated from the served openapi.yaml, against the running s
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'otp-client-'));
-    server = await startServer({ ADMIN_API_KEY: ADMIN, DATA_DIR: dataDir, SMS_PROVIDER: 'log', LOG_PROVIDER_STDOUT: 'false', LOG_LEVEL: 'info' });
+    server = await startServer({
+      ADMIN_API_KEY: ADMIN,
+      DATA_DIR: dataDir,
+      SMS_PROVIDER: 'log',
+      LOG_PROVIDER_STDOUT: 'false',
+      LOG_LEVEL: 'info',
+    });
     // The contract as integrators get it: from the service, not from the repository.
     served = await (await fetch(`${server.url}/openapi.yaml`)).text();
     rmSync(OUT, { recursive: true, force: true });
@@ -75,13 +93,28 @@ describe('a client generated from the served openapi.yaml, against the running s
   });
 
   it('the program type-checks (tsc --strict --checkJs) against the types openapi-typescript generates', async () => {
-    const generated = await nodeBin('openapi-typescript', [join(OUT, 'openapi.yaml'), '--output', join(OUT, 'api.d.ts')]);
+    const generated = await nodeBin('openapi-typescript', [
+      join(OUT, 'openapi.yaml'),
+      '--output',
+      join(OUT, 'api.d.ts'),
+    ]);
     expect(generated.ok, generated.output).toBe(true);
     expect(readFileSync(join(OUT, 'api.d.ts'), 'utf8')).toContain('"/v1/verifications/{id}/check"');
     writeFileSync(
       join(OUT, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', lib: ['ES2023'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, allowJs: true, checkJs: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+        compilerOptions: {
+          target: 'ES2022',
+          lib: ['ES2023'],
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          allowJs: true,
+          checkJs: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
         files: [PROGRAM],
       }),
     );
@@ -92,17 +125,44 @@ describe('a client generated from the served openapi.yaml, against the running s
 
   it('start → wrong code (422 problem) → right code → approved, and a bad number (400 invalid_phone), every response as the document declares', async () => {
     const program = (await import(PROGRAM)) as Program;
-    const validator = createResponseValidator(parse(served) as Parameters<typeof createResponseValidator>[0]);
-    const admin = program.createApiClient({ baseUrl: server.url, key: ADMIN, middleware: validator.middleware });
+    const validator = createResponseValidator(
+      parse(served) as Parameters<typeof createResponseValidator>[0],
+    );
+    const admin = program.createApiClient({
+      baseUrl: server.url,
+      key: ADMIN,
+      middleware: validator.middleware,
+    });
 
-    expect(await program.readService(admin)).toMatchObject({ health: 'ok', ready: 'ready', database: 'ok' });
+    expect(await program.readService(admin)).toMatchObject({
+      health: 'ok',
+      ready: 'ready',
+      database: 'ok',
+    });
     const { key, status } = await program.createVerifyKey(admin, 'acme');
     expect(status).toBe(201);
 
-    const client = program.createApiClient({ baseUrl: server.url, key, middleware: validator.middleware });
-    const flow = await program.verifyNumber(client, { to: '+14155550123', readCode: (id) => codeFor(join(dataDir, 'outbox.jsonl'), id) });
-    expect(flow.started).toMatchObject({ httpStatus: 201, status: 'pending', channel: 'sms', attemptsRemaining: 5 });
-    expect(flow.wrongCode).toEqual({ httpStatus: 422, contentType: 'application/problem+json', reason: 'incorrect_code', attemptsRemaining: 4 });
+    const client = program.createApiClient({
+      baseUrl: server.url,
+      key,
+      middleware: validator.middleware,
+    });
+    const flow = await program.verifyNumber(client, {
+      to: '+14155550123',
+      readCode: (id) => codeFor(join(dataDir, 'outbox.jsonl'), id),
+    });
+    expect(flow.started).toMatchObject({
+      httpStatus: 201,
+      status: 'pending',
+      channel: 'sms',
+      attemptsRemaining: 5,
+    });
+    expect(flow.wrongCode).toEqual({
+      httpStatus: 422,
+      contentType: 'application/problem+json',
+      reason: 'incorrect_code',
+      attemptsRemaining: 4,
+    });
     expect(flow.checked).toMatchObject({ httpStatus: 200, status: 'approved' });
     expect(flow.checked.token.split('.')).toHaveLength(3);
     expect(flow.read).toMatchObject({ status: 'approved', attempts: 2 });
@@ -130,7 +190,9 @@ describe('a client generated from the served openapi.yaml, against the running s
   });
 
   it('the response check refuses a body or a status the document does not declare', async () => {
-    const validator = createResponseValidator(parse(served) as Parameters<typeof createResponseValidator>[0]);
+    const validator = createResponseValidator(
+      parse(served) as Parameters<typeof createResponseValidator>[0],
+    );
     const onResponse = validator.middleware.onResponse;
     if (!onResponse) throw new Error('the validator has no onResponse');
     const respond = (body: unknown, status: number) =>
@@ -140,13 +202,18 @@ describe('a client generated from the served openapi.yaml, against the running s
         params: {},
         id: 'check',
         options: {} as Parameters<typeof onResponse>[0]['options'],
-        response: new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } }),
+        response: new Response(JSON.stringify(body), {
+          status,
+          headers: { 'content-type': 'application/json' },
+        }),
       });
     await respond({ status: 'ok' }, 200);
     await respond({ state: 'ok' }, 200);
     await respond({ status: 'ok' }, 418);
     expect(validator.failures).toEqual([
-      expect.stringMatching(/^GET \/healthz 200 application\/json: body must have required property 'status'/),
+      expect.stringMatching(
+        /^GET \/healthz 200 application\/json: body must have required property 'status'/,
+      ),
       expect.stringMatching(/^GET \/healthz 418 application\/json: status not declared/),
     ]);
   });

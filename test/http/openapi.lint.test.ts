@@ -2,7 +2,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describeResult, LINTERS, redocly, spectral, swaggerParser, verdict, WARNING_BUDGET, type LintResult } from '../helpers/openapi-lint.js';
+import {
+  describeResult,
+  LINTERS,
+  redocly,
+  spectral,
+  swaggerParser,
+  verdict,
+  WARNING_BUDGET,
+  type LintResult,
+} from '../helpers/openapi-lint.js';
 import { OPENAPI_PATH } from '../../src/wiring/openapi-file.js';
 
 /**
@@ -33,11 +42,14 @@ function operations(doc: Doc): Record<string, unknown>[] {
 }
 
 describe('openapi.yaml passes the linters integrators use', () => {
-  it.each(Object.keys(LINTERS) as LintResult['linter'][])(`%s: no error, at most ${WARNING_BUDGET} warnings`, async (name) => {
-    const result = await LINTERS[name](OPENAPI_PATH);
-    console.log(describeResult(result));
-    expect(verdict(result), describeResult(result)).toEqual([]);
-  });
+  it.each(Object.keys(LINTERS) as LintResult['linter'][])(
+    `%s: no error, at most ${WARNING_BUDGET} warnings`,
+    async (name) => {
+      const result = await LINTERS[name](OPENAPI_PATH);
+      console.log(describeResult(result));
+      expect(verdict(result), describeResult(result)).toEqual([]);
+    },
+  );
 });
 
 describe('the lint check fails when it should', () => {

@@ -16,11 +16,15 @@ interface Operation {
 }
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
-const document = parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>> };
+const document = parse(readFileSync(OPENAPI_PATH, 'utf8')) as {
+  paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>;
+};
 const scoped = Object.entries(document.paths).flatMap(([path, item]) =>
   METHODS.flatMap((method) => {
     const scope = item[method]?.security?.flatMap((requirement) => requirement.bearerAuth ?? [])[0];
-    return scope === undefined ? [] : [{ method: method.toUpperCase(), path, scope: scope as Scope }];
+    return scope === undefined
+      ? []
+      : [{ method: method.toUpperCase(), path, scope: scope as Scope }];
   }),
 );
 
@@ -29,23 +33,45 @@ describe('every /v1 route declares the API-key scope it needs, and refuses a key
   const keys = new Map<Scope, string>();
   beforeAll(async () => {
     t = await createTestApp();
-    for (const scope of SCOPES) keys.set(scope, await t.createKey('acme', SCOPES.filter((s) => s !== scope)));
+    for (const scope of SCOPES)
+      keys.set(
+        scope,
+        await t.createKey(
+          'acme',
+          SCOPES.filter((s) => s !== scope),
+        ),
+      );
   });
   afterAll(() => t.close());
 
   it('publishes a scope for every API-key route of /v1', () => {
     expect(scoped.length).toBeGreaterThan(35);
     const unscoped = Object.entries(document.paths).flatMap(([path, item]) =>
-      METHODS.filter((m) => path.startsWith('/v1/') && !path.startsWith('/v1/webhooks/') && item[m] !== undefined && !scoped.some((r) => r.path === path && r.method === m.toUpperCase())).map((m) => `${m} ${path}`),
+      METHODS.filter(
+        (m) =>
+          path.startsWith('/v1/') &&
+          !path.startsWith('/v1/webhooks/') &&
+          item[m] !== undefined &&
+          !scoped.some((r) => r.path === path && r.method === m.toUpperCase()),
+      ).map((m) => `${m} ${path}`),
     );
     expect(unscoped).toEqual([]);
-    for (const route of scoped) expect(SCOPES, `${route.method} ${route.path}`).toContain(route.scope);
+    for (const route of scoped)
+      expect(SCOPES, `${route.method} ${route.path}`).toContain(route.scope);
   });
 
-  it.each(scoped)('$method $path: 403 forbidden without `$scope`, before its body or parameters are looked at', async ({ method, path, scope }) => {
-    const concrete = path.replaceAll(/{[^}]+}/g, 'x');
-    const response = await t.call(method, concrete, { key: keys.get(scope)!, body: method === 'GET' || method === 'DELETE' ? undefined : {} });
-    const body = await expectProblem(response, 403, 'forbidden');
-    expect(body.requiredScope ?? (body.details as Record<string, unknown> | undefined)?.requiredScope).toBe(scope);
-  });
+  it.each(scoped)(
+    '$method $path: 403 forbidden without `$scope`, before its body or parameters are looked at',
+    async ({ method, path, scope }) => {
+      const concrete = path.replaceAll(/{[^}]+}/g, 'x');
+      const response = await t.call(method, concrete, {
+        key: keys.get(scope)!,
+        body: method === 'GET' || method === 'DELETE' ? undefined : {},
+      });
+      const body = await expectProblem(response, 403, 'forbidden');
+      expect(
+        body.requiredScope ?? (body.details as Record<string, unknown> | undefined)?.requiredScope,
+      ).toBe(scope);
+    },
+  );
 });

@@ -13,11 +13,18 @@ describe('retention: records older than RETENTION_DAYS are purged in batches', (
 
   async function seed(count: number, at: number): Promise<void> {
     for (let i = 0; i < count; i += 1) {
-      await t.deps.events.record({ at: at + i, kind: 'failure', reason: 'incorrect_code', number: '+33612345678', ip: '203.0.113.5' });
+      await t.deps.events.record({
+        at: at + i,
+        kind: 'failure',
+        reason: 'incorrect_code',
+        number: '+33612345678',
+        ip: '203.0.113.5',
+      });
     }
   }
 
-  const remaining = (): number => (t.database.raw.prepare('select count(*) as n from events').get() as { n: number }).n;
+  const remaining = (): number =>
+    (t.database.raw.prepare('select count(*) as n from events').get() as { n: number }).n;
 
   it('deletes exactly the records past the retention period, at the boundary too', async () => {
     t = await createTestApp({ env: { RETENTION_DAYS: '30' } });
@@ -48,7 +55,13 @@ describe('retention: records older than RETENTION_DAYS are purged in batches', (
         return deleted;
       },
     };
-    const job = createRetentionJob({ store, clock: t.clock, logger: createLogger({ level: 'silent' }), retentionDays: 90, batchSize: 100 });
+    const job = createRetentionJob({
+      store,
+      clock: t.clock,
+      logger: createLogger({ level: 'silent' }),
+      retentionDays: 90,
+      batchSize: 100,
+    });
 
     const order: string[] = [];
     const purge = job.runOnce().then((n) => order.push(`purged ${n}`));

@@ -11,7 +11,16 @@ import { createSqliteBlocklistStore } from '../../src/storage/sqlite/limits.stor
 const NOW = Date.UTC(2026, 0, 1);
 
 function entry(value: string, expiresAt: number | null = null): BlockEntry {
-  return { id: `blk_${value}_${expiresAt ?? 'never'}`, kind: 'prefix', value, action: 'block', reason: 'test', createdBy: 'test', createdAt: NOW, expiresAt };
+  return {
+    id: `blk_${value}_${expiresAt ?? 'never'}`,
+    kind: 'prefix',
+    value,
+    action: 'block',
+    reason: 'test',
+    createdBy: 'test',
+    createdAt: NOW,
+    expiresAt,
+  };
 }
 
 describe('blocklist candidates for a number', () => {
@@ -22,7 +31,10 @@ describe('blocklist candidates for a number', () => {
     for (const value of [...matching, ...other]) await store.insert(entry(value));
     await store.insert(entry('+3361', NOW - 1));
     await store.insert(entry('+33612', NOW + 60_000));
-    const found = await store.candidates({ number: '+33612345678', country: undefined, ip: undefined }, NOW);
+    const found = await store.candidates(
+      { number: '+33612345678', country: undefined, ip: undefined },
+      NOW,
+    );
     expect(found.map((e) => e.value).sort()).toEqual([...matching, '+33612'].sort());
   });
 
@@ -31,7 +43,10 @@ describe('blocklist candidates for a number', () => {
     const longest = '+123456789012345';
     await store.insert(entry(longest));
     await store.insert(entry('+1234567890123456'));
-    const found = await store.candidates({ number: longest, country: undefined, ip: undefined }, NOW);
+    const found = await store.candidates(
+      { number: longest, country: undefined, ip: undefined },
+      NOW,
+    );
     expect(found.map((e) => e.value)).toEqual([longest]);
   });
 });

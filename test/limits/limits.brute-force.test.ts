@@ -12,7 +12,10 @@ const HOUR = 3_600_000;
 async function wrongGuess(t: TestApp, key: string, id: string, ip: string): Promise<Response> {
   const code = t.codeFor(id);
   const guess = code === '000000' ? '000001' : '000000';
-  return t.call('POST', `/v1/verifications/${id}/check`, { key, body: { code: guess, signals: { ip } } });
+  return t.call('POST', `/v1/verifications/${id}/check`, {
+    key,
+    body: { code: guess, signals: { ip } },
+  });
 }
 
 describe('brute force across verifications of one number', () => {
@@ -48,8 +51,14 @@ describe('brute force across verifications of one number', () => {
       t.clock.advance(1_000);
     }
     let worst = 0;
-    for (const from of guessTimes) worst = Math.max(worst, guessTimes.filter((at) => at >= from && at < from + 24 * HOUR).length);
-    console.log(`[brute-force] 72 simulated hours, ${requests} requests, ${guessTimes.length} guesses reached the code; most in any 24 h: ${worst} (budget 20)`);
+    for (const from of guessTimes)
+      worst = Math.max(
+        worst,
+        guessTimes.filter((at) => at >= from && at < from + 24 * HOUR).length,
+      );
+    console.log(
+      `[brute-force] 72 simulated hours, ${requests} requests, ${guessTimes.length} guesses reached the code; most in any 24 h: ${worst} (budget 20)`,
+    );
     expect(worst).toBeLessThanOrEqual(20);
     expect(guessTimes.length).toBeLessThanOrEqual(60);
   });
@@ -59,10 +68,20 @@ describe('brute force across verifications of one number', () => {
     const key = await t.createKey('acme', ['verify']);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      ids.push(((await (await start(t, key, VICTIM, { ip: `203.0.113.${i + 1}` })).json()) as { id: string }).id);
+      ids.push(
+        (
+          (await (await start(t, key, VICTIM, { ip: `203.0.113.${i + 1}` })).json()) as {
+            id: string;
+          }
+        ).id,
+      );
     }
-    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => wrongGuess(t, key, ids[i % 5]!, `192.0.2.${i + 1}`)));
-    const reasons = await Promise.all(responses.map(async (r) => ((await r.json()) as { reason: string }).reason));
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => wrongGuess(t, key, ids[i % 5]!, `192.0.2.${i + 1}`)),
+    );
+    const reasons = await Promise.all(
+      responses.map(async (r) => ((await r.json()) as { reason: string }).reason),
+    );
     expect(reasons.filter((r) => r === 'incorrect_code')).toHaveLength(3);
     expect(reasons.filter((r) => r === 'rate_limited')).toHaveLength(27);
   });
@@ -71,8 +90,11 @@ describe('brute force across verifications of one number', () => {
     t = await createTestApp({ env: { LIMIT_NUMBER_CHECKS_DAY: '1000' } });
     const key = await t.createKey('acme', ['verify']);
     const lockOut = async (): Promise<void> => {
-      const { id } = (await (await start(t, key, VICTIM, { ip: '203.0.113.1' })).json()) as { id: string };
-      for (let i = 0; i < 5; i++) expect((await wrongGuess(t, key, id, '203.0.113.1')).status).toBe(422);
+      const { id } = (await (await start(t, key, VICTIM, { ip: '203.0.113.1' })).json()) as {
+        id: string;
+      };
+      for (let i = 0; i < 5; i++)
+        expect((await wrongGuess(t, key, id, '203.0.113.1')).status).toBe(422);
     };
     await lockOut();
     // One lock-out is a typo-prone person: a new verification may start.
@@ -96,13 +118,23 @@ describe('brute force across verifications of one number', () => {
     const key = await t.createKey('acme', ['verify']);
     await setLimits(t, 'acme', { rates: { 'ip-checks:hour': 3 } });
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push(((await (await start(t, key, spreadNumber(i), { ip: `203.0.113.${i + 1}` })).json()) as { id: string }).id);
-    for (let i = 0; i < 3; i++) expect((await wrongGuess(t, key, ids[i]!, '192.0.2.66')).status).toBe(422);
+    for (let i = 0; i < 4; i++)
+      ids.push(
+        (
+          (await (await start(t, key, spreadNumber(i), { ip: `203.0.113.${i + 1}` })).json()) as {
+            id: string;
+          }
+        ).id,
+      );
+    for (let i = 0; i < 3; i++)
+      expect((await wrongGuess(t, key, ids[i]!, '192.0.2.66')).status).toBe(422);
     const refused = await wrongGuess(t, key, ids[3]!, '192.0.2.66');
     expect((await expectProblem(refused, 429, 'rate_limited')).limit).toBe('ip-checks:hour');
     expect(refused.headers.get('ratelimit-limit')).toBe('3');
     // The refused check did not consume the verification's attempts.
-    const view = (await (await t.call('GET', `/v1/verifications/${ids[3]}`, { key })).json()) as { attempts: number };
+    const view = (await (await t.call('GET', `/v1/verifications/${ids[3]}`, { key })).json()) as {
+      attempts: number;
+    };
     expect(view.attempts).toBe(0);
   });
 });

@@ -16,8 +16,15 @@ describe('restart persistence (SQLite counters)', () => {
     try {
       const before = await createTestApp({ sqlitePath: path, clock });
       const key = await before.createKey('acme', ['verify']);
-      for (let i = 0; i < 5; i++) expect((await start(before, key, '+33612345678', { ip: `203.0.113.${i + 1}` })).status).toBe(201);
-      await expectProblem(await start(before, key, '+33612345678', { ip: '203.0.113.50' }), 429, 'rate_limited');
+      for (let i = 0; i < 5; i++)
+        expect(
+          (await start(before, key, '+33612345678', { ip: `203.0.113.${i + 1}` })).status,
+        ).toBe(201);
+      await expectProblem(
+        await start(before, key, '+33612345678', { ip: '203.0.113.50' }),
+        429,
+        'rate_limited',
+      );
       before.close();
 
       clock.advance(60_000);

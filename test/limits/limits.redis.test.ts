@@ -8,7 +8,10 @@ import { createTestApp, expectProblem, type TestApp } from '../helpers/test-app.
 import { start } from './limits-helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL;
-if (!REDIS_URL) console.warn('limits.redis.test.ts: REDIS_URL is not set, so the shared-Redis tests are skipped (CI sets it; e.g. REDIS_URL=redis://127.0.0.1:6379).');
+if (!REDIS_URL)
+  console.warn(
+    'limits.redis.test.ts: REDIS_URL is not set, so the shared-Redis tests are skipped (CI sets it; e.g. REDIS_URL=redis://127.0.0.1:6379).',
+  );
 
 describe.skipIf(!REDIS_URL)('Redis counters (REDIS_URL)', () => {
   const apps: TestApp[] = [];
@@ -26,7 +29,13 @@ describe.skipIf(!REDIS_URL)('Redis counters (REDIS_URL)', () => {
     const keyB = await b.createKey(app, ['verify']);
     for (let i = 0; i < 5; i++) {
       const instance = i % 2 === 0 ? a : b;
-      expect((await start(instance, i % 2 === 0 ? keyA : keyB, '+33612345678', { ip: `203.0.113.${i + 1}` })).status).toBe(201);
+      expect(
+        (
+          await start(instance, i % 2 === 0 ? keyA : keyB, '+33612345678', {
+            ip: `203.0.113.${i + 1}`,
+          })
+        ).status,
+      ).toBe(201);
     }
     const refused = await start(b, keyB, '+33612345678', { ip: '203.0.113.77' });
     expect((await expectProblem(refused, 429, 'rate_limited')).limit).toBe('number:10m');
@@ -44,8 +53,17 @@ describe('Redis unavailable', () => {
     // Port 1 on loopback: nothing listens, connections are refused at once.
     t = await createTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
     const key = await t.createKey('acme', ['verify']);
-    for (let i = 0; i < 5; i++) expect((await start(t, key, '+33612345678', { ip: `203.0.113.${i + 1}` })).status).toBe(201);
-    expect((await expectProblem(await start(t, key, '+33612345678', { ip: '203.0.113.9' }), 429, 'rate_limited')).limit).toBe('number:10m');
+    for (let i = 0; i < 5; i++)
+      expect((await start(t, key, '+33612345678', { ip: `203.0.113.${i + 1}` })).status).toBe(201);
+    expect(
+      (
+        await expectProblem(
+          await start(t, key, '+33612345678', { ip: '203.0.113.9' }),
+          429,
+          'rate_limited',
+        )
+      ).limit,
+    ).toBe('number:10m');
     const metrics = await (await t.app.request('/metrics')).text();
     const consumed = /rate_limiter_fallbacks_total\{operation="consume"\} (\d+)/.exec(metrics);
     expect(Number(consumed?.[1])).toBeGreaterThan(0);

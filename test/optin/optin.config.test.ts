@@ -3,7 +3,11 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 
 describe('opt-in configuration', () => {
   it('keeps consent evidence forever by default, with 5 web code attempts and a one-minute expiry job', () => {
-    expect(loadConfig({}).optin).toEqual({ maxConfirmAttempts: 5, expiryPollMs: 60_000, ledgerRetentionDays: 0 });
+    expect(loadConfig({}).optin).toEqual({
+      maxConfirmAttempts: 5,
+      expiryPollMs: 60_000,
+      ledgerRetentionDays: 0,
+    });
   });
 
   it('refuses a retention shorter than the TCPA limitation period, saying why', () => {
@@ -12,8 +16,14 @@ describe('opt-in configuration', () => {
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^OPTIN_LEDGER_RETENTION_DAYS must be 0 \(keep forever\) or between 1461 \(4 years/)]);
+      expect((error as ConfigError).problems).toEqual([
+        expect.stringMatching(
+          /^OPTIN_LEDGER_RETENTION_DAYS must be 0 \(keep forever\) or between 1461 \(4 years/,
+        ),
+      ]);
     }
-    expect(loadConfig({ OPTIN_LEDGER_RETENTION_DAYS: '1461' }).optin.ledgerRetentionDays).toBe(1461);
+    expect(loadConfig({ OPTIN_LEDGER_RETENTION_DAYS: '1461' }).optin.ledgerRetentionDays).toBe(
+      1461,
+    );
   });
 });

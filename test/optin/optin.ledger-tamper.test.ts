@@ -36,8 +36,14 @@ describe('the consent ledger is append-only', () => {
 
     const bodies: Record<string, unknown[]> = {
       '/v1/lists': [{ name: 'x', brand: 'x', sender: SENDER }],
-      '/v1/lists/:listId/subscribers': [{ to: NUMBER, consentText: 'changed text', source: 'forged' }, { to: '+14155550124', consentText: 'x', source: 'x' }],
-      '/v1/lists/:listId/subscribers/confirm': [{ to: '+14155550124', code: '000000' }, { to: NUMBER, code: '123456' }],
+      '/v1/lists/:listId/subscribers': [
+        { to: NUMBER, consentText: 'changed text', source: 'forged' },
+        { to: '+14155550124', consentText: 'x', source: 'x' },
+      ],
+      '/v1/lists/:listId/subscribers/confirm': [
+        { to: '+14155550124', code: '000000' },
+        { to: NUMBER, code: '123456' },
+      ],
       '/v1/webhooks/log/inbound': [
         { from: NUMBER, to: SENDER, body: 'STOP' },
         { from: '+14155550124', to: SENDER, body: 'YES' },
@@ -45,7 +51,11 @@ describe('the consent ledger is append-only', () => {
       ],
       '/v1/verifications': [{ to: NUMBER }],
     };
-    const routes = [...new Map(t.app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, r])).values()];
+    const routes = [
+      ...new Map(
+        t.app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, r]),
+      ).values(),
+    ];
     expect(routes.length).toBeGreaterThan(20);
     const fill = (path: string) =>
       path
@@ -55,14 +65,18 @@ describe('the consent ledger is append-only', () => {
     let calls = 0;
     for (const route of routes) {
       for (const body of [...(bodies[route.path] ?? []), {}, undefined]) {
-        const response = await t.call(route.method, fill(route.path), { body: route.method === 'GET' || route.method === 'DELETE' ? undefined : body });
+        const response = await t.call(route.method, fill(route.path), {
+          body: route.method === 'GET' || route.method === 'DELETE' ? undefined : body,
+        });
         expect(response.status, `${route.method} ${route.path}`).toBeLessThan(500);
         calls += 1;
       }
     }
     // Every route, including DELETE of the subscriber, a re-subscribe and STOP, ran; history is intact.
     expect(calls).toBeGreaterThan(routes.length * 2);
-    console.log(`ledger walk: ${routes.length} routes, ${calls} requests, ${before.length} entries kept, ${ledgerRows(t).length - before.length} appended`);
+    console.log(
+      `ledger walk: ${routes.length} routes, ${calls} requests, ${before.length} entries kept, ${ledgerRows(t).length - before.length} appended`,
+    );
     const after = ledgerRows(t);
     expect(after.slice(0, before.length)).toEqual(before);
     expect(after.length).toBeGreaterThan(before.length);
@@ -71,10 +85,16 @@ describe('the consent ledger is append-only', () => {
   it('the database refuses UPDATE and DELETE of ledger rows', () => {
     return seed().then(() => {
       const raw = t.database.raw;
-      expect(() => raw.prepare("UPDATE optin_consent_ledger SET consent_text = 'forged' WHERE id = 1").run()).toThrow(/append-only/);
-      expect(() => raw.prepare('DELETE FROM optin_consent_ledger WHERE id = 1').run()).toThrow(/append-only/);
+      expect(() =>
+        raw.prepare("UPDATE optin_consent_ledger SET consent_text = 'forged' WHERE id = 1").run(),
+      ).toThrow(/append-only/);
+      expect(() => raw.prepare('DELETE FROM optin_consent_ledger WHERE id = 1').run()).toThrow(
+        /append-only/,
+      );
       expect(() => raw.prepare('DELETE FROM optin_consent_ledger').run()).toThrow(/append-only/);
-      expect(raw.prepare('SELECT consent_text FROM optin_consent_ledger WHERE id = 1').get()).toEqual({ consent_text: expect.stringContaining('I agree') });
+      expect(
+        raw.prepare('SELECT consent_text FROM optin_consent_ledger WHERE id = 1').get(),
+      ).toEqual({ consent_text: expect.stringContaining('I agree') });
     });
   });
 
@@ -88,8 +108,12 @@ describe('the consent ledger is append-only', () => {
     expect(await t.deps.optin.service.purgeLedger(t.clock.now() - DAY)).toBe(old);
     expect(ledgerRows(t)).toHaveLength(total - old);
     // The gate is closed again after the purge.
-    expect(() => t.database.raw.prepare('DELETE FROM optin_consent_ledger').run()).toThrow(/append-only/);
-    expect(t.database.raw.prepare('SELECT purge_before FROM optin_ledger_retention').get()).toEqual({ purge_before: 0 });
+    expect(() => t.database.raw.prepare('DELETE FROM optin_consent_ledger').run()).toThrow(
+      /append-only/,
+    );
+    expect(t.database.raw.prepare('SELECT purge_before FROM optin_ledger_retention').get()).toEqual(
+      { purge_before: 0 },
+    );
   });
 
   it('the live code never reaches the ledger in clear', async () => {

@@ -7,11 +7,23 @@
  * guesses are capped per sign-up and counted atomically.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, expectProblem, RELAXED_LIMITS, revealNumber, type TestApp } from '../helpers/test-app.js';
+import {
+  createTestApp,
+  expectProblem,
+  RELAXED_LIMITS,
+  revealNumber,
+  type TestApp,
+} from '../helpers/test-app.js';
 import { createList, NUMBER, optinCode, subscribe } from './helpers.js';
 
-function refusals(t: TestApp): { reason: string; rule: string | null; number: string | null; details: string | null }[] {
-  const rows = t.database.raw.prepare("SELECT reason, rule, number_enc AS numberEnc, details FROM events WHERE kind = 'failure' ORDER BY id").all() as {
+function refusals(
+  t: TestApp,
+): { reason: string; rule: string | null; number: string | null; details: string | null }[] {
+  const rows = t.database.raw
+    .prepare(
+      "SELECT reason, rule, number_enc AS numberEnc, details FROM events WHERE kind = 'failure' ORDER BY id",
+    )
+    .all() as {
     reason: string;
     rule: string | null;
     numberEnc: string | null;
@@ -34,13 +46,23 @@ describe('sign-ups are limited and abuse-checked like verification starts', () =
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(refused.headers.get('ratelimit-policy')).toBe('5;w=600;name="number:10m"');
     expect(t.outbox()).toHaveLength(5);
-    expect(refusals(t)).toEqual([expect.objectContaining({ reason: 'rate_limited', rule: 'limit:number:10m', number: NUMBER, details: expect.stringContaining('"count":6') })]);
+    expect(refusals(t)).toEqual([
+      expect.objectContaining({
+        reason: 'rate_limited',
+        rule: 'limit:number:10m',
+        number: NUMBER,
+        details: expect.stringContaining('"count":6'),
+      }),
+    ]);
   });
 
   it('shares the per-number budget with verifications: a form cannot add to what the OTP flow allows', async () => {
     t = await createTestApp();
     const list = await createList(t);
-    for (let i = 0; i < 5; i++) expect((await t.call('POST', '/v1/verifications', { body: { to: NUMBER } })).status).toBe(201);
+    for (let i = 0; i < 5; i++)
+      expect((await t.call('POST', '/v1/verifications', { body: { to: NUMBER } })).status).toBe(
+        201,
+      );
     await expectProblem(await subscribe(t, list.id), 429, 'rate_limited');
   });
 
@@ -48,8 +70,14 @@ describe('sign-ups are limited and abuse-checked like verification starts', () =
     t = await createTestApp({ env: RELAXED_LIMITS });
     const list = await createList(t);
     // +1 900: US premium rate.
-    await expectProblem(await subscribe(t, list.id, { to: '+19005550123' }), 422, 'unsupported_number_type');
-    const blocked = await t.call('POST', '/v1/blocklist', { body: { kind: 'prefix', value: '+1415555', reason: 'pumping' } });
+    await expectProblem(
+      await subscribe(t, list.id, { to: '+19005550123' }),
+      422,
+      'unsupported_number_type',
+    );
+    const blocked = await t.call('POST', '/v1/blocklist', {
+      body: { kind: 'prefix', value: '+1415555', reason: 'pumping' },
+    });
     expect(blocked.status).toBe(201);
     await expectProblem(await subscribe(t, list.id), 403, 'blocked');
     expect(t.outbox()).toHaveLength(0);
@@ -63,11 +91,17 @@ describe('sign-ups are limited and abuse-checked like verification starts', () =
     t = await createTestApp({ env: { ABUSE_SEQUENTIAL_HOUR: '3', ABUSE_BLOCK_SCORE: '1' } });
     const list = await createList(t);
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await subscribe(t, list.id, { to: `+1415555${String(1230 + i).padStart(4, '0')}` })).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push(
+        (await subscribe(t, list.id, { to: `+1415555${String(1230 + i).padStart(4, '0')}` }))
+          .status,
+      );
     // The third sequential start reaches ABUSE_SEQUENTIAL_HOUR=3 (counted from the second), then every further one is refused.
     expect(statuses).toEqual([202, 202, 202, 403, 403, 403]);
     expect(t.outbox()).toHaveLength(3);
-    expect(refusals(t).some((r) => r.reason === 'abuse_suspected' && r.rule === 'abuse:score')).toBe(true);
+    expect(
+      refusals(t).some((r) => r.reason === 'abuse_suspected' && r.rule === 'abuse:score'),
+    ).toBe(true);
   });
 
   it('locks a sign-up after 5 wrong codes, even for the right code', async () => {
@@ -76,8 +110,12 @@ describe('sign-ups are limited and abuse-checked like verification starts', () =
     await subscribe(t, list.id);
     const code = optinCode(t);
     const wrong = code === '000000' ? '111111' : '000000';
-    const confirm = (c: string) => t.call('POST', `/v1/lists/${list.id}/subscribers/confirm`, { body: { to: NUMBER, code: c } });
-    for (let i = 4; i >= 0; i--) expect((await expectProblem(await confirm(wrong), 422, 'incorrect_code')).attemptsRemaining).toBe(i);
+    const confirm = (c: string) =>
+      t.call('POST', `/v1/lists/${list.id}/subscribers/confirm`, { body: { to: NUMBER, code: c } });
+    for (let i = 4; i >= 0; i--)
+      expect(
+        (await expectProblem(await confirm(wrong), 422, 'incorrect_code')).attemptsRemaining,
+      ).toBe(i);
     await expectProblem(await confirm(code), 429, 'max_attempts_exceeded');
   });
 
@@ -86,11 +124,17 @@ describe('sign-ups are limited and abuse-checked like verification starts', () =
     const list = await createList(t);
     await subscribe(t, list.id);
     const code = optinCode(t);
-    const responses = await Promise.all(Array.from({ length: 20 }, () => t.call('POST', `/v1/lists/${list.id}/subscribers/confirm`, { body: { to: NUMBER, code } })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.call('POST', `/v1/lists/${list.id}/subscribers/confirm`, { body: { to: NUMBER, code } }),
+      ),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s !== 200).every((s) => s === 409 || s === 429)).toBe(true);
-    const confirmed = t.database.raw.prepare("SELECT COUNT(*) AS n FROM optin_consent_ledger WHERE type = 'confirmed'").get();
+    const confirmed = t.database.raw
+      .prepare("SELECT COUNT(*) AS n FROM optin_consent_ledger WHERE type = 'confirmed'")
+      .get();
     expect(confirmed).toEqual({ n: 1 });
   });
 });

@@ -10,7 +10,16 @@ describe('ids', () => {
   });
 
   it('sort by the time they were made (new rows go to the right edge of an index)', () => {
-    const times = [0, 1, 31, 32, 1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_000, 2 ** 48 - 1];
+    const times = [
+      0,
+      1,
+      31,
+      32,
+      1_700_000_000_000,
+      1_700_000_000_001,
+      1_800_000_000_000,
+      2 ** 48 - 1,
+    ];
     const ids = times.map((t) => newId('ver', t));
     expect([...ids].sort()).toEqual(ids);
     expect(ids[0]!.slice(4, 14)).toBe('0000000000');

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createBlockStatusReader, type ListedBlockEntry } from '../../src/reports/block-status.js';
 
-const entry = (id: string, kind: string, value: string, action = 'block'): ListedBlockEntry => ({ id, kind, value, action, expiresAt: null });
+const entry = (id: string, kind: string, value: string, action = 'block'): ListedBlockEntry => ({
+  id,
+  kind,
+  value,
+  action,
+  expiresAt: null,
+});
 
 describe('block status read from blocklist entries', () => {
   const reader = createBlockStatusReader({

@@ -16,7 +16,10 @@ import { ADMIN_KEY, createTestApp, PEPPER, REPORTS_KEY } from '../helpers/test-a
 import { ATTACKER_IP, FR_PREFIX, NOW, SCENARIO, T0 } from './seed.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-if (!existsSync(CHROMIUM)) console.warn(`dashboard browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+if (!existsSync(CHROMIUM))
+  console.warn(
+    `dashboard browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`,
+  );
 
 const HOUR_MS = 3_600_000;
 const WIDTHS = [
@@ -97,21 +100,35 @@ const WIDE_EVENTS = [
   { reason: 'blocked', rule: 'geo:non_geographic' },
   { reason: 'blocked', rule: 'blocklist:cidr' },
   { reason: 'rate_limited', rule: 'limit:subnet:10m' },
-].map((event, i) => ({ ...event, at: T0 + (300 + i) * 60_000, kind: 'failure' as const, app: 'beta', number: `+44770090099${i}`, country: 'GB', ip: WIDE_IP, channel: 'sms' }));
+].map((event, i) => ({
+  ...event,
+  at: T0 + (300 + i) * 60_000,
+  kind: 'failure' as const,
+  app: 'beta',
+  number: `+44770090099${i}`,
+  country: 'GB',
+  ip: WIDE_IP,
+  channel: 'sms',
+}));
 
 /** A SQLite file holding the reports' seeded day of traffic, moved so it happened in the last day (the real server reads with the real clock). */
 async function seededDatabase(dir: string): Promise<string> {
   const path = join(dir, 'verify.db');
   const t = await createTestApp({ sqlitePath: path, storage: 'sqlite' });
   const shift = Date.now() - NOW;
-  for (const event of [...SCENARIO, ...WIDE_EVENTS]) await t.deps.events.record({ ...event, at: event.at + shift });
+  for (const event of [...SCENARIO, ...WIDE_EVENTS])
+    await t.deps.events.record({ ...event, at: event.at + shift });
   t.close();
   return path;
 }
 
 const TARGETS = [
   { name: 'the tsx build (src/main.ts)', label: 'tsx', compiled: false },
-  { name: 'the compiled build (node dist/main.js, from the files the Dockerfile copies)', label: 'dist', compiled: true },
+  {
+    name: 'the compiled build (node dist/main.js, from the files the Dockerfile copies)',
+    label: 'dist',
+    compiled: true,
+  },
 ];
 
 describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
@@ -127,7 +144,16 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       viewport: WIDTHS[0]!,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => {
@@ -135,7 +161,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
     });
     page.on('pageerror', (error) => problems.push(error.message));
     page.on('request', (request) => {
-      if (!request.url().startsWith(base) && !request.url().startsWith('data:')) problems.push(`request outside the service: ${request.url()}`);
+      if (!request.url().startsWith(base) && !request.url().startsWith('data:'))
+        problems.push(`request outside the service: ${request.url()}`);
     });
   }, 60_000);
 
@@ -153,7 +180,14 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
       dir = mkdtempSync(join(tmpdir(), 'otp-dashboard-'));
       const sqlitePath = await seededDatabase(dir);
       server = await startServer(
-        { ADMIN_API_KEY: ADMIN_KEY, OTP_PEPPER: PEPPER, REPORTS_ENCRYPTION_KEY: REPORTS_KEY, SQLITE_PATH: sqlitePath, DATA_DIR: dir, LOG_PROVIDER_STDOUT: 'false' },
+        {
+          ADMIN_API_KEY: ADMIN_KEY,
+          OTP_PEPPER: PEPPER,
+          REPORTS_ENCRYPTION_KEY: REPORTS_KEY,
+          SQLITE_PATH: sqlitePath,
+          DATA_DIR: dir,
+          LOG_PROVIDER_STDOUT: 'false',
+        },
         image ? { compiledIn: image.dir } : {},
       );
       base = server.url;
@@ -167,7 +201,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
     async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
       const response = await fetch(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${ADMIN_KEY}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       expect(response.ok, `${method} ${path}: ${response.status}`).toBe(true);
@@ -181,11 +218,16 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
 
     /** The text of every cell of a table's body, row by row. */
     async function cells(table: string): Promise<string[][]> {
-      return page.evaluate<string[][]>(`[...document.querySelectorAll(${JSON.stringify(`${table} tbody tr`)})].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))`);
+      return page.evaluate<string[][]>(
+        `[...document.querySelectorAll(${JSON.stringify(`${table} tbody tr`)})].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))`,
+      );
     }
 
     async function signIn(): Promise<string> {
-      const { key } = await api<{ key: string }>('POST', '/v1/admin/api-keys', { app: 'default', scopes: ['reports', 'security'] });
+      const { key } = await api<{ key: string }>('POST', '/v1/admin/api-keys', {
+        app: 'default',
+        scopes: ['reports', 'security'],
+      });
       await page.setViewportSize(WIDTHS[0]!);
       await page.goto(`${base}/dashboard`);
       await page.evaluate('sessionStorage.clear()');
@@ -209,16 +251,37 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
         ['rate_limited', '4'],
         ['unauthorized', '3'],
       ]);
-      expect(await cells('#conversion-table')).toContainEqual(['FR', '3', '3', '1', '100.0 %', '33.3 %']);
-      expect(await page.$eval('#failures-chart', (canvas) => (canvas as unknown as { width: number }).width)).toBeGreaterThan(0);
+      expect(await cells('#conversion-table')).toContainEqual([
+        'FR',
+        '3',
+        '3',
+        '1',
+        '100.0 %',
+        '33.3 %',
+      ]);
+      expect(
+        await page.$eval(
+          '#failures-chart',
+          (canvas) => (canvas as unknown as { width: number }).width,
+        ),
+      ).toBeGreaterThan(0);
       expect(await page.locator('#tail-table tbody tr').count()).toBe(17);
       expect(await page.textContent('#tail-table')).toContain('+33 6 •• •• •• 78');
       expect(await page.content()).not.toContain('33612345678');
-      const prefixRow = page.locator(`#abuse-table tr[data-kind="prefix"][data-value="${FR_PREFIX}"]`);
+      const prefixRow = page.locator(
+        `#abuse-table tr[data-kind="prefix"][data-value="${FR_PREFIX}"]`,
+      );
       expect(await prefixRow.locator('td.num').first().textContent()).toBe('7');
       expect(await prefixRow.locator('.badge').textContent()).toBe('none');
-      const rulesColumn = (await page.locator('#abuse-table thead th').allTextContents()).indexOf('Rules fired');
-      expect(await page.locator(`#abuse-table tr[data-kind="ip"][data-value="${WIDE_IP}"] td`).nth(rulesColumn).innerText()).toBe(
+      const rulesColumn = (await page.locator('#abuse-table thead th').allTextContents()).indexOf(
+        'Rules fired',
+      );
+      expect(
+        await page
+          .locator(`#abuse-table tr[data-kind="ip"][data-value="${WIDE_IP}"] td`)
+          .nth(rulesColumn)
+          .innerText(),
+      ).toBe(
         'abuse:score ×1\nauto:conversion_collapse ×1\nblocklist:cidr ×1\ngeo:non_geographic ×1\nlimit:subnet:10m ×1',
       );
 
@@ -237,12 +300,18 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
         expect(layout.scrollWidth).toBeLessThanOrEqual(layout.viewport);
         expect(layout.scrollX).toBe(0);
         expect(layout.columns.length).toBe(2 + 6 + 7 + 11);
-        const unreachable = layout.columns.filter((c) => !c.onTop || c.left < -0.5 || c.right > layout.viewport + 0.5);
+        const unreachable = layout.columns.filter(
+          (c) => !c.onTop || c.left < -0.5 || c.right > layout.viewport + 0.5,
+        );
         expect(unreachable).toEqual([]);
         if (size.width >= 1366) {
           // A laptop's screen shows every table whole, the abuse report's IPv6 row and five rules included.
           expect(layout.tables.filter((t) => t.width > t.box)).toEqual([]);
-          const block = await page.evaluate<{ viewport: number; height: number; boxes: { left: number; right: number; top: number; bottom: number }[] }>(BLOCK_COLUMN_BOXES);
+          const block = await page.evaluate<{
+            viewport: number;
+            height: number;
+            boxes: { left: number; right: number; top: number; bottom: number }[];
+          }>(BLOCK_COLUMN_BOXES);
           expect(block.boxes.length).toBeGreaterThan(1);
           for (const box of block.boxes) {
             expect(box.left).toBeGreaterThanOrEqual(0);
@@ -252,8 +321,12 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
           }
           await page.evaluate('window.scrollTo(0, 0)');
         }
-        await page.screenshot({ path: `test-output/dashboard-${label}-${size.width}.png`, fullPage: true });
-        if (process.env.UPDATE_DOCS_SCREENSHOT && label === 'tsx' && size.width === 1366) await page.screenshot({ path: 'docs/dashboard.png', fullPage: true });
+        await page.screenshot({
+          path: `test-output/dashboard-${label}-${size.width}.png`,
+          fullPage: true,
+        });
+        if (process.env.UPDATE_DOCS_SCREENSHOT && label === 'tsx' && size.width === 1366)
+          await page.screenshot({ path: 'docs/dashboard.png', fullPage: true });
       }
 
       expect(await page.evaluate('sessionStorage.getItem("otp-verify.reportsKey")')).toBe(key);
@@ -265,7 +338,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
       problems.length = 0;
       await signIn();
       const dialog = page.locator('#block-dialog');
-      const prefixRow = page.locator(`#abuse-table tr[data-kind="prefix"][data-value="${FR_PREFIX}"]`);
+      const prefixRow = page.locator(
+        `#abuse-table tr[data-kind="prefix"][data-value="${FR_PREFIX}"]`,
+      );
       const ipRow = page.locator(`#abuse-table tr[data-kind="ip"][data-value="${ATTACKER_IP}"]`);
       expect(await manualEntries()).toEqual([]);
 
@@ -274,7 +349,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
       await dialog.waitFor({ state: 'visible' });
       expect(await dialog.textContent()).toContain(ATTACKER_IP);
       // Modal: the rest of the page is inert until the dialog is answered.
-      expect(await page.evaluate(`document.getElementById('block-dialog').matches(':modal')`)).toBe(true);
+      expect(await page.evaluate(`document.getElementById('block-dialog').matches(':modal')`)).toBe(
+        true,
+      );
       await dialog.locator('button[value="cancel"]').click();
       await dialog.waitFor({ state: 'hidden' });
       await ipRow.locator('button[data-action="block"]').click();
@@ -294,15 +371,26 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
       expect(await dialog.textContent()).toContain(FR_PREFIX);
       const box = await dialog.boundingBox();
       expect(box && box.x >= 0 && box.x + box.width <= WIDTHS[1]!.width).toBe(true);
-      expect(await page.locator('#block-dialog input[name="expiry"]').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value))).toEqual(['1h', '24h', '7d', 'never']);
+      expect(
+        await page
+          .locator('#block-dialog input[name="expiry"]')
+          .evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value)),
+      ).toEqual(['1h', '24h', '7d', 'never']);
       await dialog.getByLabel('24 hours').check();
       await page.screenshot({ path: `test-output/dashboard-${label}-390-dialog.png` });
       const confirmedAt = Date.now();
       await dialog.locator('button[value="confirm"]').click();
       await prefixRow.locator('.badge', { hasText: 'blocked' }).waitFor({ timeout: 10_000 });
       const [prefixEntry] = await manualEntries();
-      expect(prefixEntry).toMatchObject({ kind: 'prefix', value: FR_PREFIX, action: 'block', reason: 'abuse dashboard: 7 failures' });
-      expect(Math.abs(Date.parse(prefixEntry!.expiresAt!) - (confirmedAt + 24 * HOUR_MS))).toBeLessThan(60_000);
+      expect(prefixEntry).toMatchObject({
+        kind: 'prefix',
+        value: FR_PREFIX,
+        action: 'block',
+        reason: 'abuse dashboard: 7 failures',
+      });
+      expect(
+        Math.abs(Date.parse(prefixEntry!.expiresAt!) - (confirmedAt + 24 * HOUR_MS)),
+      ).toBeLessThan(60_000);
 
       // Never: no expiry at all.
       await page.setViewportSize(WIDTHS[0]!);

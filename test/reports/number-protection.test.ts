@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createNumberProtector, maskNumber, numberPrefix } from '../../src/events/number-protection.js';
+import {
+  createNumberProtector,
+  maskNumber,
+  numberPrefix,
+} from '../../src/events/number-protection.js';
 
 describe('number protection', () => {
   const protector = createNumberProtector(randomBytes(32));
@@ -19,14 +23,18 @@ describe('number protection', () => {
     const parts = encrypted.split('.');
     const flipped = Buffer.from(parts[3]!, 'base64url');
     flipped[0] = flipped[0]! ^ 1;
-    expect(protector.reveal([parts[0], parts[1], parts[2], flipped.toString('base64url')].join('.'))).toBeUndefined();
+    expect(
+      protector.reveal([parts[0], parts[1], parts[2], flipped.toString('base64url')].join('.')),
+    ).toBeUndefined();
     expect(createNumberProtector(randomBytes(32)).reveal(encrypted)).toBeUndefined();
     expect(protector.reveal('v1.x.y.z')).toBeUndefined();
     expect(protector.reveal('+14155550123')).toBeUndefined();
   });
 
   it('hashes with a key: another key gives another hash', () => {
-    expect(createNumberProtector(randomBytes(32)).hash('+14155550123')).not.toBe(protector.hash('+14155550123'));
+    expect(createNumberProtector(randomBytes(32)).hash('+14155550123')).not.toBe(
+      protector.hash('+14155550123'),
+    );
   });
 
   it('refuses a secret shorter than 32 bytes', () => {

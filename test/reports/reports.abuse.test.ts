@@ -24,7 +24,13 @@ interface AbuseReport {
   ips: Row[];
   numbers: Row[];
   rules: { rule: string; reason: string; count: number }[];
-  totals: { started: number; sent: number; approved: number; wastedSends: number; estimatedCost: number | null };
+  totals: {
+    started: number;
+    sent: number;
+    approved: number;
+    wastedSends: number;
+    estimatedCost: number | null;
+  };
 }
 
 describe('GET /v1/reports/abuse', () => {
@@ -58,17 +64,32 @@ describe('GET /v1/reports/abuse', () => {
 
   it('ranks prefixes, IPs and numbers by failures, with conversion, rules, wasted sends and cost', async () => {
     const report = await abuse();
-    expect(report.prefixes.map((r) => [r.value, r.failures, r.started, r.sent, r.approved, r.wastedSends, r.estimatedCost])).toEqual([
+    expect(
+      report.prefixes.map((r) => [
+        r.value,
+        r.failures,
+        r.started,
+        r.sent,
+        r.approved,
+        r.wastedSends,
+        r.estimatedCost,
+      ]),
+    ).toEqual([
       [FR_PREFIX, 7, 3, 3, 1, 2, 0.1],
       [GB_PREFIX, 2, 2, 0, 0, 0, 0],
     ]);
-    expect(report.prefixes[0]).toMatchObject({ conversionRate: 0.3333, rules: [{ rule: 'limit:prefix:1h', reason: 'rate_limited', count: 3 }] });
+    expect(report.prefixes[0]).toMatchObject({
+      conversionRate: 0.3333,
+      rules: [{ rule: 'limit:prefix:1h', reason: 'rate_limited', count: 3 }],
+    });
     expect(report.ips.map((r) => [r.value, r.failures])).toEqual([
       [ATTACKER_IP, 7],
       ['192.0.2.99', 3],
       ['192.0.2.1', 2],
     ]);
-    expect(report.ips[1]?.rules).toEqual([{ rule: 'invalid_key', reason: 'unauthorized', count: 3 }]);
+    expect(report.ips[1]?.rules).toEqual([
+      { rule: 'invalid_key', reason: 'unauthorized', count: 3 },
+    ]);
     // Ties are ordered by the keyed hash: compare the tail as a set.
     const numbers = report.numbers.map((r) => [r.value, r.failures, r.started, r.approved]);
     expect(numbers.slice(0, 2)).toEqual([
@@ -83,13 +104,27 @@ describe('GET /v1/reports/abuse', () => {
     expect(report.numbers.every((r) => /^[0-9a-f]{32}$/.test(r.numberHash ?? ''))).toBe(true);
     expect(report.rules).toHaveLength(2);
     expect(report.rules).toContainEqual({ rule: 'invalid_key', reason: 'unauthorized', count: 3 });
-    expect(report.rules).toContainEqual({ rule: 'limit:prefix:1h', reason: 'rate_limited', count: 3 });
-    expect(report.totals).toEqual({ started: 7, sent: 5, approved: 3, wastedSends: 2, estimatedCost: 0.1 });
+    expect(report.rules).toContainEqual({
+      rule: 'limit:prefix:1h',
+      reason: 'rate_limited',
+      count: 3,
+    });
+    expect(report.totals).toEqual({
+      started: 7,
+      sent: 5,
+      approved: 3,
+      wastedSends: 2,
+      estimatedCost: 0.1,
+    });
   });
 
   it('shows the current block status from the blocklist, asking about full numbers server-side only', async () => {
     const report = await abuse();
-    expect(report.prefixes[0]?.block).toEqual({ status: 'blocked', entryId: 'blk_1', expiresAt: null });
+    expect(report.prefixes[0]?.block).toEqual({
+      status: 'blocked',
+      entryId: 'blk_1',
+      expiresAt: null,
+    });
     expect(report.prefixes[1]?.block.status).toBe('none');
     expect(asked).toContainEqual({ kind: 'number', value: '+33612345678' });
     expect(asked).toContainEqual({ kind: 'ip', value: ATTACKER_IP });
@@ -113,11 +148,16 @@ describe('GET /v1/reports/abuse', () => {
       const before = (await (await plain.call('GET', '/v1/reports/abuse')).json()) as AbuseReport;
       const top = before.prefixes[0]!;
       expect(top.block.status).toBe('none');
-      const created = await plain.call('POST', '/v1/blocklist', { body: { kind: 'prefix', value: top.value, reason: 'pumping seen in the abuse report' } });
+      const created = await plain.call('POST', '/v1/blocklist', {
+        body: { kind: 'prefix', value: top.value, reason: 'pumping seen in the abuse report' },
+      });
       expect(created.status).toBe(201);
       const { id } = (await created.json()) as { id: string };
       const after = (await (await plain.call('GET', '/v1/reports/abuse')).json()) as AbuseReport;
-      expect(after.prefixes.find((row) => row.value === top.value)?.block).toMatchObject({ status: 'blocked', entryId: id });
+      expect(after.prefixes.find((row) => row.value === top.value)?.block).toMatchObject({
+        status: 'blocked',
+        entryId: id,
+      });
       expect(after.totals.estimatedCost).toBeNull();
     } finally {
       plain.close();
@@ -143,18 +183,47 @@ describe('GET /v1/reports/abuse: per-IP conversion', () => {
     for (const to of numbers) {
       const v = await startVerification(t, { to, signals: { ip: user } });
       // One wrong guess from the back end, then the right code: the failure is the back end's request.
-      expect((await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: t.codeFor(v.id) === '000000' ? '111111' : '000000' }, clientIp: backEnd })).status).toBe(422);
-      expect((await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: t.codeFor(v.id) }, clientIp: backEnd })).status).toBe(200);
+      expect(
+        (
+          await t.call('POST', `/v1/verifications/${v.id}/check`, {
+            body: { code: t.codeFor(v.id) === '000000' ? '111111' : '000000' },
+            clientIp: backEnd,
+          })
+        ).status,
+      ).toBe(422);
+      expect(
+        (
+          await t.call('POST', `/v1/verifications/${v.id}/check`, {
+            body: { code: t.codeFor(v.id) },
+            clientIp: backEnd,
+          })
+        ).status,
+      ).toBe(200);
     }
     // The user's own wrong guess (signals.ip) puts the user's address among the failing IPs as well.
     const own = await startVerification(t, { to: '+14155550134', signals: { ip: user } });
-    expect((await t.call('POST', `/v1/verifications/${own.id}/check`, { body: { code: t.codeFor(own.id) === '000000' ? '111111' : '000000', signals: { ip: user } } })).status).toBe(422);
+    expect(
+      (
+        await t.call('POST', `/v1/verifications/${own.id}/check`, {
+          body: {
+            code: t.codeFor(own.id) === '000000' ? '111111' : '000000',
+            signals: { ip: user },
+          },
+        })
+      ).status,
+    ).toBe(422);
 
     const response = await t.call('GET', '/v1/reports/abuse');
     expect(response.status).toBe(200);
     const { ips } = (await response.json()) as AbuseReport;
     const byIp = Object.fromEntries(ips.map((row) => [row.value, row]));
-    expect(byIp[user]).toMatchObject({ failures: 1, started: 4, sent: 4, approved: 3, conversionRate: 0.75 });
+    expect(byIp[user]).toMatchObject({
+      failures: 1,
+      started: 4,
+      sent: 4,
+      approved: 3,
+      conversionRate: 0.75,
+    });
     expect(byIp[backEnd]).toMatchObject({ failures: 3, started: 0, approved: 0 });
     for (const row of ips) expect(row.approved, row.value).toBeLessThanOrEqual(row.started);
   });

@@ -9,7 +9,8 @@ interface FailureReport {
   groups: { key: string | null; stack?: string | null; count: number }[];
 }
 
-const asMap = (report: FailureReport): Record<string, number> => Object.fromEntries(report.groups.map((g) => [String(g.key), g.count]));
+const asMap = (report: FailureReport): Record<string, number> =>
+  Object.fromEntries(report.groups.map((g) => [String(g.key), g.count]));
 
 describe('GET /v1/reports/failures', () => {
   let t: TestApp;
@@ -34,7 +35,12 @@ describe('GET /v1/reports/failures', () => {
       expect.objectContaining({ count: 3 }),
       { key: 'delivery_failed', count: 2 },
     ]);
-    expect(asMap(r)).toEqual({ incorrect_code: 4, rate_limited: 3, unauthorized: 3, delivery_failed: 2 });
+    expect(asMap(r)).toEqual({
+      incorrect_code: 4,
+      rate_limited: 3,
+      unauthorized: 3,
+      delivery_failed: 2,
+    });
     // [from, to): the default window ends just after now, so an event of this millisecond counts.
     expect(r.to).toBe(Date.UTC(2026, 0, 8) + 1);
     expect(r.from).toBe(Date.UTC(2026, 0, 1) + 1);
@@ -42,10 +48,22 @@ describe('GET /v1/reports/failures', () => {
 
   it('groups by country, prefix, ip, app, rule and channel', async () => {
     expect(asMap(await report('groupBy=country'))).toEqual({ FR: 7, null: 3, GB: 2 });
-    expect(asMap(await report('groupBy=prefix'))).toEqual({ [FR_PREFIX]: 7, null: 3, [GB_PREFIX]: 2 });
-    expect(asMap(await report('groupBy=ip'))).toEqual({ [ATTACKER_IP]: 7, '192.0.2.99': 3, '192.0.2.1': 2 });
+    expect(asMap(await report('groupBy=prefix'))).toEqual({
+      [FR_PREFIX]: 7,
+      null: 3,
+      [GB_PREFIX]: 2,
+    });
+    expect(asMap(await report('groupBy=ip'))).toEqual({
+      [ATTACKER_IP]: 7,
+      '192.0.2.99': 3,
+      '192.0.2.1': 2,
+    });
     expect(asMap(await report('groupBy=app'))).toEqual({ acme: 7, null: 3, beta: 2 });
-    expect(asMap(await report('groupBy=rule'))).toEqual({ null: 6, 'limit:prefix:1h': 3, invalid_key: 3 });
+    expect(asMap(await report('groupBy=rule'))).toEqual({
+      null: 6,
+      'limit:prefix:1h': 3,
+      invalid_key: 3,
+    });
     expect(asMap(await report('groupBy=channel'))).toEqual({ sms: 9, null: 3 });
   });
 
@@ -71,7 +89,9 @@ describe('GET /v1/reports/failures', () => {
   });
 
   it('answers "why are French users failing since 11:00?" with a window and a country filter', async () => {
-    const r = await report('groupBy=reason&country=FR&from=2026-01-07T11:00:00Z&to=2026-01-07T12:00:00Z');
+    const r = await report(
+      'groupBy=reason&country=FR&from=2026-01-07T11:00:00Z&to=2026-01-07T12:00:00Z',
+    );
     expect(r.groups).toEqual([{ key: 'rate_limited', count: 3 }]);
   });
 
@@ -94,22 +114,48 @@ describe('GET /v1/reports/failures', () => {
       expect(rows[0]).toEqual(['hour', 'reason', 'count']);
       expect(rows.slice(1)).toEqual(json.groups.map((g) => [g.key, g.stack, String(g.count)]));
     }
-    const byPrefix = parseCsv(await (await t.call('GET', '/v1/reports/failures.csv?groupBy=prefix')).text());
+    const byPrefix = parseCsv(
+      await (await t.call('GET', '/v1/reports/failures.csv?groupBy=prefix')).text(),
+    );
     expect(byPrefix).toContainEqual([FR_PREFIX, '7']);
     expect(byPrefix).toContainEqual(['', '3']);
   });
 
   it('refuses a reversed or too long window, an hourly window over 31 days, and an unknown grouping', async () => {
-    await expectProblem(await t.call('GET', '/v1/reports/failures?from=2026-01-05T00:00:00Z&to=2026-01-04T00:00:00Z'), 400, 'invalid_request');
-    await expectProblem(await t.call('GET', '/v1/reports/failures?from=2024-01-01T00:00:00Z&to=2026-01-04T00:00:00Z'), 400, 'invalid_request');
-    await expectProblem(await t.call('GET', '/v1/reports/failures?groupBy=hour&days=32'), 400, 'invalid_request');
-    await expectProblem(await t.call('GET', '/v1/reports/failures?groupBy=number'), 400, 'invalid_request');
+    await expectProblem(
+      await t.call('GET', '/v1/reports/failures?from=2026-01-05T00:00:00Z&to=2026-01-04T00:00:00Z'),
+      400,
+      'invalid_request',
+    );
+    await expectProblem(
+      await t.call('GET', '/v1/reports/failures?from=2024-01-01T00:00:00Z&to=2026-01-04T00:00:00Z'),
+      400,
+      'invalid_request',
+    );
+    await expectProblem(
+      await t.call('GET', '/v1/reports/failures?groupBy=hour&days=32'),
+      400,
+      'invalid_request',
+    );
+    await expectProblem(
+      await t.call('GET', '/v1/reports/failures?groupBy=number'),
+      400,
+      'invalid_request',
+    );
   });
 
   it('requires a key with the reports scope, and records the refusal', async () => {
-    await expectProblem(await t.call('GET', '/v1/reports/failures', { key: null }), 401, 'unauthorized');
+    await expectProblem(
+      await t.call('GET', '/v1/reports/failures', { key: null }),
+      401,
+      'unauthorized',
+    );
     const verifyKey = await t.createKey('acme', ['verify']);
-    const body = await expectProblem(await t.call('GET', '/v1/reports/failures', { key: verifyKey }), 403, 'forbidden');
+    const body = await expectProblem(
+      await t.call('GET', '/v1/reports/failures', { key: verifyKey }),
+      403,
+      'forbidden',
+    );
     expect(body.requiredScope).toBe('reports');
     t.clock.advance(1000);
     const refused = asMap(await report('groupBy=rule'));

@@ -14,9 +14,31 @@ export const ATTACKER_IP = '203.0.113.5';
 
 type Seed = Omit<EventRecord, 'at'> & { at: number };
 
-const fr = { app: 'acme', number: FR_NUMBER, country: 'FR', ip: ATTACKER_IP, channel: 'sms', provider: 'log', numberType: 'MOBILE' };
-const us = (number: string) => ({ app: 'acme', number, country: 'US', ip: '198.51.100.7', channel: 'sms', provider: 'log' });
-const gb = { app: 'beta', number: GB_NUMBER, country: 'GB', ip: '192.0.2.1', channel: 'sms', provider: 'log' };
+const fr = {
+  app: 'acme',
+  number: FR_NUMBER,
+  country: 'FR',
+  ip: ATTACKER_IP,
+  channel: 'sms',
+  provider: 'log',
+  numberType: 'MOBILE',
+};
+const us = (number: string) => ({
+  app: 'acme',
+  number,
+  country: 'US',
+  ip: '198.51.100.7',
+  channel: 'sms',
+  provider: 'log',
+});
+const gb = {
+  app: 'beta',
+  number: GB_NUMBER,
+  country: 'GB',
+  ip: '192.0.2.1',
+  channel: 'sms',
+  provider: 'log',
+};
 
 /**
  * A day of traffic with exactly known counts:
@@ -29,11 +51,23 @@ const gb = { app: 'beta', number: GB_NUMBER, country: 'GB', ip: '192.0.2.1', cha
  */
 export const SCENARIO: Seed[] = [
   ...[0, 1, 2].flatMap((m) => [
-    { ...fr, at: min(m), kind: 'success' as const, reason: 'started', verificationId: `ver_fr${m}` },
+    {
+      ...fr,
+      at: min(m),
+      kind: 'success' as const,
+      reason: 'started',
+      verificationId: `ver_fr${m}`,
+    },
     { ...fr, at: min(m), kind: 'success' as const, reason: 'sent', verificationId: `ver_fr${m}` },
   ]),
   { ...fr, at: min(3), kind: 'success', reason: 'approved', verificationId: 'ver_fr2' },
-  ...[4, 5, 6, 7].map((m) => ({ ...fr, at: min(m), kind: 'failure' as const, reason: 'incorrect_code', verificationId: 'ver_fr1' })),
+  ...[4, 5, 6, 7].map((m) => ({
+    ...fr,
+    at: min(m),
+    kind: 'failure' as const,
+    reason: 'incorrect_code',
+    verificationId: 'ver_fr1',
+  })),
   ...[1, 2, 3].map((i) => ({
     ...fr,
     number: `+3361234000${i}`,
@@ -50,9 +84,22 @@ export const SCENARIO: Seed[] = [
   ]),
   ...[0, 1].flatMap((m) => [
     { ...gb, at: min(180 + m), kind: 'success' as const, reason: 'started' },
-    { ...gb, at: min(182 + m), kind: 'failure' as const, reason: 'delivery_failed', providerError: 'E30: unreachable' },
+    {
+      ...gb,
+      at: min(182 + m),
+      kind: 'failure' as const,
+      reason: 'delivery_failed',
+      providerError: 'E30: unreachable',
+    },
   ]),
-  ...[0, 1, 2].map((m) => ({ at: min(240 + m), kind: 'failure' as const, reason: 'unauthorized', rule: 'invalid_key', ip: '192.0.2.99', userAgent: 'curl/8.5' })),
+  ...[0, 1, 2].map((m) => ({
+    at: min(240 + m),
+    kind: 'failure' as const,
+    reason: 'unauthorized',
+    rule: 'invalid_key',
+    ip: '192.0.2.99',
+    userAgent: 'curl/8.5',
+  })),
   { ...fr, at: Date.UTC(2025, 11, 1), kind: 'failure', reason: 'incorrect_code' },
 ];
 

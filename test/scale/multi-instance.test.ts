@@ -13,11 +13,19 @@ import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
-import { createTestDatabase, POSTGRES_SKIP_REASON, type TestDatabase } from '../helpers/postgres.js';
+import {
+  createTestDatabase,
+  POSTGRES_SKIP_REASON,
+  type TestDatabase,
+} from '../helpers/postgres.js';
 
 const ADMIN = `multi-admin-${randomBytes(16).toString('hex')}`;
 const RANGES = '+33187000000-+33187999999';
-const skipReason = POSTGRES_SKIP_REASON ?? (process.env.REDIS_URL ? undefined : 'REDIS_URL is not set: the multi-instance test needs PostgreSQL and Redis');
+const skipReason =
+  POSTGRES_SKIP_REASON ??
+  (process.env.REDIS_URL
+    ? undefined
+    : 'REDIS_URL is not set: the multi-instance test needs PostgreSQL and Redis');
 if (skipReason) console.warn(`multi-instance test skipped: ${skipReason}`);
 
 interface OutboxLine {
@@ -36,7 +44,13 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
   const app = `multi${randomBytes(4).toString('hex')}`;
 
   const at = (i: number): string => servers[i % servers.length]!.url;
-  const call = (base: string, method: string, path: string, body?: unknown, auth = key): Promise<Response> =>
+  const call = (
+    base: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    auth = key,
+  ): Promise<Response> =>
     fetch(`${base}${path}`, {
       method,
       headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
@@ -47,8 +61,14 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as OutboxLine);
-  const codeFor = (id: string): string => /code is (\d{6})/.exec(lines().filter((l) => l.verificationId === id && l.channel === 'sms').at(-1)?.body ?? '')?.[1] ?? '';
-  const start = async (to: string, i = 0, extra: Record<string, unknown> = {}): Promise<Response> => call(at(i), 'POST', '/v1/verifications', { to, ...extra });
+  const codeFor = (id: string): string =>
+    /code is (\d{6})/.exec(
+      lines()
+        .filter((l) => l.verificationId === id && l.channel === 'sms')
+        .at(-1)?.body ?? '',
+    )?.[1] ?? '';
+  const start = async (to: string, i = 0, extra: Record<string, unknown> = {}): Promise<Response> =>
+    call(at(i), 'POST', '/v1/verifications', { to, ...extra });
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -82,7 +102,13 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
     };
     // All three start at once: the migrations run under an advisory lock, once.
     servers.push(...(await Promise.all([startServer(env), startServer(env), startServer(env)])));
-    const created = await call(at(0), 'POST', '/v1/admin/api-keys', { app, scopes: ['verify'] }, ADMIN);
+    const created = await call(
+      at(0),
+      'POST',
+      '/v1/admin/api-keys',
+      { app, scopes: ['verify'] },
+      ADMIN,
+    );
     expect(created.status).toBe(201);
     key = ((await created.json()) as { key: string }).key;
   });
@@ -93,7 +119,9 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
   });
 
   it('every instance is ready and publishes the same signing keys', async () => {
-    const jwks = await Promise.all(servers.map(async (s) => (await fetch(`${s.url}/.well-known/jwks.json`)).text()));
+    const jwks = await Promise.all(
+      servers.map(async (s) => (await fetch(`${s.url}/.well-known/jwks.json`)).text()),
+    );
     for (const s of servers) expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
     expect(new Set(jwks).size).toBe(1);
   });
@@ -103,15 +131,28 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
     expect(started.status).toBe(201);
     const { id } = (await started.json()) as { id: string };
     const code = codeFor(id);
-    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => call(at(i), 'POST', `/v1/verifications/${id}/check`, { code })));
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        call(at(i), 'POST', `/v1/verifications/${id}/check`, { code }),
+      ),
+    );
     const bodies = await Promise.all(responses.map((r) => r.text()));
     const approved = bodies.filter((b, i) => responses[i]!.status === 200 && b.includes('"token"'));
     expect(approved, bodies.join('\n')).toHaveLength(1);
-    expect(responses.every((r) => r.status === 200 || r.status === 409 || r.status === 429), bodies.join('\n')).toBe(true);
+    expect(
+      responses.every((r) => r.status === 200 || r.status === 409 || r.status === 429),
+      bodies.join('\n'),
+    ).toBe(true);
     // Whichever instance signed it, the token verifies against every instance's published keys.
     const { token } = JSON.parse(approved[0]!) as { token: string };
     for (const s of servers) {
-      const { payload } = await jwtVerify(token, createLocalJWKSet((await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet), { audience: app });
+      const { payload } = await jwtVerify(
+        token,
+        createLocalJWKSet(
+          (await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet,
+        ),
+        { audience: app },
+      );
       expect(payload.jti).toBe(id);
     }
   });
@@ -120,17 +161,34 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
     const { id } = (await (await start('+33612340002', 1)).json()) as { id: string };
     const right = codeFor(id);
     const wrong = right === '000000' ? '111111' : '000000';
-    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => call(at(i), 'POST', `/v1/verifications/${id}/check`, { code: wrong })));
-    const reasons = await Promise.all(responses.map(async (r) => ((await r.json()) as { reason?: string }).reason));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        call(at(i), 'POST', `/v1/verifications/${id}/check`, { code: wrong }),
+      ),
+    );
+    const reasons = await Promise.all(
+      responses.map(async (r) => ((await r.json()) as { reason?: string }).reason),
+    );
     // Exactly five guesses are judged (422); every other request finds the budget spent (429).
-    expect(reasons.filter((r) => r === 'incorrect_code'), reasons.join(',')).toHaveLength(5);
-    expect(reasons.filter((r) => r === 'max_attempts_exceeded'), reasons.join(',')).toHaveLength(15);
+    expect(
+      reasons.filter((r) => r === 'incorrect_code'),
+      reasons.join(','),
+    ).toHaveLength(5);
+    expect(
+      reasons.filter((r) => r === 'max_attempts_exceeded'),
+      reasons.join(','),
+    ).toHaveLength(15);
     // The right code no longer opens it, on any instance.
-    for (let i = 0; i < 3; i++) expect((await call(at(i), 'POST', `/v1/verifications/${id}/check`, { code: right })).status).not.toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await call(at(i), 'POST', `/v1/verifications/${id}/check`, { code: right })).status,
+      ).not.toBe(200);
   });
 
   it('the per-number limit is global: 15 starts to one number over three instances, 5 are sent', async () => {
-    const responses = await Promise.all(Array.from({ length: 15 }, (_, i) => start('+33612340003', i)));
+    const responses = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => start('+33612340003', i)),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(10);
@@ -139,18 +197,28 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
   });
 
   it('a timed fallback is placed exactly once although all three schedulers poll for it', async () => {
-    const { id } = (await (await start('+33612340004', 2, { channel: 'auto' })).json()) as { id: string };
+    const { id } = (await (await start('+33612340004', 2, { channel: 'auto' })).json()) as {
+      id: string;
+    };
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !lines().some((l) => l.verificationId === id && l.channel === 'flashcall')) await new Promise((r) => setTimeout(r, 100));
+    while (
+      Date.now() < deadline &&
+      !lines().some((l) => l.verificationId === id && l.channel === 'flashcall')
+    )
+      await new Promise((r) => setTimeout(r, 100));
     // Several more poll rounds of every instance, then count.
     await new Promise((r) => setTimeout(r, 1_500));
-    expect(lines().filter((l) => l.verificationId === id && l.channel === 'flashcall')).toHaveLength(1);
+    expect(
+      lines().filter((l) => l.verificationId === id && l.channel === 'flashcall'),
+    ).toHaveLength(1);
   });
 
   it('a signing key rotated on one instance signs there at once and on every other instance within 1 s', async () => {
     const approveOn = async (i: number, to: string): Promise<string | undefined> => {
       const { id } = (await (await start(to, i)).json()) as { id: string };
-      const checked = await call(at(i), 'POST', `/v1/verifications/${id}/check`, { code: codeFor(id) });
+      const checked = await call(at(i), 'POST', `/v1/verifications/${id}/check`, {
+        code: codeFor(id),
+      });
       expect(checked.status).toBe(200);
       return decodeProtectedHeader(((await checked.json()) as { token: string }).token).kid;
     };
@@ -164,13 +232,21 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
     expect(await approveOn(1, '+33612340012')).toBe(newKid);
     expect(await approveOn(2, '+33612340013')).toBe(newKid);
     for (const s of servers) {
-      const kids = ((await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet).keys.map((k) => k.kid);
+      const kids = (
+        (await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet
+      ).keys.map((k) => k.kid);
       expect(kids).toEqual(expect.arrayContaining([oldKid, newKid]));
     }
   });
 
   it('a number blocked through one instance is refused at once by the others', async () => {
-    const blocked = await call(at(0), 'POST', '/v1/blocklist', { kind: 'number', action: 'block', value: '+33612340005', reason: 'multi-instance test' }, ADMIN);
+    const blocked = await call(
+      at(0),
+      'POST',
+      '/v1/blocklist',
+      { kind: 'number', action: 'block', value: '+33612340005', reason: 'multi-instance test' },
+      ADMIN,
+    );
     expect(blocked.status).toBe(201);
     for (let i = 1; i < 3; i++) {
       const refused = await start('+33612340005', i);
@@ -180,10 +256,21 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
   });
 
   it('a key revoked on one instance is refused at once by every instance', async () => {
-    const created = await call(at(0), 'POST', '/v1/admin/api-keys', { app, scopes: ['verify'] }, ADMIN);
+    const created = await call(
+      at(0),
+      'POST',
+      '/v1/admin/api-keys',
+      { app, scopes: ['verify'] },
+      ADMIN,
+    );
     const { id: keyId, key: doomed } = (await created.json()) as { id: string; key: string };
-    for (let i = 0; i < 3; i++) expect((await call(at(i), 'GET', '/v1/verifications/ver_none', undefined, doomed)).status).toBe(404);
-    expect((await call(at(1), 'DELETE', `/v1/admin/api-keys/${keyId}`, undefined, ADMIN)).status).toBeLessThan(300);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await call(at(i), 'GET', '/v1/verifications/ver_none', undefined, doomed)).status,
+      ).toBe(404);
+    expect(
+      (await call(at(1), 'DELETE', `/v1/admin/api-keys/${keyId}`, undefined, ADMIN)).status,
+    ).toBeLessThan(300);
     for (let i = 0; i < 3; i++) {
       const refused = await call(at(i), 'GET', '/v1/verifications/ver_none', undefined, doomed);
       expect(refused.status).toBe(401);

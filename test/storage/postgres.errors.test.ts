@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isPostgresUnavailable } from '../../src/storage/postgres/errors.js';
 
-const withCode = (message: string, code: string): Error => Object.assign(new Error(message), { code });
+const withCode = (message: string, code: string): Error =>
+  Object.assign(new Error(message), { code });
 
 describe('which PostgreSQL errors are an outage (503 storage_unavailable) rather than a bug (500)', () => {
   it('counts refused and reset connections, server shutdowns, connection exceptions and pool time-outs', () => {
@@ -17,7 +18,10 @@ describe('which PostgreSQL errors are an outage (503 storage_unavailable) rather
     ]) {
       expect(isPostgresUnavailable(error), error.message).toBe(true);
       // drizzle wraps driver errors in its own ("Failed query: …") with the driver's as the cause.
-      expect(isPostgresUnavailable(new Error('Failed query: select 1', { cause: error })), error.message).toBe(true);
+      expect(
+        isPostgresUnavailable(new Error('Failed query: select 1', { cause: error })),
+        error.message,
+      ).toBe(true);
     }
   });
 

@@ -23,12 +23,17 @@ describe('WAL checkpoints in a worker thread', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'otp-ckpt-')), 'verify.db');
     const handle = openSqlite(path);
     const errors: string[] = [];
-    const checkpointer = startWalCheckpointer(handle, { intervalMs: 20, onError: (message) => errors.push(message) });
+    const checkpointer = startWalCheckpointer(handle, {
+      intervalMs: 20,
+      onError: (message) => errors.push(message),
+    });
     try {
       // The serving connection now checkpoints only past 64 MiB of log: it does not touch the file for this.
       expect(handle.raw.pragma('wal_autocheckpoint', { simple: true })).toBe(16_384);
       const before = statSync(path).size;
-      const insert = handle.raw.prepare('INSERT INTO rate_counters (key, points, expires_at) VALUES (?, 1, 9e15)');
+      const insert = handle.raw.prepare(
+        'INSERT INTO rate_counters (key, points, expires_at) VALUES (?, 1, 9e15)',
+      );
       for (let i = 0; i < 20_000; i++) insert.run(`key-${i}-${'x'.repeat(60)}`);
       await handle.settled();
       expect(await until(() => statSync(path).size > before + 1_000_000, 10_000)).toBe(true);

@@ -42,7 +42,10 @@ describe('group commit on SQLite', () => {
     const counters = createSqliteCounterStore(handle.db, createFakeClock());
     await counters.hit('k', 60_000);
     expect((await counters.peek('k')).points).toBe(1);
-    const seen = () => other.prepare("SELECT count(*) AS n FROM rate_counters WHERE key = 'k'").get() as { n: number };
+    const seen = () =>
+      other.prepare("SELECT count(*) AS n FROM rate_counters WHERE key = 'k'").get() as {
+        n: number;
+      };
     expect(seen().n).toBe(0);
     await handle.settled();
     expect(seen().n).toBe(1);
@@ -57,9 +60,15 @@ describe('group commit on SQLite', () => {
     expect(response.status).toBe(201);
     const { id } = (await response.json()) as { id: string };
     // Read from another connection right away, as another instance or a restarted process would.
-    expect(other.prepare('SELECT status FROM verifications WHERE id = ?').get(id)).toEqual({ status: 'pending' });
-    expect(other.prepare('SELECT status FROM deliveries WHERE verification_id = ?').get(id)).toEqual({ status: 'sent' });
-    const reasons = other.prepare('SELECT reason FROM events WHERE verification_id = ? ORDER BY id').all(id) as { reason: string }[];
+    expect(other.prepare('SELECT status FROM verifications WHERE id = ?').get(id)).toEqual({
+      status: 'pending',
+    });
+    expect(
+      other.prepare('SELECT status FROM deliveries WHERE verification_id = ?').get(id),
+    ).toEqual({ status: 'sent' });
+    const reasons = other
+      .prepare('SELECT reason FROM events WHERE verification_id = ? ORDER BY id')
+      .all(id) as { reason: string }[];
     expect(reasons.map((r) => r.reason)).toEqual(['started', 'sent']);
   });
 
@@ -71,10 +80,20 @@ describe('group commit on SQLite', () => {
     const started = await t.call('POST', '/v1/verifications', { body: { to: '+33612345678' } });
     const { id } = (await started.json()) as { id: string };
     const wrong = t.codeFor(id) === '000000' ? '000001' : '000000';
-    const response = await t.call('POST', `/v1/verifications/${id}/check`, { body: { code: wrong } });
+    const response = await t.call('POST', `/v1/verifications/${id}/check`, {
+      body: { code: wrong },
+    });
     expect(response.status).toBe(422);
-    expect(other.prepare('SELECT attempts FROM verifications WHERE id = ?').get(id)).toEqual({ attempts: 1 });
-    expect(other.prepare("SELECT count(*) AS n FROM events WHERE verification_id = ? AND reason = 'incorrect_code'").get(id)).toEqual({ n: 1 });
+    expect(other.prepare('SELECT attempts FROM verifications WHERE id = ?').get(id)).toEqual({
+      attempts: 1,
+    });
+    expect(
+      other
+        .prepare(
+          "SELECT count(*) AS n FROM events WHERE verification_id = ? AND reason = 'incorrect_code'",
+        )
+        .get(id),
+    ).toEqual({ n: 1 });
   });
 
   it('hands a code to the provider only once its verification and delivery are committed', async () => {
@@ -85,8 +104,12 @@ describe('group commit on SQLite', () => {
       name: 'spy',
       send(message) {
         other ??= observer(path);
-        const verification = other.prepare('SELECT status FROM verifications WHERE id = ?').get(message.verificationId);
-        const delivery = other.prepare('SELECT status FROM deliveries WHERE verification_id = ?').get(message.verificationId);
+        const verification = other
+          .prepare('SELECT status FROM verifications WHERE id = ?')
+          .get(message.verificationId);
+        const delivery = other
+          .prepare('SELECT status FROM deliveries WHERE verification_id = ?')
+          .get(message.verificationId);
         seenAtSend.push({ verification, delivery });
         return Promise.resolve({ status: 'sent', providerMessageId: 'spy-1' });
       },
@@ -95,7 +118,9 @@ describe('group commit on SQLite', () => {
     cleanup.push(() => t.close());
     const response = await t.call('POST', '/v1/verifications', { body: { to: '+33612345678' } });
     expect(response.status).toBe(201);
-    expect(seenAtSend).toEqual([{ verification: { status: 'pending' }, delivery: { status: 'queued' } }]);
+    expect(seenAtSend).toEqual([
+      { verification: { status: 'pending' }, delivery: { status: 'queued' } },
+    ]);
   });
 
   it('two connections of one process writing in the same turn neither wait on each other nor lose a write', async () => {
@@ -117,10 +142,16 @@ describe('group commit on SQLite', () => {
     const clock = createFakeClock();
     // A foreign key checked at COMMIT: a recovery code for a factor that does not exist.
     handle.raw.pragma('defer_foreign_keys = ON');
-    handle.raw.prepare("INSERT INTO factor_recovery_codes (id, factor_id, code_hash, created_at) VALUES ('r1', 'no-such-factor', 'h', 0)").run();
+    handle.raw
+      .prepare(
+        "INSERT INTO factor_recovery_codes (id, factor_id, code_hash, created_at) VALUES ('r1', 'no-such-factor', 'h', 0)",
+      )
+      .run();
     await expect(handle.settled()).rejects.toThrow(/FOREIGN KEY/);
     expect(handle.raw.inTransaction).toBe(false);
-    expect(handle.raw.prepare('SELECT count(*) AS n FROM factor_recovery_codes').get()).toEqual({ n: 0 });
+    expect(handle.raw.prepare('SELECT count(*) AS n FROM factor_recovery_codes').get()).toEqual({
+      n: 0,
+    });
     const counters = createSqliteCounterStore(handle.db, clock);
     await counters.hit('after', 60_000);
     await expect(handle.settled()).resolves.toBeUndefined();
@@ -130,9 +161,13 @@ describe('group commit on SQLite', () => {
   it('close() commits what is pending', () => {
     const path = dbFile();
     const handle = openSqlite(path);
-    handle.raw.prepare("INSERT INTO rate_counters (key, points, expires_at) VALUES ('closing', 1, 9e15)").run();
+    handle.raw
+      .prepare("INSERT INTO rate_counters (key, points, expires_at) VALUES ('closing', 1, 9e15)")
+      .run();
     handle.close();
     const other = observer(path);
-    expect(other.prepare("SELECT points FROM rate_counters WHERE key = 'closing'").get()).toEqual({ points: 1 });
+    expect(other.prepare("SELECT points FROM rate_counters WHERE key = 'closing'").get()).toEqual({
+      points: 1,
+    });
   });
 });

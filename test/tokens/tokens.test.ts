@@ -8,7 +8,9 @@ import { createTestApp, startVerification, type TestApp } from '../helpers/test-
 
 async function approve(t: TestApp): Promise<string> {
   const v = await startVerification(t);
-  const response = await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: t.codeFor(v.id) } });
+  const response = await t.call('POST', `/v1/verifications/${v.id}/check`, {
+    body: { code: t.codeFor(v.id) },
+  });
   return ((await response.json()) as { token: string }).token;
 }
 
@@ -19,7 +21,9 @@ describe('result tokens and the JWKS', () => {
       const token = await approve(t);
       const header = decodeProtectedHeader(token);
       expect(header).toMatchObject({ alg: 'EdDSA', typ: 'JWT' });
-      const jwks = (await (await t.call('GET', '/.well-known/jwks.json', { key: null })).json()) as { keys: { kid: string; d?: string }[] };
+      const jwks = (await (
+        await t.call('GET', '/.well-known/jwks.json', { key: null })
+      ).json()) as { keys: { kid: string; d?: string }[] };
       expect(jwks.keys.map((k) => k.kid)).toContain(header.kid);
       expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
     } finally {
@@ -57,14 +61,19 @@ describe('result tokens and the JWKS', () => {
     try {
       const oldKid = decodeProtectedHeader(await approve(other)).kid;
       expect(decodeProtectedHeader(await approve(rotating)).kid).toBe(oldKid);
-      const { kid: newKid } = (await (await rotating.call('POST', '/v1/admin/signing-keys/rotate')).json()) as { kid: string };
+      const { kid: newKid } = (await (
+        await rotating.call('POST', '/v1/admin/signing-keys/rotate')
+      ).json()) as { kid: string };
       expect(newKid).not.toBe(oldKid);
       // No time passes on the rotating instance: its very next token is signed with the new key.
       expect(decodeProtectedHeader(await approve(rotating)).kid).toBe(newKid);
       other.clock.advance(1_000);
       expect(decodeProtectedHeader(await approve(other)).kid).toBe(newKid);
       // Both keys stay published on both instances while tokens signed with the old one are valid.
-      for (const t of [rotating, other]) expect((await t.deps.tokens.jwks()).keys.map((k) => k.kid).sort()).toEqual([oldKid, newKid].sort());
+      for (const t of [rotating, other])
+        expect((await t.deps.tokens.jwks()).keys.map((k) => k.kid).sort()).toEqual(
+          [oldKid, newKid].sort(),
+        );
     } finally {
       rotating.close();
       other.close();

@@ -19,7 +19,13 @@ export class LocalRequestClient extends twilio.RequestClient {
   /** Every request the SDK made: method, URI, query parameters and form data, for assertions on the wire. */
   readonly sent: { method: string; uri: string; params: unknown; data: unknown }[] = [];
   /** Every answer it got, as received, for checking against openapi.yaml. */
-  readonly received: { method: string; uri: string; status: number; contentType: string; body: string }[] = [];
+  readonly received: {
+    method: string;
+    uri: string;
+    status: number;
+    contentType: string;
+    body: string;
+  }[] = [];
 
   constructor(private readonly base: string) {
     super();
@@ -31,8 +37,19 @@ export class LocalRequestClient extends twilio.RequestClient {
     this.sent.push({ method: String(opts.method), uri, params: opts.params, data: opts.data });
     const response = await super.request<TData>({ ...opts, uri });
     const headers = response.headers as Record<string, string | undefined>;
-    const body = typeof response.body === 'string' ? response.body : response.body === undefined || response.body === null ? '' : JSON.stringify(response.body);
-    this.received.push({ method: String(opts.method).toUpperCase(), uri, status: response.statusCode, contentType: headers['content-type'] ?? '', body });
+    const body =
+      typeof response.body === 'string'
+        ? response.body
+        : response.body === undefined || response.body === null
+          ? ''
+          : JSON.stringify(response.body);
+    this.received.push({
+      method: String(opts.method).toUpperCase(),
+      uri,
+      status: response.statusCode,
+      contentType: headers['content-type'] ?? '',
+      body,
+    });
     return response;
   }
 }
@@ -46,17 +63,34 @@ const clients: LocalRequestClient[] = [];
  * mismatches (none expected) and how many answers were checked.
  */
 export async function documentCheck(): Promise<{ checked: number; failures: string[] }> {
-  const document = parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, never>> };
+  const document = parse(readFileSync(OPENAPI_PATH, 'utf8')) as {
+    paths: Record<string, Record<string, never>>;
+  };
   const validator = createResponseValidator(document);
-  const templates = Object.keys(document.paths).map((path) => ({ path, pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
-  const onResponse = validator.middleware.onResponse as (args: Parameters<NonNullable<Middleware['onResponse']>>[0]) => Promise<void>;
+  const templates = Object.keys(document.paths).map((path) => ({
+    path,
+    pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+  }));
+  const onResponse = validator.middleware.onResponse as (
+    args: Parameters<NonNullable<Middleware['onResponse']>>[0],
+  ) => Promise<void>;
   for (const client of clients.splice(0)) {
     for (const answer of client.received) {
       const url = new URL(answer.uri);
       const schemaPath = templates.find((t) => t.pattern.test(url.pathname))?.path ?? url.pathname;
       const request = new Request(url, { method: answer.method });
-      const response = new Response(answer.status === 204 ? null : answer.body, { status: answer.status, headers: { 'content-type': answer.contentType } });
-      await onResponse({ request, response, schemaPath, params: {}, options: {} as never, id: 'sdk' });
+      const response = new Response(answer.status === 204 ? null : answer.body, {
+        status: answer.status,
+        headers: { 'content-type': answer.contentType },
+      });
+      await onResponse({
+        request,
+        response,
+        schemaPath,
+        params: {},
+        options: {} as never,
+        id: 'sdk',
+      });
     }
   }
   return { checked: validator.checked.length, failures: validator.failures };
@@ -89,9 +123,17 @@ export interface SdkClient {
 }
 
 /** `twilio(username, password, { httpClient, accountSid })` against the local server. */
-export function sdk(url: string, username: string, password: string, accountSid?: string): SdkClient {
+export function sdk(
+  url: string,
+  username: string,
+  password: string,
+  accountSid?: string,
+): SdkClient {
   const http = new LocalRequestClient(url);
-  return { client: twilio(username, password, { httpClient: http, ...(accountSid ? { accountSid } : {}) }), http };
+  return {
+    client: twilio(username, password, { httpClient: http, ...(accountSid ? { accountSid } : {}) }),
+    http,
+  };
 }
 
 export interface TwilioCredentials {
@@ -101,15 +143,28 @@ export interface TwilioCredentials {
 }
 
 /** Creates an API key through /v1 and returns it with the Twilio sids its answer gives. */
-export async function createKeyWithSids(t: TestApp, app: string, scopes: string[]): Promise<TwilioCredentials> {
+export async function createKeyWithSids(
+  t: TestApp,
+  app: string,
+  scopes: string[],
+): Promise<TwilioCredentials> {
   const response = await t.call('POST', '/v1/admin/api-keys', { body: { app, scopes } });
   expect(response.status).toBe(201);
-  const body = (await response.json()) as { key: string; twilio: { accountSid: string; apiKeySid: string } };
+  const body = (await response.json()) as {
+    key: string;
+    twilio: { accountSid: string; apiKeySid: string };
+  };
   return { key: body.key, ...body.twilio };
 }
 
 /** What a call through the SDK threw: its RestException (status, code, moreInfo), or a failure. */
-export async function rejection(promise: Promise<unknown>): Promise<{ status: number; code?: number | undefined; message: string; moreInfo?: string | undefined; name: string }> {
+export async function rejection(promise: Promise<unknown>): Promise<{
+  status: number;
+  code?: number | undefined;
+  message: string;
+  moreInfo?: string | undefined;
+  name: string;
+}> {
   try {
     await promise;
   } catch (error) {

@@ -35,9 +35,12 @@ function firstMigrationOnly(dialect: 'sqlite' | 'postgres'): string {
   return dir;
 }
 
-const LEGACY_APPS = "INSERT INTO apps (name, brand, code_length, web_otp_domain, created_at, updated_at) VALUES ('legacy', 'Legacy', 6, NULL, 1, 1), ('other', NULL, NULL, NULL, 2, 2)";
+const LEGACY_APPS =
+  "INSERT INTO apps (name, brand, code_length, web_otp_domain, created_at, updated_at) VALUES ('legacy', 'Legacy', 6, NULL, 1, 1), ('other', NULL, NULL, NULL, 2, 2)";
 
-function expectBackfilled(rows: { name: string; twilio_service_sid: string | null; custom_codes: unknown }[]): void {
+function expectBackfilled(
+  rows: { name: string; twilio_service_sid: string | null; custom_codes: unknown }[],
+): void {
   expect(rows.map((r) => r.name)).toEqual(['legacy', 'other']);
   for (const row of rows) {
     expect(row.twilio_service_sid).toMatch(/^VA[0-9a-f]{32}$/);
@@ -56,29 +59,40 @@ describe('the Service sid migration', () => {
 
     const upgraded = openSqlite(path);
     try {
-      expectBackfilled(upgraded.raw.prepare('SELECT name, twilio_service_sid, custom_codes FROM apps ORDER BY name').all() as never);
+      expectBackfilled(
+        upgraded.raw
+          .prepare('SELECT name, twilio_service_sid, custom_codes FROM apps ORDER BY name')
+          .all() as never,
+      );
     } finally {
       upgraded.close();
     }
   });
 
-  it.skipIf(POSTGRES_SKIP_REASON !== undefined)('gives every existing PostgreSQL app a sid of its own', async () => {
-    const database = await createTestDatabase();
-    try {
-      const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-      await migratePg(drizzlePg(pool), { migrationsFolder: firstMigrationOnly('postgres') });
-      await pool.query(LEGACY_APPS);
-      await pool.end();
-
-      const upgraded = await openPostgres(database.url, { poolSize: 1 });
+  it.skipIf(POSTGRES_SKIP_REASON !== undefined)(
+    'gives every existing PostgreSQL app a sid of its own',
+    async () => {
+      const database = await createTestDatabase();
       try {
-        const { rows } = await upgraded.pool.query<{ name: string; twilio_service_sid: string | null; custom_codes: boolean }>('SELECT name, twilio_service_sid, custom_codes FROM apps ORDER BY name');
-        expectBackfilled(rows);
+        const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+        await migratePg(drizzlePg(pool), { migrationsFolder: firstMigrationOnly('postgres') });
+        await pool.query(LEGACY_APPS);
+        await pool.end();
+
+        const upgraded = await openPostgres(database.url, { poolSize: 1 });
+        try {
+          const { rows } = await upgraded.pool.query<{
+            name: string;
+            twilio_service_sid: string | null;
+            custom_codes: boolean;
+          }>('SELECT name, twilio_service_sid, custom_codes FROM apps ORDER BY name');
+          expectBackfilled(rows);
+        } finally {
+          await upgraded.close();
+        }
       } finally {
-        await upgraded.close();
+        await database.drop();
       }
-    } finally {
-      await database.drop();
-    }
-  });
+    },
+  );
 });

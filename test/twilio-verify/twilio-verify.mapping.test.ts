@@ -3,8 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/platform/errors.js';
 import { newId } from '../../src/platform/ids.js';
 import { twilioErrorOf } from '../../src/twilio-verify/twilio-verify.errors.js';
-import { accountSidFor, apiKeyIdOf, apiKeySid, deliverySid, isTwilioSid, verificationIdOf, verificationSid } from '../../src/platform/twilio-sids.js';
-import { appNameFor, parseAmount, pageMeta, twilioDate } from '../../src/twilio-verify/twilio-verify.views.js';
+import {
+  accountSidFor,
+  apiKeyIdOf,
+  apiKeySid,
+  deliverySid,
+  isTwilioSid,
+  verificationIdOf,
+  verificationSid,
+} from '../../src/platform/twilio-sids.js';
+import {
+  appNameFor,
+  parseAmount,
+  pageMeta,
+  twilioDate,
+} from '../../src/twilio-verify/twilio-verify.views.js';
 
 /**
  * The pure half of /v2: sids computed from the service's own ids (no column, no lookup), Twilio's
@@ -79,9 +92,12 @@ describe('amounts, names, dates, pages', () => {
     expect(parseAmount(text)).toEqual(expected);
   });
 
-  it.each(['39.99', '€39.99 EUR', 'EUR', '1,000.00 EUR', '-5 EUR', 'EUR 5; DROP', ''])('refuses %j (no single currency, or not an amount)', (text) => {
-    expect(parseAmount(text)).toBeUndefined();
-  });
+  it.each(['39.99', '€39.99 EUR', 'EUR', '1,000.00 EUR', '-5 EUR', 'EUR 5; DROP', ''])(
+    'refuses %j (no single currency, or not an amount)',
+    (text) => {
+      expect(parseAmount(text)).toBeUndefined();
+    },
+  );
 
   it('makes an app name of a friendly name', () => {
     expect(appNameFor('Acme Shop')).toBe('acme-shop');
@@ -113,31 +129,70 @@ describe('amounts, names, dates, pages', () => {
 });
 
 describe('which Twilio error a refusal becomes', () => {
-  const of = (reason: ConstructorParameters<typeof DomainError>[0], options: ConstructorParameters<typeof DomainError>[1] = {}, operation: Parameters<typeof twilioErrorOf>[1] = 'start') => {
+  const of = (
+    reason: ConstructorParameters<typeof DomainError>[0],
+    options: ConstructorParameters<typeof DomainError>[1] = {},
+    operation: Parameters<typeof twilioErrorOf>[1] = 'start',
+  ) => {
     const e = twilioErrorOf(new DomainError(reason, options), operation);
     return { status: e.status, code: e.code, message: e.message, headers: e.headers };
   };
 
   it('maps the limits and abuse rules to Twilio’s codes', () => {
-    expect(of('rate_limited', { details: { limit: 'number:10m' }, retryAfterSeconds: 12.2 })).toEqual({ status: 429, code: 60203, message: 'Max send attempts reached', headers: { 'Retry-After': '13', 'Twilio-Reached-Rate-Limit': 'number:10m' } });
-    expect(of('rate_limited', { details: { limit: 'ip-checks:hour' }, retryAfterSeconds: 5 }, 'check')).toMatchObject({ status: 429, code: 20429 });
+    expect(
+      of('rate_limited', { details: { limit: 'number:10m' }, retryAfterSeconds: 12.2 }),
+    ).toEqual({
+      status: 429,
+      code: 60203,
+      message: 'Max send attempts reached',
+      headers: { 'Retry-After': '13', 'Twilio-Reached-Rate-Limit': 'number:10m' },
+    });
+    expect(
+      of('rate_limited', { details: { limit: 'ip-checks:hour' }, retryAfterSeconds: 5 }, 'check'),
+    ).toMatchObject({ status: 429, code: 20429 });
     expect(of('blocked', { rule: 'geo:denied' })).toMatchObject({ status: 403, code: 60605 });
-    expect(of('blocked', { rule: 'blocklist:country' })).toMatchObject({ status: 403, code: 60605 });
+    expect(of('blocked', { rule: 'blocklist:country' })).toMatchObject({
+      status: 403,
+      code: 60605,
+    });
     expect(of('blocked', { rule: 'blocklist:prefix' })).toMatchObject({ status: 403, code: 60410 });
-    expect(of('blocked', { rule: 'auto:conversion_collapse' })).toMatchObject({ status: 403, code: 60410 });
-    expect(of('abuse_suspected', { rule: 'abuse:score' })).toMatchObject({ status: 403, code: 60410 });
-    expect(of('unsupported_number_type', { rule: 'number_type:landline' })).toMatchObject({ status: 403, code: 60205 });
-    expect(of('unsupported_number_type', { rule: 'number_type:voip' })).toMatchObject({ status: 403, code: 60410 });
+    expect(of('blocked', { rule: 'auto:conversion_collapse' })).toMatchObject({
+      status: 403,
+      code: 60410,
+    });
+    expect(of('abuse_suspected', { rule: 'abuse:score' })).toMatchObject({
+      status: 403,
+      code: 60410,
+    });
+    expect(of('unsupported_number_type', { rule: 'number_type:landline' })).toMatchObject({
+      status: 403,
+      code: 60205,
+    });
+    expect(of('unsupported_number_type', { rule: 'number_type:voip' })).toMatchObject({
+      status: 403,
+      code: 60410,
+    });
   });
 
   it('answers what Twilio deletes (approved, expired, canceled) as not found, and names invalid parameters', () => {
-    for (const reason of ['not_found', 'expired', 'already_used', 'canceled'] as const) expect(of(reason, {}, 'check')).toMatchObject({ status: 404, code: 20404 });
+    for (const reason of ['not_found', 'expired', 'already_used', 'canceled'] as const)
+      expect(of(reason, {}, 'check')).toMatchObject({ status: 404, code: 20404 });
     expect(of('max_attempts_exceeded', {}, 'check')).toMatchObject({ status: 429, code: 60202 });
     expect(of('max_attempts_exceeded', {}, 'update')).toMatchObject({ status: 404, code: 20404 });
-    expect(of('invalid_phone')).toMatchObject({ status: 400, code: 60200, message: 'Invalid parameter: To' });
-    expect(of('invalid_request', { details: { errors: [{ path: 'transaction.payee' }] } })).toMatchObject({ code: 60200, message: 'Invalid parameter: Payee' });
-    expect(of('invalid_request', { details: { errors: [{ path: 'transaction.amount' }] } })).toMatchObject({ code: 60200, message: 'Invalid parameter: Amount' });
-    expect(of('invalid_request', { details: { errors: [{ path: 'code' }] } })).toMatchObject({ message: 'Invalid parameter: CustomCode' });
+    expect(of('invalid_phone')).toMatchObject({
+      status: 400,
+      code: 60200,
+      message: 'Invalid parameter: To',
+    });
+    expect(
+      of('invalid_request', { details: { errors: [{ path: 'transaction.payee' }] } }),
+    ).toMatchObject({ code: 60200, message: 'Invalid parameter: Payee' });
+    expect(
+      of('invalid_request', { details: { errors: [{ path: 'transaction.amount' }] } }),
+    ).toMatchObject({ code: 60200, message: 'Invalid parameter: Amount' });
+    expect(of('invalid_request', { details: { errors: [{ path: 'code' }] } })).toMatchObject({
+      message: 'Invalid parameter: CustomCode',
+    });
     expect(of('conflict', {}, 'service')).toMatchObject({ status: 409, code: 20409 });
   });
 });

@@ -17,7 +17,11 @@ describe('verification: concurrent checks', () => {
     const v = await startVerification(t);
     const code = t.codeFor(v.id);
     const wrong = code === '000000' ? '000001' : '000000';
-    const responses = await Promise.all(Array.from({ length: 50 }, () => t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: wrong } })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: wrong } }),
+      ),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 422)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(45);
@@ -28,12 +32,19 @@ describe('verification: concurrent checks', () => {
   it('50 concurrent checks with the right code approve exactly once', async () => {
     const v = await startVerification(t);
     const code = t.codeFor(v.id);
-    const responses = await Promise.all(Array.from({ length: 50 }, () => t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code } })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code } }),
+      ),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     // The others lost the race: already used, or out of attempts while the winner was approving.
     expect(statuses.filter((s) => s !== 200).every((s) => s === 409 || s === 429)).toBe(true);
-    const [approvals] = await t.rows("SELECT count(*) AS n FROM events WHERE reason = 'approved' AND verification_id = ?", v.id);
+    const [approvals] = await t.rows(
+      "SELECT count(*) AS n FROM events WHERE reason = 'approved' AND verification_id = ?",
+      v.id,
+    );
     expect(approvals).toEqual({ n: 1 });
   });
 
@@ -42,10 +53,15 @@ describe('verification: concurrent checks', () => {
     const code = t.codeFor(v.id);
     const wrong = code === '999999' ? '999998' : '999999';
     const bodies = Array.from({ length: 50 }, (_, i) => (i % 10 === 9 ? code : wrong));
-    const responses = await Promise.all(bodies.map((c) => t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: c } })));
+    const responses = await Promise.all(
+      bodies.map((c) => t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: c } })),
+    );
     const approved = responses.filter((r) => r.status === 200).length;
     expect(approved).toBeLessThanOrEqual(1);
-    const [row] = await t.rows<{ attempts: number }>('SELECT attempts FROM verifications WHERE id = ?', v.id);
+    const [row] = await t.rows<{ attempts: number }>(
+      'SELECT attempts FROM verifications WHERE id = ?',
+      v.id,
+    );
     expect(row!.attempts).toBeLessThanOrEqual(5);
     expect(responses.filter((r) => r.status === 422).length + approved).toBe(row!.attempts);
   });

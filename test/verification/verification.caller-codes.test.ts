@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/platform/errors.js';
-import type { CallerContext, CheckedVerification } from '../../src/verification/verification.service.js';
+import type {
+  CallerContext,
+  CheckedVerification,
+} from '../../src/verification/verification.service.js';
 import { RANGES } from '../delivery/helpers.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -39,16 +42,26 @@ describe('caller-chosen codes, approval without a code, start-or-resend', () => 
   it('refuses a custom code unless the app allows them, and by flash call, before any limit counts or anything is sent', async () => {
     t.close();
     t = await createTestApp({ env: { ...env, FLASHCALL_RANGES: RANGES } });
-    expect(await reason(t.deps.verification.start(ctx, { to: TO, channel: 'sms', code: '4242' }))).toBe('invalid_request');
+    expect(
+      await reason(t.deps.verification.start(ctx, { to: TO, channel: 'sms', code: '4242' })),
+    ).toBe('invalid_request');
     await allowCustomCodes();
-    expect(await reason(t.deps.verification.start(ctx, { to: TO, channel: 'flashcall', code: '4242' }))).toBe('invalid_request');
+    expect(
+      await reason(t.deps.verification.start(ctx, { to: TO, channel: 'flashcall', code: '4242' })),
+    ).toBe('invalid_request');
     expect(t.outbox()).toHaveLength(0);
-    const rows = await t.rows<{ rule: string | null }>("SELECT rule FROM events WHERE kind = 'failure' AND reason = 'invalid_request'");
+    const rows = await t.rows<{ rule: string | null }>(
+      "SELECT rule FROM events WHERE kind = 'failure' AND reason = 'invalid_request'",
+    );
     expect(rows.map((r) => r.rule)).toEqual(['custom_code', 'custom_code']);
     const counters = await t.rows<{ n: number }>('SELECT count(*) AS n FROM verifications');
     expect(counters[0]?.n).toBe(0);
     // A custom code under auto never falls back to a call (the app could not know its code).
-    const auto = await t.deps.verification.start(ctx, { to: '+33612345678', channel: 'auto', code: '4242' });
+    const auto = await t.deps.verification.start(ctx, {
+      to: '+33612345678',
+      channel: 'auto',
+      code: '4242',
+    });
     expect(auto).toMatchObject({ channel: 'sms', fallback: null });
   });
 
@@ -59,7 +72,9 @@ describe('caller-chosen codes, approval without a code, start-or-resend', () => 
     expect(t.outbox().at(-1)?.body).toContain('ab12CD');
     const stored = JSON.stringify(await t.rows('SELECT * FROM deliveries'));
     expect(stored).not.toContain('ab12CD');
-    expect(await t.deps.verification.check(ctx, v.id, 'ab12CD')).toMatchObject({ status: 'approved' });
+    expect(await t.deps.verification.check(ctx, v.id, 'ab12CD')).toMatchObject({
+      status: 'approved',
+    });
   });
 
   it('approves without a code only for an app using custom codes, once, recording the approval', async () => {
@@ -69,23 +84,43 @@ describe('caller-chosen codes, approval without a code, start-or-resend', () => 
     const approved = await t.deps.verification.approve(ctx, plain.id);
     expect(approved).toMatchObject({ status: 'approved', attempts: 1 });
     expect(await reason(t.deps.verification.approve(ctx, plain.id))).toBe('already_used');
-    expect(await reason(t.deps.verification.approve({ ...ctx, app: 'other' }, plain.id))).toBe('not_found');
-    const events = await t.rows<{ reason: string }>("SELECT reason FROM events WHERE kind = 'success' AND verification_id = ? ORDER BY at, id", plain.id);
+    expect(await reason(t.deps.verification.approve({ ...ctx, app: 'other' }, plain.id))).toBe(
+      'not_found',
+    );
+    const events = await t.rows<{ reason: string }>(
+      "SELECT reason FROM events WHERE kind = 'success' AND verification_id = ? ORDER BY at, id",
+      plain.id,
+    );
     expect(events.map((e) => e.reason)).toContain('approved');
   });
 
   it('start-or-resend sends again on the pending verification of the number, and starts anew otherwise', async () => {
-    const first = await t.deps.verification.startOrResend(ctx, { to: TO, channel: 'sms', brand: 'Shop Pay' });
+    const first = await t.deps.verification.startOrResend(ctx, {
+      to: TO,
+      channel: 'sms',
+      brand: 'Shop Pay',
+    });
     expect(t.outbox().at(-1)?.body).toMatch(/^Shop Pay: /);
     t.clock.advance(31_000);
-    const again = await t.deps.verification.startOrResend(ctx, { to: TO, channel: 'auto', appHash: 'FA+9qCX9VSu' });
+    const again = await t.deps.verification.startOrResend(ctx, {
+      to: TO,
+      channel: 'auto',
+      appHash: 'FA+9qCX9VSu',
+    });
     expect(again).toMatchObject({ id: first.id, sends: 2 });
     expect(t.outbox().at(-1)?.body.split('\n').at(-1)).toBe('FA+9qCX9VSu');
     // Another transaction is another verification: a code bound to one never approves the other.
-    const payment = await t.deps.verification.startOrResend(ctx, { to: TO, channel: 'sms', transaction: { amount: '10', currency: 'EUR', payee: 'ACME' } });
+    const payment = await t.deps.verification.startOrResend(ctx, {
+      to: TO,
+      channel: 'sms',
+      transaction: { amount: '10', currency: 'EUR', payee: 'ACME' },
+    });
     expect(payment.id).not.toBe(first.id);
     // So is another app's.
-    const other = await t.deps.verification.startOrResend({ ...ctx, app: 'other' }, { to: TO, channel: 'sms' });
+    const other = await t.deps.verification.startOrResend(
+      { ...ctx, app: 'other' },
+      { to: TO, channel: 'sms' },
+    );
     expect(other.id).not.toBe(first.id);
     // Once it is no longer pending, the number starts anew.
     await t.deps.verification.cancel(ctx, first.id);
@@ -94,7 +129,11 @@ describe('caller-chosen codes, approval without a code, start-or-resend', () => 
     // An app choosing its codes gets a new verification every time: a generated code resent on one
     // of its verifications would be one it cannot check.
     await allowCustomCodes();
-    const custom = await t.deps.verification.startOrResend(ctx, { to: TO, channel: 'sms', code: '9876' });
+    const custom = await t.deps.verification.startOrResend(ctx, {
+      to: TO,
+      channel: 'sms',
+      code: '9876',
+    });
     t.clock.advance(31_000);
     const plain = await t.deps.verification.startOrResend(ctx, { to: TO, channel: 'sms' });
     expect(new Set([first.id, payment.id, fresh.id, custom.id, plain.id]).size).toBe(5);
@@ -112,7 +151,10 @@ describe('caller-chosen codes, approval without a code, start-or-resend', () => 
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(DomainError);
-      expect(error).toMatchObject({ reason: 'max_sends_exceeded', retryAfterSeconds: 600 - 5 * 60 });
+      expect(error).toMatchObject({
+        reason: 'max_sends_exceeded',
+        retryAfterSeconds: 600 - 5 * 60,
+      });
     }
   });
 
@@ -121,15 +163,33 @@ describe('caller-chosen codes, approval without a code, start-or-resend', () => 
     const seen: CheckedVerification[] = [];
     const right = t.codeFor(v.id);
     const wrong = right === '000000' ? '111111' : '000000';
-    expect(await reason(t.deps.verification.checkByNumber(ctx, TO, wrong, undefined, { onVerification: (x) => seen.push(x) }))).toBe('incorrect_code');
-    await t.deps.verification.check(ctx, v.id, right, undefined, { onVerification: (x) => seen.push(x) });
+    expect(
+      await reason(
+        t.deps.verification.checkByNumber(ctx, TO, wrong, undefined, {
+          onVerification: (x) => seen.push(x),
+        }),
+      ),
+    ).toBe('incorrect_code');
+    await t.deps.verification.check(ctx, v.id, right, undefined, {
+      onVerification: (x) => seen.push(x),
+    });
     expect(seen).toEqual([
       { id: v.id, to: TO, channel: 'sms', createdAt: v.createdAt, transaction: null },
       { id: v.id, to: TO, channel: 'sms', createdAt: v.createdAt, transaction: null },
     ]);
     // Nothing found, nothing told.
-    expect(await reason(t.deps.verification.checkByNumber(ctx, '+14155550199', right, undefined, { onVerification: (x) => seen.push(x) }))).toBe('not_found');
+    expect(
+      await reason(
+        t.deps.verification.checkByNumber(ctx, '+14155550199', right, undefined, {
+          onVerification: (x) => seen.push(x),
+        }),
+      ),
+    ).toBe('not_found');
     expect(seen).toHaveLength(2);
-    expect(t.deps.verification.defaults).toMatchObject({ codeLength: 6, maxCheckAttempts: 5, maxSends: 5 });
+    expect(t.deps.verification.defaults).toMatchObject({
+      codeLength: 6,
+      maxCheckAttempts: 5,
+      maxSends: 5,
+    });
   });
 });

@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, expectProblem, startVerification, type TestApp } from '../helpers/test-app.js';
+import {
+  createTestApp,
+  expectProblem,
+  startVerification,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 describe('resend', () => {
   let t: TestApp;
@@ -21,7 +26,9 @@ describe('resend', () => {
     const v = await startVerification(t);
     const first = t.codeFor(v.id);
     t.clock.advance(30_000);
-    const response = await t.call('POST', `/v1/verifications/${v.id}/resend`, { body: { channel: 'sms' } });
+    const response = await t.call('POST', `/v1/verifications/${v.id}/resend`, {
+      body: { channel: 'sms' },
+    });
     expect(response.status).toBe(200);
     const resent = (await response.json()) as { sends: number; deliveries: unknown[] };
     expect(resent.sends).toBe(2);
@@ -40,14 +47,25 @@ describe('resend', () => {
       expect((await t.call('POST', `/v1/verifications/${v.id}/resend`)).status).toBe(200);
     }
     t.clock.advance(30_000);
-    await expectProblem(await t.call('POST', `/v1/verifications/${v.id}/resend`), 429, 'max_sends_exceeded');
+    await expectProblem(
+      await t.call('POST', `/v1/verifications/${v.id}/resend`),
+      429,
+      'max_sends_exceeded',
+    );
   });
 
   it('refuses a resend of an approved or expired verification', async () => {
     const v = await startVerification(t);
-    expect((await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: t.codeFor(v.id) } })).status).toBe(200);
+    expect(
+      (await t.call('POST', `/v1/verifications/${v.id}/check`, { body: { code: t.codeFor(v.id) } }))
+        .status,
+    ).toBe(200);
     t.clock.advance(30_000);
-    await expectProblem(await t.call('POST', `/v1/verifications/${v.id}/resend`), 409, 'already_used');
+    await expectProblem(
+      await t.call('POST', `/v1/verifications/${v.id}/resend`),
+      409,
+      'already_used',
+    );
     const w = await startVerification(t);
     t.clock.advance(600_000);
     await expectProblem(await t.call('POST', `/v1/verifications/${w.id}/resend`), 410, 'expired');

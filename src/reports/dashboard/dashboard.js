@@ -5,7 +5,20 @@
 
 const KEY_STORAGE = 'otp-verify.reportsKey';
 const TAIL_EVERY_MS = 5000;
-const PALETTE = ['#d1495b', '#edae49', '#00798c', '#30638e', '#003d5b', '#8f2d56', '#66a182', '#b56576', '#6d597a', '#355070', '#e56b6f', '#2a9d8f'];
+const PALETTE = [
+  '#d1495b',
+  '#edae49',
+  '#00798c',
+  '#30638e',
+  '#003d5b',
+  '#8f2d56',
+  '#66a182',
+  '#b56576',
+  '#6d597a',
+  '#355070',
+  '#e56b6f',
+  '#2a9d8f',
+];
 
 const $ = (id) => document.getElementById(id);
 const state = { charts: {}, tail: undefined, blocklist: new Map(), blocklistUsable: true };
@@ -23,9 +36,17 @@ class ApiError extends Error {
 }
 
 async function api(path, init = {}) {
-  const headers = { authorization: `Bearer ${key()}`, accept: 'application/json', ...(init.headers || {}) };
+  const headers = {
+    authorization: `Bearer ${key()}`,
+    accept: 'application/json',
+    ...(init.headers || {}),
+  };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(path, { ...init, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  const response = await fetch(path, {
+    ...init,
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
   if (response.status === 204) return null;
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, body);
@@ -49,7 +70,12 @@ function cell(row, text, className) {
 
 /** Writes each text as a line of its own in the cell. */
 function lines(td, texts) {
-  if (texts.length > 0) td.replaceChildren(...texts.map((text) => Object.assign(document.createElement('span'), { className: 'line', textContent: text })));
+  if (texts.length > 0)
+    td.replaceChildren(
+      ...texts.map((text) =>
+        Object.assign(document.createElement('span'), { className: 'line', textContent: text }),
+      ),
+    );
 }
 
 function fillTable(id, rows, render) {
@@ -68,7 +94,8 @@ function fillTable(id, rows, render) {
   }
 }
 
-const percent = (value) => (value === null || value === undefined ? '—' : `${(value * 100).toFixed(1)} %`);
+const percent = (value) =>
+  value === null || value === undefined ? '—' : `${(value * 100).toFixed(1)} %`;
 const when = (ms) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
 function drawChart(id, config) {
@@ -85,20 +112,37 @@ async function loadFailures() {
   const datasets = reasons.map((reason, i) => ({
     label: reason,
     backgroundColor: PALETTE[i % PALETTE.length],
-    data: buckets.map((bucket) => report.groups.filter((g) => g.key === bucket && g.stack === reason).reduce((n, g) => n + g.count, 0)),
+    data: buckets.map((bucket) =>
+      report.groups
+        .filter((g) => g.key === bucket && g.stack === reason)
+        .reduce((n, g) => n + g.count, 0),
+    ),
   }));
-  const labels = buckets.map((b) => (groupBy === 'hour' ? b.slice(5, 13).replace('T', ' ') + 'h' : b.slice(0, 10)));
+  const labels = buckets.map((b) =>
+    groupBy === 'hour' ? b.slice(5, 13).replace('T', ' ') + 'h' : b.slice(0, 10),
+  );
   drawChart('failures-chart', {
     type: 'bar',
     data: { labels, datasets },
-    options: { animation: false, maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: {
+        x: { stacked: true },
+        y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
+      },
+    },
   });
   const totals = new Map();
   for (const g of report.groups) totals.set(g.stack, (totals.get(g.stack) || 0) + g.count);
-  fillTable('reasons-table', [...totals.entries()].sort((a, b) => b[1] - a[1]), (tr, [reason, count]) => {
-    cell(tr, reason);
-    cell(tr, count, 'num');
-  });
+  fillTable(
+    'reasons-table',
+    [...totals.entries()].sort((a, b) => b[1] - a[1]),
+    (tr, [reason, count]) => {
+      cell(tr, reason);
+      cell(tr, count, 'num');
+    },
+  );
   return report;
 }
 
@@ -115,7 +159,11 @@ async function loadConversion() {
         { label: 'approved', backgroundColor: '#66a182', data: groups.map((g) => g.approved) },
       ],
     },
-    options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+    },
   });
   fillTable('conversion-table', report.groups, (tr, g) => {
     cell(tr, g.key || 'unknown');
@@ -137,7 +185,9 @@ async function loadBlocklist() {
   } catch (error) {
     state.blocklistUsable = false;
     $('blocklist-note').textContent =
-      error.status === 403 ? 'This key lacks the security scope: block status is read-only.' : 'The blocklist API is not available: block status is read-only.';
+      error.status === 403
+        ? 'This key lacks the security scope: block status is read-only.'
+        : 'The blocklist API is not available: block status is read-only.';
   }
 }
 
@@ -168,8 +218,9 @@ function askBlock(row) {
         const expiry = EXPIRIES[form.elements.expiry.value];
         if (dialog.returnValue !== 'confirm' || !expiry) return resolve(null);
         // The browser's clock: the page has no other. A skew between it and the server's shifts the expiry by as much.
-        // eslint-disable-next-line no-restricted-syntax
-        const expiresAt = expiry.ms === null ? undefined : new Date(Date.now() + expiry.ms).toISOString();
+        const expiresAt =
+          // eslint-disable-next-line no-restricted-syntax
+          expiry.ms === null ? undefined : new Date(Date.now() + expiry.ms).toISOString();
         resolve({ reason: $('block-reason').value.trim(), expiresAt, text: expiry.text });
       },
       { once: true },
@@ -206,7 +257,11 @@ async function unblock(row) {
 function blockCell(tr, row) {
   const td = document.createElement('td');
   const local = state.blocklist.get(`${row.kind}:${row.value}`);
-  const status = local ? 'blocked' : state.blocklistUsable && row.block.status === 'unknown' ? 'none' : row.block.status;
+  const status = local
+    ? 'blocked'
+    : state.blocklistUsable && row.block.status === 'unknown'
+      ? 'none'
+      : row.block.status;
   const badge = document.createElement('span');
   badge.className = `badge ${status}`;
   badge.textContent = status;
@@ -238,12 +293,17 @@ function blockCell(tr, row) {
 }
 
 async function loadAbuse() {
-  const [report] = await Promise.all([api(`/v1/reports/abuse?${windowQuery({ limit: '10' })}`), loadBlocklist()]);
+  const [report] = await Promise.all([
+    api(`/v1/reports/abuse?${windowQuery({ limit: '10' })}`),
+    loadBlocklist(),
+  ]);
   const t = report.totals;
   $('abuse-totals').textContent =
     `${t.started} started, ${t.sent} sent, ${t.approved} approved; estimated wasted sends: ${t.wastedSends}` +
     (t.estimatedCost === null ? '' : ` (cost ≈ ${t.estimatedCost})`) +
-    (report.rules.length ? `. Rules fired: ${report.rules.map((r) => `${r.rule} (${r.count})`).join(', ')}` : '');
+    (report.rules.length
+      ? `. Rules fired: ${report.rules.map((r) => `${r.rule} (${r.count})`).join(', ')}`
+      : '');
   const rows = [...report.prefixes, ...report.ips, ...report.numbers];
   fillTable('abuse-table', rows, (tr, row) => {
     tr.dataset.kind = row.kind;
@@ -258,9 +318,15 @@ async function loadAbuse() {
     cell(tr, percent(row.conversionRate), 'num');
     cell(tr, row.wastedSends, 'num');
     // One rule a line: as wide as the longest rule, never a rule broken in two.
-    lines(cell(tr, row.rules.length ? '' : '—'), row.rules.map((r) => `${r.rule} ×${r.count}`));
+    lines(
+      cell(tr, row.rules.length ? '' : '—'),
+      row.rules.map((r) => `${r.rule} ×${r.count}`),
+    );
     // To the minute: the seconds of a first sighting tell an operator nothing and cost the table its width.
-    lines(cell(tr, ''), [row.firstAt, row.lastAt].map((ms) => when(ms).slice(0, 16)));
+    lines(
+      cell(tr, ''),
+      [row.firstAt, row.lastAt].map((ms) => when(ms).slice(0, 16)),
+    );
     const td = document.createElement('td');
     const link = document.createElement('a');
     link.href = row.eventsUrl;
@@ -276,7 +342,8 @@ async function loadAbuse() {
 
 async function showEvents(url) {
   const page = await api(`${url}&limit=25`);
-  $('status').textContent = `Latest events: ${page.events.map((e) => `${when(e.at)} ${e.reason}${e.rule ? ` (${e.rule})` : ''}`).join(' · ') || 'none'}`;
+  $('status').textContent =
+    `Latest events: ${page.events.map((e) => `${when(e.at)} ${e.reason}${e.rule ? ` (${e.rule})` : ''}`).join(' · ') || 'none'}`;
 }
 
 async function loadTail() {
@@ -295,8 +362,14 @@ async function loadTail() {
 async function refresh() {
   $('status').textContent = 'Loading…';
   try {
-    const [failures] = await Promise.all([loadFailures(), loadConversion(), loadAbuse(), loadTail()]);
-    $('status').textContent = `${failures.total} failures from ${when(failures.from)} to ${when(failures.to)} UTC`;
+    const [failures] = await Promise.all([
+      loadFailures(),
+      loadConversion(),
+      loadAbuse(),
+      loadTail(),
+    ]);
+    $('status').textContent =
+      `${failures.total} failures from ${when(failures.from)} to ${when(failures.to)} UTC`;
     document.body.dataset.loaded = 'true';
   } catch (error) {
     if (error.status === 401 || error.status === 403) {

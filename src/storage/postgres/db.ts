@@ -27,7 +27,10 @@ export interface PostgresOptions {
   onIdleError?: (error: Error) => void;
 }
 
-export const POSTGRES_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/postgres');
+export const POSTGRES_MIGRATIONS = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../migrations/postgres',
+);
 
 export const DEFAULT_POOL_SIZE = 10;
 
@@ -42,7 +45,10 @@ const MIGRATION_LOCK_KEY = 0x6f74702d7665n;
  * `pg_advisory_lock`, so instances starting at once migrate one after the other: the first
  * applies, the others wait on the lock and then find nothing left to do.
  */
-export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<PostgresHandle> {
+export async function openPostgres(
+  url: string,
+  options: PostgresOptions = {},
+): Promise<PostgresHandle> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? DEFAULT_POOL_SIZE,

@@ -4,7 +4,13 @@ import type { VerificationRecord } from '../../verification/verification.store.j
 import * as rules from '../shared/delivery.js';
 import type { PostgresDb } from './db.js';
 import { postgresDialect } from './dialect.js';
-import { deliveries, deliveryColumns, fallbacks, verificationColumns, verifications } from './schema.js';
+import {
+  deliveries,
+  deliveryColumns,
+  fallbacks,
+  verificationColumns,
+  verifications,
+} from './schema.js';
 import type { FallbackRecord, FallbackStore } from '../../verification/fallback.store.js';
 
 /**
@@ -15,21 +21,36 @@ import type { FallbackRecord, FallbackStore } from '../../verification/fallback.
  */
 export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore & FallbackStore {
   const f = fallbacks;
-  const pendingIds = (now: number) => db.select({ id: verifications.id }).from(verifications).where(rules.stillPending(verifications, now));
+  const pendingIds = (now: number) =>
+    db
+      .select({ id: verifications.id })
+      .from(verifications)
+      .where(rules.stillPending(verifications, now));
 
   return {
     async scheduleFallback(verificationId, dueAt) {
-      await db.insert(f).values(rules.scheduledFallback(verificationId, dueAt)).onConflictDoNothing();
+      await db
+        .insert(f)
+        .values(rules.scheduledFallback(verificationId, dueAt))
+        .onConflictDoNothing();
     },
 
     async claimScheduled(verificationId, reason, now, owner) {
-      const claimed = await db.update(f).set(rules.claimedSet(reason, now, owner)).where(rules.scheduledOf(f, verificationId)).returning({ id: f.verificationId });
+      const claimed = await db
+        .update(f)
+        .set(rules.claimedSet(reason, now, owner))
+        .where(rules.scheduledOf(f, verificationId))
+        .returning({ id: f.verificationId });
       return claimed.length === 1;
     },
 
     async claimRequested(verificationId, now, owner) {
       const { values, set, setWhere } = rules.requestedClaim(f, verificationId, now, owner);
-      const claimed = await db.insert(f).values(values).onConflictDoUpdate({ target: f.verificationId, set, setWhere }).returning({ id: f.verificationId });
+      const claimed = await db
+        .insert(f)
+        .values(values)
+        .onConflictDoUpdate({ target: f.verificationId, set, setWhere })
+        .returning({ id: f.verificationId });
       return claimed.length === 1;
     },
 
@@ -50,11 +71,20 @@ export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore & Fal
     },
 
     async voidSettled(now) {
-      return (await db.update(f).set(rules.voidedSet(now)).where(rules.voidable(f, now, pendingIds(now))).returning({ id: f.verificationId })).length;
+      return (
+        await db
+          .update(f)
+          .set(rules.voidedSet(now))
+          .where(rules.voidable(f, now, pendingIds(now)))
+          .returning({ id: f.verificationId })
+      ).length;
     },
 
     async completeFallback(verificationId, owner, state, deliveryId, now) {
-      await db.update(f).set(rules.completedSet(state, deliveryId, now)).where(rules.ownedClaim(f, verificationId, owner));
+      await db
+        .update(f)
+        .set(rules.completedSet(state, deliveryId, now))
+        .where(rules.ownedClaim(f, verificationId, owner));
     },
 
     async findFallback(verificationId) {
@@ -64,13 +94,22 @@ export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore & Fal
 
     async switchToFlashCall(verificationId, now, codeLength, maxAttemptsCap) {
       const v = verifications;
-      const [row] = await db.update(v).set(rules.flashCallSet(v, postgresDialect, now, codeLength, maxAttemptsCap)).where(rules.switchable(v, verificationId, now)).returning(verificationColumns);
+      const [row] = await db
+        .update(v)
+        .set(rules.flashCallSet(v, postgresDialect, now, codeLength, maxAttemptsCap))
+        .where(rules.switchable(v, verificationId, now))
+        .returning(verificationColumns);
       return row as VerificationRecord | undefined;
     },
 
     async findDeliveryByProviderId(provider, providerMessageId) {
       const [row] = await db
-        .select({ delivery: deliveryColumns, app: verifications.app, to: verifications.to, country: verifications.country })
+        .select({
+          delivery: deliveryColumns,
+          app: verifications.app,
+          to: verifications.to,
+          country: verifications.country,
+        })
         .from(deliveries)
         .innerJoin(verifications, eq(verifications.id, deliveries.verificationId))
         .where(rules.byProviderMessage(deliveries, provider, providerMessageId))
@@ -79,7 +118,11 @@ export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore & Fal
     },
 
     async updateDeliveryStatus(id, status, error, now) {
-      const [row] = await db.update(deliveries).set(rules.statusSet(status, error, now)).where(rules.statusChangeable(deliveries, id, status)).returning(deliveryColumns);
+      const [row] = await db
+        .update(deliveries)
+        .set(rules.statusSet(status, error, now))
+        .where(rules.statusChangeable(deliveries, id, status))
+        .returning(deliveryColumns);
       return row as DeliveryRecord | undefined;
     },
   };

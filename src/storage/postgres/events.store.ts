@@ -13,10 +13,16 @@ const EVENT = 'e_';
 export const eventPlaceholders = () => placeholdersOf(events, EVENT, ['id']);
 
 /** The values of `eventPlaceholders()` (and of `appendEventPerRow`) for one event. */
-export const eventParams = (event: EventRecord, protector: NumberProtector): Record<string, unknown> => prefixed(eventRow(event, protector), EVENT);
+export const eventParams = (
+  event: EventRecord,
+  protector: NumberProtector,
+): Record<string, unknown> => prefixed(eventRow(event, protector), EVENT);
 
 /** Appends events (shared/events.ts). One INSERT per event (prepared.ts): appends never contend on a row. */
-export function createPostgresEventRecorder(db: PostgresDb, protector: NumberProtector): EventRecorder {
+export function createPostgresEventRecorder(
+  db: PostgresDb,
+  protector: NumberProtector,
+): EventRecorder {
   const append = db.insert(events).values(eventPlaceholders()).prepare('event_append');
   return {
     async record(event) {
@@ -36,6 +42,8 @@ const eventColumns = getTableColumns(events);
 export function appendEventPerRow(source: string): SQL {
   const entries = Object.entries(eventColumns).filter(([key]) => key !== 'id');
   const names = entries.map(([, column]) => sql.identifier(column.name));
-  const values = entries.map(([key, column]) => sql`${sql.placeholder(`${EVENT}${key}`)}::${sql.raw(column.getSQLType())}`);
+  const values = entries.map(
+    ([key, column]) => sql`${sql.placeholder(`${EVENT}${key}`)}::${sql.raw(column.getSQLType())}`,
+  );
   return sql`insert into ${events} (${sql.join(names, sql`, `)}) select ${sql.join(values, sql`, `)} from ${sql.identifier(source)}`;
 }

@@ -28,9 +28,14 @@ export function createPostgresFactorStore(db: PostgresDb): FactorStore {
         // all insert (SQLite gets the same from its IMMEDIATE transaction's write lock). Held until
         // COMMIT; two users sharing a key (a hash collision, or 'a/b' + 'c' and 'a' + 'b/c') are
         // only serialised, never given a wrong answer.
-        await tx.execute(sql`select pg_advisory_xact_lock(${USER_LOCK_SPACE}, hashtext(${factor.app} || '/' || ${factor.user}))`);
+        await tx.execute(
+          sql`select pg_advisory_xact_lock(${USER_LOCK_SPACE}, hashtext(${factor.app} || '/' || ${factor.user}))`,
+        );
         await tx.delete(f).where(rules.staleUnverified(f, factor.app, factor.user, staleBefore));
-        const [existing] = await tx.select({ n: count() }).from(f).where(rules.ofUser(f, factor.app, factor.user));
+        const [existing] = await tx
+          .select({ n: count() })
+          .from(f)
+          .where(rules.ofUser(f, factor.app, factor.user));
         if ((existing?.n ?? 0) >= maxPerUser) return false;
         await tx.insert(f).values(factor);
         return true;
@@ -38,16 +43,29 @@ export function createPostgresFactorStore(db: PostgresDb): FactorStore {
     },
 
     async findById(app, id) {
-      const [row] = await db.select().from(f).where(rules.ofApp(f, id, app));
+      const [row] = await db
+        .select()
+        .from(f)
+        .where(rules.ofApp(f, id, app));
       return row && rules.asFactor(row);
     },
 
     async listByUser(app, user) {
-      return (await db.select().from(f).where(rules.ofUser(f, app, user)).orderBy(asc(f.createdAt))).map(rules.asFactor);
+      return (
+        await db
+          .select()
+          .from(f)
+          .where(rules.ofUser(f, app, user))
+          .orderBy(asc(f.createdAt))
+      ).map(rules.asFactor);
     },
 
     async reserveAttempt(id, now) {
-      const [row] = await db.update(f).set(rules.attemptSet(f)).where(rules.attemptAllowed(f, id, now)).returning({ attempts: f.attempts });
+      const [row] = await db
+        .update(f)
+        .set(rules.attemptSet(f))
+        .where(rules.attemptAllowed(f, id, now))
+        .returning({ attempts: f.attempts });
       return row?.attempts;
     },
 
@@ -57,21 +75,34 @@ export function createPostgresFactorStore(db: PostgresDb): FactorStore {
 
     async activate(id, step, now, recoveryCodeHashes) {
       return db.transaction(async (tx) => {
-        const [row] = await tx.update(f).set(rules.activatedSet(step, now)).where(rules.activatable(f, id, step)).returning({ id: f.id });
+        const [row] = await tx
+          .update(f)
+          .set(rules.activatedSet(step, now))
+          .where(rules.activatable(f, id, step))
+          .returning({ id: f.id });
         if (!row) return false;
-        if (recoveryCodeHashes.length > 0) await tx.insert(codes).values(rules.recoveryCodeRows(id, recoveryCodeHashes, now));
+        if (recoveryCodeHashes.length > 0)
+          await tx.insert(codes).values(rules.recoveryCodeRows(id, recoveryCodeHashes, now));
         return true;
       });
     },
 
     async acceptStep(id, step, now) {
-      const accepted = await db.update(f).set(rules.acceptedSet(step, now)).where(rules.stepAcceptable(f, id, step)).returning({ id: f.id });
+      const accepted = await db
+        .update(f)
+        .set(rules.acceptedSet(step, now))
+        .where(rules.stepAcceptable(f, id, step))
+        .returning({ id: f.id });
       return accepted.length > 0;
     },
 
     async useRecoveryCode(factorId, codeHash, now) {
       return db.transaction(async (tx) => {
-        const [row] = await tx.update(codes).set({ usedAt: now }).where(rules.unusedCode(codes, factorId, codeHash)).returning({ id: codes.id });
+        const [row] = await tx
+          .update(codes)
+          .set({ usedAt: now })
+          .where(rules.unusedCode(codes, factorId, codeHash))
+          .returning({ id: codes.id });
         if (!row) return false;
         await tx.update(f).set(rules.recoveredSet(now)).where(eq(f.id, factorId));
         return true;
@@ -79,7 +110,10 @@ export function createPostgresFactorStore(db: PostgresDb): FactorStore {
     },
 
     async countUnusedRecoveryCodes(factorId) {
-      const [row] = await db.select({ n: count() }).from(codes).where(rules.unusedCodes(codes, factorId));
+      const [row] = await db
+        .select({ n: count() })
+        .from(codes)
+        .where(rules.unusedCodes(codes, factorId));
       return row?.n ?? 0;
     },
 
@@ -87,17 +121,25 @@ export function createPostgresFactorStore(db: PostgresDb): FactorStore {
       return db.transaction(async (tx) => {
         // FOR UPDATE: a concurrent replacement waits (two would otherwise leave both sets), and so
         // does a concurrent delete of the factor (the inserts would otherwise break its foreign key).
-        const [factor] = await tx.select({ id: f.id }).from(f).where(rules.verifiedById(f, factorId)).for('update');
+        const [factor] = await tx
+          .select({ id: f.id })
+          .from(f)
+          .where(rules.verifiedById(f, factorId))
+          .for('update');
         if (!factor) return false;
         await tx.delete(codes).where(eq(codes.factorId, factorId));
-        if (codeHashes.length > 0) await tx.insert(codes).values(rules.recoveryCodeRows(factorId, codeHashes, now));
+        if (codeHashes.length > 0)
+          await tx.insert(codes).values(rules.recoveryCodeRows(factorId, codeHashes, now));
         return true;
       });
     },
 
     async delete(app, id) {
       // The foreign key cascades to the recovery codes in the same statement.
-      const removed = await db.delete(f).where(rules.ofApp(f, id, app)).returning({ id: f.id });
+      const removed = await db
+        .delete(f)
+        .where(rules.ofApp(f, id, app))
+        .returning({ id: f.id });
       return removed.length > 0;
     },
 
@@ -111,7 +153,11 @@ export function createPostgresFactorStore(db: PostgresDb): FactorStore {
     },
 
     async replaceSealed(id, previous, next) {
-      const replaced = await db.update(f).set({ secretSealed: next }).where(rules.sealedAs(f, id, previous)).returning({ id: f.id });
+      const replaced = await db
+        .update(f)
+        .set({ secretSealed: next })
+        .where(rules.sealedAs(f, id, previous))
+        .returning({ id: f.id });
       return replaced.length > 0;
     },
   };

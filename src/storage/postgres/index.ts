@@ -7,7 +7,11 @@ import { createPostgresFactorStore } from './factors.store.js';
 import { createPostgresOptinStore } from './optin.store.js';
 import { createPostgresReportsStore } from './reports.store.js';
 import { createPostgresEventRecorder } from './events.store.js';
-import { createPostgresAppLimitsStore, createPostgresBlocklistStore, createPostgresCounterStore } from './limits.store.js';
+import {
+  createPostgresAppLimitsStore,
+  createPostgresBlocklistStore,
+  createPostgresCounterStore,
+} from './limits.store.js';
 import { createPostgresEventRetentionStore } from './retention.store.js';
 import { createPostgresSigningKeyStore } from './signing-keys.store.js';
 import { createPostgresVerificationStore } from './verification.store.js';
@@ -38,7 +42,10 @@ export function createPostgresStores(handle: PostgresHandle, options: StoreOptio
       // A server that accepts connections but never answers must not hold /readyz for long.
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`PostgreSQL did not answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`PostgreSQL did not answer within ${PING_TIMEOUT_MS} ms`)),
+          PING_TIMEOUT_MS,
+        );
       });
       try {
         await Promise.race([pool.query('SELECT 1'), timeout]);

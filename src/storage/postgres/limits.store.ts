@@ -1,5 +1,10 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
-import type { AppLimitsStore, BlocklistStore, CounterStore, LimitedHit } from '../../limits/limits.store.js';
+import type {
+  AppLimitsStore,
+  BlocklistStore,
+  CounterStore,
+  LimitedHit,
+} from '../../limits/limits.store.js';
 import type { Clock } from '../../platform/clock.js';
 import * as rules from '../shared/limits.js';
 import type { PostgresDb } from './db.js';
@@ -27,7 +32,9 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
         // Ended windows are dead rows: delete up to 1000 of them. SKIP LOCKED: a row a hit holds is
         // left for next time, and two instances purging at once never wait on (or deadlock with) each other.
         await db
-          .execute(sql`DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= ${now} LIMIT ${rules.PURGE_EVERY} FOR UPDATE SKIP LOCKED)`)
+          .execute(
+            sql`DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= ${now} LIMIT ${rules.PURGE_EVERY} FOR UPDATE SKIP LOCKED)`,
+          )
           .catch(() => undefined);
       }
       const expired = sql`${rateCounters.expiresAt} <= ${now}`;
@@ -55,7 +62,12 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
       const sorted = [...batch].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const { rows } = await db.$client.query<rules.CounterRow>(
         `INSERT INTO rate_counters AS c (key, points, expires_at) SELECT * FROM unnest($2::text[], $3::integer[], $4::bigint[]) ${UPSERT}`,
-        [now, sorted.map((h) => h.key), sorted.map((h) => h.cost ?? 1), sorted.map((h) => now + h.windowMs)],
+        [
+          now,
+          sorted.map((h) => h.key),
+          sorted.map((h) => h.cost ?? 1),
+          sorted.map((h) => now + h.windowMs),
+        ],
       );
       return rules.inOrder(
         batch.map((h) => h.key),
@@ -83,8 +95,13 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
         const n = params.length;
         return `h${i} AS (INSERT INTO rate_counters AS c (key, points, expires_at) SELECT $${n - 2}::text, $${n - 1}::integer, $${n}::bigint${guard} ${UPSERT})`;
       });
-      const select = batch.map((_, i) => `SELECT ${i} AS i, key, points, expires_at FROM h${i}`).join(' UNION ALL ');
-      const { rows } = await db.$client.query<rules.CounterRow & { i: number }>(`WITH ${steps.join(', ')} ${select}`, params);
+      const select = batch
+        .map((_, i) => `SELECT ${i} AS i, key, points, expires_at FROM h${i}`)
+        .join(' UNION ALL ');
+      const { rows } = await db.$client.query<rules.CounterRow & { i: number }>(
+        `WITH ${steps.join(', ')} ${select}`,
+        params,
+      );
       return rules.inOrder(
         batch.slice(0, rows.length).map((h) => h.key),
         rows,
@@ -96,7 +113,10 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
     async peekMany(keys) {
       if (keys.length === 0) return [];
       const now = clock.now();
-      const { rows } = await db.$client.query<rules.CounterRow>('SELECT key, points, expires_at FROM rate_counters WHERE key = ANY($1::text[]) AND expires_at > $2', [keys, now]);
+      const { rows } = await db.$client.query<rules.CounterRow>(
+        'SELECT key, points, expires_at FROM rate_counters WHERE key = ANY($1::text[]) AND expires_at > $2',
+        [keys, now],
+      );
       return rules.inOrder(keys, rows, now, false);
     },
 
@@ -106,7 +126,9 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
         .select({ points: rateCounters.points, expiresAt: rateCounters.expiresAt })
         .from(rateCounters)
         .where(and(eq(rateCounters.key, key), gt(rateCounters.expiresAt, now)));
-      return row ? { points: row.points, resetInMs: row.expiresAt - now } : { points: 0, resetInMs: 0 };
+      return row
+        ? { points: row.points, resetInMs: row.expiresAt - now }
+        : { points: 0, resetInMs: 0 };
     },
 
     async hold(key, durationMs) {
@@ -130,7 +152,11 @@ export function createPostgresCounterStore(db: PostgresDb, clock: Clock): Counte
 export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
   const b = blocklist;
   // Every entry that could apply to one start (shared/limits.ts), prepared once (prepared.ts).
-  const candidates = db.select().from(b).where(rules.candidatesCondition(b)).prepare('blocklist_candidates');
+  const candidates = db
+    .select()
+    .from(b)
+    .where(rules.candidatesCondition(b))
+    .prepare('blocklist_candidates');
   return {
     async insert(entry) {
       await db.insert(b).values(entry);
@@ -141,19 +167,29 @@ export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
       // both see no entry and both insert (SQLite's single writer serialises them; PostgreSQL does
       // not). A transaction-scoped advisory lock on the prefix serialises the check-and-insert.
       return db.transaction(async (tx) => {
-        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`blocklist:auto-prefix:${entry.value}`}, 0))`);
+        await tx.execute(
+          sql`SELECT pg_advisory_xact_lock(hashtextextended(${`blocklist:auto-prefix:${entry.value}`}, 0))`,
+        );
         const result = await tx.execute(rules.autoPrefixInsert(entry, now, postgresDialect));
         return result.rowCount === 1 ? entry : undefined;
       });
     },
 
     async list(now, filter) {
-      return (await db.select().from(b).where(rules.listed(b, now, filter)).orderBy(...rules.byCreation(b))).map(rules.asBlockEntry);
+      return (
+        await db
+          .select()
+          .from(b)
+          .where(rules.listed(b, now, filter))
+          .orderBy(...rules.byCreation(b))
+      ).map(rules.asBlockEntry);
     },
 
     async candidates(subject, now) {
       // Read on every decision (no cache): a change made by any instance applies to the next request everywhere.
-      return (await candidates.execute(rules.candidateParams(subject, now))).map(rules.asBlockEntry);
+      return (await candidates.execute(rules.candidateParams(subject, now))).map(
+        rules.asBlockEntry,
+      );
     },
 
     async remove(id) {
@@ -164,7 +200,11 @@ export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
 
 export function createPostgresAppLimitsStore(db: PostgresDb): AppLimitsStore {
   // Read by every start and check: prepared once (prepared.ts).
-  const byApp = db.select().from(appLimits).where(eq(appLimits.app, sql.placeholder('app'))).prepare('app_limits_by_app');
+  const byApp = db
+    .select()
+    .from(appLimits)
+    .where(eq(appLimits.app, sql.placeholder('app')))
+    .prepare('app_limits_by_app');
   return {
     async get(app) {
       const [row] = await byApp.execute({ app });
@@ -172,7 +212,13 @@ export function createPostgresAppLimitsStore(db: PostgresDb): AppLimitsStore {
     },
     async put(app, overrides, now) {
       const row = rules.appLimitsRow(app, overrides, now);
-      await db.insert(appLimits).values(row).onConflictDoUpdate({ target: appLimits.app, set: { overrides: row.overrides, updatedAt: now } });
+      await db
+        .insert(appLimits)
+        .values(row)
+        .onConflictDoUpdate({
+          target: appLimits.app,
+          set: { overrides: row.overrides, updatedAt: now },
+        });
       return { app, overrides, updatedAt: now };
     },
   };

@@ -2,7 +2,12 @@ import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import type { LedgerEntry, OptinStore } from '../../optin/optin.store.js';
 import * as rules from '../shared/optin.js';
 import type { PostgresDb } from './db.js';
-import { optinConsentLedger, optinLedgerRetention, optinLists, optinSubscribers } from './schema.js';
+import {
+  optinConsentLedger,
+  optinLedgerRetention,
+  optinLists,
+  optinSubscribers,
+} from './schema.js';
 
 type Tx = Parameters<Parameters<PostgresDb['transaction']>[0]>[0];
 
@@ -27,22 +32,41 @@ export function createPostgresOptinStore(db: PostgresDb): OptinStore {
     },
 
     async findList(app, id) {
-      const [row] = await db.select().from(l).where(rules.listOfApp(l, app, id));
+      const [row] = await db
+        .select()
+        .from(l)
+        .where(rules.listOfApp(l, app, id));
       return row && rules.asList(row);
     },
 
     async listLists(app) {
-      return (await db.select().from(l).where(eq(l.app, app)).orderBy(...rules.byCreation(l))).map(rules.asList);
+      return (
+        await db
+          .select()
+          .from(l)
+          .where(eq(l.app, app))
+          .orderBy(...rules.byCreation(l))
+      ).map(rules.asList);
     },
 
     async listsBySender(sender) {
-      return (await db.select().from(l).where(eq(l.sender, sender)).orderBy(...rules.byCreation(l))).map(rules.asList);
+      return (
+        await db
+          .select()
+          .from(l)
+          .where(eq(l.sender, sender))
+          .orderBy(...rules.byCreation(l))
+      ).map(rules.asList);
     },
 
     async openSignup(input, evidence) {
       const { values, set, setWhere } = rules.signupUpsert(s, input);
       const row = await db.transaction(async (tx) => {
-        const [changed] = await tx.insert(s).values(values).onConflictDoUpdate({ target: [s.listId, s.number], set, setWhere }).returning();
+        const [changed] = await tx
+          .insert(s)
+          .values(values)
+          .onConflictDoUpdate({ target: [s.listId, s.number], set, setWhere })
+          .returning();
         if (changed) await appendIn(tx, evidence);
         return changed;
       });
@@ -50,18 +74,29 @@ export function createPostgresOptinStore(db: PostgresDb): OptinStore {
     },
 
     async findSubscriber(listId, number) {
-      const [row] = await db.select().from(s).where(rules.subscriberOf(s, listId, number));
+      const [row] = await db
+        .select()
+        .from(s)
+        .where(rules.subscriberOf(s, listId, number));
       return row && rules.asSubscriber(row);
     },
 
     async reserveAttempt(listId, number, signupId, now) {
-      const [row] = await db.update(s).set(rules.attemptSet(s, now)).where(rules.attemptable(s, listId, number, signupId, now)).returning({ attempts: s.attempts });
+      const [row] = await db
+        .update(s)
+        .set(rules.attemptSet(s, now))
+        .where(rules.attemptable(s, listId, number, signupId, now))
+        .returning({ attempts: s.attempts });
       return row?.attempts;
     },
 
     async confirmPending(listId, number, signupId, now, evidence) {
       const row = await db.transaction(async (tx) => {
-        const [changed] = await tx.update(s).set(rules.confirmedSet(now)).where(rules.confirmable(s, listId, number, signupId, now)).returning();
+        const [changed] = await tx
+          .update(s)
+          .set(rules.confirmedSet(now))
+          .where(rules.confirmable(s, listId, number, signupId, now))
+          .returning();
         if (changed) await appendIn(tx, evidence);
         return changed;
       });
@@ -70,7 +105,11 @@ export function createPostgresOptinStore(db: PostgresDb): OptinStore {
 
     async unsubscribe(listId, number, now, evidence) {
       const row = await db.transaction(async (tx) => {
-        const [changed] = await tx.update(s).set(rules.unsubscribedSet(now)).where(rules.unsubscribable(s, listId, number)).returning();
+        const [changed] = await tx
+          .update(s)
+          .set(rules.unsubscribedSet(now))
+          .where(rules.unsubscribable(s, listId, number))
+          .returning();
         if (changed) await appendIn(tx, evidence(rules.asSubscriber(changed)));
         return changed;
       });
@@ -92,14 +131,27 @@ export function createPostgresOptinStore(db: PostgresDb): OptinStore {
           .for('update', { skipLocked: true });
         if (due.length === 0) return [];
         const ids = due.map((row) => row.id);
-        const changed = (await tx.update(s).set(rules.expiredSet(now)).where(and(inArray(s.id, ids), ...rules.expiring(s, now))).returning()).map(rules.asSubscriber);
+        const changed = (
+          await tx
+            .update(s)
+            .set(rules.expiredSet(now))
+            .where(and(inArray(s.id, ids), ...rules.expiring(s, now)))
+            .returning()
+        ).map(rules.asSubscriber);
         await appendIn(tx, changed.map(evidence));
         return changed;
       });
     },
 
     async page(listId, status, after, limit) {
-      return (await db.select().from(s).where(rules.pageOf(s, listId, status, after)).orderBy(asc(s.id)).limit(limit)).map(rules.asSubscriber);
+      return (
+        await db
+          .select()
+          .from(s)
+          .where(rules.pageOf(s, listId, status, after))
+          .orderBy(asc(s.id))
+          .limit(limit)
+      ).map(rules.asSubscriber);
     },
 
     async appendLedger(entries) {
@@ -108,7 +160,13 @@ export function createPostgresOptinStore(db: PostgresDb): OptinStore {
 
     async ledgerFor(listId, number) {
       const ledger = optinConsentLedger;
-      return (await db.select().from(ledger).where(rules.trailOf(ledger, listId, number)).orderBy(asc(ledger.id))).map(rules.asEntry);
+      return (
+        await db
+          .select()
+          .from(ledger)
+          .where(rules.trailOf(ledger, listId, number))
+          .orderBy(asc(ledger.id))
+      ).map(rules.asEntry);
     },
 
     async purgeLedgerBefore(cutoff) {
@@ -117,9 +175,15 @@ export function createPostgresOptinStore(db: PostgresDb): OptinStore {
       // sessions keep reading 0 (and a concurrent purge waits its turn).
       const retention = optinLedgerRetention;
       return db.transaction(async (tx) => {
-        await tx.update(retention).set({ purgeBefore: cutoff }).where(eq(retention.id, rules.LEDGER_RETENTION_ID));
+        await tx
+          .update(retention)
+          .set({ purgeBefore: cutoff })
+          .where(eq(retention.id, rules.LEDGER_RETENTION_ID));
         const result = await tx.delete(optinConsentLedger).where(lt(optinConsentLedger.at, cutoff));
-        await tx.update(retention).set({ purgeBefore: 0 }).where(eq(retention.id, rules.LEDGER_RETENTION_ID));
+        await tx
+          .update(retention)
+          .set({ purgeBefore: 0 })
+          .where(eq(retention.id, rules.LEDGER_RETENTION_ID));
         return result.rowCount ?? 0;
       });
     },

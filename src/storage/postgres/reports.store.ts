@@ -16,12 +16,22 @@ export function createPostgresReportsStore(db: PostgresDb): ReportsStore {
   return {
     async countFailures(scope, groupBy, stackBy) {
       const { fields, where, groupBy: groups, orderBy } = queries.failures(scope, groupBy, stackBy);
-      return db.select(fields).from(events).where(where).groupBy(...groups).orderBy(...orderBy);
+      return db
+        .select(fields)
+        .from(events)
+        .where(where)
+        .groupBy(...groups)
+        .orderBy(...orderBy);
     },
 
     async conversion(scope, groupBy) {
       const { fields, where, groupBy: groups, orderBy } = queries.conversion(scope, groupBy);
-      return db.select(fields).from(events).where(where).groupBy(...groups).orderBy(...orderBy);
+      return db
+        .select(fields)
+        .from(events)
+        .where(where)
+        .groupBy(...groups)
+        .orderBy(...orderBy);
     },
 
     async topOffenders(scope, dimension, limit) {
@@ -29,10 +39,27 @@ export function createPostgresReportsStore(db: PostgresDb): ReportsStore {
       return db.transaction(
         async (tx) => {
           const offenders = queries.offenders(scope, dimension);
-          const top = await tx.select(offenders.fields).from(events).where(offenders.where).groupBy(...offenders.groupBy).orderBy(...offenders.orderBy).limit(limit);
+          const top = await tx
+            .select(offenders.fields)
+            .from(events)
+            .where(offenders.where)
+            .groupBy(...offenders.groupBy)
+            .orderBy(...offenders.orderBy)
+            .limit(limit);
           if (top.length === 0) return [];
-          const successes = queries.offenderSuccesses(scope, dimension, top.map((row) => row.key));
-          return mergeOffenders(top, await tx.select(successes.fields).from(events).where(successes.where).groupBy(...successes.groupBy));
+          const successes = queries.offenderSuccesses(
+            scope,
+            dimension,
+            top.map((row) => row.key),
+          );
+          return mergeOffenders(
+            top,
+            await tx
+              .select(successes.fields)
+              .from(events)
+              .where(successes.where)
+              .groupBy(...successes.groupBy),
+          );
         },
         { isolationLevel: 'repeatable read', accessMode: 'read only' },
       );
@@ -41,11 +68,21 @@ export function createPostgresReportsStore(db: PostgresDb): ReportsStore {
     async rulesFired(scope, dimension, keys) {
       const rules = queries.rules(scope, dimension, keys);
       if (!rules) return [];
-      return db.select(rules.fields).from(events).where(rules.where).groupBy(...rules.groupBy).orderBy(...rules.orderBy);
+      return db
+        .select(rules.fields)
+        .from(events)
+        .where(rules.where)
+        .groupBy(...rules.groupBy)
+        .orderBy(...rules.orderBy);
     },
 
     async listEvents(filter, limit) {
-      const rows: StoredEvent[] = await db.select().from(events).where(queries.eventsWhere(filter)).orderBy(...queries.newestFirst()).limit(limit);
+      const rows: StoredEvent[] = await db
+        .select()
+        .from(events)
+        .where(queries.eventsWhere(filter))
+        .orderBy(...queries.newestFirst())
+        .limit(limit);
       return rows;
     },
   };

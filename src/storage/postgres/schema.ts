@@ -80,7 +80,8 @@ export const verifications = pgTable(
   (t) => [index('verifications_app_to_created_idx').on(t.app, t.to, t.createdAt, t.rowid)],
 );
 
-const { rowid: _verificationRowid, ...verificationColumnsWithoutRowid } = getTableColumns(verifications);
+const { rowid: _verificationRowid, ...verificationColumnsWithoutRowid } =
+  getTableColumns(verifications);
 /** Every column of a verification record (rowid excluded). */
 export const verificationColumns = verificationColumnsWithoutRowid;
 

@@ -9,7 +9,11 @@ export function createPostgresSigningKeyStore(db: PostgresDb): SigningKeyStore {
   return {
     listPublishable(retiredAfter) {
       // Ties by kid: the same newest key on every instance.
-      return db.select().from(k).where(rules.publishable(k, retiredAfter)).orderBy(desc(k.createdAt), desc(k.kid));
+      return db
+        .select()
+        .from(k)
+        .where(rules.publishable(k, retiredAfter))
+        .orderBy(desc(k.createdAt), desc(k.kid));
     },
     async insert(key) {
       await db.insert(k).values(key).onConflictDoNothing();

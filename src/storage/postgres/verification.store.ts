@@ -1,12 +1,22 @@
 import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { NumberProtector } from '../../events/number-protection.js';
-import type { TakenAttempt, VerificationRecord, VerificationStore } from '../../verification/verification.store.js';
+import type {
+  TakenAttempt,
+  VerificationRecord,
+  VerificationStore,
+} from '../../verification/verification.store.js';
 import * as rules from '../shared/verification.js';
 import type { PostgresDb } from './db.js';
 import { postgresDialect } from './dialect.js';
 import { appendEventPerRow, eventParams, eventPlaceholders } from './events.store.js';
 import { placeholdersOf, prefixed } from './prepared.js';
-import { deliveries, deliveryColumns, events, verificationColumns, verifications } from './schema.js';
+import {
+  deliveries,
+  deliveryColumns,
+  events,
+  verificationColumns,
+  verifications,
+} from './schema.js';
 import type { DeliveryRecord } from '../../delivery/delivery.store.js';
 
 /**
@@ -19,15 +29,34 @@ import type { DeliveryRecord } from '../../delivery/delivery.store.js';
  * like BEGIN … COMMIT, in one round trip and one commit (a transaction costs BEGIN and COMMIT as
  * round trips of their own, and an event written apart one more commit).
  */
-export function createPostgresVerificationStore(db: PostgresDb, protector: NumberProtector): VerificationStore {
+export function createPostgresVerificationStore(
+  db: PostgresDb,
+  protector: NumberProtector,
+): VerificationStore {
   const v = verifications;
   const p = sql.placeholder;
   // The statements of every start and check, prepared once (prepared.ts).
-  const created = db.$with('created').as(db.insert(verifications).values(placeholdersOf(verifications, 'v_', ['rowid'])));
-  const delivered = db.$with('delivered').as(db.insert(deliveries).values(placeholdersOf(deliveries, 'd_', ['rowid'])));
-  const createWithEvent = db.with(created, delivered).insert(events).values(eventPlaceholders()).prepare('verification_create_with_event');
-  const createAlone = db.with(created).insert(deliveries).values(placeholdersOf(deliveries, 'd_', ['rowid'])).prepare('verification_create');
-  const byId = db.select(verificationColumns).from(v).where(rules.ofApp(v, p('id'), p('app'))).prepare('verification_by_id');
+  const created = db
+    .$with('created')
+    .as(db.insert(verifications).values(placeholdersOf(verifications, 'v_', ['rowid'])));
+  const delivered = db
+    .$with('delivered')
+    .as(db.insert(deliveries).values(placeholdersOf(deliveries, 'd_', ['rowid'])));
+  const createWithEvent = db
+    .with(created, delivered)
+    .insert(events)
+    .values(eventPlaceholders())
+    .prepare('verification_create_with_event');
+  const createAlone = db
+    .with(created)
+    .insert(deliveries)
+    .values(placeholdersOf(deliveries, 'd_', ['rowid']))
+    .prepare('verification_create');
+  const byId = db
+    .select(verificationColumns)
+    .from(v)
+    .where(rules.ofApp(v, p('id'), p('app')))
+    .prepare('verification_by_id');
   const withDeliveries = db
     .select({ verification: verificationColumns, delivery: deliveryColumns })
     .from(v)
@@ -36,14 +65,29 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
     .orderBy(asc(deliveries.createdAt), asc(deliveries.rowid))
     .prepare('verification_with_deliveries');
   const taken = rules.takenColumns(v);
-  const approving = db.update(v).set(rules.approvingSet(v, postgresDialect)).where(rules.attemptOpen(v));
+  const approving = db
+    .update(v)
+    .set(rules.approvingSet(v, postgresDialect))
+    .where(rules.attemptOpen(v));
   const takeApproving = approving.returning(taken).prepare('verification_take_approving');
   // The approval and its event in one statement: the event is written iff this call approved.
   const approval = db.$with('taken').as(approving.returning(taken));
   const approvalEvent = db.$with('appended', {}).as(appendEventPerRow('taken'));
-  const takeApprovingWithEvent = db.with(approval, approvalEvent).select({ attempts: approval.attempts, status: approval.status }).from(approval).prepare('verification_take_approving_with_event');
-  const takeFailing = db.update(v).set(rules.failingSet(v)).where(rules.attemptOpen(v)).returning(taken).prepare('verification_take_failing');
-  const complete = db.update(deliveries).set(rules.completionSet(postgresDialect)).where(eq(deliveries.id, p('id')));
+  const takeApprovingWithEvent = db
+    .with(approval, approvalEvent)
+    .select({ attempts: approval.attempts, status: approval.status })
+    .from(approval)
+    .prepare('verification_take_approving_with_event');
+  const takeFailing = db
+    .update(v)
+    .set(rules.failingSet(v))
+    .where(rules.attemptOpen(v))
+    .returning(taken)
+    .prepare('verification_take_failing');
+  const complete = db
+    .update(deliveries)
+    .set(rules.completionSet(postgresDialect))
+    .where(eq(deliveries.id, p('id')));
   const completeAlone = complete.prepare('delivery_complete');
   const completeWithEvent = db
     .with(db.$with('completed').as(complete))
@@ -84,18 +128,32 @@ export function createPostgresVerificationStore(db: PostgresDb, protector: Numbe
     },
 
     async listDeliveries(verificationId) {
-      return (await db.select(deliveryColumns).from(deliveries).where(eq(deliveries.verificationId, verificationId)).orderBy(asc(deliveries.createdAt), asc(deliveries.rowid))) as DeliveryRecord[];
+      return (await db
+        .select(deliveryColumns)
+        .from(deliveries)
+        .where(eq(deliveries.verificationId, verificationId))
+        .orderBy(asc(deliveries.createdAt), asc(deliveries.rowid))) as DeliveryRecord[];
     },
 
     async takeAttempt(id, now, approve) {
       if (!approve) return (await takeFailing.execute({ id, now }))[0] as TakenAttempt | undefined;
       const params = { id, now, channel: approve.channel };
-      if (!approve.event) return (await takeApproving.execute(params))[0] as TakenAttempt | undefined;
-      return (await takeApprovingWithEvent.execute({ ...params, ...eventParams(approve.event, protector) }))[0] as TakenAttempt | undefined;
+      if (!approve.event)
+        return (await takeApproving.execute(params))[0] as TakenAttempt | undefined;
+      return (
+        await takeApprovingWithEvent.execute({
+          ...params,
+          ...eventParams(approve.event, protector),
+        })
+      )[0] as TakenAttempt | undefined;
     },
 
     async cancelPending(app, id, now) {
-      const rows = await db.update(v).set(rules.canceledSet(now)).where(rules.cancelable(v, id, app, now)).returning({ id: v.id });
+      const rows = await db
+        .update(v)
+        .set(rules.canceledSet(now))
+        .where(rules.cancelable(v, id, app, now))
+        .returning({ id: v.id });
       return rows.length === 1;
     },
 

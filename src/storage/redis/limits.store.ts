@@ -1,5 +1,10 @@
 import { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import type { CounterState, CounterStore, LimitedHit } from '../../limits/limits.store.js';
 import { hitUntilOneByOne } from '../../limits/limits.counters.js';
 import { assertDistinct } from '../shared/limits.js';
@@ -90,18 +95,34 @@ interface InsuranceOptions {
 function insurance(options: InsuranceOptions): RateLimiterMemory {
   const { report, share } = options;
   class ReportingMemoryLimiter extends RateLimiterMemory {
-    override async consume(key: string | number, points?: number, consumeOptions?: Record<string, unknown>): Promise<RateLimiterRes> {
+    override async consume(
+      key: string | number,
+      points?: number,
+      consumeOptions?: Record<string, unknown>,
+    ): Promise<RateLimiterRes> {
       report('consume');
       const res = await super.consume(key, points, consumeOptions);
       if (!share || share.instances <= 1 || !share.isBudgetKey(String(key))) return res;
-      return new RateLimiterRes(res.remainingPoints, res.msBeforeNext, res.consumedPoints * share.instances, res.isFirstInDuration);
+      return new RateLimiterRes(
+        res.remainingPoints,
+        res.msBeforeNext,
+        res.consumedPoints * share.instances,
+        res.isFirstInDuration,
+      );
     }
-    override get(key: string | number, getOptions?: Record<string, unknown>): Promise<RateLimiterRes | null> {
+    override get(
+      key: string | number,
+      getOptions?: Record<string, unknown>,
+    ): Promise<RateLimiterRes | null> {
       report('get');
       return super.get(key, getOptions);
     }
   }
-  return new ReportingMemoryLimiter({ points: UNLIMITED, duration: options.duration, keyPrefix: options.prefix });
+  return new ReportingMemoryLimiter({
+    points: UNLIMITED,
+    duration: options.duration,
+    keyPrefix: options.prefix,
+  });
 }
 
 /**
@@ -113,7 +134,9 @@ function insurance(options: InsuranceOptions): RateLimiterMemory {
  * waiting out the timeout; ioredis reconnects in the background and the counters go back to Redis
  * as soon as it answers.
  */
-export async function createRedisCounterStore(options: RedisCounterStoreOptions): Promise<RedisCounterStore> {
+export async function createRedisCounterStore(
+  options: RedisCounterStoreOptions,
+): Promise<RedisCounterStore> {
   const prefix = options.keyPrefix ?? 'otp';
   const connectTimeout = options.connectTimeoutMs ?? 2000;
   const client = new Redis(options.url, {
@@ -132,7 +155,10 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   client.on('close', () => (dropping = false));
   client.on('error', (error: Error) => options.onConnectionError?.(error));
   client.on('ready', () => options.onReady?.());
-  await Promise.race([client.connect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, connectTimeout).unref())]);
+  await Promise.race([
+    client.connect().catch(() => undefined),
+    new Promise((resolve) => setTimeout(resolve, connectTimeout).unref()),
+  ]);
 
   const drop = (): void => {
     // Answered by the insurance although the connection looks ready: a command timed out (a frozen
@@ -173,7 +199,14 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     return limiter;
   };
   const holdMemory = insurance({ duration: 1, prefix, report, share: undefined });
-  const holds: RateLimiterAbstract = new RateLimiterRedis({ storeClient: client, points: UNLIMITED, duration: 1, keyPrefix: prefix, rejectIfRedisNotReady: true, insuranceLimiter: holdMemory });
+  const holds: RateLimiterAbstract = new RateLimiterRedis({
+    storeClient: client,
+    points: UNLIMITED,
+    duration: 1,
+    keyPrefix: prefix,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: holdMemory,
+  });
 
   async function hit(key: string, windowMs: number, cost = 1): Promise<CounterState> {
     const res = await limiterFor(windowMs).consume(key, cost);
@@ -183,7 +216,9 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   /** One key through RateLimiterRedis, which answers from the insurance when Redis cannot (peekMany's fallback). */
   async function peekThroughLimiter(key: string): Promise<CounterState> {
     const res = await holds.get(key);
-    return res && res.msBeforeNext !== 0 ? { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) } : { points: 0, resetInMs: 0 };
+    return res && res.msBeforeNext !== 0
+      ? { points: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) }
+      : { points: 0, resetInMs: 0 };
   }
 
   /** Every key in one script (PEEK_MANY_SCRIPT): a start reads seven counters here before it counts anything. */
@@ -196,7 +231,9 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
         const points = out[2 * i];
         const ttl = Number(out[2 * i + 1]);
         // As RateLimiterRedis's get reads it: no key, or a key expiring now, counts nothing.
-        return points === null || points === undefined || ttl === 0 ? { points: 0, resetInMs: 0 } : { points: Number.parseInt(String(points), 10), resetInMs: Math.max(0, ttl) };
+        return points === null || points === undefined || ttl === 0
+          ? { points: 0, resetInMs: 0 }
+          : { points: Number.parseInt(String(points), 10), resetInMs: Math.max(0, ttl) };
       });
     } catch {
       // Each key through the limiter, which answers from the insurance (each counted as a fallback).
@@ -213,10 +250,19 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     const seconds = batch.map((h) => Math.max(1, Math.ceil(h.windowMs / 1000)));
     try {
       if (client.status !== 'ready' || dropping) throw new Error('Redis connection is not ready');
-      const args = batch.flatMap((h, i) => [String(h.cost ?? 1), String(seconds[i]), String(h.limit)]);
-      const out = await scripts.otpHitUntil(batch.length, ...batch.map((h) => `${prefix}:${h.key}`), ...args);
+      const args = batch.flatMap((h, i) => [
+        String(h.cost ?? 1),
+        String(seconds[i]),
+        String(h.limit),
+      ]);
+      const out = await scripts.otpHitUntil(
+        batch.length,
+        ...batch.map((h) => `${prefix}:${h.key}`),
+        ...args,
+      );
       const totals: CounterState[] = [];
-      for (let i = 0; i + 1 < out.length; i += 2) totals.push({ points: Number(out[i]), resetInMs: Math.max(0, Number(out[i + 1])) });
+      for (let i = 0; i + 1 < out.length; i += 2)
+        totals.push({ points: Number(out[i]), resetInMs: Math.max(0, Number(out[i + 1])) });
       return totals;
     } catch {
       // As for any single hit, the insurance answers (each hit below is counted as a fallback);
@@ -244,7 +290,8 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
         report('hold');
         // The unreported get: this fallback is already counted once, as 'hold'.
         const current = await RateLimiterMemory.prototype.get.call(holdMemory, key);
-        if (!current || current.msBeforeNext < durationMs) await holdMemory.set(key, 1, Math.ceil(durationMs / 1000));
+        if (!current || current.msBeforeNext < durationMs)
+          await holdMemory.set(key, 1, Math.ceil(durationMs / 1000));
       }
     },
 

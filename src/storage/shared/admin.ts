@@ -1,5 +1,9 @@
 import { and, eq, gt, isNull, ne, or, type SQL } from 'drizzle-orm';
-import { newServiceSid, type ApiKeyRecord, type AppSettingsPatch } from '../../admin/admin.store.js';
+import {
+  newServiceSid,
+  type ApiKeyRecord,
+  type AppSettingsPatch,
+} from '../../admin/admin.store.js';
 import type { Columns, Operand } from './sql.js';
 
 /**

@@ -1,5 +1,21 @@
-import { and, eq, gt, inArray, lte, ne, notInArray, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
-import type { DeliveryWithVerification, DeliveryRecord, DeliveryStatus } from '../../delivery/delivery.store.js';
+import {
+  and,
+  eq,
+  gt,
+  inArray,
+  lte,
+  ne,
+  notInArray,
+  or,
+  sql,
+  type SQL,
+  type SQLWrapper,
+} from 'drizzle-orm';
+import type {
+  DeliveryWithVerification,
+  DeliveryRecord,
+  DeliveryStatus,
+} from '../../delivery/delivery.store.js';
 import type { Columns, SqlDialect } from './sql.js';
 import type { ClaimedFallback, FallbackReason } from '../../verification/fallback.store.js';
 
@@ -9,7 +25,9 @@ import type { ClaimedFallback, FallbackReason } from '../../verification/fallbac
  * and SET are below; a claim whose instance died is claimable again after its lease.
  */
 
-type Fallbacks = Columns<'verificationId' | 'state' | 'dueAt' | 'reason' | 'claimedBy' | 'claimedAt'>;
+type Fallbacks = Columns<
+  'verificationId' | 'state' | 'dueAt' | 'reason' | 'claimedBy' | 'claimedAt'
+>;
 type Verifications = Columns<'id' | 'status' | 'expiresAt' | 'maxAttempts' | 'sends'>;
 type Deliveries = Columns<'id' | 'status' | 'provider' | 'providerMessageId'>;
 
@@ -39,7 +57,14 @@ export function claimedSet(reason: FallbackReason, now: number, owner: string) {
  */
 export function requestedClaim(f: Fallbacks, verificationId: string, now: number, owner: string) {
   return {
-    values: { verificationId, state: 'claimed', dueAt: now, reason: 'requested', claimedBy: owner, claimedAt: now },
+    values: {
+      verificationId,
+      state: 'claimed',
+      dueAt: now,
+      reason: 'requested',
+      claimedBy: owner,
+      claimedAt: now,
+    },
     set: claimedSet('requested', now, owner),
     setWhere: eq(f.state, 'scheduled'),
   };
@@ -47,16 +72,27 @@ export function requestedClaim(f: Fallbacks, verificationId: string, now: number
 
 /** What claimDue may take: due scheduled fallbacks, and claims older than the lease (their instance died). */
 export function claimable(f: Fallbacks, now: number, leaseMs: number): SQL | undefined {
-  return or(and(eq(f.state, 'scheduled'), lte(f.dueAt, now)), and(eq(f.state, 'claimed'), lte(f.claimedAt, now - leaseMs)));
+  return or(
+    and(eq(f.state, 'scheduled'), lte(f.dueAt, now)),
+    and(eq(f.state, 'claimed'), lte(f.claimedAt, now - leaseMs)),
+  );
 }
 
 /** claimDue's claim: a fallback that became due with no reason of its own was due because no check came. */
 export function dueClaimSet(f: Fallbacks, now: number, owner: string) {
-  return { state: 'claimed', reason: sql`coalesce(${f.reason}, 'no_check')`, claimedBy: owner, claimedAt: now };
+  return {
+    state: 'claimed',
+    reason: sql`coalesce(${f.reason}, 'no_check')`,
+    claimedBy: owner,
+    claimedAt: now,
+  };
 }
 
 export function asClaimed(row: { verificationId: string; reason: string | null }): ClaimedFallback {
-  return { verificationId: row.verificationId, reason: (row.reason ?? 'no_check') as FallbackReason };
+  return {
+    verificationId: row.verificationId,
+    reason: (row.reason ?? 'no_check') as FallbackReason,
+  };
 }
 
 /**
@@ -87,15 +123,36 @@ export function switchable(v: Verifications, verificationId: string, now: number
 }
 
 /** A switch to flash call: its code length, an attempt budget never raised by the cap, and one more send. */
-export function flashCallSet(v: Verifications, dialect: SqlDialect, now: number, codeLength: number, maxAttemptsCap: number) {
-  return { channel: 'flashcall', codeLength, maxAttempts: dialect.least(v.maxAttempts, maxAttemptsCap), sends: sql`${v.sends} + 1`, lastSentAt: now };
+export function flashCallSet(
+  v: Verifications,
+  dialect: SqlDialect,
+  now: number,
+  codeLength: number,
+  maxAttemptsCap: number,
+) {
+  return {
+    channel: 'flashcall',
+    codeLength,
+    maxAttempts: dialect.least(v.maxAttempts, maxAttemptsCap),
+    sends: sql`${v.sends} + 1`,
+    lastSentAt: now,
+  };
 }
 
-export function byProviderMessage(d: Deliveries, provider: string, providerMessageId: string): SQL | undefined {
+export function byProviderMessage(
+  d: Deliveries,
+  provider: string,
+  providerMessageId: string,
+): SQL | undefined {
   return and(eq(d.provider, provider), eq(d.providerMessageId, providerMessageId));
 }
 
-export function withVerification(row: { delivery: object; app: string; to: string; country: string | null }): DeliveryWithVerification {
+export function withVerification(row: {
+  delivery: object;
+  app: string;
+  to: string;
+  country: string | null;
+}): DeliveryWithVerification {
   return { ...(row.delivery as DeliveryRecord), app: row.app, to: row.to, country: row.country };
 }
 
@@ -103,10 +160,23 @@ export function withVerification(row: { delivery: object; app: string; to: strin
  * A provider's status applies once, and only to a delivery not yet final: a replayed or reordered
  * callback (delivered, then sent again) changes nothing.
  */
-export function statusChangeable(d: Deliveries, id: string, status: DeliveryStatus): SQL | undefined {
+export function statusChangeable(
+  d: Deliveries,
+  id: string,
+  status: DeliveryStatus,
+): SQL | undefined {
   return and(eq(d.id, id), inArray(d.status, ['queued', 'sent']), ne(d.status, status));
 }
 
-export function statusSet(status: DeliveryStatus, error: { code: string; message: string } | null, now: number) {
-  return { status, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, updatedAt: now };
+export function statusSet(
+  status: DeliveryStatus,
+  error: { code: string; message: string } | null,
+  now: number,
+) {
+  return {
+    status,
+    errorCode: error?.code ?? null,
+    errorMessage: error?.message ?? null,
+    updatedAt: now,
+  };
 }

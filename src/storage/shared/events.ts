@@ -13,7 +13,8 @@ export function eventRow(event: EventRecord, protector: NumberProtector) {
     kind: event.kind,
     reason: event.reason,
     rule: event.rule ?? null,
-    details: event.details && Object.keys(event.details).length > 0 ? JSON.stringify(event.details) : null,
+    details:
+      event.details && Object.keys(event.details).length > 0 ? JSON.stringify(event.details) : null,
     channel: event.channel ?? null,
     provider: event.provider ?? null,
     providerError: event.providerError ?? null,

@@ -9,7 +9,18 @@ import type { Columns, RowOf } from './sql.js';
  * §5.2: a time step is accepted once), and what each writes.
  */
 
-type Factors = Columns<'id' | 'app' | 'user' | 'status' | 'createdAt' | 'attempts' | 'maxAttempts' | 'lockedUntil' | 'lastStep' | 'secretSealed'>;
+type Factors = Columns<
+  | 'id'
+  | 'app'
+  | 'user'
+  | 'status'
+  | 'createdAt'
+  | 'attempts'
+  | 'maxAttempts'
+  | 'lockedUntil'
+  | 'lastStep'
+  | 'secretSealed'
+>;
 type RecoveryCodes = Columns<'factorId' | 'codeHash' | 'usedAt'>;
 
 export function asFactor(row: RowOf<FactorRecord>): FactorRecord {
@@ -26,13 +37,27 @@ export function ofUser(f: Factors, app: string, user: string): SQL | undefined {
 }
 
 /** A user's enrolments never completed and older than `staleBefore`: removed before the limit is counted, so they do not hold its places. */
-export function staleUnverified(f: Factors, app: string, user: string, staleBefore: number): SQL | undefined {
-  return and(eq(f.app, app), eq(f.user, user), eq(f.status, 'unverified'), lt(f.createdAt, staleBefore));
+export function staleUnverified(
+  f: Factors,
+  app: string,
+  user: string,
+  staleBefore: number,
+): SQL | undefined {
+  return and(
+    eq(f.app, app),
+    eq(f.user, user),
+    eq(f.status, 'unverified'),
+    lt(f.createdAt, staleBefore),
+  );
 }
 
 /** reserveAttempt's guard: not locked at `now`, and an attempt left. */
 export function attemptAllowed(f: Factors, id: string, now: number): SQL | undefined {
-  return and(eq(f.id, id), or(isNull(f.lockedUntil), lte(f.lockedUntil, now)), lt(f.attempts, f.maxAttempts));
+  return and(
+    eq(f.id, id),
+    or(isNull(f.lockedUntil), lte(f.lockedUntil, now)),
+    lt(f.attempts, f.maxAttempts),
+  );
 }
 
 export function attemptSet(f: Factors) {
@@ -72,7 +97,13 @@ export function acceptedSet(step: number, now: number) {
 
 /** The recovery code rows of a factor, one per hash, unused. */
 export function recoveryCodeRows(factorId: string, codeHashes: readonly string[], now: number) {
-  return codeHashes.map((codeHash) => ({ id: newId('rcv', now), factorId, codeHash, createdAt: now, usedAt: null }));
+  return codeHashes.map((codeHash) => ({
+    id: newId('rcv', now),
+    factorId,
+    codeHash,
+    createdAt: now,
+    usedAt: null,
+  }));
 }
 
 export function unusedCode(r: RecoveryCodes, factorId: string, codeHash: string): SQL | undefined {

@@ -1,5 +1,13 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
-import type { AppLimitOverrides, AppLimitsRecord, BlockAction, BlockEntry, BlockKind, BlockSubject, CounterState } from '../../limits/limits.store.js';
+import type {
+  AppLimitOverrides,
+  AppLimitsRecord,
+  BlockAction,
+  BlockEntry,
+  BlockKind,
+  BlockSubject,
+  CounterState,
+} from '../../limits/limits.store.js';
 import type { Columns, RowOf, SqlDialect } from './sql.js';
 
 /**
@@ -40,7 +48,12 @@ export function counterState(row: CounterRow, now: number): CounterState {
  * A batch's rows (in whatever order the statement returned them) in the order of its keys; a key
  * without a row is absent or expired (peeks).
  */
-export function inOrder(keys: readonly string[], rows: readonly CounterRow[], now: number, expectEvery: boolean): CounterState[] {
+export function inOrder(
+  keys: readonly string[],
+  rows: readonly CounterRow[],
+  now: number,
+  expectEvery: boolean,
+): CounterState[] {
   const byKey = new Map(rows.map((row) => [row.key, row]));
   return keys.map((key) => {
     const row = byKey.get(key);
@@ -57,7 +70,8 @@ export function inOrder(keys: readonly string[], rows: readonly CounterRow[], no
  * both (SQLite) or fail (PostgreSQL), and the two totals could not be told apart.
  */
 export function assertDistinct(batch: readonly { key: string }[]): void {
-  if (new Set(batch.map((h) => h.key)).size !== batch.length) throw new Error('counter batch with duplicate keys');
+  if (new Set(batch.map((h) => h.key)).size !== batch.length)
+    throw new Error('counter batch with duplicate keys');
 }
 
 // --- Blocklist -------------------------------------------------------------------------------
@@ -91,8 +105,16 @@ export function candidatesCondition(t: Columns<'kind' | 'value' | 'expiresAt'>):
 }
 
 /** The parameters of `candidatesCondition` for one start: every prefix of the number, shortest first, padded with the whole number. */
-export function candidateParams(subject: BlockSubject, now: number): Record<string, string | number | null> {
-  const params: Record<string, string | number | null> = { number: subject.number, country: subject.country ?? null, ip: subject.ip ?? null, now };
+export function candidateParams(
+  subject: BlockSubject,
+  now: number,
+): Record<string, string | number | null> {
+  const params: Record<string, string | number | null> = {
+    number: subject.number,
+    country: subject.country ?? null,
+    ip: subject.ip ?? null,
+    now,
+  };
   for (let i = 0; i < MAX_NUMBER_LENGTH; i++) params[`prefix${i}`] = subject.number.slice(0, i + 1);
   return params;
 }
@@ -102,8 +124,16 @@ export function asBlockEntry(row: RowOf<BlockEntry>): BlockEntry {
 }
 
 /** Unexpired entries, optionally of one kind or action (BlocklistStore.list). */
-export function listed(b: Blocklist, now: number, filter: { kind?: BlockKind | undefined; action?: BlockAction | undefined }): SQL | undefined {
-  return and(or(isNull(b.expiresAt), gt(b.expiresAt, now)), filter.kind ? eq(b.kind, filter.kind) : undefined, filter.action ? eq(b.action, filter.action) : undefined);
+export function listed(
+  b: Blocklist,
+  now: number,
+  filter: { kind?: BlockKind | undefined; action?: BlockAction | undefined },
+): SQL | undefined {
+  return and(
+    or(isNull(b.expiresAt), gt(b.expiresAt, now)),
+    filter.kind ? eq(b.kind, filter.kind) : undefined,
+    filter.action ? eq(b.action, filter.action) : undefined,
+  );
 }
 
 /** Oldest first, then by id. */
@@ -133,6 +163,14 @@ export function appLimitsRow(app: string, overrides: AppLimitOverrides, now: num
   return { app, overrides: JSON.stringify(overrides), updatedAt: now };
 }
 
-export function asAppLimits(row: { app: string; overrides: string; updatedAt: number }): AppLimitsRecord {
-  return { app: row.app, overrides: JSON.parse(row.overrides) as AppLimitOverrides, updatedAt: row.updatedAt };
+export function asAppLimits(row: {
+  app: string;
+  overrides: string;
+  updatedAt: number;
+}): AppLimitsRecord {
+  return {
+    app: row.app,
+    overrides: JSON.parse(row.overrides) as AppLimitOverrides,
+    updatedAt: row.updatedAt,
+  };
 }

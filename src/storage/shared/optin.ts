@@ -1,5 +1,12 @@
 import { and, asc, eq, gt, inArray, lt, lte, ne, sql, type SQL } from 'drizzle-orm';
-import type { LedgerEntry, ListRecord, SignupInput, StoredLedgerEntry, SubscriberRecord, SubscriberStatus } from '../../optin/optin.store.js';
+import type {
+  LedgerEntry,
+  ListRecord,
+  SignupInput,
+  StoredLedgerEntry,
+  SubscriberRecord,
+  SubscriberStatus,
+} from '../../optin/optin.store.js';
 import type { Columns, RowOf } from './sql.js';
 
 /**
@@ -9,7 +16,9 @@ import type { Columns, RowOf } from './sql.js';
  */
 
 type Lists = Columns<'id' | 'app' | 'sender' | 'createdAt'>;
-type Subscribers = Columns<'id' | 'listId' | 'number' | 'status' | 'signupId' | 'attempts' | 'maxAttempts' | 'expiresAt'>;
+type Subscribers = Columns<
+  'id' | 'listId' | 'number' | 'status' | 'signupId' | 'attempts' | 'maxAttempts' | 'expiresAt'
+>;
 type Ledger = Columns<'id' | 'listId' | 'number'>;
 
 /** The consent ledger's retention row: its `purge_before` is non-zero only inside the retention purge. */
@@ -19,7 +28,9 @@ export function listRow(list: ListRecord) {
   return { ...list, templates: JSON.stringify(list.templates) };
 }
 
-export function asList(row: Omit<RowOf<ListRecord>, 'templates'> & { templates: string }): ListRecord {
+export function asList(
+  row: Omit<RowOf<ListRecord>, 'templates'> & { templates: string },
+): ListRecord {
   return { ...row, templates: JSON.parse(row.templates) as ListRecord['templates'] };
 }
 
@@ -29,11 +40,19 @@ export function asSubscriber(row: RowOf<SubscriberRecord>): SubscriberRecord {
 
 /** The only write the ledger ever gets: INSERT of these rows. */
 export function ledgerRows(entries: readonly LedgerEntry[]) {
-  return entries.map((e) => ({ ...e, details: e.details === null ? null : JSON.stringify(e.details) }));
+  return entries.map((e) => ({
+    ...e,
+    details: e.details === null ? null : JSON.stringify(e.details),
+  }));
 }
 
-export function asEntry(row: Omit<RowOf<StoredLedgerEntry>, 'details'> & { details: string | null }): StoredLedgerEntry {
-  return { ...row, details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>) } as StoredLedgerEntry;
+export function asEntry(
+  row: Omit<RowOf<StoredLedgerEntry>, 'details'> & { details: string | null },
+): StoredLedgerEntry {
+  return {
+    ...row,
+    details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>),
+  } as StoredLedgerEntry;
 }
 
 export function listOfApp(l: Lists, app: string, id: string): SQL | undefined {
@@ -82,12 +101,30 @@ export function subscriberOf(s: Subscribers, listId: string, number: string): SQ
 }
 
 /** The generation `signupId` of (list, number) while pending and unexpired: the only one a code may confirm. */
-function openGeneration(s: Subscribers, listId: string, number: string, signupId: string, now: number): SQL[] {
-  return [eq(s.listId, listId), eq(s.number, number), eq(s.signupId, signupId), eq(s.status, 'pending'), gt(s.expiresAt, now)];
+function openGeneration(
+  s: Subscribers,
+  listId: string,
+  number: string,
+  signupId: string,
+  now: number,
+): SQL[] {
+  return [
+    eq(s.listId, listId),
+    eq(s.number, number),
+    eq(s.signupId, signupId),
+    eq(s.status, 'pending'),
+    gt(s.expiresAt, now),
+  ];
 }
 
 /** reserveAttempt's guard: the open generation with an attempt left. */
-export function attemptable(s: Subscribers, listId: string, number: string, signupId: string, now: number): SQL | undefined {
+export function attemptable(
+  s: Subscribers,
+  listId: string,
+  number: string,
+  signupId: string,
+  now: number,
+): SQL | undefined {
   return and(...openGeneration(s, listId, number, signupId, now), lt(s.attempts, s.maxAttempts));
 }
 
@@ -95,7 +132,13 @@ export function attemptSet(s: Subscribers, now: number) {
   return { attempts: sql`${s.attempts} + 1`, updatedAt: now };
 }
 
-export function confirmable(s: Subscribers, listId: string, number: string, signupId: string, now: number): SQL | undefined {
+export function confirmable(
+  s: Subscribers,
+  listId: string,
+  number: string,
+  signupId: string,
+  now: number,
+): SQL | undefined {
   return and(...openGeneration(s, listId, number, signupId, now));
 }
 
@@ -105,7 +148,11 @@ export function confirmedSet(now: number) {
 }
 
 export function unsubscribable(s: Subscribers, listId: string, number: string): SQL | undefined {
-  return and(eq(s.listId, listId), eq(s.number, number), inArray(s.status, ['pending', 'confirmed']));
+  return and(
+    eq(s.listId, listId),
+    eq(s.number, number),
+    inArray(s.status, ['pending', 'confirmed']),
+  );
 }
 
 export function unsubscribedSet(now: number) {
@@ -122,8 +169,17 @@ export function expiredSet(now: number) {
 }
 
 /** A page of a list by id after the cursor, optionally in one status. */
-export function pageOf(s: Subscribers, listId: string, status: SubscriberStatus | undefined, after: string | undefined): SQL | undefined {
-  return and(eq(s.listId, listId), status ? eq(s.status, status) : undefined, after ? gt(s.id, after) : undefined);
+export function pageOf(
+  s: Subscribers,
+  listId: string,
+  status: SubscriberStatus | undefined,
+  after: string | undefined,
+): SQL | undefined {
+  return and(
+    eq(s.listId, listId),
+    status ? eq(s.status, status) : undefined,
+    after ? gt(s.id, after) : undefined,
+  );
 }
 
 export function trailOf(ledger: Ledger, listId: string, number: string): SQL | undefined {

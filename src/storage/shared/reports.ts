@@ -1,4 +1,16 @@
-import { and, desc, eq, gte, inArray, isNotNull, lt, sql, type Column, type SQL, type SQLWrapper } from 'drizzle-orm';
+import {
+  and,
+  desc,
+  eq,
+  gte,
+  inArray,
+  isNotNull,
+  lt,
+  sql,
+  type Column,
+  type SQL,
+  type SQLWrapper,
+} from 'drizzle-orm';
 import type {
   Dimension,
   EventFilter,
@@ -18,7 +30,20 @@ import type { Columns, SqlDialect } from './sql.js';
  */
 
 type Events = Columns<
-  'id' | 'at' | 'app' | 'kind' | 'reason' | 'rule' | 'channel' | 'provider' | 'numberHash' | 'numberEnc' | 'prefix' | 'country' | 'ip' | 'verificationId'
+  | 'id'
+  | 'at'
+  | 'app'
+  | 'kind'
+  | 'reason'
+  | 'rule'
+  | 'channel'
+  | 'provider'
+  | 'numberHash'
+  | 'numberEnc'
+  | 'prefix'
+  | 'country'
+  | 'ip'
+  | 'verificationId'
 >;
 
 /** One grouped SELECT over the events: its selected fields (all SQL, the same in either dialect's select list) and clauses. */
@@ -33,7 +58,8 @@ const BUCKET_MS: Record<TimeBucket, number> = { hour: 3_600_000, day: 86_400_000
 
 // node-postgres returns bigint (count, sum, min and max of a bigint) as a string: read as numbers.
 const count = sql<number>`count(*)`.mapWith(Number);
-const countIf = (condition: SQL): SQL<number> => sql<number>`coalesce(sum(case when ${condition} then 1 else 0 end), 0)`.mapWith(Number);
+const countIf = (condition: SQL): SQL<number> =>
+  sql<number>`coalesce(sum(case when ${condition} then 1 else 0 end), 0)`.mapWith(Number);
 const text = (column: Column): SQL<string | null> => sql<string | null>`${column}`;
 
 /** The report queries over one dialect's events table, spelt in its dialect. */
@@ -48,7 +74,11 @@ export function reportQueries(events: Events, dialect: SqlDialect) {
     app: events.app,
     rule: events.rule,
   };
-  const OFFENDER_COLUMNS: Record<OffenderDimension, Column> = { prefix: events.prefix, ip: events.ip, number: events.numberHash };
+  const OFFENDER_COLUMNS: Record<OffenderDimension, Column> = {
+    prefix: events.prefix,
+    ip: events.ip,
+    number: events.numberHash,
+  };
   const minAt = (): SQL<number> => sql<number>`min(${events.at})`.mapWith(Number);
   const maxAt = (): SQL<number> => sql<number>`max(${events.at})`.mapWith(Number);
   const ascText = (value: SQLWrapper): SQL => dialect.ascText(value);
@@ -62,19 +92,35 @@ export function reportQueries(events: Events, dialect: SqlDialect) {
 
   return {
     /** Failures per group (and per stack): largest first, ties by key; time buckets in time order. */
-    failures(scope: RecordScope, groupBy: Dimension | TimeBucket, stackBy: Dimension | undefined): GroupedQuery<{ key: SQL<string | null>; stack?: SQL<string | null>; count: SQL<number> }> {
+    failures(
+      scope: RecordScope,
+      groupBy: Dimension | TimeBucket,
+      stackBy: Dimension | undefined,
+    ): GroupedQuery<{ key: SQL<string | null>; stack?: SQL<string | null>; count: SQL<number> }> {
       const where = and(eq(events.kind, 'failure'), ...inScope(scope));
       const bucket = groupBy === 'hour' || groupBy === 'day';
       // The bucket width is inlined from a constant: a bound JS number would make SQLite's division
       // real, not integer (PostgreSQL's bigint / integer truncates as SQLite's integer division does).
       const width = bucket ? sql.raw(String(BUCKET_MS[groupBy])) : undefined;
-      const key = width ? sql<string | null>`cast((${events.at} / ${width}) * ${width} as text)` : text(COLUMNS[groupBy as Dimension]);
+      const key = width
+        ? sql<string | null>`cast((${events.at} / ${width}) * ${width} as text)`
+        : text(COLUMNS[groupBy as Dimension]);
       if (stackBy) {
         const stack = text(COLUMNS[stackBy]);
         const orderBy = bucket ? [ascText(key), desc(count)] : [desc(count), ascText(key)];
-        return { fields: { key, stack, count }, where, groupBy: [key, stack], orderBy: [...orderBy, ascText(stack)] };
+        return {
+          fields: { key, stack, count },
+          where,
+          groupBy: [key, stack],
+          orderBy: [...orderBy, ascText(stack)],
+        };
       }
-      return { fields: { key, count }, where, groupBy: [key], orderBy: bucket ? [ascText(key)] : [desc(count), ascText(key)] };
+      return {
+        fields: { key, count },
+        where,
+        groupBy: [key],
+        orderBy: bucket ? [ascText(key)] : [desc(count), ascText(key)],
+      };
     },
 
     /** Starts, sends, receipts, delivery failures and approvals per group, most starts first. */
@@ -89,7 +135,10 @@ export function reportQueries(events: Events, dialect: SqlDialect) {
           deliveryFailed: countIf(sql`${events.reason} = 'delivery_failed'`),
           approved: countIf(sql`${events.reason} = 'approved' and ${events.kind} = 'success'`),
         },
-        where: and(inArray(events.reason, ['started', 'sent', 'delivered', 'delivery_failed', 'approved']), ...inScope(scope)),
+        where: and(
+          inArray(events.reason, ['started', 'sent', 'delivered', 'delivery_failed', 'approved']),
+          ...inScope(scope),
+        ),
         groupBy: [key],
         orderBy: [desc(sql`2`), ascText(key)],
       } satisfies GroupedQuery<Record<string, SQL>>;
@@ -137,7 +186,11 @@ export function reportQueries(events: Events, dialect: SqlDialect) {
      * Which rules fired, per key of `dimension` (only `keys`) when both are given, overall
      * otherwise; undefined when asked for no key at all (the answer is empty without a query).
      */
-    rules(scope: RecordScope, dimension: OffenderDimension | undefined, keys: string[] | undefined) {
+    rules(
+      scope: RecordScope,
+      dimension: OffenderDimension | undefined,
+      keys: string[] | undefined,
+    ) {
       const where = and(eq(events.kind, 'failure'), isNotNull(events.rule), ...inScope(scope));
       const rule = sql<string>`${events.rule}`;
       const reason = sql<string>`${events.reason}`;
@@ -167,8 +220,10 @@ export function reportQueries(events: Events, dialect: SqlDialect) {
       if (filter.numberHash !== undefined) where.push(eq(events.numberHash, filter.numberHash));
       if (filter.prefix !== undefined) where.push(eq(events.prefix, filter.prefix));
       if (filter.ip !== undefined) where.push(eq(events.ip, filter.ip));
-      if (filter.verificationId !== undefined) where.push(eq(events.verificationId, filter.verificationId));
-      if (filter.before) where.push(sql`(${events.at}, ${events.id}) < (${filter.before.at}, ${filter.before.id})`);
+      if (filter.verificationId !== undefined)
+        where.push(eq(events.verificationId, filter.verificationId));
+      if (filter.before)
+        where.push(sql`(${events.at}, ${events.id}) < (${filter.before.at}, ${filter.before.id})`);
       return and(...where);
     },
 
@@ -180,7 +235,14 @@ export function reportQueries(events: Events, dialect: SqlDialect) {
 /** topOffenders' answer: each top key's failures with its successes (none when it has none), first and last seen across both. */
 export function mergeOffenders(
   top: readonly Omit<OffenderCounts, 'started' | 'sent' | 'approved'>[],
-  successes: readonly { key: string; started: number; sent: number; approved: number; firstAt: number; lastAt: number }[],
+  successes: readonly {
+    key: string;
+    started: number;
+    sent: number;
+    approved: number;
+    firstAt: number;
+    lastAt: number;
+  }[],
 ): OffenderCounts[] {
   const byKey = new Map(successes.map((row) => [row.key, row]));
   return top.map((row) => {

@@ -12,15 +12,35 @@ import type { DeliveryRecord } from '../../delivery/delivery.store.js';
 
 const p = sql.placeholder;
 
-type Verifications = Columns<'id' | 'app' | 'to' | 'status' | 'expiresAt' | 'attempts' | 'maxAttempts' | 'sends' | 'maxSends' | 'lastSentAt'>;
+type Verifications = Columns<
+  | 'id'
+  | 'app'
+  | 'to'
+  | 'status'
+  | 'expiresAt'
+  | 'attempts'
+  | 'maxAttempts'
+  | 'sends'
+  | 'maxSends'
+  | 'lastSentAt'
+>;
 
 /** This app's verification by id: another app's id is not found. */
-export function ofApp(v: Verifications, id: Operand<string>, app: Operand<string>): SQL | undefined {
+export function ofApp(
+  v: Verifications,
+  id: Operand<string>,
+  app: Operand<string>,
+): SQL | undefined {
   return and(eq(v.id, id), eq(v.app, app));
 }
 
 /** The number's verifications of one app that are pending and unexpired at `now` (the newest is the one a check matches). */
-export function pendingFor(v: Verifications, app: Operand<string>, to: Operand<string>, now: Operand<number>): SQL | undefined {
+export function pendingFor(
+  v: Verifications,
+  app: Operand<string>,
+  to: Operand<string>,
+  now: Operand<number>,
+): SQL | undefined {
   return and(eq(v.app, app), eq(v.to, to), eq(v.status, 'pending'), gt(v.expiresAt, now));
 }
 
@@ -30,12 +50,22 @@ export function pendingFor(v: Verifications, app: Operand<string>, to: Operand<s
  * attempts are ever taken, and none once approved.
  */
 export function attemptOpen(v: Verifications): SQL | undefined {
-  return and(eq(v.id, p('id')), eq(v.status, 'pending'), gt(v.expiresAt, p('now')), lt(v.attempts, v.maxAttempts));
+  return and(
+    eq(v.id, p('id')),
+    eq(v.status, 'pending'),
+    gt(v.expiresAt, p('now')),
+    lt(v.attempts, v.maxAttempts),
+  );
 }
 
 /** The attempt that matched (placeholders `now`, `channel`): one attempt taken, pending → approved. */
 export function approvingSet(v: Verifications, dialect: SqlDialect) {
-  return { attempts: sql`${v.attempts} + 1`, status: 'approved', approvedAt: dialect.typed(p('now'), 'bigint'), approvedChannel: dialect.typed(p('channel'), 'text') };
+  return {
+    attempts: sql`${v.attempts} + 1`,
+    status: 'approved',
+    approvedAt: dialect.typed(p('now'), 'bigint'),
+    approvedChannel: dialect.typed(p('channel'), 'text'),
+  };
 }
 
 /** The attempt that did not match: one attempt taken, and locked when it was the last. */
@@ -48,12 +78,19 @@ export function failingSet(v: Verifications) {
 }
 
 /** What a taken attempt returns (TakenAttempt), in the dialect's own column types. */
-export function takenColumns<C extends Columns<'attempts' | 'status'>>(v: C): { attempts: C['attempts']; status: C['status'] } {
+export function takenColumns<C extends Columns<'attempts' | 'status'>>(
+  v: C,
+): { attempts: C['attempts']; status: C['status'] } {
   return { attempts: v.attempts, status: v.status };
 }
 
 /** What cancelPending may cancel: this app's verification, still pending and unexpired. */
-export function cancelable(v: Verifications, id: Operand<string>, app: Operand<string>, now: Operand<number>): SQL | undefined {
+export function cancelable(
+  v: Verifications,
+  id: Operand<string>,
+  app: Operand<string>,
+  now: Operand<number>,
+): SQL | undefined {
   return and(eq(v.id, id), eq(v.app, app), eq(v.status, 'pending'), gt(v.expiresAt, now));
 }
 
@@ -65,7 +102,12 @@ export function canceledSet(now: Written<number>) {
  * The guard of reserveSend: pending, unexpired, below its send limit, and the last send at least a
  * cooldown old (`sentBefore` = now − cooldown).
  */
-export function sendable(v: Verifications, id: Operand<string>, now: Operand<number>, sentBefore: Operand<number>): SQL | undefined {
+export function sendable(
+  v: Verifications,
+  id: Operand<string>,
+  now: Operand<number>,
+  sentBefore: Operand<number>,
+): SQL | undefined {
   return and(
     eq(v.id, id),
     eq(v.status, 'pending'),
@@ -84,7 +126,9 @@ export function sentSet(v: Verifications, now: Written<number>) {
  * decision was the UPDATE's): gone or settled, expired, out of sends, or still cooling down.
  */
 export function refusedSend(
-  current: Pick<RowOf<VerificationRecord>, 'status' | 'expiresAt' | 'sends' | 'maxSends' | 'lastSentAt'> | undefined,
+  current:
+    | Pick<RowOf<VerificationRecord>, 'status' | 'expiresAt' | 'sends' | 'maxSends' | 'lastSentAt'>
+    | undefined,
   now: number,
   cooldownMs: number,
 ): SendSlot {

@@ -5,7 +5,11 @@ import type { SqliteDb } from './db.js';
 import { apiKeys, apps } from './schema.js';
 
 export function createSqliteApiKeyStore(db: SqliteDb): ApiKeyStore {
-  const active = db.select().from(apiKeys).where(rules.activeKey(apiKeys, sql.placeholder('id'))).prepare();
+  const active = db
+    .select()
+    .from(apiKeys)
+    .where(rules.activeKey(apiKeys, sql.placeholder('id')))
+    .prepare();
   return {
     insert(key) {
       db.insert(apiKeys).values(rules.apiKeyRow(key)).run();
@@ -16,17 +20,34 @@ export function createSqliteApiKeyStore(db: SqliteDb): ApiKeyStore {
       return Promise.resolve(row && rules.asApiKey(row));
     },
     list() {
-      return Promise.resolve(db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt)).all().map(rules.asApiKey));
+      return Promise.resolve(
+        db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt)).all().map(rules.asApiKey),
+      );
     },
     revoke(id, now) {
-      return Promise.resolve(db.update(apiKeys).set({ revokedAt: now }).where(rules.activeKey(apiKeys, id)).returning({ id: apiKeys.id }).get() !== undefined);
+      return Promise.resolve(
+        db
+          .update(apiKeys)
+          .set({ revokedAt: now })
+          .where(rules.activeKey(apiKeys, id))
+          .returning({ id: apiKeys.id })
+          .get() !== undefined,
+      );
     },
   };
 }
 
 export function createSqliteAppStore(db: SqliteDb): AppStore {
-  const byName = db.select().from(apps).where(eq(apps.name, sql.placeholder('name'))).prepare();
-  const bySid = db.select().from(apps).where(eq(apps.twilioServiceSid, sql.placeholder('sid'))).prepare();
+  const byName = db
+    .select()
+    .from(apps)
+    .where(eq(apps.name, sql.placeholder('name')))
+    .prepare();
+  const bySid = db
+    .select()
+    .from(apps)
+    .where(eq(apps.twilioServiceSid, sql.placeholder('sid')))
+    .prepare();
   return {
     get(name) {
       return Promise.resolve(byName.get({ name }));
@@ -35,7 +56,15 @@ export function createSqliteAppStore(db: SqliteDb): AppStore {
       return Promise.resolve(bySid.get({ sid }));
     },
     list({ offset, limit }) {
-      return Promise.resolve(db.select().from(apps).orderBy(asc(apps.createdAt), asc(apps.name)).limit(limit).offset(offset).all());
+      return Promise.resolve(
+        db
+          .select()
+          .from(apps)
+          .orderBy(asc(apps.createdAt), asc(apps.name))
+          .limit(limit)
+          .offset(offset)
+          .all(),
+      );
     },
     ensure(name, now) {
       db.insert(apps).values(rules.newApp(name, now)).onConflictDoNothing().run();
@@ -52,7 +81,14 @@ export function createSqliteAppStore(db: SqliteDb): AppStore {
     },
     upsert(name, settings, now) {
       const { values, set } = rules.appUpsert(name, settings, now);
-      return Promise.resolve(db.insert(apps).values(values).onConflictDoUpdate({ target: apps.name, set }).returning().get());
+      return Promise.resolve(
+        db
+          .insert(apps)
+          .values(values)
+          .onConflictDoUpdate({ target: apps.name, set })
+          .returning()
+          .get(),
+      );
     },
     remove(name) {
       const row = db.delete(apps).where(eq(apps.name, name)).returning({ name: apps.name }).get();

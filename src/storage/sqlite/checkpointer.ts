@@ -50,10 +50,16 @@ export interface WalCheckpointerOptions {
  * requests behind its fsyncs. A worker thread now checkpoints every `intervalMs`; the connection
  * keeps a 64 MiB automatic checkpoint as a safety net. Nothing to do for an in-memory database.
  */
-export function startWalCheckpointer(handle: SqliteHandle, options: WalCheckpointerOptions): WalCheckpointer {
+export function startWalCheckpointer(
+  handle: SqliteHandle,
+  options: WalCheckpointerOptions,
+): WalCheckpointer {
   if (handle.raw.memory) return { stop: () => Promise.resolve() };
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path: handle.raw.name, intervalMs: options.intervalMs } });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { driver, path: handle.raw.name, intervalMs: options.intervalMs },
+  });
   worker.unref();
   handle.raw.pragma(`wal_autocheckpoint = ${SAFETY_NET_PAGES}`);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

@@ -72,7 +72,10 @@ export function enableCommitGroup(raw: Database.Database): CommitGroup {
   }
 
   const group: CommitGroup = {
-    settled: () => (batchOpen ? new Promise((resolve, reject) => waiters.push({ resolve, reject })) : Promise.resolve()),
+    settled: () =>
+      batchOpen
+        ? new Promise((resolve, reject) => waiters.push({ resolve, reject }))
+        : Promise.resolve(),
     flush,
   };
 

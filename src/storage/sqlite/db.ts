@@ -18,7 +18,10 @@ export interface SqliteHandle extends DatabaseHandle<'sqlite'> {
   close(): void;
 }
 
-export const SQLITE_MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/sqlite');
+export const SQLITE_MIGRATIONS = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../migrations/sqlite',
+);
 
 const WAL_RETRY_MS = 5000;
 const WAL_RETRY_STEP_MS = 10;
@@ -34,7 +37,8 @@ function enableWal(raw: Database.Database): void {
       raw.pragma('journal_mode = WAL');
       return;
     } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || waited >= WAL_RETRY_MS) throw error;
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || waited >= WAL_RETRY_MS)
+        throw error;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, WAL_RETRY_STEP_MS);
     }
   }

@@ -14,22 +14,39 @@ import type { FallbackRecord, FallbackStore } from '../../verification/fallback.
  */
 export function createSqliteDeliveryStore(db: SqliteDb): DeliveryStore & FallbackStore {
   const f = fallbacks;
-  const pendingIds = (now: number) => db.select({ id: verifications.id }).from(verifications).where(rules.stillPending(verifications, now));
+  const pendingIds = (now: number) =>
+    db
+      .select({ id: verifications.id })
+      .from(verifications)
+      .where(rules.stillPending(verifications, now));
 
   return {
     scheduleFallback(verificationId, dueAt) {
-      db.insert(f).values(rules.scheduledFallback(verificationId, dueAt)).onConflictDoNothing().run();
+      db.insert(f)
+        .values(rules.scheduledFallback(verificationId, dueAt))
+        .onConflictDoNothing()
+        .run();
       return Promise.resolve();
     },
 
     claimScheduled(verificationId, reason, now, owner) {
-      const row = db.update(f).set(rules.claimedSet(reason, now, owner)).where(rules.scheduledOf(f, verificationId)).returning({ id: f.verificationId }).get();
+      const row = db
+        .update(f)
+        .set(rules.claimedSet(reason, now, owner))
+        .where(rules.scheduledOf(f, verificationId))
+        .returning({ id: f.verificationId })
+        .get();
       return Promise.resolve(row !== undefined);
     },
 
     claimRequested(verificationId, now, owner) {
       const { values, set, setWhere } = rules.requestedClaim(f, verificationId, now, owner);
-      const row = db.insert(f).values(values).onConflictDoUpdate({ target: f.verificationId, set, setWhere }).returning({ id: f.verificationId }).get();
+      const row = db
+        .insert(f)
+        .values(values)
+        .onConflictDoUpdate({ target: f.verificationId, set, setWhere })
+        .returning({ id: f.verificationId })
+        .get();
       return Promise.resolve(row !== undefined);
     },
 
@@ -50,28 +67,46 @@ export function createSqliteDeliveryStore(db: SqliteDb): DeliveryStore & Fallbac
     },
 
     voidSettled(now) {
-      const voided = db.update(f).set(rules.voidedSet(now)).where(rules.voidable(f, now, pendingIds(now))).returning({ id: f.verificationId });
+      const voided = db
+        .update(f)
+        .set(rules.voidedSet(now))
+        .where(rules.voidable(f, now, pendingIds(now)))
+        .returning({ id: f.verificationId });
       return Promise.resolve(voided.all().length);
     },
 
     completeFallback(verificationId, owner, state, deliveryId, now) {
-      db.update(f).set(rules.completedSet(state, deliveryId, now)).where(rules.ownedClaim(f, verificationId, owner)).run();
+      db.update(f)
+        .set(rules.completedSet(state, deliveryId, now))
+        .where(rules.ownedClaim(f, verificationId, owner))
+        .run();
       return Promise.resolve();
     },
 
     findFallback(verificationId) {
-      return Promise.resolve(db.select().from(f).where(eq(f.verificationId, verificationId)).get() as FallbackRecord | undefined);
+      return Promise.resolve(
+        db.select().from(f).where(eq(f.verificationId, verificationId)).get() as
+          FallbackRecord | undefined,
+      );
     },
 
     switchToFlashCall(verificationId, now, codeLength, maxAttemptsCap) {
       const v = verifications;
-      const switched = db.update(v).set(rules.flashCallSet(v, sqliteDialect, now, codeLength, maxAttemptsCap)).where(rules.switchable(v, verificationId, now));
+      const switched = db
+        .update(v)
+        .set(rules.flashCallSet(v, sqliteDialect, now, codeLength, maxAttemptsCap))
+        .where(rules.switchable(v, verificationId, now));
       return Promise.resolve(switched.returning().get() as VerificationRecord | undefined);
     },
 
     findDeliveryByProviderId(provider, providerMessageId) {
       const row = db
-        .select({ delivery: deliveries, app: verifications.app, to: verifications.to, country: verifications.country })
+        .select({
+          delivery: deliveries,
+          app: verifications.app,
+          to: verifications.to,
+          country: verifications.country,
+        })
         .from(deliveries)
         .innerJoin(verifications, eq(verifications.id, deliveries.verificationId))
         .where(rules.byProviderMessage(deliveries, provider, providerMessageId))
@@ -80,7 +115,10 @@ export function createSqliteDeliveryStore(db: SqliteDb): DeliveryStore & Fallbac
     },
 
     updateDeliveryStatus(id, status, error, now) {
-      const updated = db.update(deliveries).set(rules.statusSet(status, error, now)).where(rules.statusChangeable(deliveries, id, status));
+      const updated = db
+        .update(deliveries)
+        .set(rules.statusSet(status, error, now))
+        .where(rules.statusChangeable(deliveries, id, status));
       return Promise.resolve(updated.returning().get() as DeliveryRecord | undefined);
     },
   };

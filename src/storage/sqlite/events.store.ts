@@ -17,7 +17,10 @@ export function createSqliteEventRecorder(db: SqliteDb, protector: NumberProtect
 }
 
 /** The prepared append, for stores that write an event in the same transaction as their own change. */
-export function prepareEventAppend(db: SqliteDb, protector: NumberProtector): (event: EventRecord) => void {
+export function prepareEventAppend(
+  db: SqliteDb,
+  protector: NumberProtector,
+): (event: EventRecord) => void {
   const { id: _id, ...columns } = allPlaceholders(events);
   const insert = db.insert(events).values(columns).prepare();
   return (event) => void insert.run(eventRow(event, protector));

@@ -18,8 +18,14 @@ export function createSqliteFactorStore(db: SqliteDb): FactorStore {
   return {
     createIfBelowLimit(factor, maxPerUser, staleBefore) {
       const inserted = db.transaction((tx) => {
-        tx.delete(f).where(rules.staleUnverified(f, factor.app, factor.user, staleBefore)).run();
-        const existing = tx.select({ n: count() }).from(f).where(rules.ofUser(f, factor.app, factor.user)).get();
+        tx.delete(f)
+          .where(rules.staleUnverified(f, factor.app, factor.user, staleBefore))
+          .run();
+        const existing = tx
+          .select({ n: count() })
+          .from(f)
+          .where(rules.ofUser(f, factor.app, factor.user))
+          .get();
         if ((existing?.n ?? 0) >= maxPerUser) return false;
         tx.insert(f).values(factor).run();
         return true;
@@ -28,16 +34,31 @@ export function createSqliteFactorStore(db: SqliteDb): FactorStore {
     },
 
     findById(app, id) {
-      const row = db.select().from(f).where(rules.ofApp(f, id, app)).get();
+      const row = db
+        .select()
+        .from(f)
+        .where(rules.ofApp(f, id, app))
+        .get();
       return Promise.resolve(row && rules.asFactor(row));
     },
 
     listByUser(app, user) {
-      return Promise.resolve(db.select().from(f).where(rules.ofUser(f, app, user)).orderBy(asc(f.createdAt)).all().map(rules.asFactor));
+      return Promise.resolve(
+        db
+          .select()
+          .from(f)
+          .where(rules.ofUser(f, app, user))
+          .orderBy(asc(f.createdAt))
+          .all()
+          .map(rules.asFactor),
+      );
     },
 
     reserveAttempt(id, now) {
-      const taken = db.update(f).set(rules.attemptSet(f)).where(rules.attemptAllowed(f, id, now));
+      const taken = db
+        .update(f)
+        .set(rules.attemptSet(f))
+        .where(rules.attemptAllowed(f, id, now));
       return Promise.resolve(taken.returning({ attempts: f.attempts }).get()?.attempts);
     },
 
@@ -48,22 +69,37 @@ export function createSqliteFactorStore(db: SqliteDb): FactorStore {
 
     activate(id, step, now, recoveryCodeHashes) {
       const activated = db.transaction((tx) => {
-        const row = tx.update(f).set(rules.activatedSet(step, now)).where(rules.activatable(f, id, step)).returning({ id: f.id }).get();
+        const row = tx
+          .update(f)
+          .set(rules.activatedSet(step, now))
+          .where(rules.activatable(f, id, step))
+          .returning({ id: f.id })
+          .get();
         if (!row) return false;
-        tx.insert(codes).values(rules.recoveryCodeRows(id, recoveryCodeHashes, now)).run();
+        tx.insert(codes)
+          .values(rules.recoveryCodeRows(id, recoveryCodeHashes, now))
+          .run();
         return true;
       }, immediate);
       return Promise.resolve(activated);
     },
 
     acceptStep(id, step, now) {
-      const accepted = db.update(f).set(rules.acceptedSet(step, now)).where(rules.stepAcceptable(f, id, step));
+      const accepted = db
+        .update(f)
+        .set(rules.acceptedSet(step, now))
+        .where(rules.stepAcceptable(f, id, step));
       return Promise.resolve(accepted.returning({ id: f.id }).get() !== undefined);
     },
 
     useRecoveryCode(factorId, codeHash, now) {
       const used = db.transaction((tx) => {
-        const row = tx.update(codes).set({ usedAt: now }).where(rules.unusedCode(codes, factorId, codeHash)).returning({ id: codes.id }).get();
+        const row = tx
+          .update(codes)
+          .set({ usedAt: now })
+          .where(rules.unusedCode(codes, factorId, codeHash))
+          .returning({ id: codes.id })
+          .get();
         if (!row) return false;
         tx.update(f).set(rules.recoveredSet(now)).where(eq(f.id, factorId)).run();
         return true;
@@ -72,14 +108,20 @@ export function createSqliteFactorStore(db: SqliteDb): FactorStore {
     },
 
     countUnusedRecoveryCodes(factorId) {
-      return Promise.resolve(db.select({ n: count() }).from(codes).where(rules.unusedCodes(codes, factorId)).get()?.n ?? 0);
+      return Promise.resolve(
+        db.select({ n: count() }).from(codes).where(rules.unusedCodes(codes, factorId)).get()?.n ??
+          0,
+      );
     },
 
     replaceRecoveryCodes(factorId, codeHashes, now) {
       const replaced = db.transaction((tx) => {
-        if (!tx.select({ id: f.id }).from(f).where(rules.verifiedById(f, factorId)).get()) return false;
+        if (!tx.select({ id: f.id }).from(f).where(rules.verifiedById(f, factorId)).get())
+          return false;
         tx.delete(codes).where(eq(codes.factorId, factorId)).run();
-        tx.insert(codes).values(rules.recoveryCodeRows(factorId, codeHashes, now)).run();
+        tx.insert(codes)
+          .values(rules.recoveryCodeRows(factorId, codeHashes, now))
+          .run();
         return true;
       }, immediate);
       return Promise.resolve(replaced);
@@ -87,7 +129,14 @@ export function createSqliteFactorStore(db: SqliteDb): FactorStore {
 
     delete(app, id) {
       const removed = db.transaction((tx) => {
-        if (!tx.delete(f).where(rules.ofApp(f, id, app)).returning({ id: f.id }).get()) return false;
+        if (
+          !tx
+            .delete(f)
+            .where(rules.ofApp(f, id, app))
+            .returning({ id: f.id })
+            .get()
+        )
+          return false;
         tx.delete(codes).where(eq(codes.factorId, id)).run();
         return true;
       }, immediate);
@@ -106,7 +155,10 @@ export function createSqliteFactorStore(db: SqliteDb): FactorStore {
     },
 
     replaceSealed(id, previous, next) {
-      const replaced = db.update(f).set({ secretSealed: next }).where(rules.sealedAs(f, id, previous));
+      const replaced = db
+        .update(f)
+        .set({ secretSealed: next })
+        .where(rules.sealedAs(f, id, previous));
       return Promise.resolve(replaced.returning({ id: f.id }).get() !== undefined);
     },
   };

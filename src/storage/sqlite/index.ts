@@ -4,7 +4,11 @@ import type { SqliteHandle } from './db.js';
 import { createSqliteDeliveryStore } from './delivery.store.js';
 import { createSqliteEventRecorder } from './events.store.js';
 import { createSqliteFactorStore } from './factors.store.js';
-import { createSqliteAppLimitsStore, createSqliteBlocklistStore, createSqliteCounterStore } from './limits.store.js';
+import {
+  createSqliteAppLimitsStore,
+  createSqliteBlocklistStore,
+  createSqliteCounterStore,
+} from './limits.store.js';
 import { createSqliteOptinStore } from './optin.store.js';
 import { createSqliteReportsStore } from './reports.store.js';
 import { createSqliteEventRetentionStore } from './retention.store.js';

@@ -1,6 +1,12 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Statement } from 'better-sqlite3';
-import type { AppLimitsStore, BlocklistStore, CounterHit, CounterState, CounterStore } from '../../limits/limits.store.js';
+import type {
+  AppLimitsStore,
+  BlocklistStore,
+  CounterHit,
+  CounterState,
+  CounterStore,
+} from '../../limits/limits.store.js';
 import type { Clock } from '../../platform/clock.js';
 import * as rules from '../shared/limits.js';
 import type { SqliteDb } from './db.js';
@@ -26,15 +32,21 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     expires_at = CASE WHEN rate_counters.expires_at <= @now THEN excluded.expires_at ELSE rate_counters.expires_at END
     RETURNING key, points, expires_at`;
   // Both CASE expressions read the row as it was before the statement (SQL UPDATE semantics).
-  const hitStatement = raw.prepare(`INSERT INTO rate_counters (key, points, expires_at) VALUES (@key, @cost, @expiresAt) ${UPSERT}`);
-  const peekStatement = raw.prepare('SELECT key, points, expires_at FROM rate_counters WHERE key = @key AND expires_at > @now');
+  const hitStatement = raw.prepare(
+    `INSERT INTO rate_counters (key, points, expires_at) VALUES (@key, @cost, @expiresAt) ${UPSERT}`,
+  );
+  const peekStatement = raw.prepare(
+    'SELECT key, points, expires_at FROM rate_counters WHERE key = @key AND expires_at > @now',
+  );
   const holdStatement = raw.prepare(
     `INSERT INTO rate_counters (key, points, expires_at) VALUES (@key, 1, @expiresAt)
      ON CONFLICT (key) DO UPDATE SET
        points = CASE WHEN rate_counters.expires_at <= @now THEN 1 ELSE max(rate_counters.points, 1) END,
        expires_at = max(rate_counters.expires_at, excluded.expires_at)`,
   );
-  const purgeStatement = raw.prepare('DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= @now LIMIT @limit)');
+  const purgeStatement = raw.prepare(
+    'DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= @now LIMIT @limit)',
+  );
   // Batches: one multi-row upsert (or one IN lookup) per batch size, prepared on first use.
   const sized = (build: (size: number) => string): ((size: number) => Statement) => {
     const statements = new Map<number, Statement>();
@@ -45,7 +57,8 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     };
   };
   const hitManyStatement = sized(
-    (size) => `INSERT INTO rate_counters (key, points, expires_at) VALUES ${Array.from({ length: size }, (_, i) => `(@k${i}, @c${i}, @e${i})`).join(', ')} ${UPSERT}`,
+    (size) =>
+      `INSERT INTO rate_counters (key, points, expires_at) VALUES ${Array.from({ length: size }, (_, i) => `(@k${i}, @c${i}, @e${i})`).join(', ')} ${UPSERT}`,
   );
   // Takes hits back: each row's points as they were before the hit. A row the hit created, or a
   // window it restarted, is left with 0 points until its window ends and the purge takes it: to
@@ -56,7 +69,8 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
       UPDATE rate_counters SET points = rate_counters.points - undo.cost FROM undo WHERE rate_counters.key = undo.key`;
   });
   const peekManyStatement = sized(
-    (size) => `SELECT key, points, expires_at FROM rate_counters WHERE key IN (${Array.from({ length: size }, (_, i) => `@k${i}`).join(', ')}) AND expires_at > @now`,
+    (size) =>
+      `SELECT key, points, expires_at FROM rate_counters WHERE key IN (${Array.from({ length: size }, (_, i) => `@k${i}`).join(', ')}) AND expires_at > @now`,
   );
 
   function counted(count: number, now: number): void {
@@ -85,7 +99,10 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
     return answer(() => {
       const now = clock.now();
       counted(1, now);
-      return rules.counterState(hitStatement.get({ key, cost, expiresAt: now + windowMs, now }) as rules.CounterRow, now);
+      return rules.counterState(
+        hitStatement.get({ key, cost, expiresAt: now + windowMs, now }) as rules.CounterRow,
+        now,
+      );
     });
   }
 
@@ -166,21 +183,37 @@ export function createSqliteBlocklistStore(db: SqliteDb): BlocklistStore {
     },
 
     list(now, filter) {
-      return Promise.resolve(db.select().from(b).where(rules.listed(b, now, filter)).orderBy(...rules.byCreation(b)).all().map(rules.asBlockEntry));
+      return Promise.resolve(
+        db
+          .select()
+          .from(b)
+          .where(rules.listed(b, now, filter))
+          .orderBy(...rules.byCreation(b))
+          .all()
+          .map(rules.asBlockEntry),
+      );
     },
 
     candidates(subject, now) {
-      return Promise.resolve(candidatesStatement.all(rules.candidateParams(subject, now)).map(rules.asBlockEntry));
+      return Promise.resolve(
+        candidatesStatement.all(rules.candidateParams(subject, now)).map(rules.asBlockEntry),
+      );
     },
 
     remove(id) {
-      return Promise.resolve(db.delete(b).where(eq(b.id, id)).returning({ id: b.id }).get() !== undefined);
+      return Promise.resolve(
+        db.delete(b).where(eq(b.id, id)).returning({ id: b.id }).get() !== undefined,
+      );
     },
   };
 }
 
 export function createSqliteAppLimitsStore(db: SqliteDb): AppLimitsStore {
-  const byApp = db.select().from(appLimits).where(eq(appLimits.app, sql.placeholder('app'))).prepare();
+  const byApp = db
+    .select()
+    .from(appLimits)
+    .where(eq(appLimits.app, sql.placeholder('app')))
+    .prepare();
   return {
     get(app) {
       const row = byApp.get({ app });
@@ -188,7 +221,13 @@ export function createSqliteAppLimitsStore(db: SqliteDb): AppLimitsStore {
     },
     put(app, overrides, now) {
       const row = rules.appLimitsRow(app, overrides, now);
-      db.insert(appLimits).values(row).onConflictDoUpdate({ target: appLimits.app, set: { overrides: row.overrides, updatedAt: now } }).run();
+      db.insert(appLimits)
+        .values(row)
+        .onConflictDoUpdate({
+          target: appLimits.app,
+          set: { overrides: row.overrides, updatedAt: now },
+        })
+        .run();
       return Promise.resolve({ app, overrides, updatedAt: now });
     },
   };

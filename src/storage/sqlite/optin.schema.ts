@@ -15,7 +15,10 @@ export const optinLists = sqliteTable(
     helpContact: text('help_contact'),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [index('optin_lists_app_idx').on(t.app, t.createdAt), index('optin_lists_sender_idx').on(t.sender, t.createdAt)],
+  (t) => [
+    index('optin_lists_app_idx').on(t.app, t.createdAt),
+    index('optin_lists_sender_idx').on(t.sender, t.createdAt),
+  ],
 );
 
 /** One row per (list, number): its current state. Its history is in the consent ledger. */
@@ -74,7 +77,10 @@ export const optinConsentLedger = sqliteTable(
     textSha256: text('text_sha256'), // SHA-256 of the exact text, code included
     details: text('details'), // JSON
   },
-  (t) => [index('optin_consent_ledger_list_number_idx').on(t.listId, t.number, t.id), index('optin_consent_ledger_at_idx').on(t.at)],
+  (t) => [
+    index('optin_consent_ledger_list_number_idx').on(t.listId, t.number, t.id),
+    index('optin_consent_ledger_at_idx').on(t.at),
+  ],
 );
 
 /**

@@ -2,7 +2,12 @@ import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import type { LedgerEntry, OptinStore } from '../../optin/optin.store.js';
 import * as rules from '../shared/optin.js';
 import type { SqliteDb } from './db.js';
-import { optinConsentLedger, optinLedgerRetention, optinLists, optinSubscribers } from './schema.js';
+import {
+  optinConsentLedger,
+  optinLedgerRetention,
+  optinLists,
+  optinSubscribers,
+} from './schema.js';
 
 /**
  * Defence in depth for the ledger: even SQL run outside this store cannot rewrite history. UPDATE
@@ -44,22 +49,47 @@ export function createSqliteOptinStore(db: SqliteDb): OptinStore {
     },
 
     findList(app, id) {
-      const row = db.select().from(l).where(rules.listOfApp(l, app, id)).get();
+      const row = db
+        .select()
+        .from(l)
+        .where(rules.listOfApp(l, app, id))
+        .get();
       return Promise.resolve(row && rules.asList(row));
     },
 
     listLists(app) {
-      return Promise.resolve(db.select().from(l).where(eq(l.app, app)).orderBy(...rules.byCreation(l)).all().map(rules.asList));
+      return Promise.resolve(
+        db
+          .select()
+          .from(l)
+          .where(eq(l.app, app))
+          .orderBy(...rules.byCreation(l))
+          .all()
+          .map(rules.asList),
+      );
     },
 
     listsBySender(sender) {
-      return Promise.resolve(db.select().from(l).where(eq(l.sender, sender)).orderBy(...rules.byCreation(l)).all().map(rules.asList));
+      return Promise.resolve(
+        db
+          .select()
+          .from(l)
+          .where(eq(l.sender, sender))
+          .orderBy(...rules.byCreation(l))
+          .all()
+          .map(rules.asList),
+      );
     },
 
     openSignup(input, evidence) {
       const { values, set, setWhere } = rules.signupUpsert(s, input);
       const row = db.transaction((tx) => {
-        const changed = tx.insert(s).values(values).onConflictDoUpdate({ target: [s.listId, s.number], set, setWhere }).returning().get();
+        const changed = tx
+          .insert(s)
+          .values(values)
+          .onConflictDoUpdate({ target: [s.listId, s.number], set, setWhere })
+          .returning()
+          .get();
         if (changed) appendIn(tx, evidence);
         return changed;
       }, immediate);
@@ -67,18 +97,30 @@ export function createSqliteOptinStore(db: SqliteDb): OptinStore {
     },
 
     findSubscriber(listId, number) {
-      const row = db.select().from(s).where(rules.subscriberOf(s, listId, number)).get();
+      const row = db
+        .select()
+        .from(s)
+        .where(rules.subscriberOf(s, listId, number))
+        .get();
       return Promise.resolve(row && rules.asSubscriber(row));
     },
 
     reserveAttempt(listId, number, signupId, now) {
-      const taken = db.update(s).set(rules.attemptSet(s, now)).where(rules.attemptable(s, listId, number, signupId, now));
+      const taken = db
+        .update(s)
+        .set(rules.attemptSet(s, now))
+        .where(rules.attemptable(s, listId, number, signupId, now));
       return Promise.resolve(taken.returning({ attempts: s.attempts }).get()?.attempts);
     },
 
     confirmPending(listId, number, signupId, now, evidence) {
       const row = db.transaction((tx) => {
-        const changed = tx.update(s).set(rules.confirmedSet(now)).where(rules.confirmable(s, listId, number, signupId, now)).returning().get();
+        const changed = tx
+          .update(s)
+          .set(rules.confirmedSet(now))
+          .where(rules.confirmable(s, listId, number, signupId, now))
+          .returning()
+          .get();
         if (changed) appendIn(tx, evidence);
         return changed;
       }, immediate);
@@ -87,7 +129,12 @@ export function createSqliteOptinStore(db: SqliteDb): OptinStore {
 
     unsubscribe(listId, number, now, evidence) {
       const row = db.transaction((tx) => {
-        const changed = tx.update(s).set(rules.unsubscribedSet(now)).where(rules.unsubscribable(s, listId, number)).returning().get();
+        const changed = tx
+          .update(s)
+          .set(rules.unsubscribedSet(now))
+          .where(rules.unsubscribable(s, listId, number))
+          .returning()
+          .get();
         if (changed) appendIn(tx, evidence(rules.asSubscriber(changed)));
         return changed;
       }, immediate);
@@ -114,7 +161,13 @@ export function createSqliteOptinStore(db: SqliteDb): OptinStore {
     },
 
     page(listId, status, after, limit) {
-      const rows = db.select().from(s).where(rules.pageOf(s, listId, status, after)).orderBy(asc(s.id)).limit(limit).all();
+      const rows = db
+        .select()
+        .from(s)
+        .where(rules.pageOf(s, listId, status, after))
+        .orderBy(asc(s.id))
+        .limit(limit)
+        .all();
       return Promise.resolve(rows.map(rules.asSubscriber));
     },
 
@@ -125,16 +178,27 @@ export function createSqliteOptinStore(db: SqliteDb): OptinStore {
 
     ledgerFor(listId, number) {
       const ledger = optinConsentLedger;
-      const rows = db.select().from(ledger).where(rules.trailOf(ledger, listId, number)).orderBy(asc(ledger.id)).all();
+      const rows = db
+        .select()
+        .from(ledger)
+        .where(rules.trailOf(ledger, listId, number))
+        .orderBy(asc(ledger.id))
+        .all();
       return Promise.resolve(rows.map(rules.asEntry));
     },
 
     purgeLedgerBefore(cutoff) {
       const retention = optinLedgerRetention;
       const deleted = db.transaction((tx) => {
-        tx.update(retention).set({ purgeBefore: cutoff }).where(eq(retention.id, rules.LEDGER_RETENTION_ID)).run();
+        tx.update(retention)
+          .set({ purgeBefore: cutoff })
+          .where(eq(retention.id, rules.LEDGER_RETENTION_ID))
+          .run();
         const result = tx.delete(optinConsentLedger).where(lt(optinConsentLedger.at, cutoff)).run();
-        tx.update(retention).set({ purgeBefore: 0 }).where(eq(retention.id, rules.LEDGER_RETENTION_ID)).run();
+        tx.update(retention)
+          .set({ purgeBefore: 0 })
+          .where(eq(retention.id, rules.LEDGER_RETENTION_ID))
+          .run();
         return result.changes;
       }, immediate);
       return Promise.resolve(deleted);

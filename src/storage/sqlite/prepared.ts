@@ -6,8 +6,12 @@ import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
  * prepared once (better-sqlite3 compiles a statement per prepare; preparing per request costs
  * more than running it) and then run with a plain record.
  */
-export function allPlaceholders<T extends SQLiteTable>(table: T): Record<keyof T['_']['columns'], Placeholder> {
-  return Object.fromEntries(Object.keys(getTableColumns(table)).map((key) => [key, sql.placeholder(key)])) as Record<keyof T['_']['columns'], Placeholder>;
+export function allPlaceholders<T extends SQLiteTable>(
+  table: T,
+): Record<keyof T['_']['columns'], Placeholder> {
+  return Object.fromEntries(
+    Object.keys(getTableColumns(table)).map((key) => [key, sql.placeholder(key)]),
+  ) as Record<keyof T['_']['columns'], Placeholder>;
 }
 
 /**

@@ -15,33 +15,84 @@ export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
   return {
     countFailures(scope, groupBy, stackBy) {
       const q = queries.failures(scope, groupBy, stackBy);
-      return Promise.resolve(db.select(q.fields).from(events).where(q.where).groupBy(...q.groupBy).orderBy(...q.orderBy).all());
+      return Promise.resolve(
+        db
+          .select(q.fields)
+          .from(events)
+          .where(q.where)
+          .groupBy(...q.groupBy)
+          .orderBy(...q.orderBy)
+          .all(),
+      );
     },
 
     conversion(scope, groupBy) {
       const q = queries.conversion(scope, groupBy);
-      return Promise.resolve(db.select(q.fields).from(events).where(q.where).groupBy(...q.groupBy).orderBy(...q.orderBy).all());
+      return Promise.resolve(
+        db
+          .select(q.fields)
+          .from(events)
+          .where(q.where)
+          .groupBy(...q.groupBy)
+          .orderBy(...q.orderBy)
+          .all(),
+      );
     },
 
     topOffenders(scope, dimension, limit) {
       // Both reads in one (deferred, read-only) transaction, so both see the same snapshot.
       const rows = db.transaction((tx) => {
         const q = queries.offenders(scope, dimension);
-        const top = tx.select(q.fields).from(events).where(q.where).groupBy(...q.groupBy).orderBy(...q.orderBy).limit(limit).all();
+        const top = tx
+          .select(q.fields)
+          .from(events)
+          .where(q.where)
+          .groupBy(...q.groupBy)
+          .orderBy(...q.orderBy)
+          .limit(limit)
+          .all();
         if (top.length === 0) return [];
-        const s = queries.offenderSuccesses(scope, dimension, top.map((row) => row.key));
-        return mergeOffenders(top, tx.select(s.fields).from(events).where(s.where).groupBy(...s.groupBy).all());
+        const s = queries.offenderSuccesses(
+          scope,
+          dimension,
+          top.map((row) => row.key),
+        );
+        return mergeOffenders(
+          top,
+          tx
+            .select(s.fields)
+            .from(events)
+            .where(s.where)
+            .groupBy(...s.groupBy)
+            .all(),
+        );
       });
       return Promise.resolve(rows);
     },
 
     rulesFired(scope, dimension, keys) {
       const q = queries.rules(scope, dimension, keys);
-      return Promise.resolve(q ? db.select(q.fields).from(events).where(q.where).groupBy(...q.groupBy).orderBy(...q.orderBy).all() : []);
+      return Promise.resolve(
+        q
+          ? db
+              .select(q.fields)
+              .from(events)
+              .where(q.where)
+              .groupBy(...q.groupBy)
+              .orderBy(...q.orderBy)
+              .all()
+          : [],
+      );
     },
 
     listEvents(filter, limit) {
-      const rows: StoredEvent[] = db.select().from(events).where(queries.eventsWhere(filter)).orderBy(...queries.newestFirst()).limit(limit).all();
+      const rows: StoredEvent[] = db
+        .select()
+        .from(events)
+        .where(queries.eventsWhere(filter))
+        .orderBy(...queries.newestFirst())
+        .limit(limit)
+        .all();
       return Promise.resolve(rows);
     },
   };

@@ -7,7 +7,9 @@ import { events } from './schema.js';
 export function createSqliteEventRetentionStore(db: SqliteDb): EventRetentionStore {
   return {
     deleteOlderThan(cutoff, limit) {
-      const result = db.run(sql`delete from ${events} where ${events.id} in (select ${events.id} from ${events} where ${events.at} < ${cutoff} order by ${events.at} limit ${limit})`);
+      const result = db.run(
+        sql`delete from ${events} where ${events.id} in (select ${events.id} from ${events} where ${events.at} < ${cutoff} order by ${events.at} limit ${limit})`,
+      );
       return Promise.resolve(result.changes);
     },
   };

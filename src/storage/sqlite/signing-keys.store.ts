@@ -8,7 +8,14 @@ export function createSqliteSigningKeyStore(db: SqliteDb): SigningKeyStore {
   const k = signingKeys;
   return {
     listPublishable(retiredAfter) {
-      return Promise.resolve(db.select().from(k).where(rules.publishable(k, retiredAfter)).orderBy(desc(k.createdAt)).all());
+      return Promise.resolve(
+        db
+          .select()
+          .from(k)
+          .where(rules.publishable(k, retiredAfter))
+          .orderBy(desc(k.createdAt))
+          .all(),
+      );
     },
     insert(key) {
       db.insert(k).values(key).onConflictDoNothing().run();

@@ -19,7 +19,10 @@ import createClient from 'openapi-fetch';
  */
 export function createApiClient({ baseUrl, key, middleware }) {
   /** @type {ApiClient} */
-  const client = createClient({ baseUrl, headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
+  const client = createClient({
+    baseUrl,
+    headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+  });
   if (middleware) client.use(middleware);
   return client;
 }
@@ -44,7 +47,12 @@ export async function readService(client) {
   if (!health.data) fail('healthz', health);
   if (!ready.data) fail('readyz', ready);
   if (!jwks.data) fail('jwks', jwks);
-  return { health: health.data.status, ready: ready.data.status, database: ready.data.checks.database, keyIds: jwks.data.keys.map((k) => k.kid ?? null) };
+  return {
+    health: health.data.status,
+    ready: ready.data.status,
+    database: ready.data.checks.database,
+    keyIds: jwks.data.keys.map((k) => k.kid ?? null),
+  };
 }
 
 /**
@@ -64,30 +72,53 @@ export async function createVerifyKey(admin, app) {
  * @param {{ to: string, readCode: (verificationId: string) => string }} options
  */
 export async function verifyNumber(client, { to, readCode }) {
-  const started = await client.POST('/v1/verifications', { body: { to, channel: 'sms', purpose: 'login' } });
+  const started = await client.POST('/v1/verifications', {
+    body: { to, channel: 'sms', purpose: 'login' },
+  });
   if (!started.data) fail('start', started);
   const { id } = started.data;
   const code = readCode(id);
 
-  const wrong = await client.POST('/v1/verifications/{id}/check', { params: { path: { id } }, body: { code: code === '000000' ? '111111' : '000000' } });
+  const wrong = await client.POST('/v1/verifications/{id}/check', {
+    params: { path: { id } },
+    body: { code: code === '000000' ? '111111' : '000000' },
+  });
   if (!wrong.error) fail('wrong code accepted', wrong);
 
-  const checked = await client.POST('/v1/verifications/{id}/check', { params: { path: { id } }, body: { code } });
+  const checked = await client.POST('/v1/verifications/{id}/check', {
+    params: { path: { id } },
+    body: { code },
+  });
   if (!checked.data) fail('check', checked);
 
   const read = await client.GET('/v1/verifications/{id}', { params: { path: { id } } });
   if (!read.data) fail('read', read);
 
   return {
-    started: { httpStatus: started.response.status, id, status: started.data.status, channel: started.data.channel, attemptsRemaining: started.data.attemptsRemaining },
+    started: {
+      httpStatus: started.response.status,
+      id,
+      status: started.data.status,
+      channel: started.data.channel,
+      attemptsRemaining: started.data.attemptsRemaining,
+    },
     wrongCode: {
       httpStatus: wrong.response.status,
       contentType: wrong.response.headers.get('content-type'),
       reason: wrong.error.reason,
       attemptsRemaining: wrong.error.attemptsRemaining,
     },
-    checked: { httpStatus: checked.response.status, status: checked.data.status, token: checked.data.token },
-    read: { status: read.data.status, attempts: read.data.attempts, approvedAt: read.data.approvedAt, deliveries: read.data.deliveries.map((d) => d.status) },
+    checked: {
+      httpStatus: checked.response.status,
+      status: checked.data.status,
+      token: checked.data.token,
+    },
+    read: {
+      status: read.data.status,
+      attempts: read.data.attempts,
+      approvedAt: read.data.approvedAt,
+      deliveries: read.data.deliveries.map((d) => d.status),
+    },
   };
 }
 
@@ -99,5 +130,10 @@ export async function verifyNumber(client, { to, readCode }) {
 export async function startWithBadNumber(client, to) {
   const refused = await client.POST('/v1/verifications', { body: { to, channel: 'auto' } });
   if (!refused.error) fail('bad number accepted', refused);
-  return { httpStatus: refused.response.status, contentType: refused.response.headers.get('content-type'), reason: refused.error.reason, title: refused.error.title };
+  return {
+    httpStatus: refused.response.status,
+    contentType: refused.response.headers.get('content-type'),
+    reason: refused.error.reason,
+    title: refused.error.title,
+  };
 }

@@ -14,7 +14,11 @@ import { createRedisCounterStore } from '../../../src/storage/redis/limits.store
 import { openSqlite } from '../../../src/storage/sqlite/db.js';
 import { events as sqliteEvents } from '../../../src/storage/sqlite/schema.js';
 import { createFakeClock, type FakeClock } from '../../helpers/fake-clock.js';
-import { dropLeasedDatabases, leaseTestDatabase, POSTGRES_SKIP_REASON } from '../../helpers/postgres.js';
+import {
+  dropLeasedDatabases,
+  leaseTestDatabase,
+  POSTGRES_SKIP_REASON,
+} from '../../helpers/postgres.js';
 
 /**
  * The backends of the store contract suite (contract.test.ts): one set of cases per contract
@@ -38,9 +42,12 @@ const REDIS_URL = process.env.REDIS_URL || undefined;
 export const SKIP_REASONS: Record<CounterBackend, string | undefined> = {
   sqlite: undefined,
   postgres: POSTGRES_SKIP_REASON,
-  redis: REDIS_URL ? undefined : 'REDIS_URL is not set: Redis cases skipped (e.g. REDIS_URL=redis://127.0.0.1:6379 npm test)',
+  redis: REDIS_URL
+    ? undefined
+    : 'REDIS_URL is not set: Redis cases skipped (e.g. REDIS_URL=redis://127.0.0.1:6379 npm test)',
 };
-for (const reason of Object.values(SKIP_REASONS)) if (reason) console.warn(`store contract: ${reason}`);
+for (const reason of Object.values(SKIP_REASONS))
+  if (reason) console.warn(`store contract: ${reason}`);
 
 /** Connections of each PostgreSQL pool, all open before a case starts. */
 const POOL_SIZE = 10;
@@ -90,7 +97,12 @@ export function describeCounters(title: string, define: (ctx: () => CounterConte
   }
 }
 
-function describeOn<C>(title: string, skip: string | undefined, define: (ctx: () => C) => void, open: () => Promise<{ context: C; close(): Promise<void> }>): void {
+function describeOn<C>(
+  title: string,
+  skip: string | undefined,
+  define: (ctx: () => C) => void,
+  open: () => Promise<{ context: C; close(): Promise<void> }>,
+): void {
   const body = (): void => {
     let current: { context: C; close(): Promise<void> } | undefined;
     beforeEach(async () => {
@@ -112,7 +124,10 @@ function describeOn<C>(title: string, skip: string | undefined, define: (ctx: ()
 }
 
 /** Every store on a fresh database of `dialect`, or (with `url`) on that PostgreSQL database as it is. */
-export async function openStores(dialect: Dialect, options: { url?: string } = {}): Promise<OpenedStores> {
+export async function openStores(
+  dialect: Dialect,
+  options: { url?: string } = {},
+): Promise<OpenedStores> {
   const clock = createFakeClock();
   const opened = await openFresh(dialect, options.url);
   const cleanups: (() => Promise<void> | void)[] = [() => opened.cleanup()];
@@ -129,7 +144,8 @@ export async function openStores(dialect: Dialect, options: { url?: string } = {
       return createStores(other, { clock, protector });
     },
     query,
-    queryNumber: async (text) => Number(Object.values((await query<Record<string, unknown>>(text))[0] ?? {})[0]),
+    queryNumber: async (text) =>
+      Number(Object.values((await query<Record<string, unknown>>(text))[0] ?? {})[0]),
     insertEvents: (rows) => insertEvents(database, rows),
   };
   return {
@@ -140,17 +156,29 @@ export async function openStores(dialect: Dialect, options: { url?: string } = {
   };
 }
 
-async function openCounters(backend: CounterBackend): Promise<{ context: CounterContext; close(): Promise<void> }> {
+async function openCounters(
+  backend: CounterBackend,
+): Promise<{ context: CounterContext; close(): Promise<void> }> {
   if (backend !== 'redis') {
     const opened = await openStores(backend);
-    return { context: { backend, counters: opened.context.stores.counters }, close: () => opened.close() };
+    return {
+      context: { backend, counters: opened.context.stores.counters },
+      close: () => opened.close(),
+    };
   }
   // A key prefix of its own: cases never see each other's counters, nor other runs sharing the Redis.
-  const counters = await createRedisCounterStore({ url: REDIS_URL ?? '', keyPrefix: `test-${randomUUID().slice(0, 8)}`, onFallback: () => undefined });
+  const counters = await createRedisCounterStore({
+    url: REDIS_URL ?? '',
+    keyPrefix: `test-${randomUUID().slice(0, 8)}`,
+    onFallback: () => undefined,
+  });
   return { context: { backend, counters }, close: () => counters.close() };
 }
 
-async function openFresh(dialect: Dialect, url: string | undefined): Promise<{ database: Database; reopen(): Promise<Database>; cleanup(): Promise<void> }> {
+async function openFresh(
+  dialect: Dialect,
+  url: string | undefined,
+): Promise<{ database: Database; reopen(): Promise<Database>; cleanup(): Promise<void> }> {
   if (dialect === 'sqlite') {
     // A file rather than :memory:, so another instance can open the same database.
     const dir = mkdtempSync(join(tmpdir(), 'otp-store-'));
@@ -181,7 +209,9 @@ async function openFresh(dialect: Dialect, url: string | undefined): Promise<{ d
 /** A pool whose connections are all open already, so concurrent calls of a case really overlap instead of queueing behind connection set-up. */
 async function openWarmPostgres(url: string): Promise<Database> {
   const database = await openPostgres(url, { poolSize: POOL_SIZE });
-  await Promise.all(Array.from({ length: POOL_SIZE }, () => database.pool.query('SELECT pg_sleep(0.02)')));
+  await Promise.all(
+    Array.from({ length: POOL_SIZE }, () => database.pool.query('SELECT pg_sleep(0.02)')),
+  );
   return database;
 }
 

@@ -29,5 +29,6 @@ describeStores('reports store', reportsContract);
 describeStores('database health', healthContract);
 
 const parity = 'reports store: PostgreSQL answers exactly as SQLite on the same records';
-if (SKIP_REASONS.postgres) describe.skip(`${parity} (skipped: ${SKIP_REASONS.postgres})`, reportsParityContract);
+if (SKIP_REASONS.postgres)
+  describe.skip(`${parity} (skipped: ${SKIP_REASONS.postgres})`, reportsParityContract);
 else describe(parity, reportsParityContract);

@@ -12,14 +12,23 @@ export function countersContract(ctx: () => CounterContext): void {
   it('returns N distinct totals to N concurrent hits', async () => {
     const { counters } = ctx();
     const totals = await Promise.all(Array.from({ length: 50 }, () => counters.hit('k', 60_000)));
-    expect(totals.map((t) => t.points).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(totals.map((t) => t.points).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     expect(totals.every((t) => t.resetInMs > 0 && t.resetInMs <= 60_000)).toBe(true);
   });
 
   it('batches: hits and peeks in the order given, and hits in order stop after the first over its limit', async () => {
     const { counters } = ctx();
     await counters.hit('b', 60_000, 2);
-    expect((await counters.hitMany([{ key: 'a', windowMs: 60_000 }, { key: 'b', windowMs: 60_000, cost: 3 }])).map((c) => c.points)).toEqual([1, 5]);
+    expect(
+      (
+        await counters.hitMany([
+          { key: 'a', windowMs: 60_000 },
+          { key: 'b', windowMs: 60_000, cost: 3 },
+        ])
+      ).map((c) => c.points),
+    ).toEqual([1, 5]);
     expect((await counters.peekMany(['b', 'none', 'a'])).map((c) => c.points)).toEqual([5, 0, 1]);
     const rules = [
       { key: 'narrow', windowMs: 60_000, limit: 1 },
@@ -28,8 +37,17 @@ export function countersContract(ctx: () => CounterContext): void {
     expect((await counters.hitUntil(rules)).map((c) => c.points)).toEqual([1, 1]);
     expect((await counters.hitUntil(rules)).map((c) => c.points)).toEqual([2]);
     expect((await counters.peek('wide')).points).toBe(1);
-    const concurrent = await Promise.all(Array.from({ length: 20 }, () => counters.hitMany([{ key: 'x', windowMs: 60_000 }, { key: 'y', windowMs: 60_000 }])));
-    expect(concurrent.map(([x]) => x?.points).sort((p, q) => (p ?? 0) - (q ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const concurrent = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        counters.hitMany([
+          { key: 'x', windowMs: 60_000 },
+          { key: 'y', windowMs: 60_000 },
+        ]),
+      ),
+    );
+    expect(concurrent.map(([x]) => x?.points).sort((p, q) => (p ?? 0) - (q ?? 0))).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
   });
 
   it('a batch of peeks gives each key its own count and remaining window; a hit of cost 0 opens a window at 0', async () => {
@@ -39,7 +57,12 @@ export function countersContract(ctx: () => CounterContext): void {
       { key: 'hour', windowMs: 3_600_000 },
       { key: 'opened', windowMs: 60_000, cost: 0 },
     ]);
-    const [minute, missing, hour, opened] = await counters.peekMany(['minute', 'missing', 'hour', 'opened']);
+    const [minute, missing, hour, opened] = await counters.peekMany([
+      'minute',
+      'missing',
+      'hour',
+      'opened',
+    ]);
     expect(minute?.points).toBe(2);
     expect(minute?.resetInMs).toBeGreaterThan(50_000);
     expect(minute?.resetInMs).toBeLessThanOrEqual(60_000);

@@ -18,12 +18,15 @@ export const DAY = 86_400_000;
 let sequence = 0;
 
 /** Runs `n` copies of `run` at once and returns their results in call order. */
-export const times = <T>(n: number, run: (i: number) => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: n }, (_, i) => run(i)));
+export const times = <T>(n: number, run: (i: number) => Promise<T>): Promise<T[]> =>
+  Promise.all(Array.from({ length: n }, (_, i) => run(i)));
 
-export const defined = <T>(values: (T | undefined)[]): T[] => values.filter((v): v is T => v !== undefined);
+export const defined = <T>(values: (T | undefined)[]): T[] =>
+  values.filter((v): v is T => v !== undefined);
 
 /** SQLite: another connection's writes are visible here once its turn's batch commits (group commit, one turn later). */
-export const otherConnectionsCommitted = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const otherConnectionsCommitted = (): Promise<void> =>
+  new Promise((resolve) => setImmediate(resolve));
 
 /** Byte order with NULL first: SQLite's ascending text order, which both dialects' stores follow. */
 export function compareText(a: string | null, b: string | null): number {
@@ -67,7 +70,10 @@ export function verification(overrides: Partial<VerificationRecord> = {}): Verif
   };
 }
 
-export function delivery(verificationId: string, overrides: Partial<DeliveryRecord> = {}): DeliveryRecord {
+export function delivery(
+  verificationId: string,
+  overrides: Partial<DeliveryRecord> = {},
+): DeliveryRecord {
   sequence += 1;
   return {
     id: `DL${String(sequence).padStart(30, '0')}`,
@@ -88,7 +94,17 @@ export function delivery(verificationId: string, overrides: Partial<DeliveryReco
 
 export function blockEntry(overrides: Partial<BlockEntry> = {}): BlockEntry {
   sequence += 1;
-  return { id: `BL${sequence}`, kind: 'number', value: '+14155550123', action: 'block', reason: 'test', createdBy: 'admin', createdAt: T0, expiresAt: null, ...overrides };
+  return {
+    id: `BL${sequence}`,
+    kind: 'number',
+    value: '+14155550123',
+    action: 'block',
+    reason: 'test',
+    createdBy: 'admin',
+    createdAt: T0,
+    expiresAt: null,
+    ...overrides,
+  };
 }
 
 // --- Opt-in ----------------------------------------------------------------------------------
@@ -101,14 +117,21 @@ export function aList(app: string, overrides: Partial<ListRecord> = {}): ListRec
     brand: 'ACME',
     sender: `+1415${randomBytes(4).readUInt32BE(0) % 10_000_000}`,
     windowSeconds: 86_400,
-    templates: { en: { confirmation: 'Reply YES to join {brand}', help: 'Help: {contact}' }, fr: { stopped: 'Désinscrit' } },
+    templates: {
+      en: { confirmation: 'Reply YES to join {brand}', help: 'Help: {contact}' },
+      fr: { stopped: 'Désinscrit' },
+    },
     helpContact: 'help@acme.example',
     createdAt: NOW,
     ...overrides,
   };
 }
 
-export function aSignup(list: ListRecord, number: string, overrides: Partial<SignupInput> = {}): SignupInput {
+export function aSignup(
+  list: ListRecord,
+  number: string,
+  overrides: Partial<SignupInput> = {},
+): SignupInput {
   return {
     id: newId('sub', Date.now()),
     app: list.app,
@@ -124,7 +147,12 @@ export function aSignup(list: ListRecord, number: string, overrides: Partial<Sig
   };
 }
 
-export function anEntry(list: ListRecord, number: string, type: LedgerEntry['type'], overrides: Partial<LedgerEntry> = {}): LedgerEntry {
+export function anEntry(
+  list: ListRecord,
+  number: string,
+  type: LedgerEntry['type'],
+  overrides: Partial<LedgerEntry> = {},
+): LedgerEntry {
   return {
     at: NOW,
     app: list.app,
@@ -147,7 +175,11 @@ export function anEntry(list: ListRecord, number: string, type: LedgerEntry['typ
 
 // --- Factors ---------------------------------------------------------------------------------
 
-export function aFactor(app: string, user: string, overrides: Partial<FactorRecord> = {}): FactorRecord {
+export function aFactor(
+  app: string,
+  user: string,
+  overrides: Partial<FactorRecord> = {},
+): FactorRecord {
   const id = newId('fac', Date.now());
   return {
     id,
@@ -169,9 +201,15 @@ export function aFactor(app: string, user: string, overrides: Partial<FactorReco
   };
 }
 
-export const hashes = (n: number): string[] => Array.from({ length: n }, () => randomBytes(32).toString('hex'));
+export const hashes = (n: number): string[] =>
+  Array.from({ length: n }, () => randomBytes(32).toString('hex'));
 
-export async function verifiedFactor(store: FactorStore, app: string, codes: readonly string[], overrides: Partial<FactorRecord> = {}): Promise<FactorRecord> {
+export async function verifiedFactor(
+  store: FactorStore,
+  app: string,
+  codes: readonly string[],
+  overrides: Partial<FactorRecord> = {},
+): Promise<FactorRecord> {
   const factor = aFactor(app, newId('usr', Date.now()), overrides);
   expect(await store.createIfBelowLimit(factor, 5, 0)).toBe(true);
   expect(await store.activate(factor.id, 1000, NOW, codes)).toBe(true);

@@ -12,8 +12,13 @@ export function limitsContract(ctx: () => StoreContext): void {
   it('N concurrent hits of a counter receive N distinct totals (none lost, none duplicated)', async () => {
     const { stores } = ctx();
     const totals = await times(40, () => stores.counters.hit('contract:ip:198.51.100.7', MINUTE));
-    expect(totals.map((t) => t.points).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect(await stores.counters.peek('contract:ip:198.51.100.7')).toEqual({ points: 40, resetInMs: MINUTE });
+    expect(totals.map((t) => t.points).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+    expect(await stores.counters.peek('contract:ip:198.51.100.7')).toEqual({
+      points: 40,
+      resetInMs: MINUTE,
+    });
   });
 
   it('a window ends on time and the next hit starts a new one; costs add up', async () => {
@@ -73,17 +78,28 @@ export function limitsContract(ctx: () => StoreContext): void {
       { points: 1, resetInMs: MINUTE },
       { points: 0, resetInMs: 0 },
     ]);
-    expect(await stores.counters.hitMany([{ key: 'b', windowMs: MINUTE }])).toEqual([{ points: 1, resetInMs: MINUTE }]);
+    expect(await stores.counters.hitMany([{ key: 'b', windowMs: MINUTE }])).toEqual([
+      { points: 1, resetInMs: MINUTE },
+    ]);
     expect(await stores.counters.hitMany([])).toEqual([]);
     expect(await stores.counters.peekMany([])).toEqual([]);
-    await expect(stores.counters.hitMany([{ key: 'x', windowMs: MINUTE }, { key: 'x', windowMs: MINUTE }])).rejects.toThrow(/duplicate/);
+    await expect(
+      stores.counters.hitMany([
+        { key: 'x', windowMs: MINUTE },
+        { key: 'x', windowMs: MINUTE },
+      ]),
+    ).rejects.toThrow(/duplicate/);
   });
 
   it('concurrent batches sharing keys in different orders lose no hit and never deadlock', async () => {
     const { stores, openAnother } = ctx();
     const other = await openAnother();
     const keys = ['p', 'q', 'r', 's'];
-    await times(20, (i) => (i % 2 === 0 ? stores : other).counters.hitMany((i % 4 < 2 ? keys : [...keys].reverse()).map((key) => ({ key, windowMs: MINUTE }))));
+    await times(20, (i) =>
+      (i % 2 === 0 ? stores : other).counters.hitMany(
+        (i % 4 < 2 ? keys : [...keys].reverse()).map((key) => ({ key, windowMs: MINUTE })),
+      ),
+    );
     await otherConnectionsCommitted();
     expect((await stores.counters.peekMany(keys)).map((c) => c.points)).toEqual([20, 20, 20, 20]);
   });
@@ -117,9 +133,17 @@ export function limitsContract(ctx: () => StoreContext): void {
     ];
     expect((await stores.counters.hitUntil(rules)).map((c) => c.points)).toEqual([2, 5]);
     expect((await stores.counters.hitUntil(rules)).map((c) => c.points)).toEqual([4, 10]);
-    expect((await stores.counters.peekMany(['first', 'middle', 'later-seen', 'later-new'])).map((c) => c.points)).toEqual([4, 10, 3, 0]);
+    expect(
+      (await stores.counters.peekMany(['first', 'middle', 'later-seen', 'later-new'])).map(
+        (c) => c.points,
+      ),
+    ).toEqual([4, 10, 3, 0]);
     // The later counters still count normally afterwards.
-    expect((await stores.counters.hitMany([{ key: 'later-new', windowMs: MINUTE }])).map((c) => c.points)).toEqual([1]);
+    expect(
+      (await stores.counters.hitMany([{ key: 'later-new', windowMs: MINUTE }])).map(
+        (c) => c.points,
+      ),
+    ).toEqual([1]);
   });
 
   it('concurrent hits in order never let more through than the limit', async () => {
@@ -131,7 +155,9 @@ export function limitsContract(ctx: () => StoreContext): void {
     ];
     const results = await times(30, (i) => (i % 2 === 0 ? stores : other).counters.hitUntil(rules));
     await otherConnectionsCommitted();
-    expect(results.filter((r) => r.length === 2 && r.every((c, j) => c.points <= rules[j]!.limit))).toHaveLength(5);
+    expect(
+      results.filter((r) => r.length === 2 && r.every((c, j) => c.points <= rules[j]!.limit)),
+    ).toHaveLength(5);
     expect((await stores.counters.peek('number')).points).toBe(30);
     expect((await stores.counters.peek('app')).points).toBe(5);
   });
@@ -149,13 +175,32 @@ export function limitsContract(ctx: () => StoreContext): void {
     ];
     for (const entry of entries) await stores.blocklist.insert(entry);
     const ids = (list: BlockEntry[]) => list.map((e) => e.id).sort();
-    expect(ids(await stores.blocklist.candidates({ number: '+14155550123', country: 'US', ip: '198.51.100.7' }, T0 + 5))).toEqual(
-      ids([entries[0]!, entries[1]!, entries[3]!, entries[4]!, entries[5]!, entries[6]!]),
+    expect(
+      ids(
+        await stores.blocklist.candidates(
+          { number: '+14155550123', country: 'US', ip: '198.51.100.7' },
+          T0 + 5,
+        ),
+      ),
+    ).toEqual(ids([entries[0]!, entries[1]!, entries[3]!, entries[4]!, entries[5]!, entries[6]!]));
+    expect(
+      ids(
+        await stores.blocklist.candidates(
+          { number: '+14155550123', country: undefined, ip: undefined },
+          T0 + 10,
+        ),
+      ),
+    ).toEqual(ids([entries[0]!, entries[1]!, entries[5]!]));
+    expect((await stores.blocklist.list(T0 + 10, { kind: 'prefix' })).map((e) => e.value)).toEqual([
+      '+1415',
+      '+1416',
+    ]);
+    expect((await stores.blocklist.list(T0 + 10, { action: 'allow' })).map((e) => e.id)).toEqual([
+      entries[4]!.id,
+    ]);
+    expect(await times(3, () => stores.blocklist.remove(entries[0]!.id))).toEqual(
+      expect.arrayContaining([true, false, false]),
     );
-    expect(ids(await stores.blocklist.candidates({ number: '+14155550123', country: undefined, ip: undefined }, T0 + 10))).toEqual(ids([entries[0]!, entries[1]!, entries[5]!]));
-    expect((await stores.blocklist.list(T0 + 10, { kind: 'prefix' })).map((e) => e.value)).toEqual(['+1415', '+1416']);
-    expect((await stores.blocklist.list(T0 + 10, { action: 'allow' })).map((e) => e.id)).toEqual([entries[4]!.id]);
-    expect(await times(3, () => stores.blocklist.remove(entries[0]!.id))).toEqual(expect.arrayContaining([true, false, false]));
   });
 
   it('concurrent automatic prefix blocks from two instances create exactly one entry per prefix', async () => {
@@ -165,13 +210,32 @@ export function limitsContract(ctx: () => StoreContext): void {
     for (let round = 0; round < 5; round++) {
       const value = `+44770090${round}`;
       const results = await times(16, (i) =>
-        (i % 2 === 0 ? stores : other).blocklist.insertAutoPrefixBlock(blockEntry({ kind: 'prefix', value, reason: 'prefix_velocity', createdBy: 'auto', expiresAt: T0 + MINUTE }), T0),
+        (i % 2 === 0 ? stores : other).blocklist.insertAutoPrefixBlock(
+          blockEntry({
+            kind: 'prefix',
+            value,
+            reason: 'prefix_velocity',
+            createdBy: 'auto',
+            expiresAt: T0 + MINUTE,
+          }),
+          T0,
+        ),
       );
       expect(results.filter((r) => r !== undefined)).toHaveLength(1);
     }
     expect(await stores.blocklist.list(T0, { kind: 'prefix' })).toHaveLength(5);
     // Once it expired, a new automatic block may be created.
-    expect(await stores.blocklist.insertAutoPrefixBlock(blockEntry({ kind: 'prefix', value: '+447700900', createdBy: 'auto', expiresAt: T0 + 2 * MINUTE }), T0 + MINUTE)).toBeDefined();
+    expect(
+      await stores.blocklist.insertAutoPrefixBlock(
+        blockEntry({
+          kind: 'prefix',
+          value: '+447700900',
+          createdBy: 'auto',
+          expiresAt: T0 + 2 * MINUTE,
+        }),
+        T0 + MINUTE,
+      ),
+    ).toBeDefined();
   });
 
   it('per-app overrides are replaced as a whole', async () => {
@@ -179,6 +243,10 @@ export function limitsContract(ctx: () => StoreContext): void {
     expect(await stores.appLimits.get('shop')).toBeUndefined();
     await stores.appLimits.put('shop', { rates: { 'number:10m': 2 }, blockVoip: true }, T0);
     await stores.appLimits.put('shop', { allowCountries: ['FR'] }, T0 + 1);
-    expect(await stores.appLimits.get('shop')).toEqual({ app: 'shop', overrides: { allowCountries: ['FR'] }, updatedAt: T0 + 1 });
+    expect(await stores.appLimits.get('shop')).toEqual({
+      app: 'shop',
+      overrides: { allowCountries: ['FR'] },
+      updatedAt: T0 + 1,
+    });
   });
 }

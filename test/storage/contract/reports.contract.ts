@@ -5,7 +5,15 @@ import type { RecordScope } from '../../../src/reports/reports.store.js';
 import { POSTGRES_URL } from '../../helpers/postgres.js';
 import { openStores, type OpenedStores, type StoreContext } from './backends.js';
 import { DAY } from './fixtures.js';
-import { EVENTS_DAYS, EVENTS_FROM, expectedEvents, makeEvents, reportCases, SCOPES, walk } from './reports.reference.js';
+import {
+  EVENTS_DAYS,
+  EVENTS_FROM,
+  expectedEvents,
+  makeEvents,
+  reportCases,
+  SCOPES,
+  walk,
+} from './reports.reference.js';
 
 /**
  * The report queries, on each dialect, against the reference computation (reports.reference.ts).
@@ -33,7 +41,11 @@ export function reportsContract(ctx: () => StoreContext): void {
   it('pages through every record of a window with the (at, id) cursor, newest first, none twice', async () => {
     const { stores, insertEvents } = ctx();
     await insertEvents(rows);
-    const scope: RecordScope = { from: EVENTS_FROM, to: EVENTS_FROM + EVENTS_DAYS * DAY, app: undefined };
+    const scope: RecordScope = {
+      from: EVENTS_FROM,
+      to: EVENTS_FROM + EVENTS_DAYS * DAY,
+      app: undefined,
+    };
     const expected = expectedEvents(rows, scope, Infinity).map((e) => e.id);
     expect(expected.length).toBeGreaterThan(2500);
     expect(await walk(stores.reports, scope, 97)).toEqual(expected);
@@ -47,9 +59,22 @@ export function reportsContract(ctx: () => StoreContext): void {
     expect(typeof event!.id).toBe('number');
     expect(typeof event!.at).toBe('number');
     const [offender] = await stores.reports.topOffenders(scope, 'number', 1);
-    for (const value of [offender!.failures, offender!.started, offender!.firstAt, offender!.lastAt]) expect(typeof value).toBe('number');
+    for (const value of [
+      offender!.failures,
+      offender!.started,
+      offender!.firstAt,
+      offender!.lastAt,
+    ])
+      expect(typeof value).toBe('number');
     const [conversion] = await stores.reports.conversion(scope, 'country');
-    for (const value of [conversion!.started, conversion!.sent, conversion!.delivered, conversion!.deliveryFailed, conversion!.approved]) expect(typeof value).toBe('number');
+    for (const value of [
+      conversion!.started,
+      conversion!.sent,
+      conversion!.delivered,
+      conversion!.deliveryFailed,
+      conversion!.approved,
+    ])
+      expect(typeof value).toBe('number');
   });
 }
 
@@ -76,7 +101,9 @@ export function reportsParityContract(): void {
         await client.end();
       }
     };
-    await admin(`CREATE DATABASE "${name}" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`);
+    await admin(
+      `CREATE DATABASE "${name}" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`,
+    );
     drops.push(() => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     const url = new URL(POSTGRES_URL!);
     url.pathname = `/${name}`;
@@ -94,7 +121,11 @@ export function reportsParityContract(): void {
       await icu.context.insertEvents(rows);
       postgres.push({ name: 'ICU en-US collation', opened: icu });
     } catch (error) {
-      postgres.push({ name: 'ICU en-US collation', opened: undefined, skip: `cannot create an ICU database on this server: ${(error as Error).message}` });
+      postgres.push({
+        name: 'ICU en-US collation',
+        opened: undefined,
+        skip: `cannot create an ICU database on this server: ${(error as Error).message}`,
+      });
     }
   });
 
@@ -115,7 +146,11 @@ export function reportsParityContract(): void {
       const { stores, queryNumber } = target.opened.context;
       if (target.name.startsWith('ICU')) {
         // The database really orders text by locale: without COLLATE "C" ties would come out differently.
-        expect(await queryNumber(`SELECT CASE WHEN 'a' < 'B' AND 'limit_number' < 'limit:ip' THEN 1 ELSE 0 END`)).toBe(1);
+        expect(
+          await queryNumber(
+            `SELECT CASE WHEN 'a' < 'B' AND 'limit_number' < 'limit:ip' THEN 1 ELSE 0 END`,
+          ),
+        ).toBe(1);
       }
       let differences = 0;
       for (const c of cases) {
@@ -124,7 +159,9 @@ export function reportsParityContract(): void {
         if (JSON.stringify(expected) !== JSON.stringify(actual)) differences += 1;
       }
       expect(differences).toBe(0);
-      expect(await walk(stores.reports, SCOPES[0]!, 250)).toEqual(await walk(left, SCOPES[0]!, 250));
+      expect(await walk(stores.reports, SCOPES[0]!, 250)).toEqual(
+        await walk(left, SCOPES[0]!, 250),
+      );
     }
     expect(postgres[0]!.opened).toBeDefined();
   });

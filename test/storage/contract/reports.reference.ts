@@ -38,12 +38,34 @@ export const EVENTS_FROM = Date.UTC(2026, 0, 1);
 export const EVENTS_DAYS = 3;
 const APPS = ['acme', 'Acme', 'beta', 'Zeta', 'café', 'cafe'];
 const SUCCESS_REASONS = ['started', 'sent', 'delivered', 'approved'];
-const FAILURE_REASONS = ['incorrect_code', 'rate_limited', 'delivery_failed', 'unauthorized', 'expired', 'Blocked'];
-const RULES = ['limit:prefix:1h', 'limit_number', 'limit:ip:1d', 'invalid_key', 'Abuse.pumping', 'abuse_pumping'];
+const FAILURE_REASONS = [
+  'incorrect_code',
+  'rate_limited',
+  'delivery_failed',
+  'unauthorized',
+  'expired',
+  'Blocked',
+];
+const RULES = [
+  'limit:prefix:1h',
+  'limit_number',
+  'limit:ip:1d',
+  'invalid_key',
+  'Abuse.pumping',
+  'abuse_pumping',
+];
 const CHANNELS = ['sms', 'voice', 'flashcall', 'SMS'];
 const PROVIDERS = ['log', 'twilio', 'Twilio', 'http'];
 const COUNTRY_CODES = ['FR', 'US', 'GB', 'DE'];
-const IPS = ['203.0.113.5', '198.51.100.7', '10.0.0.9', '100.0.0.1', '2001:db8::1', '192.0.2.99', '192.0.2.100'];
+const IPS = [
+  '203.0.113.5',
+  '198.51.100.7',
+  '10.0.0.9',
+  '100.0.0.1',
+  '2001:db8::1',
+  '192.0.2.99',
+  '192.0.2.100',
+];
 export const NUMBERS = Array.from({ length: 30 }, (_, i) => ({
   hash: `h${String(i).padStart(2, '0')}${'abcdef'[i % 6]}`,
   prefix: ['+3361234', '+44770090', '+1415555', '+336123', '+4477009', '+49151'][i % 6]!,
@@ -65,8 +87,14 @@ export function makeEvents(count: number, seed: number): StoredEvent[] {
     else if (shape < 0.9) at = EVENTS_FROM + Math.floor(random() * EVENTS_DAYS * DAY);
     const kindDraw = random();
     const kind = kindDraw < 0.5 ? 'failure' : kindDraw < 0.95 ? 'success' : 'audit';
-    const reason = kind === 'failure' ? pick(FAILURE_REASONS) : kind === 'success' ? pick(SUCCESS_REASONS) : 'number_revealed';
-    const number = random() < 0.85 ? NUMBERS[Math.floor(random() * random() * NUMBERS.length)]! : undefined;
+    const reason =
+      kind === 'failure'
+        ? pick(FAILURE_REASONS)
+        : kind === 'success'
+          ? pick(SUCCESS_REASONS)
+          : 'number_revealed';
+    const number =
+      random() < 0.85 ? NUMBERS[Math.floor(random() * random() * NUMBERS.length)]! : undefined;
     rows.push({
       id: i + 1,
       at,
@@ -74,7 +102,8 @@ export function makeEvents(count: number, seed: number): StoredEvent[] {
       kind,
       reason,
       rule: kind === 'failure' ? maybe(pick(RULES), 0.4) : null,
-      details: random() < 0.2 ? JSON.stringify({ count: Math.floor(random() * 50), limit: 30 }) : null,
+      details:
+        random() < 0.2 ? JSON.stringify({ count: Math.floor(random() * 50), limit: 30 }) : null,
       channel: maybe(pick(CHANNELS), 0.15),
       provider: maybe(pick(PROVIDERS), 0.15),
       providerError: reason === 'delivery_failed' ? 'E30: unreachable' : null,
@@ -107,12 +136,24 @@ export const SCOPES: RecordScope[] = [
 // The reference: what each report must answer, computed in plain TypeScript from the rows.
 
 const inScope = (e: StoredEvent, scope: RecordScope): boolean =>
-  e.at >= scope.from && e.at < scope.to && (scope.app === undefined || e.app === scope.app) && (scope.country === undefined || e.country === scope.country);
+  e.at >= scope.from &&
+  e.at < scope.to &&
+  (scope.app === undefined || e.app === scope.app) &&
+  (scope.country === undefined || e.country === scope.country);
 
-const OFFENDER_FIELD: Record<OffenderDimension, 'prefix' | 'ip' | 'numberHash'> = { prefix: 'prefix', ip: 'ip', number: 'numberHash' };
+const OFFENDER_FIELD: Record<OffenderDimension, 'prefix' | 'ip' | 'numberHash'> = {
+  prefix: 'prefix',
+  ip: 'ip',
+  number: 'numberHash',
+};
 const BUCKET_MS: Record<TimeBucket, number> = { hour: HOUR, day: DAY };
 
-function tally<T>(rows: readonly StoredEvent[], keyOf: (e: StoredEvent) => string, init: (e: StoredEvent) => T, add: (group: T, e: StoredEvent) => void): T[] {
+function tally<T>(
+  rows: readonly StoredEvent[],
+  keyOf: (e: StoredEvent) => string,
+  init: (e: StoredEvent) => T,
+  add: (group: T, e: StoredEvent) => void,
+): T[] {
   const groups = new Map<string, T>();
   for (const e of rows) {
     const k = keyOf(e);
@@ -123,27 +164,48 @@ function tally<T>(rows: readonly StoredEvent[], keyOf: (e: StoredEvent) => strin
   return [...groups.values()];
 }
 
-function expectedFailures(rows: readonly StoredEvent[], scope: RecordScope, groupBy: Dimension | TimeBucket, stackBy: Dimension | undefined): CountRow[] {
+function expectedFailures(
+  rows: readonly StoredEvent[],
+  scope: RecordScope,
+  groupBy: Dimension | TimeBucket,
+  stackBy: Dimension | undefined,
+): CountRow[] {
   const bucket = groupBy === 'hour' || groupBy === 'day';
-  const keyOf = (e: StoredEvent): string | null => (bucket ? String(Math.trunc(e.at / BUCKET_MS[groupBy]) * BUCKET_MS[groupBy]) : e[groupBy]);
+  const keyOf = (e: StoredEvent): string | null =>
+    bucket ? String(Math.trunc(e.at / BUCKET_MS[groupBy]) * BUCKET_MS[groupBy]) : e[groupBy];
   const groups = tally(
     rows.filter((e) => e.kind === 'failure' && inScope(e, scope)),
     (e) => JSON.stringify([keyOf(e), stackBy ? e[stackBy] : null]),
-    (e): CountRow => (stackBy ? { key: keyOf(e), stack: e[stackBy], count: 0 } : { key: keyOf(e), count: 0 }),
+    (e): CountRow =>
+      stackBy ? { key: keyOf(e), stack: e[stackBy], count: 0 } : { key: keyOf(e), count: 0 },
     (g) => void (g.count += 1),
   );
   return groups.sort(
     (a, b) =>
-      (bucket ? compareText(a.key, b.key) || b.count - a.count : b.count - a.count || compareText(a.key, b.key)) || compareText(a.stack ?? null, b.stack ?? null),
+      (bucket
+        ? compareText(a.key, b.key) || b.count - a.count
+        : b.count - a.count || compareText(a.key, b.key)) ||
+      compareText(a.stack ?? null, b.stack ?? null),
   );
 }
 
-function expectedConversion(rows: readonly StoredEvent[], scope: RecordScope, groupBy: 'country' | 'prefix' | 'channel'): ConversionCounts[] {
+function expectedConversion(
+  rows: readonly StoredEvent[],
+  scope: RecordScope,
+  groupBy: 'country' | 'prefix' | 'channel',
+): ConversionCounts[] {
   const counted = ['started', 'sent', 'delivered', 'delivery_failed', 'approved'];
   const groups = tally(
     rows.filter((e) => counted.includes(e.reason) && inScope(e, scope)),
     (e) => JSON.stringify(e[groupBy]),
-    (e): ConversionCounts => ({ key: e[groupBy], started: 0, sent: 0, delivered: 0, deliveryFailed: 0, approved: 0 }),
+    (e): ConversionCounts => ({
+      key: e[groupBy],
+      started: 0,
+      sent: 0,
+      delivered: 0,
+      deliveryFailed: 0,
+      approved: 0,
+    }),
     (g, e) => {
       const success = e.kind === 'success';
       if (e.reason === 'started' && success) g.started += 1;
@@ -156,13 +218,28 @@ function expectedConversion(rows: readonly StoredEvent[], scope: RecordScope, gr
   return groups.sort((a, b) => b.started - a.started || compareText(a.key, b.key));
 }
 
-function expectedOffenders(rows: readonly StoredEvent[], scope: RecordScope, dimension: OffenderDimension, limit: number): OffenderCounts[] {
+function expectedOffenders(
+  rows: readonly StoredEvent[],
+  scope: RecordScope,
+  dimension: OffenderDimension,
+  limit: number,
+): OffenderCounts[] {
   const field = OFFENDER_FIELD[dimension];
-  const maxText = (a: string | null, b: string | null): string | null => (compareText(a, b) >= 0 ? a : b);
+  const maxText = (a: string | null, b: string | null): string | null =>
+    compareText(a, b) >= 0 ? a : b;
   const top = tally(
     rows.filter((e) => e.kind === 'failure' && e[field] !== null && inScope(e, scope)),
     (e) => e[field]!,
-    (e): OffenderCounts => ({ key: e[field]!, failures: 0, started: 0, sent: 0, approved: 0, firstAt: e.at, lastAt: e.at, numberEnc: null }),
+    (e): OffenderCounts => ({
+      key: e[field]!,
+      failures: 0,
+      started: 0,
+      sent: 0,
+      approved: 0,
+      firstAt: e.at,
+      lastAt: e.at,
+      numberEnc: null,
+    }),
     (g, e) => {
       g.failures += 1;
       g.firstAt = Math.min(g.firstAt, e.at);
@@ -185,19 +262,40 @@ function expectedOffenders(rows: readonly StoredEvent[], scope: RecordScope, dim
   return top;
 }
 
-function expectedRules(rows: readonly StoredEvent[], scope: RecordScope, dimension?: OffenderDimension, keys?: string[]): RuleCount[] {
+function expectedRules(
+  rows: readonly StoredEvent[],
+  scope: RecordScope,
+  dimension?: OffenderDimension,
+  keys?: string[],
+): RuleCount[] {
   const per = dimension !== undefined && keys !== undefined;
   const field = dimension ? OFFENDER_FIELD[dimension] : undefined;
   const groups = tally(
-    rows.filter((e) => e.kind === 'failure' && e.rule !== null && inScope(e, scope) && (!per || keys.includes(e[field!] as string))),
+    rows.filter(
+      (e) =>
+        e.kind === 'failure' &&
+        e.rule !== null &&
+        inScope(e, scope) &&
+        (!per || keys.includes(e[field!] as string)),
+    ),
     (e) => JSON.stringify([per ? e[field!] : null, e.rule, e.reason]),
     (e): RuleCount => ({ key: per ? e[field!] : null, rule: e.rule!, reason: e.reason, count: 0 }),
     (g) => void (g.count += 1),
   );
-  return groups.sort((a, b) => b.count - a.count || compareText(a.key, b.key) || compareText(a.rule, b.rule) || compareText(a.reason, b.reason));
+  return groups.sort(
+    (a, b) =>
+      b.count - a.count ||
+      compareText(a.key, b.key) ||
+      compareText(a.rule, b.rule) ||
+      compareText(a.reason, b.reason),
+  );
 }
 
-export function expectedEvents(rows: readonly StoredEvent[], filter: EventFilter, limit: number): StoredEvent[] {
+export function expectedEvents(
+  rows: readonly StoredEvent[],
+  filter: EventFilter,
+  limit: number,
+): StoredEvent[] {
   const { before } = filter;
   return rows
     .filter(
@@ -216,25 +314,58 @@ export function expectedEvents(rows: readonly StoredEvent[], filter: EventFilter
 }
 
 /** Every report query the service can make, with its expected answer, over the given rows. */
-export function reportCases(rows: readonly StoredEvent[]): { name: string; run: (store: ReportsStore) => Promise<unknown>; expected: unknown }[] {
-  const cases: { name: string; run: (store: ReportsStore) => Promise<unknown>; expected: unknown }[] = [];
+export function reportCases(
+  rows: readonly StoredEvent[],
+): { name: string; run: (store: ReportsStore) => Promise<unknown>; expected: unknown }[] {
+  const cases: {
+    name: string;
+    run: (store: ReportsStore) => Promise<unknown>;
+    expected: unknown;
+  }[] = [];
   SCOPES.forEach((scope, s) => {
     for (const groupBy of [...DIMENSIONS, ...TIME_BUCKETS]) {
       for (const stackBy of [undefined, ...DIMENSIONS]) {
-        cases.push({ name: `scope ${s}: countFailures(${groupBy}, ${stackBy})`, run: (store) => store.countFailures(scope, groupBy, stackBy), expected: expectedFailures(rows, scope, groupBy, stackBy) });
+        cases.push({
+          name: `scope ${s}: countFailures(${groupBy}, ${stackBy})`,
+          run: (store) => store.countFailures(scope, groupBy, stackBy),
+          expected: expectedFailures(rows, scope, groupBy, stackBy),
+        });
       }
     }
     for (const groupBy of ['country', 'prefix', 'channel'] as const) {
-      cases.push({ name: `scope ${s}: conversion(${groupBy})`, run: (store) => store.conversion(scope, groupBy), expected: expectedConversion(rows, scope, groupBy) });
+      cases.push({
+        name: `scope ${s}: conversion(${groupBy})`,
+        run: (store) => store.conversion(scope, groupBy),
+        expected: expectedConversion(rows, scope, groupBy),
+      });
     }
-    cases.push({ name: `scope ${s}: rulesFired()`, run: (store) => store.rulesFired(scope), expected: expectedRules(rows, scope) });
+    cases.push({
+      name: `scope ${s}: rulesFired()`,
+      run: (store) => store.rulesFired(scope),
+      expected: expectedRules(rows, scope),
+    });
     for (const dimension of ['prefix', 'ip', 'number'] as const) {
       for (const limit of [1, 3, 1000]) {
-        cases.push({ name: `scope ${s}: topOffenders(${dimension}, ${limit})`, run: (store) => store.topOffenders(scope, dimension, limit), expected: expectedOffenders(rows, scope, dimension, limit) });
+        cases.push({
+          name: `scope ${s}: topOffenders(${dimension}, ${limit})`,
+          run: (store) => store.topOffenders(scope, dimension, limit),
+          expected: expectedOffenders(rows, scope, dimension, limit),
+        });
       }
-      const keys = [...expectedOffenders(rows, scope, dimension, 5).map((row) => row.key), 'no-such-key'];
-      cases.push({ name: `scope ${s}: rulesFired(${dimension}, top keys)`, run: (store) => store.rulesFired(scope, dimension, keys), expected: expectedRules(rows, scope, dimension, keys) });
-      cases.push({ name: `scope ${s}: rulesFired(${dimension}, [])`, run: (store) => store.rulesFired(scope, dimension, []), expected: [] });
+      const keys = [
+        ...expectedOffenders(rows, scope, dimension, 5).map((row) => row.key),
+        'no-such-key',
+      ];
+      cases.push({
+        name: `scope ${s}: rulesFired(${dimension}, top keys)`,
+        run: (store) => store.rulesFired(scope, dimension, keys),
+        expected: expectedRules(rows, scope, dimension, keys),
+      });
+      cases.push({
+        name: `scope ${s}: rulesFired(${dimension}, [])`,
+        run: (store) => store.rulesFired(scope, dimension, []),
+        expected: [],
+      });
     }
     const filters: EventFilter[] = [
       scope,
@@ -247,14 +378,22 @@ export function reportCases(rows: readonly StoredEvent[]): { name: string; run: 
       { ...scope, before: { at: EVENTS_FROM + DAY, id: 1500 } },
     ];
     filters.forEach((filter, f) => {
-      cases.push({ name: `scope ${s}: listEvents(filter ${f}, 50)`, run: (store) => store.listEvents(filter, 50), expected: expectedEvents(rows, filter, 50) });
+      cases.push({
+        name: `scope ${s}: listEvents(filter ${f}, 50)`,
+        run: (store) => store.listEvents(filter, 50),
+        expected: expectedEvents(rows, filter, 50),
+      });
     });
   });
   return cases;
 }
 
 /** Walks a window page by page with the (at, id) cursor, as GET /v1/events does. */
-export async function walk(store: ReportsStore, scope: RecordScope, pageSize: number): Promise<number[]> {
+export async function walk(
+  store: ReportsStore,
+  scope: RecordScope,
+  pageSize: number,
+): Promise<number[]> {
   const ids: number[] = [];
   let before: EventFilter['before'];
   for (;;) {
