@@ -26,7 +26,7 @@ import { createDashboardRouter } from './reports/dashboard.router.js';
 import { createReportsRouter } from './reports/reports.router.js';
 import { TAG as TWILIO_VERIFY_TAG } from './twilio-verify/twilio-verify.routes.js';
 import { createTwilioVerifyRouter, twilioBodyLimit } from './twilio-verify/twilio-verify.router.js';
-import type { AppDeps } from './deps.js';
+import type { AppDeps } from './app-deps.js';
 
 export type App = OpenAPIHono<AppEnv>;
 

@@ -1,96 +1,31 @@
-import { createAdminService, type AdminService } from './admin/admin.service.js';
+import { createAdminService } from './admin/admin.service.js';
 import type { Config } from './config.js';
-import {
-  createDeliveryStatusService,
-  type DeliveryStatusService,
-} from './delivery/status.service.js';
+import { createDeliveryStatusService } from './delivery/status.service.js';
 import type { SmsProvider, VoiceProvider } from './delivery/provider.js';
-import type { WebhookSecrets } from './delivery/webhooks.auth.js';
 import type { EventRecorder } from './events/events.js';
 import { createNumberProtector, withRecentNumbers } from './events/number-protection.js';
-import { createFactorLimitsGuard } from './factors/factors.limits.js';
 import type { FactorGuard } from './factors/factors.guard.js';
-import { createFactorService, type FactorService } from './factors/factors.service.js';
-import { createSecretBox } from './factors/secret-box.js';
-import type { TrustProxy } from './http/client-address.js';
-import type { ReadinessChecks } from './http/system.router.js';
-import type { AppLimitsService } from './limits/app-limits.service.js';
-import type { BlocklistService } from './limits/blocklist.service.js';
-import { createOptinService, type OptinService } from './optin/optin.service.js';
+import { createOptinService } from './optin/optin.service.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import { accountSidFor } from './platform/twilio-sids.js';
 import { createBlockStatusReader, type BlockStatusReader } from './reports/block-status.js';
-import { createReportsService, type ReportsService } from './reports/reports.service.js';
+import { createReportsService } from './reports/reports.service.js';
 import type { Database } from './storage/database.js';
 import { createStores } from './storage/index.js';
 import type { Stores } from './storage/stores.js';
-import { createTokenIssuer, type TokenIssuer } from './tokens/tokens.js';
-import type { FlashCalls } from './verification/fallback.service.js';
-import {
-  createVerificationService,
-  type VerificationService,
-} from './verification/verification.service.js';
+import { createTokenIssuer } from './tokens/tokens.js';
+import { createVerificationService } from './verification/verification.service.js';
 import { createDelivery } from './wiring/delivery.js';
-import { createJobs, type Jobs } from './wiring/jobs.js';
+import { createFactors } from './wiring/factors.js';
+import { createJobs } from './wiring/jobs.js';
 import { createLimits } from './wiring/limits.js';
 import { webhookSecrets } from './wiring/providers.js';
 import type { Secrets } from './wiring/secrets.js';
+import type { AppDeps } from './app-deps.js';
 
-/** Everything createApp needs. Only this file picks implementations. */
-export interface AppDeps {
-  clock: Clock;
-  logger: Logger;
-  metrics: Metrics;
-  admin: AdminService;
-  verification: VerificationService;
-  factors: FactorService;
-  events: EventRecorder;
-  tokens: TokenIssuer;
-  rotateSigningKey: () => Promise<string>;
-  /** The state of each dependency when the service can serve (/readyz); rejects when it cannot. */
-  ready: () => Promise<ReadinessChecks>;
-  /** True for an error meaning the database cannot be reached right now: answered 503 storage_unavailable with Retry-After. */
-  storageUnavailable: (error: unknown) => boolean;
-  openapiYaml: string;
-  bodyLimitBytes: number;
-  blocklist: BlocklistService;
-  appLimits: AppLimitsService;
-  /** Origins allowed to call /v1 from a browser (CORS_ORIGINS); none when empty or absent. */
-  corsOrigins?: readonly string[];
-  /** Which peers may set the client's address (TRUST_PROXY). */
-  trustProxy: TrustProxy;
-  /** Releases connections the dependencies hold (Redis); the database is closed by its owner. */
-  close: () => Promise<void>;
-  /**
-   * Resolves once every write made so far is durable; the HTTP layer answers only after it. SQLite
-   * commits a turn's writes together (storage/sqlite/commit-group.ts); absent: writes are durable when made.
-   */
-  settled?: () => Promise<void>;
-  delivery: DeliveryDeps;
-  reports: ReportsService;
-  /** Keys of this app read every app's reports. */
-  adminApp: string;
-  /** Every background job (wiring/jobs.ts); main.ts starts them, tests run them once. */
-  jobs: Jobs;
-  optin: OptinDeps;
-}
-
-/** Marketing lists with double opt-in. */
-export interface OptinDeps {
-  service: OptinService;
-  /** The unsigned development inbound route is served only with SMS_PROVIDER=log. */
-  logInbound: boolean;
-}
-
-/** Flash calls, fallbacks and provider callbacks. */
-export interface DeliveryDeps {
-  /** Absent when FLASHCALL_RANGES is not set. `runDue()` is one scheduler tick (tests call it with the fake clock). */
-  flashCalls: FlashCalls | undefined;
-  statuses: DeliveryStatusService;
-  webhooks: WebhookSecrets;
-}
+export type { AppDeps } from './app-deps.js';
 
 export interface WiringOptions {
   config: Config;
@@ -162,29 +97,15 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     voice: options.voice,
     onDelivery,
   });
-  const factors = createFactorService({
-    store: stores.factors,
-    apps,
-    box: createSecretBox(options.secrets.factorKeys),
+  const factors = createFactors({
+    config,
+    stores,
+    secrets: options.secrets,
+    counters: limits.counters,
     events: recorder,
     tokens,
     clock,
-    pepper,
-    guard:
-      options.factorGuard ??
-      createFactorLimitsGuard({
-        counters: limits.counters,
-        limits: {
-          userChecksPerHour: config.factors.userChecksPerHour,
-          ipChecksPerHour: config.limits.rates['ip-checks:hour'],
-        },
-      }),
-    limits: {
-      maxAttempts: config.verification.maxCheckAttempts,
-      lockoutSeconds: config.factors.lockoutSeconds,
-      maxPerUser: config.factors.maxPerUser,
-      enrolmentTtlSeconds: config.factors.enrolmentTtlSeconds,
-    },
+    guard: options.factorGuard,
   });
   const statuses = createDeliveryStatusService({
     store: stores.delivery,
