@@ -32,6 +32,8 @@ import {
   createVerificationService,
   type VerificationService,
 } from './verification/verification.service.js';
+import { withCaches } from './storage/cache/caches.js';
+import { createCacheVersion } from './wiring/caches.js';
 import { createDelivery } from './wiring/delivery.js';
 import { createJobs, type Jobs } from './wiring/jobs.js';
 import { createLimits } from './wiring/limits.js';
@@ -122,7 +124,13 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { pepper } = options.secrets;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
   const protector = createNumberProtector(options.secrets.reportsSecret);
-  const stores: Stores = createStores(database, { clock, protector: withRecentNumbers(protector) });
+  // Apps, API keys, per-app limits and the blocklist are read by every request and rarely change:
+  // cached in process, dropped on any change (wiring/caches.ts says how soon across instances).
+  const cacheVersion = await createCacheVersion(database, logger);
+  const stores: Stores = withCaches(
+    createStores(database, { clock, protector: withRecentNumbers(protector) }),
+    cacheVersion,
+  );
   const { events, apps } = stores;
   const tokens = await createTokenIssuer({
     store: stores.signingKeys,
@@ -237,7 +245,9 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     appLimits: limits.appLimits,
     trustProxy: config.http.trustProxy,
     corsOrigins: config.corsOrigins,
-    close: () => limits.close(),
+    close: async () => {
+      await Promise.all([limits.close(), cacheVersion.close()]);
+    },
     settled,
     optin: { service: optin, logInbound: config.sms.provider === 'log' },
     delivery: { flashCalls, statuses, webhooks: webhookSecrets(config) },

@@ -95,8 +95,8 @@ export interface BlockSubject {
 }
 
 /**
- * The blocklist/allowlist. Read from the database on every decision (no cache), so a change
- * takes effect at once on every instance sharing the database.
+ * The blocklist/allowlist. The wiring holds it in memory (storage/cache/caches.ts), reloaded when
+ * it may have changed anywhere (within 1 s on every instance: SECURITY.md).
  */
 export interface BlocklistStore {
   insert(entry: BlockEntry): Promise<void>;
