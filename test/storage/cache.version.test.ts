@@ -26,7 +26,7 @@ async function movesWithin(current: () => number, ms: number): Promise<number> {
 }
 
 describe('cache version', () => {
-  it('SQLite: another connection’s commit moves it at the next read; this process’s write at once', () => {
+  it('SQLite: another connection’s commit moves it at the next turn’s read; this process’s write at once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otp-cache-version-'));
     try {
       const path = join(dir, 'verify.db');
@@ -37,6 +37,9 @@ describe('cache version', () => {
       const other = new Database(path);
       other.prepare("INSERT INTO apps (name, created_at, updated_at) VALUES ('x', 1, 1)").run();
       other.close();
+      // Read once per event-loop turn: the next turn sees the commit.
+      expect(version.current()).toBe(first);
+      await new Promise((resolve) => setImmediate(resolve));
       const second = version.current();
       expect(second).not.toBe(first);
       version.changed();

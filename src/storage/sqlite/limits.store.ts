@@ -184,20 +184,19 @@ export function createSqliteCounterSnapshot(db: SqliteDb): CounterSnapshot {
       `INSERT INTO rate_counters (key, points, expires_at) VALUES ${Array.from({ length: size }, () => '(?, ?, ?)').join(', ')}
        ON CONFLICT (key) DO UPDATE SET points = excluded.points, expires_at = excluded.expires_at`,
     );
-  const chunkStatement = upsert(CHUNK);
-  const oneStatement = upsert(1);
+  const statements = new Map<number, Statement>();
+  const sizedUpsert = (size: number): Statement => {
+    let statement = statements.get(size);
+    if (!statement) statements.set(size, (statement = upsert(size)));
+    return statement;
+  };
   const purgeStatement = raw.prepare(
     'DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= @now LIMIT @limit)',
   );
   const save = raw.transaction((records: readonly CounterRecord[], now: number) => {
-    let i = 0;
-    for (; i + CHUNK <= records.length; i += CHUNK)
-      chunkStatement.run(
-        records.slice(i, i + CHUNK).flatMap((r) => [r.key, r.points, r.expiresAt]),
-      );
-    for (; i < records.length; i++) {
-      const r = records[i] as CounterRecord;
-      oneStatement.run(r.key, r.points, r.expiresAt);
+    for (let i = 0; i < records.length; i += CHUNK) {
+      const chunk = records.slice(i, i + CHUNK);
+      sizedUpsert(chunk.length).run(chunk.flatMap((r) => [r.key, r.points, r.expiresAt]));
     }
     purgeStatement.run({ now, limit: rules.PURGE_EVERY });
   });
