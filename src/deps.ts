@@ -17,6 +17,8 @@ import { createStores } from './storage/index.js';
 import type { Stores } from './storage/stores.js';
 import { createTokenIssuer } from './tokens/tokens.js';
 import { createVerificationService } from './verification/verification.service.js';
+import { withCaches } from './storage/cache/caches.js';
+import { createCacheVersion } from './wiring/caches.js';
 import { createDelivery } from './wiring/delivery.js';
 import { createFactors } from './wiring/factors.js';
 import { createJobs } from './wiring/jobs.js';
@@ -57,7 +59,13 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { pepper } = options.secrets;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
   const protector = createNumberProtector(options.secrets.reportsSecret);
-  const stores: Stores = createStores(database, { clock, protector: withRecentNumbers(protector) });
+  // Apps, API keys, per-app limits and the blocklist are read by every request and rarely change:
+  // cached in process, dropped on any change (wiring/caches.ts says how soon across instances).
+  const cacheVersion = await createCacheVersion(database, logger);
+  const stores: Stores = withCaches(
+    createStores(database, { clock, protector: withRecentNumbers(protector) }),
+    cacheVersion,
+  );
   const { events, apps } = stores;
   const tokens = await createTokenIssuer({
     store: stores.signingKeys,
@@ -158,7 +166,9 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     appLimits: limits.appLimits,
     trustProxy: config.http.trustProxy,
     corsOrigins: config.corsOrigins,
-    close: () => limits.close(),
+    close: async () => {
+      await Promise.all([limits.close(), cacheVersion.close()]);
+    },
     settled,
     optin: { service: optin, logInbound: config.sms.provider === 'log' },
     delivery: { flashCalls, statuses, webhooks: webhookSecrets(config) },

@@ -10,7 +10,7 @@ export interface AppLimitsView {
   updatedAt: number | null;
 }
 
-/** Per-app overrides of the limits; read on every decision, so a change applies to the next request. */
+/** Per-app overrides of the limits; cached per instance and dropped on any change (within 1 s everywhere: SECURITY.md). */
 export interface AppLimitsService {
   get(app: string): Promise<AppLimitsView>;
   /** Replaces the app's overrides; fields left out fall back to the environment's defaults. */

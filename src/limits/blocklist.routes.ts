@@ -70,7 +70,7 @@ export const createBlockEntryRoute = createRoute({
   security: SECURITY,
   summary: 'Block or allow a number, prefix, IP, CIDR or country (takes effect at once)',
   description:
-    'Adds a block or allow entry. Entries are read from the database on every decision, so it applies at once on every instance. An `allow` entry exempts matching starts from the blocklist, geo and abuse rules (never from rate limits or number types) and wins over block entries. Scope `security`.',
+    'Adds a block or allow entry. It applies at once on the instance that adds it and within 1 s on every other instance (each holds the blocklist in memory, dropped on any change). An `allow` entry exempts matching starts from the blocklist, geo and abuse rules (never from rate limits or number types) and wins over block entries. Scope `security`.',
   request: { body: { ...json(CreateBlockEntryBody), required: true } },
   responses: {
     201: { description: 'Created', ...json(BlockEntrySchema) },

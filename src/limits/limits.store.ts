@@ -54,6 +54,25 @@ export interface CounterStore {
   close(): Promise<void>;
 }
 
+/** A counter as it is persisted: its points and the end of its window (epoch ms). */
+export interface CounterRecord {
+  key: string;
+  points: number;
+  expiresAt: number;
+}
+
+/**
+ * The database's copy of counters kept in process memory (single-instance SQLite: see
+ * storage/memory/counters.ts). Synchronous, so a shutdown can write the last counts before the
+ * database closes.
+ */
+export interface CounterSnapshot {
+  /** Every counter whose window has not ended at `now` (read once, at start). */
+  load(now: number): CounterRecord[];
+  /** Writes these counters' values in one transaction, and deletes a bounded number of ended windows. */
+  save(records: readonly CounterRecord[], now: number): void;
+}
+
 export type BlockKind = 'number' | 'prefix' | 'ip' | 'cidr' | 'country';
 export type BlockAction = 'block' | 'allow';
 
@@ -76,8 +95,8 @@ export interface BlockSubject {
 }
 
 /**
- * The blocklist/allowlist. Read from the database on every decision (no cache), so a change
- * takes effect at once on every instance sharing the database.
+ * The blocklist/allowlist. The wiring holds it in memory (storage/cache/caches.ts), reloaded when
+ * it may have changed anywhere (within 1 s on every instance: SECURITY.md).
  */
 export interface BlocklistStore {
   insert(entry: BlockEntry): Promise<void>;

@@ -5,7 +5,12 @@ import type { EventRecorder } from '../events/events.js';
 import type { NumberProtector } from '../events/number-protection.js';
 import type { FactorStore } from '../factors/factors.store.js';
 import type { EventRetentionStore } from '../jobs/retention.store.js';
-import type { AppLimitsStore, BlocklistStore, CounterStore } from '../limits/limits.store.js';
+import type {
+  AppLimitsStore,
+  BlocklistStore,
+  CounterSnapshot,
+  CounterStore,
+} from '../limits/limits.store.js';
 import type { OptinStore } from '../optin/optin.store.js';
 import type { Clock } from '../platform/clock.js';
 import type { ReportsStore } from '../reports/reports.store.js';
@@ -28,6 +33,11 @@ export interface Stores {
   eventRetention: EventRetentionStore;
   /** Rate-limit counters in the database, used when REDIS_URL is unset. */
   counters: CounterStore;
+  /**
+   * SQLite only: the counter table as a snapshot, for counters kept in process memory and written
+   * behind (a SQLite database has one instance). Absent on PostgreSQL, where instances share the table.
+   */
+  counterSnapshot?: CounterSnapshot;
   blocklist: BlocklistStore;
   appLimits: AppLimitsStore;
   factors: FactorStore;

@@ -1,15 +1,21 @@
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
+import { createWriteBehindCounters } from '../storage/memory/counters.js';
 import { createRedisCounterStore } from '../storage/redis/limits.store.js';
 import type { VerificationGuard } from '../limits/guard.js';
 import { createAppLimitsService, type AppLimitsService } from '../limits/app-limits.service.js';
 import { createBlocklistService, type BlocklistService } from '../limits/blocklist.service.js';
 import type { LimitsConfig } from '../limits/limits.config.js';
-import { isBudgetKey, splitCounters } from '../limits/limits.counters.js';
+import { isBudgetKey, isDurableKey, splitCounters } from '../limits/limits.counters.js';
 import { createLimitsMetrics, registerRedisGauge } from '../limits/limits.metrics.js';
 import { createLimitsGuard } from '../limits/limits.service.js';
-import type { AppLimitsStore, BlocklistStore, CounterStore } from '../limits/limits.store.js';
+import type {
+  AppLimitsStore,
+  BlocklistStore,
+  CounterSnapshot,
+  CounterStore,
+} from '../limits/limits.store.js';
 
 /** What /readyz reports of the limits' stores: `redis` only when REDIS_URL is set. */
 export interface LimitsHealth {
@@ -29,7 +35,7 @@ export interface Limits {
 /**
  * Picks the limits' implementations (called from deps.ts): counters in Redis when REDIS_URL is set
  * (shared by every instance, with in-memory insurance), in the database's own counter table
- * otherwise (SQLite or PostgreSQL); lock-out state, the blocklist and per-app overrides always in
+ * otherwise (PostgreSQL: counted in SQL; SQLite: counted in memory, written behind); lock-out state, the blocklist and per-app overrides always in
  * the database every instance shares.
  *
  * A Redis outage is logged twice, whatever the request rate: once when the first request is
@@ -39,14 +45,32 @@ export interface Limits {
 export async function createLimits(options: {
   config: LimitsConfig;
   /** The database's limits stores (storage/stores.ts). */
-  stores: { counters: CounterStore; blocklist: BlocklistStore; appLimits: AppLimitsStore };
+  stores: {
+    counters: CounterStore;
+    /** SQLite: the counters are kept in memory and written behind to this table (one instance). */
+    counterSnapshot?: CounterSnapshot | undefined;
+    blocklist: BlocklistStore;
+    appLimits: AppLimitsStore;
+  };
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
 }): Promise<Limits> {
   const { config, stores, clock, logger } = options;
   const metrics = createLimitsMetrics(options.metrics.registry);
-  const database = stores.counters;
+  // SQLite without Redis is one instance: its counters live in memory, written behind every second
+  // (and at once for lock-out state). PostgreSQL's table, and SQLite's under instances sharing a
+  // Redis, is shared by every instance and counts in SQL.
+  const database =
+    stores.counterSnapshot && !config.redisUrl
+      ? createWriteBehindCounters({
+          snapshot: stores.counterSnapshot,
+          clock,
+          writeThrough: isDurableKey,
+          onFlushError: (error) =>
+            logger.error({ err: error }, 'writing rate-limit counters behind failed; retried'),
+        })
+      : stores.counters;
   let outage: { since: number; fallbacks: number } | undefined;
   const beginOutage = (operation: string): { since: number; fallbacks: number } => {
     if (!outage) {

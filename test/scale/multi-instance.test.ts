@@ -2,7 +2,7 @@
  * Threat: an attacker (or plain load) spreading requests over the instances of a scaled-out
  * deployment to multiply what one instance would allow: a code approved twice, more than five
  * guesses, more sends than the per-number limit, a fallback call placed by every instance, a
- * revoked key still accepted by an instance that cached it.
+ * revoked key still accepted by an instance that cached it (for more than the 1 s SECURITY.md allows).
  *
  * Three real server processes on loopback share one PostgreSQL database and one Redis.
  */
@@ -239,7 +239,28 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
     }
   });
 
-  it('a number blocked through one instance is refused at once by the others', async () => {
+  /**
+   * Every instance caches apps, keys, limits and the blocklist (storage/cache/caches.ts); a change
+   * on one reaches the others through the otp_cache notification, or the poll of cache_version
+   * when a notification is missed: SECURITY.md promises within 1 s. Polls `attempt` on instance i
+   * until `done` holds, and returns how long that took (ms since `since`).
+   */
+  async function within1s(
+    since: number,
+    attempt: () => Promise<Response>,
+    done: (response: Response) => Promise<boolean>,
+  ): Promise<number> {
+    for (;;) {
+      const response = await attempt();
+      if (await done(response)) return performance.now() - since;
+      if (performance.now() - since > 1500) throw new Error('still stale after 1.5 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('a number blocked through one instance is refused by the others within 1 s', async () => {
+    // Warm every instance's blocklist cache first: the change must reach a cache that is held.
+    for (let i = 0; i < 3; i++) expect((await start('+33612340015', i)).status).toBe(201);
     const blocked = await call(
       at(0),
       'POST',
@@ -247,15 +268,24 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
       { kind: 'number', action: 'block', value: '+33612340005', reason: 'multi-instance test' },
       ADMIN,
     );
+    const since = performance.now();
     expect(blocked.status).toBe(201);
     for (let i = 1; i < 3; i++) {
-      const refused = await start('+33612340005', i);
-      expect(refused.status).toBe(403);
-      expect(((await refused.json()) as { reason: string }).reason).toBe('blocked');
+      const took = await within1s(
+        since,
+        () => start('+33612340005', i),
+        async (refused) =>
+          refused.status === 403 &&
+          ((await refused.json()) as { reason: string }).reason === 'blocked',
+      );
+      console.log(
+        `multi-instance: blocklist entry in effect on instance ${i} after ${took.toFixed(0)} ms`,
+      );
+      expect(took).toBeLessThanOrEqual(1000);
     }
   });
 
-  it('a key revoked on one instance is refused at once by every instance', async () => {
+  it('a key revoked on one instance is refused by every instance within 1 s', async () => {
     const created = await call(
       at(0),
       'POST',
@@ -271,9 +301,17 @@ describe.skipIf(skipReason !== undefined)('three instances on one PostgreSQL and
     expect(
       (await call(at(1), 'DELETE', `/v1/admin/api-keys/${keyId}`, undefined, ADMIN)).status,
     ).toBeLessThan(300);
+    const since = performance.now();
     for (let i = 0; i < 3; i++) {
-      const refused = await call(at(i), 'GET', '/v1/verifications/ver_none', undefined, doomed);
-      expect(refused.status).toBe(401);
+      const took = await within1s(
+        since,
+        () => call(at(i), 'GET', '/v1/verifications/ver_none', undefined, doomed),
+        (refused) => Promise.resolve(refused.status === 401),
+      );
+      console.log(
+        `multi-instance: revocation in effect on instance ${i} after ${took.toFixed(0)} ms`,
+      );
+      expect(took).toBeLessThanOrEqual(1000);
     }
   });
 });

@@ -186,7 +186,7 @@ export function createPostgresBlocklistStore(db: PostgresDb): BlocklistStore {
     },
 
     async candidates(subject, now) {
-      // Read on every decision (no cache): a change made by any instance applies to the next request everywhere.
+      // The wiring caches this (storage/cache/caches.ts); a change anywhere drops the caches within 1 s.
       return (await candidates.execute(rules.candidateParams(subject, now))).map(
         rules.asBlockEntry,
       );

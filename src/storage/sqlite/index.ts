@@ -7,6 +7,7 @@ import { createSqliteFactorStore } from './factors.store.js';
 import {
   createSqliteAppLimitsStore,
   createSqliteBlocklistStore,
+  createSqliteCounterSnapshot,
   createSqliteCounterStore,
 } from './limits.store.js';
 import { createSqliteOptinStore } from './optin.store.js';
@@ -30,6 +31,7 @@ export function createSqliteStores(handle: SqliteHandle, options: StoreOptions):
     events: createSqliteEventRecorder(db, options.protector),
     eventRetention: createSqliteEventRetentionStore(db),
     counters: createSqliteCounterStore(db, options.clock),
+    counterSnapshot: createSqliteCounterSnapshot(db),
     blocklist: createSqliteBlocklistStore(db),
     appLimits: createSqliteAppLimitsStore(db),
     factors: createSqliteFactorStore(db),

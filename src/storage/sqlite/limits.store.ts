@@ -4,6 +4,8 @@ import type {
   AppLimitsStore,
   BlocklistStore,
   CounterHit,
+  CounterRecord,
+  CounterSnapshot,
   CounterState,
   CounterStore,
 } from '../../limits/limits.store.js';
@@ -163,6 +165,44 @@ export function createSqliteCounterStore(db: SqliteDb, clock: Clock): CounterSto
       }),
 
     close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The counter table as a snapshot of the counters kept in memory (storage/memory/counters.ts): read
+ * once at start, written behind as absolute values (one instance owns a SQLite database's counters).
+ */
+export function createSqliteCounterSnapshot(db: SqliteDb): CounterSnapshot {
+  const raw = db.$client;
+  const loadStatement = raw.prepare(
+    'SELECT key, points, expires_at AS expiresAt FROM rate_counters WHERE expires_at > ?',
+  );
+  // Rows per upsert statement: a second's counts of a busy instance in a few statements.
+  const CHUNK = 100;
+  const upsert = (size: number): Statement =>
+    raw.prepare(
+      `INSERT INTO rate_counters (key, points, expires_at) VALUES ${Array.from({ length: size }, () => '(?, ?, ?)').join(', ')}
+       ON CONFLICT (key) DO UPDATE SET points = excluded.points, expires_at = excluded.expires_at`,
+    );
+  const statements = new Map<number, Statement>();
+  const sizedUpsert = (size: number): Statement => {
+    let statement = statements.get(size);
+    if (!statement) statements.set(size, (statement = upsert(size)));
+    return statement;
+  };
+  const purgeStatement = raw.prepare(
+    'DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE expires_at <= @now LIMIT @limit)',
+  );
+  const save = raw.transaction((records: readonly CounterRecord[], now: number) => {
+    for (let i = 0; i < records.length; i += CHUNK) {
+      const chunk = records.slice(i, i + CHUNK);
+      sizedUpsert(chunk.length).run(chunk.flatMap((r) => [r.key, r.points, r.expiresAt]));
+    }
+    purgeStatement.run({ now, limit: rules.PURGE_EVERY });
+  });
+  return {
+    load: (now) => loadStatement.all(now) as CounterRecord[],
+    save: (records, now) => save(records, now),
   };
 }
 

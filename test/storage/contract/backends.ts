@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe } from 'vitest';
 import { createNumberProtector } from '../../../src/events/number-protection.js';
 import type { CounterStore } from '../../../src/limits/limits.store.js';
+import { isDurableKey } from '../../../src/limits/limits.counters.js';
+import { createWriteBehindCounters } from '../../../src/storage/memory/counters.js';
 import type { StoredEvent } from '../../../src/reports/reports.store.js';
 import type { Database } from '../../../src/storage/database.js';
 import { createStores, type Stores } from '../../../src/storage/index.js';
@@ -31,16 +33,23 @@ import {
  * the same database as another instance would.
  */
 export type Dialect = 'sqlite' | 'postgres';
-export type CounterBackend = Dialect | 'redis';
+/** `sqlite-memory`: SQLite's counters kept in memory and written behind (storage/memory/counters.ts). */
+export type CounterBackend = Dialect | 'sqlite-memory' | 'redis';
 
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
-export const COUNTER_BACKENDS: readonly CounterBackend[] = ['sqlite', 'postgres', 'redis'];
+export const COUNTER_BACKENDS: readonly CounterBackend[] = [
+  'sqlite',
+  'sqlite-memory',
+  'postgres',
+  'redis',
+];
 
 const REDIS_URL = process.env.REDIS_URL || undefined;
 
 /** Why a backend's cases are skipped, or undefined when they run. */
 export const SKIP_REASONS: Record<CounterBackend, string | undefined> = {
   sqlite: undefined,
+  'sqlite-memory': undefined,
   postgres: POSTGRES_SKIP_REASON,
   redis: REDIS_URL
     ? undefined
@@ -159,6 +168,22 @@ export async function openStores(
 async function openCounters(
   backend: CounterBackend,
 ): Promise<{ context: CounterContext; close(): Promise<void> }> {
+  if (backend === 'sqlite-memory') {
+    const opened = await openStores('sqlite');
+    const { stores, clock } = opened.context;
+    const counters = createWriteBehindCounters({
+      snapshot: stores.counterSnapshot!,
+      clock,
+      writeThrough: isDurableKey,
+    });
+    return {
+      context: { backend, counters },
+      close: async () => {
+        await counters.close();
+        await opened.close();
+      },
+    };
+  }
   if (backend !== 'redis') {
     const opened = await openStores(backend);
     return {
