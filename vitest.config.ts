@@ -32,6 +32,7 @@ const POSTGRES_SUITES = [
   'test/reports/dashboard.test.ts',
   'test/reports/block-status.test.ts',
   'test/twilio-verify/twilio-verify.sdk.test.ts',
+  'test/webhooks/webhooks.flow.test.ts',
 ];
 
 const postgres = process.env.DATABASE_URL

@@ -35,6 +35,11 @@ import {
 import { createDelivery } from './wiring/delivery.js';
 import { createJobs, type Jobs } from './wiring/jobs.js';
 import { createLimits } from './wiring/limits.js';
+import { createWebhooks } from './wiring/webhooks.js';
+import { webhookFor } from './events/webhooks.js';
+import { createSubscriptionSnapshot } from './webhooks/subscriptions.js';
+import type { WebhookService } from './webhooks/webhooks.service.js';
+import type { Sender } from './webhooks/send.js';
 import { webhookSecrets } from './wiring/providers.js';
 import type { Secrets } from './wiring/secrets.js';
 
@@ -75,6 +80,8 @@ export interface AppDeps {
   /** Every background job (wiring/jobs.ts); main.ts starts them, tests run them once. */
   jobs: Jobs;
   optin: OptinDeps;
+  /** Outgoing webhook endpoints and their deliveries (docs/webhooks.md). */
+  webhooks: WebhookService;
 }
 
 /** Marketing lists with double opt-in. */
@@ -110,6 +117,8 @@ export interface WiringOptions {
   voice?: VoiceProvider;
   /** The blocklist's view for the abuse report; the real blocklist when absent. */
   blockStatus?: BlockStatusReader;
+  /** Replaces the webhook HTTP sender (tests). */
+  webhookSender?: Sender;
 }
 
 /**
@@ -122,7 +131,14 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { pepper } = options.secrets;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
   const protector = createNumberProtector(options.secrets.reportsSecret);
-  const stores: Stores = createStores(database, { clock, protector: withRecentNumbers(protector) });
+  // Which apps' endpoints want which events: read on every event record as it is written.
+  const subscriptions = createSubscriptionSnapshot(() => stores.webhooks.subscriptions());
+  const stores: Stores = createStores(database, {
+    clock,
+    protector: withRecentNumbers(protector),
+    webhookFor: (event) => webhookFor(subscriptions, event),
+  });
+  await subscriptions.refresh();
   const { events, apps } = stores;
   const tokens = await createTokenIssuer({
     store: stores.signingKeys,
@@ -162,10 +178,22 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     voice: options.voice,
     onDelivery,
   });
+  const box = createSecretBox(options.secrets.factorKeys);
+  const webhooks = createWebhooks({
+    config: config.webhooks,
+    store: stores.webhooks,
+    apps,
+    box,
+    clock,
+    logger,
+    metrics,
+    subscriptions,
+    send: options.webhookSender,
+  });
   const factors = createFactorService({
     store: stores.factors,
     apps,
-    box: createSecretBox(options.secrets.factorKeys),
+    box,
     events: recorder,
     tokens,
     clock,
@@ -257,6 +285,8 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       eventRetention: stores.eventRetention,
       optin,
       flashCalls,
+      webhooks: webhooks.worker,
     }),
+    webhooks: webhooks.service,
   };
 }
