@@ -51,7 +51,7 @@ export function checkUrl(value: string, allowPrivate: boolean): UrlRefusal | und
   if (url.username !== '' || url.password !== '')
     return { reason: 'webhook_url_invalid', rule: 'credentials' };
   if (allowPrivate) return undefined;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (isIP(host) !== 0) {
     const rule = deniedRange(host);
     return rule === undefined ? undefined : { reason: 'webhook_url_private_address', rule };
