@@ -286,6 +286,7 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       optin,
       flashCalls,
       webhooks: webhooks.worker,
+      webhookSubscriptions: subscriptions,
     }),
     webhooks: webhooks.service,
   };

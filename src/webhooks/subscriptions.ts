@@ -4,13 +4,15 @@ import type { WebhookEventType, WebhookSubscriptions } from '../events/webhooks.
 export interface SubscriptionSnapshot extends WebhookSubscriptions {
   /** Reads every endpoint's subscriptions now (after a change on this instance, and at start). */
   refresh(): Promise<void>;
+  /** Refreshes every `maxAgeMs` in the background (a job: wiring/jobs.ts); returns the stop. */
+  start(): () => void;
 }
 
 /**
  * The write path asks `wants()` on every event record, synchronously: a map lookup. The map is
- * reloaded (one small query) when it is older than `maxAgeMs` at a lookup, in the background, so an
- * endpoint created on another instance receives events from at most ~maxAgeMs later; one created or
- * deleted on this instance is seen at once (the admin service awaits refresh()).
+ * reloaded (one small query) every `maxAgeMs` while the jobs run (start()), and when older than that
+ * at a lookup, so an endpoint created on another instance receives events from at most ~maxAgeMs
+ * later; one created or deleted on this instance is seen at once (the admin service awaits refresh()).
  */
 export function createSubscriptionSnapshot(
   load: () => Promise<{ app: string; events: string }[]>,
@@ -36,6 +38,18 @@ export function createSubscriptionSnapshot(
 
   return {
     refresh,
+    start() {
+      const timer = setInterval(() => {
+        if (loading === undefined)
+          loading = refresh()
+            .catch(() => undefined)
+            .finally(() => {
+              loading = undefined;
+            });
+      }, maxAgeMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
     wants(app: string, type: WebhookEventType): boolean {
       if (now() - loadedAt > maxAgeMs && loading === undefined) {
         loading = refresh()

@@ -30,6 +30,8 @@ export interface JobsInput {
   /** Absent without FLASHCALL_RANGES: no fallback scheduler then. */
   flashCalls: FlashCalls | undefined;
   webhooks: WebhookWorker;
+  /** Keeps this instance's view of the webhook subscriptions within a second of the database's. */
+  webhookSubscriptions?: { start(): () => void };
 }
 
 export function createJobs(input: JobsInput): Jobs {
@@ -51,18 +53,22 @@ export function createJobs(input: JobsInput): Jobs {
     logger,
   });
   let stopRetention: (() => void) | undefined;
+  let stopSubscriptions: (() => void) | undefined;
   return {
     retention,
     webhooks: input.webhooks,
     start() {
       scheduler?.start();
       input.webhooks.start();
+      stopSubscriptions ??= input.webhookSubscriptions?.start();
       optinExpiry.start();
       stopRetention ??= retention.start(config.reports.retentionIntervalMinutes * 60_000);
     },
     async stop() {
       stopRetention?.();
       stopRetention = undefined;
+      stopSubscriptions?.();
+      stopSubscriptions = undefined;
       // No new fallback is claimed from now on; one in flight finishes (or its lease lets another instance take it).
       // Webhook attempts in flight finish and record their outcome; the rest waits in the outbox.
       await Promise.all([scheduler?.stop(), optinExpiry.stop(), input.webhooks.stop()]);

@@ -196,7 +196,7 @@ describe('webhooks across processes', () => {
         const receiver = await startReceiver();
         receivers.push(receiver);
         const key = await setupApp(three[0].url, receiver.url, ['verification.started']);
-        // The other instances see the new endpoint within a second.
+        // The other instances see the new endpoint within a second (their snapshot refreshes every second).
         await new Promise((r) => setTimeout(r, 1500));
         const numbers = Array.from({ length: 90 }, (_, i) => `+3361${String(3000000 + i)}`);
         let i = 0;
