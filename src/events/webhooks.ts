@@ -100,6 +100,8 @@ function optinEvent(
 export interface WebhookSubscriptions {
   /** True when an endpoint of `app` subscribes to `type` (or to `*`). */
   wants(app: string, type: WebhookEventType): boolean;
+  /** True when `app` has any endpoint: checked first, so an app without one pays a map lookup only. */
+  hasAny?(app: string): boolean;
 }
 
 /**
@@ -111,7 +113,7 @@ export function webhookFor(
   subscriptions: WebhookSubscriptions,
   event: EventRecord,
 ): string | undefined {
-  if (event.app === undefined) return undefined;
+  if (event.app === undefined || subscriptions.hasAny?.(event.app) === false) return undefined;
   const found = webhookEventOf(event);
   if (found === undefined || !subscriptions.wants(event.app, found.type)) return undefined;
   return outboxEntry(event.app, found.type, event.at, found.data);

@@ -36,6 +36,16 @@ export function createSubscriptionSnapshot(
     loadedAt = startedAt;
   }
 
+  function lazily(): void {
+    if (now() - loadedAt > maxAgeMs && loading === undefined) {
+      loading = refresh()
+        .catch(() => undefined)
+        .finally(() => {
+          loading = undefined;
+        });
+    }
+  }
+
   return {
     refresh,
     start() {
@@ -50,14 +60,12 @@ export function createSubscriptionSnapshot(
       timer.unref();
       return () => clearInterval(timer);
     },
+    hasAny(app: string): boolean {
+      lazily();
+      return byApp.has(app);
+    },
     wants(app: string, type: WebhookEventType): boolean {
-      if (now() - loadedAt > maxAgeMs && loading === undefined) {
-        loading = refresh()
-          .catch(() => undefined)
-          .finally(() => {
-            loading = undefined;
-          });
-      }
+      lazily();
       const set = byApp.get(app);
       return set !== undefined && (set.has('*') || set.has(type));
     },
