@@ -23,6 +23,8 @@ const RANKS = {
   reports: 5,
   'twilio-verify': 5,
   jobs: 6,
+  // Outgoing webhooks: endpoints, signing, SSRF guard, the outbox worker (secrets sealed by factors/secret-box.ts).
+  webhooks: 6,
 };
 // twilio-verify/ is an HTTP adapter onto the services as a whole (Twilio's wire format in and out).
 const HTTP_FILES = [

@@ -32,6 +32,8 @@ const POSTGRES_SUITES = [
   'test/reports/dashboard.test.ts',
   'test/reports/block-status.test.ts',
   'test/twilio-verify/twilio-verify.sdk.test.ts',
+  'test/webhooks/webhooks.flow.test.ts',
+  'test/webhooks/webhooks.delivery.test.ts',
 ];
 
 const postgres = process.env.DATABASE_URL

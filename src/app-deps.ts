@@ -15,6 +15,7 @@ import type { ReportsService } from './reports/reports.service.js';
 import type { TokenIssuer } from './tokens/tokens.js';
 import type { FlashCalls } from './verification/fallback.service.js';
 import type { VerificationService } from './verification/verification.service.js';
+import type { WebhookService } from './webhooks/webhooks.service.js';
 import type { Jobs } from './wiring/jobs.js';
 
 /**
@@ -58,6 +59,8 @@ export interface AppDeps {
   /** Every background job (wiring/jobs.ts); main.ts starts them, tests run them once. */
   jobs: Jobs;
   optin: OptinDeps;
+  /** Outgoing webhook endpoints and their deliveries (docs/webhooks.md). */
+  webhooks: WebhookService;
 }
 
 /** Marketing lists with double opt-in. */

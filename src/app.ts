@@ -18,6 +18,7 @@ import { declaredScopes } from './http/scopes.js';
 import { corsPolicy, htmlPolicy, securityHeaders } from './http/security-headers.js';
 import { createAppLimitsRouter } from './limits/app-limits.router.js';
 import { createBlocklistRouter } from './limits/blocklist.router.js';
+import { createWebhooksRouter } from './webhooks/webhooks.router.js';
 import { problem } from './http/problem.js';
 import { createSystemRouter } from './http/system.router.js';
 import { isDomainError, type Reason } from './platform/errors.js';
@@ -147,6 +148,7 @@ export function createApp(deps: AppDeps): App {
     createFactorsRouter(deps.factors, base),
     createAdminRouter(deps.admin, deps.rotateSigningKey, base),
     createAppLimitsRouter(deps.appLimits, base),
+    createWebhooksRouter(deps.webhooks, base),
     createBlocklistRouter(deps.blocklist, base),
     createOptinRouter(deps.optin.service, base),
     createInboundRouter(

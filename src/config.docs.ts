@@ -27,6 +27,7 @@ const GROUPS = [
   'Reports and retention',
   'Authenticator factors',
   'Double opt-in',
+  'Webhooks',
   'HTTP hardening',
 ] as const;
 type Group = (typeof GROUPS)[number];
@@ -360,6 +361,33 @@ const DOCS = {
   OPTIN_MAX_CONFIRM_ATTEMPTS: {
     group: 'Double opt-in',
     description: 'Wrong web codes before a sign-up locks.',
+  },
+  WEBHOOKS_ALLOW_PRIVATE: {
+    group: 'Webhooks',
+    description:
+      'Allow webhook endpoints on loopback, private, link-local and metadata addresses, and plain `http://` (tests, closed networks). Refused when `NODE_ENV=production`. See [webhooks](webhooks.md).',
+  },
+  WEBHOOKS_TIMEOUT_MS: {
+    group: 'Webhooks',
+    description: 'How long one delivery attempt may take, connection to answer.',
+  },
+  WEBHOOKS_POLL_MS: {
+    group: 'Webhooks',
+    description: 'How often the delivery worker looks for due deliveries.',
+  },
+  WEBHOOKS_CONCURRENCY: {
+    group: 'Webhooks',
+    description: 'Delivery attempts in flight on one instance, all endpoints together.',
+  },
+  WEBHOOKS_PER_ENDPOINT: {
+    group: 'Webhooks',
+    description:
+      'Delivery attempts in flight to one endpoint on one instance: a slow or dead endpoint holds no more.',
+  },
+  WEBHOOKS_RETRY_DELAYS: {
+    group: 'Webhooks',
+    description:
+      'Seconds before each retry after a failed attempt (±10 % jitter); once spent, the delivery is marked failed.',
   },
   OPTIN_EXPIRY_POLL_MS: {
     group: 'Double opt-in',

@@ -101,6 +101,17 @@ export const ENV_SCHEMA = z
           'must be 0 (keep forever) or between 1461 (4 years: consent must outlive the TCPA limitation period) and 36500',
       })
       .default(0),
+    WEBHOOKS_ALLOW_PRIVATE: bool.default(false),
+    WEBHOOKS_TIMEOUT_MS: int(1000, 60000).default(10000),
+    WEBHOOKS_POLL_MS: int(50, 60000).default(1000),
+    WEBHOOKS_CONCURRENCY: int(1, 256).default(16),
+    WEBHOOKS_PER_ENDPOINT: int(1, 64).default(4),
+    WEBHOOKS_RETRY_DELAYS: z
+      .string()
+      .regex(/^\d{1,6}(,\d{1,6}){0,19}$/, {
+        message: 'must be comma-separated whole seconds, e.g. 5,30,120',
+      })
+      .default('5,30,120,600,3600,21600,86400'),
     ...LIMITS_ENV,
     REPORTS_ENCRYPTION_KEY: z.string().optional(),
     REPORTS_SMS_COST: z.coerce.number().min(0).max(100).optional(),
@@ -221,6 +232,10 @@ function crossChecks(env: Record<string, string>): string[] {
       );
     }
   }
+  if (production && ['true', '1', 'yes'].includes(env.WEBHOOKS_ALLOW_PRIVATE ?? ''))
+    problems.push(
+      'WEBHOOKS_ALLOW_PRIVATE must not be set when NODE_ENV=production: it lets an admin key send webhooks (and their signatures) to loopback, private and cloud metadata addresses over plain http://',
+    );
   if (env.OTP_PEPPER !== undefined && env.OTP_PEPPER.length < 32)
     problems.push('OTP_PEPPER must be at least 32 characters (e.g. `openssl rand -base64 32`)');
   if (production && env.OTP_PEPPER === undefined)
@@ -391,6 +406,14 @@ export interface Config {
     retentionIntervalMinutes: number;
   };
   optin: { maxConfirmAttempts: number; expiryPollMs: number; ledgerRetentionDays: number };
+  webhooks: {
+    allowPrivate: boolean;
+    timeoutMs: number;
+    pollMs: number;
+    concurrency: number;
+    perEndpoint: number;
+    retryDelaysMs: number[];
+  };
 }
 
 export type DatabaseConfig =
@@ -522,6 +545,14 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       maxConfirmAttempts: e.OPTIN_MAX_CONFIRM_ATTEMPTS,
       expiryPollMs: e.OPTIN_EXPIRY_POLL_MS,
       ledgerRetentionDays: e.OPTIN_LEDGER_RETENTION_DAYS,
+    },
+    webhooks: {
+      allowPrivate: e.WEBHOOKS_ALLOW_PRIVATE,
+      timeoutMs: e.WEBHOOKS_TIMEOUT_MS,
+      pollMs: e.WEBHOOKS_POLL_MS,
+      concurrency: e.WEBHOOKS_CONCURRENCY,
+      perEndpoint: e.WEBHOOKS_PER_ENDPOINT,
+      retryDelaysMs: e.WEBHOOKS_RETRY_DELAYS.split(',').map((s) => Number(s) * 1000),
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import { createDeliveryStatusService } from './delivery/status.service.js';
 import type { SmsProvider, VoiceProvider } from './delivery/provider.js';
 import type { EventRecorder } from './events/events.js';
-import { createNumberProtector, withRecentNumbers } from './events/number-protection.js';
+import { createNumberProtector } from './events/number-protection.js';
 import type { FactorGuard } from './factors/factors.guard.js';
 import { createOptinService } from './optin/optin.service.js';
 import type { Clock } from './platform/clock.js';
@@ -13,16 +13,15 @@ import { accountSidFor } from './platform/twilio-sids.js';
 import { createBlockStatusReader, type BlockStatusReader } from './reports/block-status.js';
 import { createReportsService } from './reports/reports.service.js';
 import type { Database } from './storage/database.js';
-import { createStores } from './storage/index.js';
-import type { Stores } from './storage/stores.js';
 import { createTokenIssuer } from './tokens/tokens.js';
 import { createVerificationService } from './verification/verification.service.js';
-import { withCaches } from './storage/cache/caches.js';
-import { createCacheVersion } from './wiring/caches.js';
 import { createDelivery } from './wiring/delivery.js';
 import { createFactors } from './wiring/factors.js';
 import { createJobs } from './wiring/jobs.js';
 import { createLimits } from './wiring/limits.js';
+import { createWiredStores } from './wiring/stores.js';
+import { createWebhooks } from './wiring/webhooks.js';
+import type { Sender } from './webhooks/send.js';
 import { webhookSecrets } from './wiring/providers.js';
 import type { Secrets } from './wiring/secrets.js';
 import type { AppDeps } from './app-deps.js';
@@ -47,25 +46,18 @@ export interface WiringOptions {
   voice?: VoiceProvider;
   /** The blocklist's view for the abuse report; the real blocklist when absent. */
   blockStatus?: BlockStatusReader;
+  /** Replaces the webhook HTTP sender (tests). */
+  webhookSender?: Sender;
 }
 
-/**
- * Builds every service on the database's stores. Chooses implementations (the only place besides
- * wiring/) but touches nothing outside the process: secrets and the spec come in as options, and no
- * job starts here.
- */
+/** Builds every service; picks implementations but touches nothing outside the process (no files, no jobs). */
 export async function createDeps(options: WiringOptions): Promise<AppDeps> {
   const { config, database, clock, logger } = options;
   const { pepper } = options.secrets;
   const metrics = options.metrics ?? createMetrics({ collectDefault: false });
   const protector = createNumberProtector(options.secrets.reportsSecret);
-  // Apps, API keys, per-app limits and the blocklist are read by every request and rarely change:
-  // cached in process, dropped on any change (wiring/caches.ts says how soon across instances).
-  const cacheVersion = await createCacheVersion(database, logger);
-  const stores: Stores = withCaches(
-    createStores(database, { clock, protector: withRecentNumbers(protector) }),
-    cacheVersion,
-  );
+  const wired = await createWiredStores(database, { clock, logger, protector });
+  const { stores, subscriptions, cacheVersion } = wired;
   const { events, apps } = stores;
   const tokens = await createTokenIssuer({
     store: stores.signingKeys,
@@ -105,6 +97,16 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
     voice: options.voice,
     onDelivery,
   });
+  const webhooks = createWebhooks(
+    { config: config.webhooks, stores, secrets: options.secrets },
+    {
+      clock,
+      logger,
+      metrics,
+      subscriptions,
+      send: options.webhookSender,
+    },
+  );
   const factors = createFactors({
     config,
     stores,
@@ -188,6 +190,9 @@ export async function createDeps(options: WiringOptions): Promise<AppDeps> {
       eventRetention: stores.eventRetention,
       optin,
       flashCalls,
+      webhooks: webhooks.worker,
+      webhookSubscriptions: subscriptions,
     }),
+    webhooks: webhooks.service,
   };
 }

@@ -39,6 +39,13 @@ export const PROBLEMS = {
   factor_not_verified: { status: 409, title: 'This factor has not been verified yet' },
   factor_already_verified: { status: 409, title: 'This factor is already verified' },
   factor_limit_reached: { status: 409, title: 'This user has as many factors as allowed' },
+  webhook_url_invalid: { status: 422, title: 'The webhook URL is not a valid absolute URL' },
+  webhook_url_not_https: { status: 422, title: 'A webhook URL must use https://' },
+  webhook_url_private_address: {
+    status: 422,
+    title: 'The webhook URL points to a loopback, private, link-local or metadata address',
+  },
+  unknown_event_type: { status: 422, title: 'Unknown webhook event type' },
   not_ready: { status: 503, title: 'The service is not ready' },
   storage_unavailable: { status: 503, title: 'The database is unavailable; retry later' },
   internal_error: { status: 500, title: 'Internal error' },

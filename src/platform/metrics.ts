@@ -7,6 +7,8 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route'>;
   deliveries: Counter<'channel' | 'provider' | 'status'>;
   events: Counter<'kind' | 'reason'>;
+  /** Webhook delivery attempts by outcome: delivered, retry (failed, to be retried), failed (for good). */
+  webhookDeliveries: Counter<'status'>;
 }
 
 export function createMetrics(options: { collectDefault: boolean }): Metrics {
@@ -37,6 +39,12 @@ export function createMetrics(options: { collectDefault: boolean }): Metrics {
       name: 'events_recorded_total',
       help: 'Events written to the failure/event record, by kind (failure|success) and reason',
       labelNames: ['kind', 'reason'],
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome (delivered, retry, failed)',
+      labelNames: ['status'],
       registers: [registry],
     }),
   };

@@ -1,7 +1,7 @@
 import type { ApiKeyStore, AppStore } from '../admin/admin.store.js';
 import type { DeliveryStore } from '../delivery/delivery.store.js';
 import type { FallbackStore } from '../verification/fallback.store.js';
-import type { EventRecorder } from '../events/events.js';
+import type { EventRecord, EventRecorder } from '../events/events.js';
 import type { NumberProtector } from '../events/number-protection.js';
 import type { FactorStore } from '../factors/factors.store.js';
 import type { EventRetentionStore } from '../jobs/retention.store.js';
@@ -16,6 +16,7 @@ import type { Clock } from '../platform/clock.js';
 import type { ReportsStore } from '../reports/reports.store.js';
 import type { SigningKeyStore } from '../tokens/signing-keys.store.js';
 import type { VerificationStore } from '../verification/verification.store.js';
+import type { WebhookStore } from '../webhooks/webhooks.store.js';
 
 /**
  * Every store of the service, on one database: the interfaces only, which each dialect's index
@@ -43,6 +44,8 @@ export interface Stores {
   factors: FactorStore;
   optin: OptinStore;
   reports: ReportsStore;
+  /** Webhook endpoints and the outbox of their deliveries. */
+  webhooks: WebhookStore;
   /** Resolves when the database answers a trivial query; rejects otherwise (readiness). */
   ping(): Promise<void>;
   /** True for an error meaning the database cannot be reached right now: answered 503 storage_unavailable, not 500. */
@@ -53,4 +56,9 @@ export interface StoreOptions {
   clock: Clock;
   /** Protects the phone numbers of the event record. */
   protector: NumberProtector;
+  /**
+   * The outbox entry of the webhook event an event record stands for, when an endpoint subscribes
+   * to it (events/webhooks.ts webhookFor); written with the record, in the same statement.
+   */
+  webhookFor?: ((event: EventRecord) => string | undefined) | undefined;
 }

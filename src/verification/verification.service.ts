@@ -1059,11 +1059,18 @@ async function cancel(s: Service, ctx: CallerContext, id: string): Promise<Verif
   const now = s.clock.now();
   const blocked = blockedReason(v, now);
   if (blocked) return s.fail(blocked, eventFacts(ctx, v));
-  if (!(await s.store.cancelPending(ctx.app, id, now))) {
+  // The 'canceled' event is appended by the cancel itself (and with it its webhook): written iff this call canceled.
+  const canceled: EventRecord = {
+    ...eventFacts(ctx, v),
+    at: now,
+    kind: 'success',
+    reason: 'canceled',
+  };
+  if (!(await s.store.cancelPending(ctx.app, id, now, canceled))) {
     const current = (await s.store.findById(ctx.app, id)) ?? v;
     return s.fail(blockedReason(current, now) ?? 'canceled', eventFacts(ctx, v));
   }
-  await s.events.record({ ...eventFacts(ctx, v), at: now, kind: 'success', reason: 'canceled' });
+  s.events.counted?.(canceled);
   return currentView(s, ctx, v);
 }
 

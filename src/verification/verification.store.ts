@@ -84,8 +84,8 @@ export interface VerificationStore {
     now: number,
     approve?: { channel: Channel; event?: EventRecord },
   ): Promise<TakenAttempt | undefined>;
-  /** pending → canceled for this app's verification; true iff this call canceled it. */
-  cancelPending(app: string, id: string, now: number): Promise<boolean>;
+  /** pending → canceled for this app's verification (appending `event` iff so); true iff this call canceled it. */
+  cancelPending(app: string, id: string, now: number, event?: EventRecord): Promise<boolean>;
   /**
    * Takes one send slot: increments `sends` and sets `lastSentAt` iff the verification is pending,
    * unexpired, below `maxSends` and its last send is at least `cooldownMs` old.

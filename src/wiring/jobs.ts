@@ -7,11 +7,14 @@ import type { OptinService } from '../optin/optin.service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { FlashCalls } from '../verification/fallback.service.js';
+import type { WebhookWorker } from '../webhooks/worker.js';
 
 /** Every background job of an instance, built in one place; main.ts starts and stops them, tests run them once. */
 export interface Jobs {
   /** Purges expired event records (tests call runOnce). */
   retention: RetentionJob;
+  /** Delivers the webhook outbox (tests call runOnce). */
+  webhooks: WebhookWorker;
   /** Starts every job's timer (never from createApp: building an app has no side effects). */
   start(): void;
   /** Stops every timer and resolves once the runs in flight have finished. */
@@ -26,6 +29,9 @@ export interface JobsInput {
   optin: OptinService;
   /** Absent without FLASHCALL_RANGES: no fallback scheduler then. */
   flashCalls: FlashCalls | undefined;
+  webhooks: WebhookWorker;
+  /** Keeps this instance's view of the webhook subscriptions within a second of the database's. */
+  webhookSubscriptions?: { start(): () => void };
 }
 
 export function createJobs(input: JobsInput): Jobs {
@@ -47,18 +53,25 @@ export function createJobs(input: JobsInput): Jobs {
     logger,
   });
   let stopRetention: (() => void) | undefined;
+  let stopSubscriptions: (() => void) | undefined;
   return {
     retention,
+    webhooks: input.webhooks,
     start() {
       scheduler?.start();
+      input.webhooks.start();
+      stopSubscriptions ??= input.webhookSubscriptions?.start();
       optinExpiry.start();
       stopRetention ??= retention.start(config.reports.retentionIntervalMinutes * 60_000);
     },
     async stop() {
       stopRetention?.();
       stopRetention = undefined;
+      stopSubscriptions?.();
+      stopSubscriptions = undefined;
       // No new fallback is claimed from now on; one in flight finishes (or its lease lets another instance take it).
-      await Promise.all([scheduler?.stop(), optinExpiry.stop()]);
+      // Webhook attempts in flight finish and record their outcome; the rest waits in the outbox.
+      await Promise.all([scheduler?.stop(), optinExpiry.stop(), input.webhooks.stop()]);
     },
   };
 }

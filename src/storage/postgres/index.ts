@@ -1,3 +1,4 @@
+import { eventWriting } from '../shared/events.js';
 import type { StoreOptions, Stores } from '../stores.js';
 import { createPostgresApiKeyStore, createPostgresAppStore } from './admin.store.js';
 import type { PostgresHandle } from './db.js';
@@ -15,11 +16,13 @@ import {
 import { createPostgresEventRetentionStore } from './retention.store.js';
 import { createPostgresSigningKeyStore } from './signing-keys.store.js';
 import { createPostgresVerificationStore } from './verification.store.js';
+import { createPostgresWebhookStore } from './webhooks.store.js';
 
 const PING_TIMEOUT_MS = 2000;
 
 /** Every store on one PostgreSQL database. */
 export function createPostgresStores(handle: PostgresHandle, options: StoreOptions): Stores {
+  const protector = eventWriting(options);
   const { db, pool } = handle;
   // One implementation keeps delivery statuses and fallbacks (the same tables).
   const delivery = createPostgresDeliveryStore(db);
@@ -29,8 +32,8 @@ export function createPostgresStores(handle: PostgresHandle, options: StoreOptio
     apps: createPostgresAppStore(db),
     apiKeys: createPostgresApiKeyStore(db),
     signingKeys: createPostgresSigningKeyStore(db),
-    verifications: createPostgresVerificationStore(db, options.protector),
-    events: createPostgresEventRecorder(db, options.protector),
+    verifications: createPostgresVerificationStore(db, protector),
+    events: createPostgresEventRecorder(db, protector),
     eventRetention: createPostgresEventRetentionStore(db),
     counters: createPostgresCounterStore(db, options.clock),
     blocklist: createPostgresBlocklistStore(db),
@@ -38,6 +41,7 @@ export function createPostgresStores(handle: PostgresHandle, options: StoreOptio
     factors: createPostgresFactorStore(db),
     optin: createPostgresOptinStore(db),
     reports: createPostgresReportsStore(db),
+    webhooks: createPostgresWebhookStore(db),
     async ping() {
       // A server that accepts connections but never answers must not hold /readyz for long.
       let timer: NodeJS.Timeout | undefined;

@@ -1,8 +1,12 @@
+import { getTableColumns } from 'drizzle-orm';
 import type { ReportsStore, StoredEvent } from '../../reports/reports.store.js';
 import { mergeOffenders, reportQueries } from '../shared/reports.js';
 import type { PostgresDb } from './db.js';
 import { postgresDialect } from './dialect.js';
 import { events } from './schema.js';
+
+// Every column of an event record but its transient webhook entry (cleared by the fan-out trigger).
+const { webhook: _webhook, ...storedEventColumns } = getTableColumns(events);
 
 /**
  * PostgreSQL implementation of the report queries of shared/reports.ts, answering exactly as the
@@ -78,7 +82,7 @@ export function createPostgresReportsStore(db: PostgresDb): ReportsStore {
 
     async listEvents(filter, limit) {
       const rows: StoredEvent[] = await db
-        .select()
+        .select(storedEventColumns)
         .from(events)
         .where(queries.eventsWhere(filter))
         .orderBy(...queries.newestFirst())

@@ -148,12 +148,21 @@ export function createPostgresVerificationStore(
       )[0] as TakenAttempt | undefined;
     },
 
-    async cancelPending(app, id, now) {
-      const rows = await db
+    async cancelPending(app, id, now, event) {
+      const canceling = db
         .update(v)
         .set(rules.canceledSet(now))
         .where(rules.cancelable(v, id, app, now))
         .returning({ id: v.id });
+      if (!event) return (await canceling).length === 1;
+      // The cancel and its event in one statement: the event is written iff this call canceled.
+      const canceled = db.$with('canceled').as(canceling);
+      const appended = db.$with('appended', {}).as(appendEventPerRow('canceled'));
+      const rows = await db
+        .with(canceled, appended)
+        .select({ id: canceled.id })
+        .from(canceled)
+        .execute(eventParams(event, protector));
       return rows.length === 1;
     },
 

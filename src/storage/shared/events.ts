@@ -2,10 +2,29 @@ import type { EventRecord } from '../../events/events.js';
 import type { NumberProtector } from '../../events/number-protection.js';
 
 /**
+ * The protector of the event record's numbers, and optionally the source of the outbox entry of a
+ * webhook event (events/webhooks.ts webhookFor): written in the record's `webhook` column, which the
+ * database's fan-out trigger turns into deliveries in the same statement (docs/webhooks.md).
+ */
+export type EventWriting = NumberProtector & {
+  webhookFor?: ((event: EventRecord) => string | undefined) | undefined;
+};
+
+/** The stores' protector with the options' webhook source attached (StoreOptions.webhookFor). */
+export function eventWriting(options: {
+  protector: NumberProtector;
+  webhookFor?: ((event: EventRecord) => string | undefined) | undefined;
+}): EventWriting {
+  return options.webhookFor === undefined
+    ? options.protector
+    : { ...options.protector, webhookFor: options.webhookFor };
+}
+
+/**
  * The columns of one `events` row, the same on both dialects: the number only as a keyed hash, an
  * AES-256-GCM ciphertext and its prefix, never in clear.
  */
-export function eventRow(event: EventRecord, protector: NumberProtector) {
+export function eventRow(event: EventRecord, protector: EventWriting) {
   const protectedNumber = event.number ? protector.protect(event.number) : undefined;
   return {
     at: event.at,
@@ -26,5 +45,6 @@ export function eventRow(event: EventRecord, protector: NumberProtector) {
     ip: event.ip ?? null,
     userAgent: event.userAgent ?? null,
     verificationId: event.verificationId ?? null,
+    webhook: protector.webhookFor?.(event) ?? null,
   };
 }

@@ -1,3 +1,4 @@
+import { eventWriting } from '../shared/events.js';
 import type { StoreOptions, Stores } from '../stores.js';
 import { createSqliteApiKeyStore, createSqliteAppStore } from './admin.store.js';
 import type { SqliteHandle } from './db.js';
@@ -15,9 +16,11 @@ import { createSqliteReportsStore } from './reports.store.js';
 import { createSqliteEventRetentionStore } from './retention.store.js';
 import { createSqliteSigningKeyStore } from './signing-keys.store.js';
 import { createSqliteVerificationStore } from './verification.store.js';
+import { createSqliteWebhookStore } from './webhooks.store.js';
 
 /** Every store on one SQLite database. */
 export function createSqliteStores(handle: SqliteHandle, options: StoreOptions): Stores {
+  const protector = eventWriting(options);
   const { db } = handle;
   // One implementation keeps delivery statuses and fallbacks (the same tables).
   const delivery = createSqliteDeliveryStore(db);
@@ -27,8 +30,8 @@ export function createSqliteStores(handle: SqliteHandle, options: StoreOptions):
     apps: createSqliteAppStore(db),
     apiKeys: createSqliteApiKeyStore(db),
     signingKeys: createSqliteSigningKeyStore(db),
-    verifications: createSqliteVerificationStore(db, options.protector),
-    events: createSqliteEventRecorder(db, options.protector),
+    verifications: createSqliteVerificationStore(db, protector),
+    events: createSqliteEventRecorder(db, protector),
     eventRetention: createSqliteEventRetentionStore(db),
     counters: createSqliteCounterStore(db, options.clock),
     counterSnapshot: createSqliteCounterSnapshot(db),
@@ -37,6 +40,7 @@ export function createSqliteStores(handle: SqliteHandle, options: StoreOptions):
     factors: createSqliteFactorStore(db),
     optin: createSqliteOptinStore(db),
     reports: createSqliteReportsStore(db),
+    webhooks: createSqliteWebhookStore(db),
     ping() {
       handle.raw.prepare('SELECT 1').get();
       return Promise.resolve();

@@ -1,8 +1,12 @@
+import { getTableColumns } from 'drizzle-orm';
 import type { ReportsStore, StoredEvent } from '../../reports/reports.store.js';
 import { mergeOffenders, reportQueries } from '../shared/reports.js';
 import type { SqliteDb } from './db.js';
 import { sqliteDialect } from './dialect.js';
 import { events } from './schema.js';
+
+// Every column of an event record but its transient webhook entry (cleared by the fan-out trigger).
+const { webhook: _webhook, ...storedEventColumns } = getTableColumns(events);
 
 /**
  * SQLite implementation of the report queries of shared/reports.ts: each method is a single SELECT
@@ -87,7 +91,7 @@ export function createSqliteReportsStore(db: SqliteDb): ReportsStore {
 
     listEvents(filter, limit) {
       const rows: StoredEvent[] = db
-        .select()
+        .select(storedEventColumns)
         .from(events)
         .where(queries.eventsWhere(filter))
         .orderBy(...queries.newestFirst())

@@ -108,6 +108,9 @@ export const events = sqliteTable(
     ip: text('ip'),
     userAgent: text('user_agent'),
     verificationId: text('verification_id'),
+    // The outbox entry of a webhook event (JSON); a trigger turns it into webhook_deliveries rows
+    // in the same statement and clears it (migrations/sqlite/0002_webhooks.sql, migrations/postgres/0003_webhooks.sql, docs/webhooks.md).
+    webhook: text('webhook'),
   },
   (t) => [
     index('events_at_idx').on(t.at),
@@ -136,3 +139,4 @@ export * from './factors.schema.js';
 
 export * from './delivery.schema.js';
 export * from './optin.schema.js';
+export * from './webhooks.schema.js';

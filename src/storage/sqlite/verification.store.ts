@@ -144,8 +144,13 @@ export function createSqliteVerificationStore(
       });
     },
 
-    cancelPending(app, id, now) {
-      return Promise.resolve(cancel.get({ id, app, now }) !== undefined);
+    cancelPending(app, id, now, event) {
+      return answer(() => {
+        // The event right after, in the same synchronous call: both join the turn's group commit.
+        const canceled = cancel.get({ id, app, now }) !== undefined;
+        if (canceled && event) appendEvent(event);
+        return canceled;
+      });
     },
 
     reserveSend(id, now, cooldownMs) {

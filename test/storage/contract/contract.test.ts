@@ -10,6 +10,7 @@ import { limitsContract } from './limits.contract.js';
 import { optinContract } from './optin.contract.js';
 import { reportsContract, reportsParityContract } from './reports.contract.js';
 import { verificationContract } from './verification.contract.js';
+import { webhooksContract } from './webhooks.contract.js';
 
 /**
  * The store contract suite: the documented contracts of every store (src/**\/*.store.ts), one file
@@ -27,6 +28,7 @@ describeStores('opt-in store', optinContract);
 describeStores('factor store', factorsContract);
 describeStores('reports store', reportsContract);
 describeStores('database health', healthContract);
+describeStores('webhook store (endpoints, outbox, leases)', webhooksContract);
 
 const parity = 'reports store: PostgreSQL answers exactly as SQLite on the same records';
 if (SKIP_REASONS.postgres)
