@@ -101,16 +101,8 @@ export function createPostgresWebhookStore(db: PostgresDb): WebhookStore {
       return { depth: row?.depth ?? 0, oldestCreatedAt: row?.oldest ?? null };
     },
     async failingEndpoints(limit) {
-      const failing = rules.failingColumns(d);
       return db
-        .select({
-          endpointId: e.id,
-          app: e.app,
-          url: e.url,
-          ...failing,
-          lastError: sql<string | null>`max(${d.lastError})`,
-          lastStatus: sql<number | null>`max(${d.lastStatus})`,
-        })
+        .select(rules.failingColumns(e, d))
         .from(d)
         .innerJoin(e, eq(e.id, d.endpointId))
         .where(rules.troubled(d))

@@ -101,11 +101,19 @@ export const inQueue = (d: Deliveries): SQL => inArray(d.status, ['pending', 'de
 export const ofEndpoint = (e: Endpoints, app: string, id: string): SQL =>
   and(eq(e.app, app), eq(e.id, id)) as SQL;
 
-/** The columns of the failing-endpoints panel, for a GROUP BY endpoint. */
-export function failingColumns(d: Columns<'status' | 'attempts' | 'updatedAt'>) {
+/** The columns of the failing-endpoints panel, for a GROUP BY endpoint (id, app, url). */
+export function failingColumns(
+  e: Columns<'id' | 'app' | 'url'>,
+  d: Columns<'status' | 'attempts' | 'updatedAt' | 'lastError' | 'lastStatus'>,
+) {
   return {
+    endpointId: sql<string>`${e.id}`,
+    app: sql<string>`${e.app}`,
+    url: sql<string>`${e.url}`,
     failed: sql<number>`sum(case when ${d.status} = 'failed' then 1 else 0 end)`.mapWith(Number),
     retrying: sql<number>`sum(case when ${d.status} <> 'failed' then 1 else 0 end)`.mapWith(Number),
+    lastError: sql<string | null>`max(${d.lastError})`,
+    lastStatus: sql<number | null>`max(${d.lastStatus})`,
     lastAttemptAt: sql<number | null>`max(${d.updatedAt})`.mapWith(Number),
   };
 }

@@ -15,109 +15,109 @@ export function createSqliteWebhookStore(db: SqliteDb): WebhookStore {
     if (removed.length > 0) db.delete(d).where(eq(d.endpointId, id)).run();
     return removed.length > 0;
   });
+  // better-sqlite3 answers synchronously: each method runs its statement now and resolves with it.
+  const done = <T>(value: T): Promise<T> => Promise.resolve(value);
   return {
-    async createEndpoint(endpoint) {
-      await db.insert(e).values(endpoint);
+    createEndpoint(endpoint) {
+      db.insert(e).values(endpoint).run();
+      return done(undefined);
     },
-    async listEndpoints(app) {
-      return (await db.select().from(e).where(eq(e.app, app)).orderBy(asc(e.createdAt))).map(
-        (row) => row,
+    listEndpoints(app) {
+      return done(db.select().from(e).where(eq(e.app, app)).orderBy(asc(e.createdAt)).all());
+    },
+    findEndpoint(app, id) {
+      return done(
+        db
+          .select()
+          .from(e)
+          .where(rules.ofEndpoint(e, app, id))
+          .get(),
       );
     },
-    async findEndpoint(app, id) {
-      const [row] = await db
-        .select()
-        .from(e)
-        .where(rules.ofEndpoint(e, app, id));
-      return row;
-    },
-    async endpointById(id) {
-      const [row] = await db.select().from(e).where(eq(e.id, id));
-      return row;
+    endpointById(id) {
+      return done(db.select().from(e).where(eq(e.id, id)).get());
     },
     deleteEndpoint(app, id) {
-      return Promise.resolve(removeBoth(app, id));
+      return done(removeBoth(app, id));
     },
-    async rotateSecret(app, id, secretEnc, previousSecretEnc, previousUntil, now) {
-      const rows = await db
+    rotateSecret(app, id, secretEnc, previousSecretEnc, previousUntil, now) {
+      const changed = db
         .update(e)
         .set({ secretEnc, previousSecretEnc, previousUntil, updatedAt: now })
         .where(rules.ofEndpoint(e, app, id))
-        .returning({ id: e.id });
-      return rows.length > 0;
+        .run().changes;
+      return done(changed > 0);
     },
-    async subscriptions() {
-      return db.select({ app: e.app, events: e.events }).from(e);
+    subscriptions() {
+      return done(db.select({ app: e.app, events: e.events }).from(e).all());
     },
-    async claimDue(owner, now, leaseUntil, limit, skipEndpoints) {
+    claimDue(owner, now, leaseUntil, limit, skipEndpoints) {
+      // One statement: the write lock hands each due row to exactly one claimer.
       const due = db
         .select({ id: d.id })
         .from(d)
         .where(rules.claimable(d, now, skipEndpoints))
         .orderBy(asc(d.nextAttemptAt))
         .limit(limit);
-      const rows = await db
+      const claimed = db
         .update(d)
         .set(rules.leaseSet(owner, now, leaseUntil))
         .where(sql`${d.id} in ${due}`)
-        .returning();
-      return rows.map(rules.deliveryOf);
+        .returning()
+        .all();
+      return done(claimed.map(rules.deliveryOf));
     },
-    async release(id, owner) {
-      await db
-        .update(d)
+    release(id, owner) {
+      db.update(d)
         .set(rules.releasedSet())
-        .where(rules.heldBy(d, id, owner));
+        .where(rules.heldBy(d, id, owner))
+        .run();
+      return done(undefined);
     },
-    async completeAttempt(id, owner, outcome) {
-      const rows = await db
+    completeAttempt(id, owner, outcome) {
+      const r = db
         .update(d)
         .set(rules.outcomeSet(outcome))
         .where(rules.heldBy(d, id, owner))
-        .returning({ id: d.id });
-      return rows.length > 0;
+        .run();
+      return done(r.changes > 0);
     },
-    async listDeliveries(app, endpointId, limit, status) {
-      const rows = await db
+    listDeliveries(app, endpointId, limit, status) {
+      const found = db
         .select()
         .from(d)
         .where(rules.deliveriesOf(d, app, endpointId, status))
         .orderBy(...rules.newestFirst(d))
-        .limit(limit);
-      return rows.map(rules.deliveryOf);
+        .limit(limit)
+        .all();
+      return done(found.map(rules.deliveryOf));
     },
-    async retryDelivery(app, endpointId, id, now) {
-      const rows = await db
+    retryDelivery(app, endpointId, id, now) {
+      const r = db
         .update(d)
         .set(rules.retrySet(now))
-        .where(rules.retryable(d, app, endpointId, id))
-        .returning({ id: d.id });
-      return rows.length > 0;
+        .where(rules.retryable(d, app, endpointId, id));
+      return done(r.run().changes > 0);
     },
-    async queueStats() {
-      const [row] = await db
+    queueStats() {
+      const stats = db
         .select({ depth: count(), oldest: min(d.createdAt) })
         .from(d)
-        .where(rules.inQueue(d));
-      return { depth: row?.depth ?? 0, oldestCreatedAt: row?.oldest ?? null };
+        .where(rules.inQueue(d))
+        .get();
+      return done({ depth: stats?.depth ?? 0, oldestCreatedAt: stats?.oldest ?? null });
     },
-    async failingEndpoints(limit) {
-      const failing = rules.failingColumns(d);
-      return db
-        .select({
-          endpointId: e.id,
-          app: e.app,
-          url: e.url,
-          ...failing,
-          lastError: sql<string | null>`max(${d.lastError})`,
-          lastStatus: sql<number | null>`max(${d.lastStatus})`,
-        })
+    failingEndpoints(limit) {
+      const worst = db
+        .select(rules.failingColumns(e, d))
         .from(d)
         .innerJoin(e, eq(e.id, d.endpointId))
         .where(rules.troubled(d))
         .groupBy(e.id, e.app, e.url)
         .orderBy(sql`4 desc`)
-        .limit(limit);
+        .limit(limit)
+        .all();
+      return done(worst);
     },
   };
 }
