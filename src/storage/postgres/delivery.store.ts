@@ -21,11 +21,7 @@ import type { FallbackRecord, FallbackStore } from '../../verification/fallback.
  */
 export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore & FallbackStore {
   const f = fallbacks;
-  const pendingIds = (now: number) =>
-    db
-      .select({ id: verifications.id })
-      .from(verifications)
-      .where(rules.stillPending(verifications, now));
+  const pendingIds = (now: number) => rules.pendingIds(verifications, now);
 
   return {
     async scheduleFallback(verificationId, dueAt) {
@@ -104,12 +100,7 @@ export function createPostgresDeliveryStore(db: PostgresDb): DeliveryStore & Fal
 
     async findDeliveryByProviderId(provider, providerMessageId) {
       const [row] = await db
-        .select({
-          delivery: deliveryColumns,
-          app: verifications.app,
-          to: verifications.to,
-          country: verifications.country,
-        })
+        .select({ delivery: deliveryColumns, ...rules.ownerColumns(verifications) })
         .from(deliveries)
         .innerJoin(verifications, eq(verifications.id, deliveries.verificationId))
         .where(rules.byProviderMessage(deliveries, provider, providerMessageId))

@@ -10,6 +10,7 @@ import {
   sql,
   type SQL,
   type SQLWrapper,
+  type Table,
 } from 'drizzle-orm';
 import type {
   DeliveryWithVerification,
@@ -34,6 +35,11 @@ type Deliveries = Columns<'id' | 'status' | 'provider' | 'providerMessageId'>;
 /** Verifications a fallback may still be placed for: pending and unexpired. */
 export function stillPending(v: Verifications, now: number): SQL | undefined {
   return and(eq(v.status, 'pending'), gt(v.expiresAt, now));
+}
+
+/** The ids of stillPending verifications, as a subquery for IN / NOT IN (claimable, voidable). */
+export function pendingIds(v: Verifications & Table, now: number): SQL {
+  return sql`(select ${v.id} from ${v} where ${stillPending(v, now)})`;
 }
 
 /** A new fallback, due at `dueAt` unless something happens first (inserted only if the verification has none). */
@@ -145,6 +151,13 @@ export function byProviderMessage(
   providerMessageId: string,
 ): SQL | undefined {
   return and(eq(d.provider, provider), eq(d.providerMessageId, providerMessageId));
+}
+
+/** What a delivery looked up by its provider id is read with: its verification's app, number and country. */
+export function ownerColumns<V extends Columns<'app' | 'to' | 'country'>>(
+  v: V,
+): Pick<V, 'app' | 'to' | 'country'> {
+  return { app: v.app, to: v.to, country: v.country };
 }
 
 export function withVerification(row: {

@@ -14,11 +14,7 @@ import type { FallbackRecord, FallbackStore } from '../../verification/fallback.
  */
 export function createSqliteDeliveryStore(db: SqliteDb): DeliveryStore & FallbackStore {
   const f = fallbacks;
-  const pendingIds = (now: number) =>
-    db
-      .select({ id: verifications.id })
-      .from(verifications)
-      .where(rules.stillPending(verifications, now));
+  const pendingIds = (now: number) => rules.pendingIds(verifications, now);
 
   return {
     scheduleFallback(verificationId, dueAt) {
@@ -101,12 +97,7 @@ export function createSqliteDeliveryStore(db: SqliteDb): DeliveryStore & Fallbac
 
     findDeliveryByProviderId(provider, providerMessageId) {
       const row = db
-        .select({
-          delivery: deliveries,
-          app: verifications.app,
-          to: verifications.to,
-          country: verifications.country,
-        })
+        .select({ delivery: deliveries, ...rules.ownerColumns(verifications) })
         .from(deliveries)
         .innerJoin(verifications, eq(verifications.id, deliveries.verificationId))
         .where(rules.byProviderMessage(deliveries, provider, providerMessageId))
