@@ -101,14 +101,8 @@ export function createPostgresWebhookStore(db: PostgresDb): WebhookStore {
       return { depth: row?.depth ?? 0, oldestCreatedAt: row?.oldest ?? null };
     },
     async failingEndpoints(limit) {
-      return db
-        .select(rules.failingColumns(e, d))
-        .from(d)
-        .innerJoin(e, eq(e.id, d.endpointId))
-        .where(rules.troubled(d))
-        .groupBy(e.id, e.app, e.url)
-        .orderBy(sql`4 desc`)
-        .limit(limit);
+      const result = await db.execute<rules.FailingRow>(rules.failingEndpointsQuery(e, d, limit));
+      return result.rows.map(rules.failingOf);
     },
   };
 }

@@ -1,4 +1,17 @@
-import { and, desc, eq, inArray, lt, lte, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import {
+  and,
+  desc,
+  eq,
+  inArray,
+  lt,
+  lte,
+  ne,
+  notInArray,
+  or,
+  sql,
+  type SQL,
+  type Table,
+} from 'drizzle-orm';
 import type {
   FailingEndpoint,
   WebhookAttemptOutcome,
@@ -101,26 +114,58 @@ export const inQueue = (d: Deliveries): SQL => inArray(d.status, ['pending', 'de
 export const ofEndpoint = (e: Endpoints, app: string, id: string): SQL =>
   and(eq(e.app, app), eq(e.id, id)) as SQL;
 
-/** The columns of the failing-endpoints panel, for a GROUP BY endpoint (id, app, url). */
-export function failingColumns(
-  e: Columns<'id' | 'app' | 'url'>,
-  d: Columns<'status' | 'attempts' | 'updatedAt' | 'lastError' | 'lastStatus'>,
-) {
-  return {
-    endpointId: sql<string>`${e.id}`,
-    app: sql<string>`${e.app}`,
-    url: sql<string>`${e.url}`,
-    failed: sql<number>`sum(case when ${d.status} = 'failed' then 1 else 0 end)`.mapWith(Number),
-    retrying: sql<number>`sum(case when ${d.status} <> 'failed' then 1 else 0 end)`.mapWith(Number),
-    lastError: sql<string | null>`max(${d.lastError})`,
-    lastStatus: sql<number | null>`max(${d.lastStatus})`,
-    lastAttemptAt: sql<number | null>`max(${d.updatedAt})`.mapWith(Number),
-  };
-}
-
-/** Deliveries that failed for good or are being retried after a failure. */
+/** Deliveries that need attention: failed for good, or retrying after at least one failed attempt. */
 export const troubled = (d: Columns<'status' | 'attempts'>): SQL =>
   or(eq(d.status, 'failed'), and(ne(d.status, 'delivered'), sql`${d.attempts} > 0`)) as SQL;
+
+/**
+ * The failing-endpoints panel: per endpoint (id, app, url) with troubled deliveries, how many
+ * failed and how many are retrying, the last error, HTTP status and attempt; the most failed first.
+ * One statement in either dialect, read back with failingOf.
+ */
+export function failingEndpointsQuery(
+  e: Table & Columns<'id' | 'app' | 'url'>,
+  d: Table &
+    Columns<'endpointId' | 'status' | 'attempts' | 'updatedAt' | 'lastError' | 'lastStatus'>,
+  limit: number,
+): SQL {
+  return sql`select ${e.id} as endpoint_id, ${e.app} as app, ${e.url} as url,
+      sum(case when ${d.status} = 'failed' then 1 else 0 end) as failed,
+      sum(case when ${d.status} <> 'failed' then 1 else 0 end) as retrying,
+      max(${d.lastError}) as last_error, max(${d.lastStatus}) as last_status,
+      max(${d.updatedAt}) as last_attempt_at
+    from ${d} inner join ${e} on ${e.id} = ${d.endpointId}
+    where ${troubled(d)}
+    group by ${e.id}, ${e.app}, ${e.url}
+    order by failed desc, ${e.id}
+    limit ${limit}`;
+}
+
+/** A failingEndpointsQuery row as the drivers return it (node-postgres: sums and bigint maxima as strings). */
+export type FailingRow = {
+  endpoint_id: string;
+  app: string;
+  url: string;
+  failed: number | string;
+  retrying: number | string;
+  last_error: string | null;
+  last_status: number | string | null;
+  last_attempt_at: number | string | null;
+};
+
+const numberOrNull = (value: number | string | null): number | null =>
+  value === null ? null : Number(value);
+
+export const failingOf = (row: FailingRow): FailingEndpoint => ({
+  endpointId: row.endpoint_id,
+  app: row.app,
+  url: row.url,
+  failed: Number(row.failed),
+  retrying: Number(row.retrying),
+  lastError: row.last_error,
+  lastStatus: numberOrNull(row.last_status),
+  lastAttemptAt: numberOrNull(row.last_attempt_at),
+});
 
 /** A row as both dialects read it back. */
 export const deliveryOf = (row: Record<string, unknown>): WebhookDeliveryRecord =>

@@ -108,16 +108,8 @@ export function createSqliteWebhookStore(db: SqliteDb): WebhookStore {
       return done({ depth: stats?.depth ?? 0, oldestCreatedAt: stats?.oldest ?? null });
     },
     failingEndpoints(limit) {
-      const worst = db
-        .select(rules.failingColumns(e, d))
-        .from(d)
-        .innerJoin(e, eq(e.id, d.endpointId))
-        .where(rules.troubled(d))
-        .groupBy(e.id, e.app, e.url)
-        .orderBy(sql`4 desc`)
-        .limit(limit)
-        .all();
-      return done(worst);
+      const rows = db.all<rules.FailingRow>(rules.failingEndpointsQuery(e, d, limit));
+      return done(rows.map(rules.failingOf));
     },
   };
 }
